@@ -1,0 +1,1 @@
+"""Chat service: authenticated, multi-room, persistent real-time chat."""

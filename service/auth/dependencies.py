@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import OAuth2PasswordBearer
+
+from service.auth.models import User
+from service.auth.security import TokenClaims, TokenError
+from service.auth.service import user_for_access_token
+from service.db import SessionDep
+from service.errors import Unauthorized
+from service.resources import ResourcesDep
+
+# auto_error=False: a missing token gets our 401 body, like every other auth failure.
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+async def _current_auth(
+    session: SessionDep, resources: ResourcesDep, token: Annotated[str | None, Depends(_bearer)]
+) -> tuple[User, TokenClaims]:
+    try:
+        return await user_for_access_token(session, resources.codec, token)
+    except TokenError as exc:
+        raise Unauthorized(exc.reason) from None
+
+
+CurrentAuth = Annotated[tuple[User, TokenClaims], Depends(_current_auth)]
+
+
+async def _current_user(auth: CurrentAuth) -> User:
+    return auth[0]
+
+
+CurrentUser = Annotated[User, Depends(_current_user)]

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from service.auth import service
+from service.auth.dependencies import CurrentAuth, CurrentUser
+from service.auth.schemas import LogoutIn, RefreshIn, RegisterIn, TokenOut, UserOut
+from service.db import SessionDep
+from service.resources import ResourcesDep
+
+router = APIRouter(tags=["auth"])
+
+
+def _token_out(pair: service.TokenPair) -> TokenOut:
+    return TokenOut(access_token=pair.access_token, expires_in=pair.expires_in, refresh_token=pair.refresh_token)
+
+
+@router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
+async def register(body: RegisterIn, session: SessionDep, resources: ResourcesDep) -> object:
+    return await service.create_user(session, resources.hasher, body.username, body.password)
+
+
+@router.post("/auth/token", response_model=TokenOut)
+async def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, resources: ResourcesDep
+) -> TokenOut:
+    user = await service.authenticate_password(session, resources.hasher, form.username, form.password)
+    return _token_out(await service.issue_tokens(session, resources.codec, user.id))
+
+
+@router.post("/auth/refresh", response_model=TokenOut)
+async def refresh(body: RefreshIn, session: SessionDep, resources: ResourcesDep) -> TokenOut:
+    return _token_out(await service.rotate_refresh_token(session, resources.codec, body.refresh_token))
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(
+    auth: CurrentAuth,
+    session: SessionDep,
+    resources: ResourcesDep,
+    body: Annotated[LogoutIn | None, Body()] = None,
+) -> None:
+    await service.logout(session, resources.codec, auth[1], body.refresh_token if body else None)
+
+
+@router.get("/users/me", response_model=UserOut)
+async def me(user: CurrentUser) -> object:
+    return user

@@ -1,0 +1,134 @@
+"""Settings, read from CHAT_* environment variables and `.env`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+log = logging.getLogger("service.config")
+
+MIN_SECRET_BYTES = 32
+# OWASP's minimum for argon2id: m = 19 MiB, t = 2, p = 1.
+MIN_ARGON2_MEMORY_KIB = 19 * 1024
+MIN_ARGON2_TIME_COST = 2
+
+
+class ConfigError(RuntimeError):
+    """A setting that cannot work; the message says how to fix it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CHAT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./chat.db"
+    redis_url: str | None = None
+    secret_key: SecretStr | None = None
+
+    access_token_minutes: int = Field(default=15, ge=1)
+    refresh_token_days: int = Field(default=14, ge=1)
+
+    history_on_connect: int = Field(default=50, ge=0)
+    max_replay: int = Field(default=1000, ge=1)
+    max_message_chars: int = Field(default=4000, ge=1)
+    ws_max_frame_bytes: int = Field(default=65536, ge=1024)
+    rate_per_second: float = Field(default=10.0, gt=0)
+    rate_burst: int = Field(default=20, ge=1)
+    send_queue: int = Field(default=1000, ge=1)
+    allowed_origins: str = ""
+    max_connections: int = Field(default=10000, ge=1)
+    max_connections_per_user: int = Field(default=20, ge=1)
+    ws_compression: bool = False
+    auto_migrate: bool = True
+
+    argon2_memory_kib: int = Field(default=MIN_ARGON2_MEMORY_KIB, ge=MIN_ARGON2_MEMORY_KIB)
+    argon2_time_cost: int = Field(default=MIN_ARGON2_TIME_COST, ge=MIN_ARGON2_TIME_COST)
+    argon2_parallelism: int = Field(default=1, ge=1)
+    # Hashes run in threads; capping them leaves a core for the event loop.
+    hash_concurrency: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1), ge=1)
+
+    @field_validator("secret_key", mode="before")
+    @classmethod
+    def _empty_key_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"CHAT_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes; "
+                'generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
+            )
+        return value
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _empty_redis_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def origins(self) -> frozenset[str]:
+        return frozenset(o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip())
+
+    @property
+    def is_sqlite(self) -> bool:
+        return make_url(self.database_url).get_backend_name() == "sqlite"
+
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, or None for other databases and in-memory SQLite."""
+        url = make_url(self.database_url)
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        return Path(url.database)
+
+    def resolve_secret_key(self) -> str:
+        """The signing key: CHAT_SECRET_KEY, or one generated once beside the SQLite file."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        db_path = self.sqlite_path()
+        if db_path is None:
+            raise ConfigError(
+                "CHAT_SECRET_KEY is required when the database is not a SQLite file: "
+                "every instance must sign tokens with the same key"
+            )
+        key_path = db_path.with_name(db_path.name + ".secret")
+        key = _read_or_create_key(key_path)
+        log.warning(
+            "CHAT_SECRET_KEY is unset; signing tokens with the key kept in %s. "
+            "Set CHAT_SECRET_KEY in production.",
+            key_path,
+        )
+        return key
+
+
+def _read_or_create_key(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: concurrent workers starting together agree on one key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text().strip()
+        if len(key.encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(f"the key file {path} is damaged; delete it to generate a new key") from None
+        return key
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as f:
+        f.write(key + "\n")
+    return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,58 @@
+"""The application: create_app() and the lifespan that builds its resources."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from service import migrate
+from service.auth.router import router as auth_router
+from service.auth.security import PasswordHasher, TokenCodec
+from service.config import Settings, get_settings
+from service.db import create_engine, create_sessionmaker
+from service.errors import install_error_handlers
+from service.messages.router import router as messages_router
+from service.resources import Resources
+from service.rooms.router import router as rooms_router
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        resources = Resources(
+            settings=settings,
+            engine=engine,
+            sessionmaker=create_sessionmaker(engine),
+            hasher=PasswordHasher(settings),
+            codec=TokenCodec(settings.resolve_secret_key(), settings),
+        )
+        try:
+            await migrate.ensure_current(engine)
+            await resources.hasher.prepare()
+            app.state.resources = resources
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Chat service",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(auth_router, prefix=API_PREFIX)
+    app.include_router(rooms_router, prefix=API_PREFIX)
+    app.include_router(messages_router, prefix=API_PREFIX)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+
+from service.auth.schemas import UserOut, Username
+
+RoomName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Description = Annotated[str, StringConstraints(max_length=500)]
+
+
+class RoomCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: RoomName
+    description: Description = ""
+    private: bool = False
+
+
+class RoomUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: RoomName | None = None
+    description: Description | None = None
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> Self:
+        for field in ("name", "description"):
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be null; leave it out to keep it")
+        return self
+
+
+class RoomOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    description: str
+    private: bool
+    owner_id: int
+    created_at: datetime
+    last_seq: int
+
+
+class RoomPage(BaseModel):
+    items: list[RoomOut]
+    total: int
+
+
+class MemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: Username
+
+
+class UserList(BaseModel):
+    items: list[UserOut]
