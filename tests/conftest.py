@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from service import migrate
+from service.config import Settings
+from service.main import create_app
+from service.resources import Resources
+
+TEST_KEY = "k" * 48
+PASSWORD = "correct horse battery"
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {"database_url": database_url, "secret_key": TEST_KEY}
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file built once by the real migrations; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate.upgrade(make_settings(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, migrated_template: Path) -> str:
+    path = tmp_path / "chat.db"
+    shutil.copyfile(migrated_template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+def resources(app: FastAPI) -> Resources:
+    return app.state.resources
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as client:
+        yield client
+
+
+class Api:
+    """Small helpers for the REST calls most tests start with."""
+
+    def __init__(self, client: httpx.AsyncClient, resources: Resources) -> None:
+        self.client = client
+        self.resources = resources
+
+    async def register(self, username: str, password: str = PASSWORD) -> dict:
+        r = await self.client.post("/auth/register", json={"username": username, "password": password})
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    async def login(self, username: str, password: str = PASSWORD) -> dict:
+        r = await self.client.post("/auth/token", data={"username": username, "password": password})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    async def user(self, username: str, *, admin: bool = False) -> dict[str, str]:
+        """Create a user and return bearer headers for them."""
+        if admin:
+            from service.auth.service import create_user
+
+            async with self.resources.sessionmaker() as session, session.begin():
+                await create_user(session, self.resources.hasher, username, PASSWORD, is_admin=True)
+        else:
+            await self.register(username)
+        token = (await self.login(username))["access_token"]
+        return {"Authorization": f"Bearer {token}"}
+
+    async def room(self, headers: dict[str, str], name: str, **fields: object) -> dict:
+        r = await self.client.post("/rooms", json={"name": name, **fields}, headers=headers)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+
+@pytest.fixture
+def api(client: httpx.AsyncClient, resources: Resources) -> Api:
+    return Api(client, resources)
+
+
+
+def alg_none_token(claims: dict) -> str:
+    """An unsigned JWT claiming alg "none"."""
+
+    def b64(data: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    return f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims)}."

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from datetime import UTC
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from service.messages.models import Message
+from service.resources import Resources
+from tests.conftest import Api
+
+
+async def test_sqlite_enforces_foreign_keys(resources: Resources, api: Api) -> None:
+    user = await api.register("alice")
+    with pytest.raises(IntegrityError):
+        async with resources.sessionmaker() as session, session.begin():
+            session.add(Message(room_id=999, seq=1, user_id=user["id"], body="orphan"))
+
+
+async def test_sqlite_runs_in_wal_mode(resources: Resources) -> None:
+    async with resources.engine.connect() as conn:
+        assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+
+
+async def test_timestamps_come_back_timezone_aware_utc(resources: Resources, api: Api) -> None:
+    from service.auth.models import User
+
+    created = await api.register("alice")
+    async with resources.sessionmaker() as session:
+        user = await session.get(User, created["id"])
+    assert user is not None and user.created_at.tzinfo is UTC
