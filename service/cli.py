@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from service import migrate
 from service.config import ConfigError, Settings
+from service.server import uvicorn_options
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Real-time chat service.")
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations (Alembic).")
@@ -72,10 +73,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level,
-        ws="websockets-sansio",
-        ws_max_size=settings.ws_max_frame_bytes,
-        ws_per_message_deflate=settings.ws_compression,
-        timeout_graceful_shutdown=10,
+        **uvicorn_options(settings),
     )
 
 

@@ -14,6 +14,9 @@ from service.config import Settings, get_settings
 from service.db import create_engine, create_sessionmaker
 from service.errors import install_error_handlers
 from service.messages.router import router as messages_router
+from service.realtime.broker import create_broker
+from service.realtime.endpoint import router as realtime_router
+from service.realtime.hub import Hub
 from service.resources import Resources
 from service.rooms.router import router as rooms_router
 
@@ -26,18 +29,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
+        sessionmaker = create_sessionmaker(engine)
         resources = Resources(
             settings=settings,
             engine=engine,
-            sessionmaker=create_sessionmaker(engine),
+            sessionmaker=sessionmaker,
             hasher=PasswordHasher(settings),
             codec=TokenCodec(settings.resolve_secret_key(), settings),
+            hub=Hub(create_broker(settings.redis_url), sessionmaker, settings),
         )
         try:
             await migrate.ensure_current(engine)
             await resources.hasher.prepare()
+            await resources.hub.start()
             app.state.resources = resources
             yield
+            await resources.hub.stop()
         finally:
             await engine.dispose()
 
@@ -50,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router, prefix=API_PREFIX)
     app.include_router(rooms_router, prefix=API_PREFIX)
     app.include_router(messages_router, prefix=API_PREFIX)
+    app.include_router(realtime_router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

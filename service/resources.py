@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.auth.security import PasswordHasher, TokenCodec
 from service.config import Settings
+from service.realtime.hub import Hub
 
 
 @dataclass(slots=True)
@@ -19,6 +20,7 @@ class Resources:
     sessionmaker: async_sessionmaker[AsyncSession]
     hasher: PasswordHasher
     codec: TokenCodec
+    hub: Hub
 
 
 def _resources(request: Request) -> Resources:

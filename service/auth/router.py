@@ -44,6 +44,8 @@ async def logout(
     body: Annotated[LogoutIn | None, Body()] = None,
 ) -> None:
     await service.logout(session, resources.codec, auth[1], body.refresh_token if body else None)
+    await session.commit()  # revoked before any socket is told
+    await resources.hub.publish_control({"kind": "token_revoked", "jti": auth[1].jti})
 
 
 @router.get("/users/me", response_model=UserOut)

@@ -6,6 +6,7 @@ from service.auth.dependencies import CurrentUser
 from service.auth.schemas import UserOut
 from service.db import SessionDep
 from service.paging import Limit, Offset, UserId
+from service.resources import ResourcesDep
 from service.rooms import service
 from service.rooms.dependencies import ManagedRoom, ReadableRoom
 from service.rooms.schemas import MemberIn, RoomCreate, RoomOut, RoomPage, RoomUpdate, UserList
@@ -35,8 +36,10 @@ async def update_room(body: RoomUpdate, room: ManagedRoom, session: SessionDep) 
 
 
 @router.delete("/{room_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_room(room: ManagedRoom, session: SessionDep) -> None:
+async def delete_room(room: ManagedRoom, session: SessionDep, resources: ResourcesDep) -> None:
     await service.delete_room(session, room)
+    await session.commit()  # gone before any socket is told
+    await resources.hub.publish_control({"kind": "room_deleted", "room_id": room.id})
 
 
 @router.get("/{room_id}/members", response_model=UserList)
@@ -51,5 +54,9 @@ async def add_member(body: MemberIn, room: ManagedRoom, session: SessionDep) -> 
 
 
 @router.delete("/{room_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def remove_member(user_id: UserId, room: ReadableRoom, user: CurrentUser, session: SessionDep) -> None:
+async def remove_member(
+    user_id: UserId, room: ReadableRoom, user: CurrentUser, session: SessionDep, resources: ResourcesDep
+) -> None:
     await service.remove_member(session, room, user, user_id)
+    await session.commit()  # removed before any socket is told
+    await resources.hub.publish_control({"kind": "member_removed", "room_id": room.id, "user_id": user_id})

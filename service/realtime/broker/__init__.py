@@ -1,0 +1,12 @@
+"""Fan-out between instances: one small interface, chosen by CHAT_REDIS_URL."""
+
+from service.realtime.broker.base import Broker
+from service.realtime.broker.memory import MemoryBroker
+
+__all__ = ["Broker", "MemoryBroker", "create_broker"]
+
+
+def create_broker(redis_url: str | None) -> Broker:
+    if not redis_url:
+        return MemoryBroker()
+    raise NotImplementedError("the Redis broker is not available in this version")

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+
+class Broker(Protocol):
+    """Publish/subscribe on named channels, at most once and possibly reordered:
+    the hub restores order and fills gaps from the database."""
+
+    async def connect(self) -> None: ...
+
+    async def disconnect(self) -> None: ...
+
+    async def subscribe(self, channel: str) -> None:
+        """Returns once messages published from now on will be delivered."""
+
+    async def unsubscribe(self, channel: str) -> None: ...
+
+    async def publish(self, channel: str, payload: bytes) -> None: ...
+
+    def published(self) -> AsyncIterator[tuple[str, bytes]]:
+        """(channel, payload) for every subscribed channel, until disconnect."""
+        ...

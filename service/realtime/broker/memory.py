@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+_CLOSED = ("", b"")
+
+
+class MemoryBroker:
+    """In-process fan-out for a single process: publish hands the payload straight
+    to the one listener, in publish order."""
+
+    def __init__(self) -> None:
+        self._channels: set[str] = set()
+        self._queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+
+    async def connect(self) -> None:
+        pass
+
+    async def disconnect(self) -> None:
+        self._queue.put_nowait(_CLOSED)
+
+    async def subscribe(self, channel: str) -> None:
+        self._channels.add(channel)
+
+    async def unsubscribe(self, channel: str) -> None:
+        self._channels.discard(channel)
+
+    async def publish(self, channel: str, payload: bytes) -> None:
+        if channel in self._channels:
+            self._queue.put_nowait((channel, payload))
+
+    async def published(self) -> AsyncIterator[tuple[str, bytes]]:
+        while True:
+            item = await self._queue.get()
+            if item is _CLOSED:
+                return
+            yield item

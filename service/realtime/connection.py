@@ -1,0 +1,110 @@
+"""One client socket: its bounded outbound queue, its writer, and how it closes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from dataclasses import dataclass
+
+from starlette.websockets import WebSocket
+
+from service.auth.models import User
+from service.auth.security import TokenClaims
+
+log = logging.getLogger("service.realtime")
+
+SLOW_CONSUMER = (1013, "slow consumer")
+# A graceful close first sends what is queued, for at most this long.
+FLUSH_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class CloseRequest:
+    code: int
+    reason: str = ""
+
+
+class Connection:
+    """Frames reach the socket only through `queue`, drained by one writer task, so
+    a slow client fills its own queue and never delays anyone else.
+
+    Until `go_live`, room messages are held back while the endpoint sends the
+    replay; afterwards a message frame is queued only if its seq is above every
+    seq this connection already has, so replay and live traffic never overlap."""
+
+    def __init__(self, websocket: WebSocket, user: User, claims: TokenClaims, room_id: int, queue_size: int) -> None:
+        self.websocket = websocket
+        self.user_id = user.id
+        self.jti = claims.jti
+        self.room_id = room_id
+        self.last_seq = 0
+        self.close_request: CloseRequest | None = None
+        self._queue: deque[str] = deque()
+        self._queue_size = queue_size
+        self._ready = asyncio.Event()
+        self._live = False
+        self._held: list[tuple[int, str]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    def start_writer(self) -> asyncio.Task[None]:
+        self._writer = asyncio.create_task(self._write_frames())
+        return self._writer
+
+    # Called by the hub, in seq order per room.
+    def deliver(self, seq: int, frame: str) -> None:
+        if self.close_request is not None:
+            return
+        if not self._live:
+            self._held.append((seq, frame))
+            if len(self._held) > self._queue_size:
+                self.close(*SLOW_CONSUMER)
+            return
+        if seq > self.last_seq:
+            self.last_seq = seq
+            self.send(frame)
+
+    def go_live(self, last_seq: int) -> None:
+        """The replay covered every seq up to `last_seq`; release what came meanwhile."""
+        self.last_seq = max(self.last_seq, last_seq)
+        self._live = True
+        held, self._held = self._held, []
+        for seq, frame in held:
+            self.deliver(seq, frame)
+
+    def send(self, frame: str) -> None:
+        """Queue a frame without waiting; a full queue closes the connection 1013."""
+        if self.close_request is not None:
+            return
+        if len(self._queue) >= self._queue_size:
+            self.close(*SLOW_CONSUMER)
+            return
+        self._queue.append(frame)
+        self._ready.set()
+
+    def close(self, code: int, reason: str = "") -> None:
+        """Ask for the socket to close: the writer stops (after flushing, unless the
+        client is too slow to read) and the endpoint sends the close frame."""
+        if self.close_request is not None:
+            return
+        self.close_request = CloseRequest(code, reason)
+        self._ready.set()
+        writer = self._writer
+        if writer is None:
+            return
+        if (code, reason) == SLOW_CONSUMER:
+            self._queue.clear()
+            writer.cancel()
+        else:
+            asyncio.get_running_loop().call_later(FLUSH_SECONDS, writer.cancel)
+
+    async def _write_frames(self) -> None:
+        send = self.websocket.send
+        queue = self._queue
+        while True:
+            while queue:
+                await send({"type": "websocket.send", "text": queue.popleft()})
+            if self.close_request is not None:
+                return
+            self._ready.clear()
+            await self._ready.wait()

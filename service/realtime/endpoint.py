@@ -1,0 +1,233 @@
+"""The WebSocket route: handshake checks, welcome → replay → synced, then live frames.
+
+One client frame's journey: `_read_frames` → protocol.parse_client_frame →
+`_send_message` → messages.store.store_message (commit) → hub.publish_message →
+broker → hub feed (seq order) → every Connection's queue → its writer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, WebSocket
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from service.auth.models import User
+from service.auth.security import TokenClaims, TokenError
+from service.auth.service import user_for_access_token
+from service.errors import NotFound
+from service.messages.models import Message
+from service.messages.store import RoomGone, StoreResult, store_message
+from service.paging import MAX_DB_INT, MAX_SEQ
+from service.realtime import protocol
+from service.realtime.connection import Connection
+from service.realtime.hub import TOO_MANY, Hub
+from service.realtime.protocol import FrameError, Ping, SendMessage
+from service.realtime.ratelimit import TokenBucket
+from service.resources import Resources
+from service.rooms.models import Room
+from service.rooms.service import room_for_reader
+
+log = logging.getLogger("service.realtime")
+
+router = APIRouter()
+
+# Past this, the sender is told `unavailable`; the store itself still completes.
+STORE_TIMEOUT_SECONDS = 5.0
+CLOSE_TIMEOUT_SECONDS = 5.0
+
+
+class Rejected(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@router.websocket("/ws/rooms/{room_id}")
+async def room_socket(websocket: WebSocket, room_id: str) -> None:
+    resources: Resources = websocket.app.state.resources
+    hub = resources.hub
+    # Accept first: a close before accept reaches real clients as HTTP 403, no code.
+    await websocket.accept()
+    conn: Connection | None = None
+    expiry: asyncio.TimerHandle | None = None
+    try:
+        user, claims, since = await _authorize(websocket, resources, room_id)
+        conn = Connection(websocket, user, claims, int(room_id), resources.settings.send_queue)
+        if not hub.admit(conn):
+            raise Rejected(*TOO_MANY)
+        await hub.join(conn)
+        await _replay(websocket, resources, conn, user, since)
+        delay = (claims.expires_at - datetime.now(UTC)).total_seconds()
+        expiry = asyncio.get_running_loop().call_later(max(delay, 0), conn.close, 1008, "token expired")
+        await _serve(websocket, conn, resources)
+    except Rejected as exc:
+        await _close(websocket, exc.code, exc.reason)
+    except Exception:
+        log.exception("websocket handler failed")
+        await _close(websocket, 1011, "internal error")
+    finally:
+        if expiry is not None:
+            expiry.cancel()
+        if conn is not None:
+            await hub.leave(conn)
+
+
+async def _authorize(websocket: WebSocket, resources: Resources, raw_room_id: str) -> tuple[User, TokenClaims, int | None]:
+    """Origin, token, room: the first failure closes 1008 with its reason."""
+    if not _origin_allowed(websocket, resources.settings.origins):
+        raise Rejected(1008, "origin not allowed")
+    since = _parse_since(websocket.query_params.get("since"))
+    async with resources.sessionmaker() as session:
+        try:
+            user, claims = await user_for_access_token(session, resources.codec, websocket.query_params.get("token"))
+        except TokenError as exc:
+            raise Rejected(1008, exc.reason) from None
+        if not (raw_room_id.isascii() and raw_room_id.isdigit() and 0 < int(raw_room_id) <= MAX_DB_INT):
+            raise Rejected(1008, "room not found")
+        try:
+            await room_for_reader(session, int(raw_room_id), user)
+        except NotFound:
+            raise Rejected(1008, "room not found") from None
+    return user, claims, since
+
+
+async def _replay(
+    websocket: WebSocket, resources: Resources, conn: Connection, user: User, since: int | None
+) -> None:
+    """welcome, the missed (or newest) messages, synced; live messages wait meanwhile."""
+    settings = resources.settings
+    async with resources.sessionmaker() as session:
+        room = await session.get(Room, conn.room_id)
+        if room is None:
+            raise Rejected(1001, "room deleted")
+        # last_seq first: every seq up to it has committed, so the replay has no holes.
+        last = room.last_seq
+        if since is None:
+            start, limit = 0, settings.history_on_connect
+        else:
+            start, limit = min(since, last), settings.max_replay
+        rows: list[Message] = []
+        if limit > 0 and start < last:
+            found = await session.scalars(
+                select(Message)
+                .options(joinedload(Message.user))
+                .where(Message.room_id == room.id, Message.seq > start, Message.seq <= last)
+                .order_by(Message.seq.desc())
+                .limit(limit)
+            )
+            rows = list(found)
+            rows.reverse()
+    send = websocket.send
+    await send({"type": "websocket.send", "text": protocol.welcome_frame(room, user)})
+    for message in rows:
+        await send({"type": "websocket.send", "text": protocol.message_frame(message)})
+    truncated = since is not None and last - start > settings.max_replay
+    await send({"type": "websocket.send", "text": protocol.synced_frame(last, len(rows), truncated)})
+    conn.go_live(last)
+
+
+async def _serve(websocket: WebSocket, conn: Connection, resources: Resources) -> None:
+    writer = conn.start_writer()
+    reader = asyncio.create_task(_read_frames(websocket, resources, conn))
+    try:
+        done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        reader.cancel()
+        writer.cancel()
+        outcome, _ = await asyncio.gather(reader, writer, return_exceptions=True)
+    if reader in done:
+        if isinstance(outcome, Exception):
+            raise outcome
+        return  # the client went away
+    if conn.close_request is not None:
+        await _close(websocket, conn.close_request.code, conn.close_request.reason)
+
+
+async def _read_frames(websocket: WebSocket, resources: Resources, conn: Connection) -> None:
+    """Read until the client goes away; every bad frame is answered, none is fatal."""
+    settings = resources.settings
+    bucket = TokenBucket(settings.rate_per_second, settings.rate_burst)
+    receive = websocket.receive
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        text = message.get("text")
+        try:
+            if text is None:
+                raise FrameError("unsupported_frame", "binary frames are not supported here; send JSON text")
+            frame = protocol.parse_client_frame(text, settings.max_message_chars)
+            if isinstance(frame, Ping):
+                conn.send(protocol.PONG_FRAME)
+                continue
+            wait = bucket.take()
+            if wait > 0:
+                raise FrameError(
+                    "rate_limited", "sending too fast", frame.client_msg_id, retry_after_ms=math.ceil(wait * 1000)
+                )
+            await _send_message(resources, conn, frame)
+        except FrameError as exc:
+            conn.send(protocol.error_frame(exc))
+
+
+async def _send_message(resources: Resources, conn: Connection, frame: SendMessage) -> None:
+    task = asyncio.create_task(_store_and_publish(resources, conn, frame))
+    task.add_done_callback(_log_failure)
+    try:
+        # Shielded: a sender who leaves or times out does not stop a store that may
+        # already have committed from being published.
+        result = await asyncio.wait_for(asyncio.shield(task), STORE_TIMEOUT_SECONDS)
+    except RoomGone:
+        conn.close(1001, "room deleted")
+        return
+    except Exception:
+        raise FrameError(
+            "unavailable", "the message could not be stored; retry with the same client_msg_id", frame.client_msg_id
+        ) from None
+    if not result.created:
+        # The original, to the sender only, marked so it is not taken for a new message.
+        conn.send(protocol.message_frame(result.message, duplicate=True))
+
+
+async def _store_and_publish(resources: Resources, conn: Connection, frame: SendMessage) -> StoreResult:
+    result = await store_message(resources.sessionmaker, conn.room_id, conn.user_id, frame.body, frame.client_msg_id)
+    if result.created:
+        await resources.hub.publish_message(conn.room_id, result.message.seq, protocol.message_frame(result.message))
+    return result
+
+
+def _log_failure(task: asyncio.Task[StoreResult]) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None and not isinstance(exc, RoomGone):
+        log.error("storing a message failed: %s: %s", type(exc).__name__, exc)
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
+            await websocket.send({"type": "websocket.close", "code": code, "reason": reason})
+
+
+def _parse_since(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_SEQ:
+        raise Rejected(1008, "invalid since")
+    return int(raw)
+
+
+def _origin_allowed(websocket: WebSocket, allowed: frozenset[str]) -> bool:
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True  # not a browser
+    origin = origin.rstrip("/")
+    if origin in allowed:
+        return True
+    host = websocket.headers.get("host")
+    return host is not None and urlsplit(origin).netloc.lower() == host.lower()

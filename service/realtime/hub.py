@@ -1,0 +1,233 @@
+"""Local fan-out: which sockets are in which room, in seq order, and control events.
+
+Every message reaches the hub through the broker, also on a single instance. Per
+room, a feed delivers seqs strictly in order: an early arrival waits for the seqs
+before it, and a seq that does not come in time (lost by the broker, or its
+publisher died after commit) is read from the database, the source of truth."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import joinedload
+
+from service.config import Settings
+from service.messages.models import Message
+from service.realtime import protocol
+from service.realtime.broker import Broker
+from service.realtime.connection import Connection
+from service.rooms.models import Room
+
+log = logging.getLogger("service.realtime")
+
+CONTROL_CHANNEL = "control"
+# How long a feed waits for a missing seq before reading it from the database.
+GAP_WAIT_SECONDS = 0.25
+TOO_MANY = (1013, "too many connections")
+
+
+def room_channel(room_id: int) -> str:
+    return f"room:{room_id}"
+
+
+def _encode_message(seq: int, frame: str) -> bytes:
+    return b"%d:" % seq + frame.encode()
+
+
+def _decode_message(payload: bytes) -> tuple[int, str]:
+    seq, _, frame = payload.partition(b":")
+    return int(seq), frame.decode()
+
+
+class RoomFeed:
+    def __init__(self, room_id: int) -> None:
+        self.room_id = room_id
+        self.connections: set[Connection] = set()
+        self.last_seq = 0
+        self.early: dict[int, str] = {}
+        self.gap_task: asyncio.Task[None] | None = None
+
+
+class Hub:
+    def __init__(
+        self, broker: Broker, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+    ) -> None:
+        self.broker = broker
+        self._sessionmaker = sessionmaker
+        self._settings = settings
+        self._feeds: dict[int, RoomFeed] = {}
+        self._feed_lock = asyncio.Lock()
+        self._by_user: dict[int, set[Connection]] = defaultdict(set)
+        self._connections: set[Connection] = set()
+        self._listener: asyncio.Task[None] | None = None
+
+    # Lifecycle ------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.broker.connect()
+        await self.broker.subscribe(CONTROL_CHANNEL)
+        self._listener = asyncio.create_task(self._listen(), name="hub-listener")
+
+    async def stop(self) -> None:
+        for conn in list(self._connections):
+            conn.close(1012, "server restarting")
+        await self.broker.disconnect()
+        for task in [self._listener, *(f.gap_task for f in self._feeds.values())]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    @property
+    def connection_count(self) -> int:
+        return len(self._connections)
+
+    # Connections ------------------------------------------------------------------
+
+    def admit(self, conn: Connection) -> bool:
+        """Count the connection against the caps; False when a cap is reached."""
+        mine = self._by_user[conn.user_id]
+        if (
+            len(self._connections) >= self._settings.max_connections
+            or len(mine) >= self._settings.max_connections_per_user
+        ):
+            if not mine:
+                del self._by_user[conn.user_id]
+            return False
+        self._connections.add(conn)
+        mine.add(conn)
+        return True
+
+    async def join(self, conn: Connection) -> None:
+        """Subscribe the connection to its room's feed; from here on it receives
+        (and holds, until it goes live) every message above the feed's position."""
+        async with self._feed_lock:
+            feed = self._feeds.get(conn.room_id)
+            if feed is None:
+                feed = self._feeds[conn.room_id] = RoomFeed(conn.room_id)
+                await self.broker.subscribe(room_channel(conn.room_id))
+                # Read after subscribing: anything committed later arrives through the broker.
+                async with self._sessionmaker() as session:
+                    feed.last_seq = await session.scalar(select(Room.last_seq).where(Room.id == conn.room_id)) or 0
+            feed.connections.add(conn)
+
+    async def leave(self, conn: Connection) -> None:
+        self._connections.discard(conn)
+        mine = self._by_user.get(conn.user_id)
+        if mine is not None:
+            mine.discard(conn)
+            if not mine:
+                del self._by_user[conn.user_id]
+        async with self._feed_lock:
+            feed = self._feeds.get(conn.room_id)
+            if feed is None or conn not in feed.connections:
+                return
+            feed.connections.discard(conn)
+            if not feed.connections:
+                del self._feeds[conn.room_id]
+                if feed.gap_task is not None:
+                    feed.gap_task.cancel()
+                await self.broker.unsubscribe(room_channel(conn.room_id))
+
+    # Publishing (after commit) ----------------------------------------------------
+
+    async def publish_message(self, room_id: int, seq: int, frame: str) -> None:
+        await self.broker.publish(room_channel(room_id), _encode_message(seq, frame))
+
+    async def publish_control(self, event: dict[str, object]) -> None:
+        await self.broker.publish(CONTROL_CHANNEL, orjson.dumps(event))
+
+    # Receiving --------------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        async for channel, payload in self.broker.published():
+            try:
+                if channel == CONTROL_CHANNEL:
+                    self._on_control(orjson.loads(payload))
+                else:
+                    room_id = int(channel.partition(":")[2])
+                    seq, frame = _decode_message(payload)
+                    self._on_message(room_id, seq, frame)
+            except Exception:
+                log.exception("dropped an undecodable broker event on %s", channel)
+
+    def _on_message(self, room_id: int, seq: int, frame: str) -> None:
+        feed = self._feeds.get(room_id)
+        if feed is None or seq <= feed.last_seq:
+            return
+        if seq > feed.last_seq + 1:
+            feed.early[seq] = frame
+            if feed.gap_task is None:
+                feed.gap_task = asyncio.create_task(self._fill_gap(feed))
+            return
+        self._deliver(feed, seq, frame)
+        self._drain_early(feed)
+
+    def _deliver(self, feed: RoomFeed, seq: int, frame: str) -> None:
+        feed.last_seq = seq
+        for conn in tuple(feed.connections):
+            conn.deliver(seq, frame)
+
+    def _drain_early(self, feed: RoomFeed) -> None:
+        while (frame := feed.early.pop(feed.last_seq + 1, None)) is not None:
+            self._deliver(feed, feed.last_seq + 1, frame)
+        if not feed.early and feed.gap_task is not None and feed.gap_task is not asyncio.current_task():
+            feed.gap_task.cancel()
+            feed.gap_task = None
+
+    async def _fill_gap(self, feed: RoomFeed) -> None:
+        try:
+            while feed.early and self._feeds.get(feed.room_id) is feed:
+                await asyncio.sleep(GAP_WAIT_SECONDS)
+                if not feed.early:
+                    break
+                # Seqs are assigned under the room's row lock, so everything below a
+                # seq we already hold has committed and can be read.
+                for message in await self._read(feed.room_id, feed.last_seq, min(feed.early)):
+                    if message.seq == feed.last_seq + 1:
+                        self._deliver(feed, message.seq, protocol.message_frame(message))
+                self._drain_early(feed)
+        except Exception:
+            log.exception("filling a gap in room %s failed", feed.room_id)
+        finally:
+            if feed.gap_task is asyncio.current_task():
+                feed.gap_task = None
+
+    async def _read(self, room_id: int, after: int, before: int) -> Sequence[Message]:
+        async with self._sessionmaker() as session:
+            rows = await session.scalars(
+                select(Message)
+                .options(joinedload(Message.user))
+                .where(Message.room_id == room_id, Message.seq > after, Message.seq < before)
+                .order_by(Message.seq)
+            )
+            return rows.all()
+
+    # Control events -------------------------------------------------------------------
+
+    def _on_control(self, event: dict[str, object]) -> None:
+        kind = event.get("kind")
+        match kind:
+            case "token_revoked":
+                self._close_where(lambda c: c.jti == event["jti"], 1008, "token revoked")
+            case "member_removed":
+                self._close_where(
+                    lambda c: c.room_id == event["room_id"] and c.user_id == event["user_id"],
+                    1008,
+                    "removed from room",
+                )
+            case "room_deleted":
+                self._close_where(lambda c: c.room_id == event["room_id"], 1001, "room deleted")
+            case _:
+                log.warning("unknown control event %r", kind)
+
+    def _close_where(self, predicate: Callable[[Connection], bool], code: int, reason: str) -> None:
+        for conn in [c for c in self._connections if predicate(c)]:
+            conn.close(code, reason)

@@ -1,0 +1,133 @@
+"""Frames on the wire: parsing what clients send, encoding what the server sends.
+
+Server frames are encoded once (orjson) and the same text goes to every recipient."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from service.auth.models import User
+from service.messages.models import Message
+from service.rooms.models import Room
+
+MAX_CLIENT_MSG_ID = 64
+
+
+class FrameError(Exception):
+    """A frame the server answers with an error frame; the connection stays open."""
+
+    def __init__(self, code: str, detail: str, client_msg_id: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.client_msg_id = client_msg_id
+        self.extra = extra
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SendMessage:
+    body: str
+    client_msg_id: str | None
+
+
+ClientFrame = Ping | SendMessage
+
+
+def parse_client_frame(text: str, max_message_chars: int) -> ClientFrame:
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise FrameError("invalid_json", "the frame is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise FrameError("invalid_frame", "a frame is a JSON object with a \"type\"")
+    client_msg_id = data.get("client_msg_id")
+    echo_id = client_msg_id if _valid_client_msg_id(client_msg_id) else None
+    kind = data.get("type")
+    if kind == "ping":
+        return Ping()
+    if kind != "message":
+        detail = "missing \"type\"" if kind is None else f"unknown frame type {str(kind)[:32]!r}"
+        raise FrameError("invalid_frame", detail, echo_id)
+    if client_msg_id is not None and echo_id is None:
+        raise FrameError(
+            "invalid_frame", f"client_msg_id must be a string of 1 to {MAX_CLIENT_MSG_ID} characters without NUL"
+        )
+    body = data.get("body")
+    if not isinstance(body, str):
+        raise FrameError("invalid_frame", "body must be a string", echo_id)
+    if not body.strip():
+        raise FrameError("empty_body", "the message body is empty", echo_id)
+    if len(body) > max_message_chars:
+        raise FrameError("body_too_long", f"the body is longer than {max_message_chars} characters", echo_id)
+    if "\x00" in body:
+        # PostgreSQL text cannot hold NUL; refuse it on every backend alike.
+        raise FrameError("invalid_frame", "body must not contain NUL characters", echo_id)
+    return SendMessage(body=body, client_msg_id=client_msg_id)
+
+
+def _valid_client_msg_id(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_CLIENT_MSG_ID and "\x00" not in value
+
+
+def _encode(obj: dict[str, Any]) -> str:
+    return orjson.dumps(obj, option=orjson.OPT_UTC_Z).decode()
+
+
+
+def user_object(user: User) -> dict[str, Any]:
+    return {"id": user.id, "username": user.username, "is_admin": user.is_admin, "created_at": user.created_at}
+
+
+def room_object(room: Room) -> dict[str, Any]:
+    return {
+        "id": room.id,
+        "name": room.name,
+        "description": room.description,
+        "private": room.private,
+        "owner_id": room.owner_id,
+        "created_at": room.created_at,
+        "last_seq": room.last_seq,
+    }
+
+
+def message_frame(message: Message, *, duplicate: bool = False) -> str:
+    """A message frame; `message.user` must be loaded."""
+    frame: dict[str, Any] = {
+        "type": "message",
+        "id": message.id,
+        "room_id": message.room_id,
+        "seq": message.seq,
+        "user": {"id": message.user.id, "username": message.user.username},
+        "body": message.body,
+        "client_msg_id": message.client_msg_id,
+        "created_at": message.created_at,
+    }
+    if duplicate:
+        frame["duplicate"] = True
+    return _encode(frame)
+
+
+def welcome_frame(room: Room, user: User) -> str:
+    return _encode({"type": "welcome", "room": room_object(room), "user": user_object(user)})
+
+
+def synced_frame(last_seq: int, replayed: int, truncated: bool) -> str:
+    return _encode({"type": "synced", "last_seq": last_seq, "replayed": replayed, "truncated": truncated})
+
+
+def error_frame(error: FrameError) -> str:
+    return _encode(
+        {"type": "error", "code": error.code, "detail": error.detail, "client_msg_id": error.client_msg_id, **error.extra}
+    )
+
+
+PONG_FRAME = _encode({"type": "pong"})
