@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -112,3 +118,62 @@ def alg_none_token(claims: dict) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
     return f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims)}."
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServiceProcess:
+    """`chat-service serve` as a subprocess, its output in `log_path`."""
+
+    def __init__(self, env: dict[str, str], cwd: Path, *args: str, port: int | None = None) -> None:
+        self.env, self.cwd, self.args = env, cwd, args
+        self.port = port or free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = cwd / f"serve-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> ServiceProcess:
+        self._log = self.log_path.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "service", "serve", "--port", str(self.port), *self.args],
+            env=self.env, cwd=self.cwd, stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError(f"server did not start:\n{self.output()}")
+            time.sleep(0.1)
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        self._log.close()
+        return code
+
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None and not self._log.closed:
+            self.stop()
+
+
+def service_env(database_url: str, **extra: str) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CHAT_")}
+    return {**clean, "CHAT_DATABASE_URL": database_url, "CHAT_SECRET_KEY": TEST_KEY, **extra}

@@ -2,36 +2,26 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD, TEST_KEY
+from tests.conftest import PASSWORD, ServiceProcess, service_env
 
 CLI = [sys.executable, "-m", "service"]
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("CHAT_")}
-    return {**clean, "CHAT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}", "CHAT_SECRET_KEY": TEST_KEY}
+    return service_env(f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(CLI + args, env=env, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=120)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_db_commands(env: dict[str, str], tmp_path: Path) -> None:
@@ -74,30 +64,10 @@ def test_serve_refuses_a_short_secret_key(env: dict[str, str], tmp_path: Path) -
 
 @pytest.fixture
 def served(env: dict[str, str], tmp_path: Path) -> Iterator[str]:
-    """`chat-service serve` on a free port, with no setup but a working directory."""
-    port = free_port()
+    """`chat-service serve` with no setup but a working directory (the key is generated)."""
     env = {k: v for k, v in env.items() if k != "CHAT_SECRET_KEY"}
-    log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen(
-        CLI + ["serve", "--port", str(port)], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+    with ServiceProcess(env, tmp_path) as service:
+        yield service.base
 
 
 def test_serve_migrates_and_answers_register_token_me(served: str, tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from service.messages.store import RoomGone, StoreResult, store_message
 from service.paging import MAX_DB_INT, MAX_SEQ
 from service.realtime import protocol
 from service.realtime.connection import Connection
-from service.realtime.hub import TOO_MANY, Hub
+from service.realtime.hub import RESTARTING, TOO_MANY
 from service.realtime.protocol import FrameError, Ping, SendMessage
 from service.realtime.ratelimit import TokenBucket
 from service.resources import Resources
@@ -60,6 +60,8 @@ async def room_socket(websocket: WebSocket, room_id: str) -> None:
     try:
         user, claims, since = await _authorize(websocket, resources, room_id)
         conn = Connection(websocket, user, claims, int(room_id), resources.settings.send_queue)
+        if hub.draining:
+            raise Rejected(*RESTARTING)
         if not hub.admit(conn):
             raise Rejected(*TOO_MANY)
         await hub.join(conn)
@@ -137,17 +139,24 @@ async def _serve(websocket: WebSocket, conn: Connection, resources: Resources) -
     writer = conn.start_writer()
     reader = asyncio.create_task(_read_frames(websocket, resources, conn))
     try:
-        done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+        if conn.close_request is None and not reader.done():
+            # The writer failed: the client is gone. Frames it sent before leaving
+            # are still stored; the reader ends at the disconnect.
+            await reader
     finally:
         reader.cancel()
         writer.cancel()
         outcome, _ = await asyncio.gather(reader, writer, return_exceptions=True)
-    if reader in done:
-        if isinstance(outcome, Exception):
-            raise outcome
-        return  # the client went away
-    if conn.close_request is not None:
+    if isinstance(outcome, Exception):
+        raise outcome
+    if conn.close_request is not None and not _reader_finished(reader):
         await _close(websocket, conn.close_request.code, conn.close_request.reason)
+
+
+def _reader_finished(reader: asyncio.Task[None]) -> bool:
+    """The reader returned on its own: the client closed, nothing left to send."""
+    return reader.done() and not reader.cancelled()
 
 
 async def _read_frames(websocket: WebSocket, resources: Resources, conn: Connection) -> None:

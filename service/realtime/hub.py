@@ -31,6 +31,7 @@ CONTROL_CHANNEL = "control"
 # How long a feed waits for a missing seq before reading it from the database.
 GAP_WAIT_SECONDS = 0.25
 TOO_MANY = (1013, "too many connections")
+RESTARTING = (1012, "server restarting")
 
 
 def room_channel(room_id: int) -> str:
@@ -53,6 +54,7 @@ class RoomFeed:
         self.last_seq = 0
         self.early: dict[int, str] = {}
         self.gap_task: asyncio.Task[None] | None = None
+        self.positioned = False  # last_seq read from the database
 
 
 class Hub:
@@ -67,6 +69,8 @@ class Hub:
         self._by_user: dict[int, set[Connection]] = defaultdict(set)
         self._connections: set[Connection] = set()
         self._listener: asyncio.Task[None] | None = None
+        self._emptied = asyncio.Event()
+        self.draining = False
 
     # Lifecycle ------------------------------------------------------------------
 
@@ -75,9 +79,19 @@ class Hub:
         await self.broker.subscribe(CONTROL_CHANNEL)
         self._listener = asyncio.create_task(self._listen(), name="hub-listener")
 
-    async def stop(self) -> None:
+    async def drain(self, timeout: float) -> None:
+        """Close every socket 1012 and refuse new ones; wait for them to go."""
+        self.draining = True
         for conn in list(self._connections):
-            conn.close(1012, "server restarting")
+            conn.close(*RESTARTING)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                while self._connections:
+                    self._emptied.clear()
+                    await self._emptied.wait()
+
+    async def stop(self) -> None:
+        await self.drain(timeout=5)
         await self.broker.disconnect()
         for task in [self._listener, *(f.gap_task for f in self._feeds.values())]:
             if task is not None:
@@ -115,11 +129,14 @@ class Hub:
                 await self.broker.subscribe(room_channel(conn.room_id))
                 # Read after subscribing: anything committed later arrives through the broker.
                 async with self._sessionmaker() as session:
-                    feed.last_seq = await session.scalar(select(Room.last_seq).where(Room.id == conn.room_id)) or 0
+                    last = await session.scalar(select(Room.last_seq).where(Room.id == conn.room_id))
+                self._position(feed, last or 0)
             feed.connections.add(conn)
 
     async def leave(self, conn: Connection) -> None:
         self._connections.discard(conn)
+        if not self._connections:
+            self._emptied.set()
         mine = self._by_user.get(conn.user_id)
         if mine is not None:
             mine.discard(conn)
@@ -158,13 +175,19 @@ class Hub:
             except Exception:
                 log.exception("dropped an undecodable broker event on %s", channel)
 
+    def _position(self, feed: RoomFeed, last_seq: int) -> None:
+        """Start the feed after `last_seq`; what arrived while it was read waits in `early`."""
+        feed.last_seq = last_seq
+        feed.positioned = True
+        self._drain_early(feed)
+
     def _on_message(self, room_id: int, seq: int, frame: str) -> None:
         feed = self._feeds.get(room_id)
         if feed is None or seq <= feed.last_seq:
             return
-        if seq > feed.last_seq + 1:
+        if not feed.positioned or seq > feed.last_seq + 1:
             feed.early[seq] = frame
-            if feed.gap_task is None:
+            if feed.positioned and feed.gap_task is None:
                 feed.gap_task = asyncio.create_task(self._fill_gap(feed))
             return
         self._deliver(feed, seq, frame)
@@ -176,9 +199,14 @@ class Hub:
             conn.deliver(seq, frame)
 
     def _drain_early(self, feed: RoomFeed) -> None:
+        for stale in [s for s in feed.early if s <= feed.last_seq]:
+            del feed.early[stale]
         while (frame := feed.early.pop(feed.last_seq + 1, None)) is not None:
             self._deliver(feed, feed.last_seq + 1, frame)
-        if not feed.early and feed.gap_task is not None and feed.gap_task is not asyncio.current_task():
+        if feed.early:
+            if feed.gap_task is None:
+                feed.gap_task = asyncio.create_task(self._fill_gap(feed))
+        elif feed.gap_task is not None and feed.gap_task is not asyncio.current_task():
             feed.gap_task.cancel()
             feed.gap_task = None
 

@@ -1,0 +1,175 @@
+"""`chat-service serve` as operators run it: shutdown, restart, logs, the README client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import orjson
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.conftest import PASSWORD, ServiceProcess, service_env
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+async def _user(base: str, username: str) -> str:
+    async with httpx.AsyncClient(base_url=f"{base}/api/v1") as http:
+        await http.post("/auth/register", json={"username": username, "password": PASSWORD})
+        r = await http.post("/auth/token", data={"username": username, "password": PASSWORD})
+        return r.json()["access_token"]
+
+
+async def _room(base: str, token: str, name: str) -> int:
+    async with httpx.AsyncClient(base_url=f"{base}/api/v1") as http:
+        r = await http.post("/rooms", json={"name": name}, headers={"Authorization": f"Bearer {token}"})
+        return r.json()["id"]
+
+
+async def _history(base: str, token: str, room_id: int) -> list[dict]:
+    async with httpx.AsyncClient(base_url=f"{base}/api/v1") as http:
+        r = await http.get(
+            f"/rooms/{room_id}/messages", params={"after_seq": 0, "limit": 200},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        return r.json()["items"]
+
+
+def _ws(base: str, room_id: int, token: str, since: int | None = None) -> str:
+    url = f"{base.replace('http', 'ws', 1)}/ws/rooms/{room_id}?token={token}"
+    return url if since is None else f"{url}&since={since}"
+
+
+async def test_sigterm_closes_1012_and_every_echoed_message_survives(tmp_path: Path) -> None:
+    env = service_env(f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}", CHAT_RATE_PER_SECOND="1000", CHAT_RATE_BURST="1000")
+    echoed: list[dict] = []
+    with ServiceProcess(env, tmp_path) as service:
+        token = await _user(service.base, "alice")
+        room_id = await _room(service.base, token, "general")
+        listener = await connect(_ws(service.base, room_id, token))
+        sender = await connect(_ws(service.base, room_id, token))
+        stop_sending = asyncio.Event()
+        window = asyncio.Semaphore(10)  # at most 10 messages awaiting their echo
+
+        async def send_forever() -> None:
+            i = 0
+            with contextlib.suppress(ConnectionClosed):
+                while True:
+                    await window.acquire()
+                    await sender.send(orjson.dumps({"type": "message", "body": f"m{i}", "client_msg_id": f"c{i}"}).decode())
+                    i += 1
+
+        async def read_echoes() -> None:
+            with contextlib.suppress(ConnectionClosed):
+                async for raw in sender:
+                    frame = orjson.loads(raw)
+                    if frame["type"] == "message":
+                        echoed.append(frame)
+                        window.release()
+                        if len(echoed) == 50:
+                            stop_sending.set()
+
+        sending, reading = asyncio.create_task(send_forever()), asyncio.create_task(read_echoes())
+        await asyncio.wait_for(stop_sending.wait(), 30)
+        # Mid-stream. uvicorn shuts down gracefully, then re-raises the signal.
+        assert service.stop(signal.SIGTERM) in (0, -signal.SIGTERM)
+        await asyncio.wait_for(reading, 30)  # ends when the server closes the socket
+        sending.cancel()
+        assert sender.close_code == 1012
+        with contextlib.suppress(ConnectionClosed):
+            async with asyncio.timeout(10):
+                async for _ in listener:
+                    pass
+        assert listener.close_code == 1012
+        assert "Traceback" not in service.output()
+        assert "Application shutdown complete" in service.output()
+
+    with ServiceProcess(env, tmp_path) as restarted:
+        stored = await _history(restarted.base, token, room_id)
+    by_seq = {m["seq"]: m for m in stored}
+    assert len(echoed) >= 50
+    for frame in echoed:
+        frame.pop("type")
+        assert by_seq[frame["seq"]] == frame
+    assert [m["seq"] for m in stored] == list(range(1, len(stored) + 1))
+
+
+async def test_tokens_never_reach_the_log(tmp_path: Path) -> None:
+    env = service_env(f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}")
+    with ServiceProcess(env, tmp_path, "--log-level", "debug") as service:
+        token = await _user(service.base, "alice")
+        room_id = await _room(service.base, token, "general")
+        async with connect(_ws(service.base, room_id, token, since=0)) as ws:
+            await ws.recv()
+        bad = await connect(_ws(service.base, 999, "not.a.valid-token"))
+        with contextlib.suppress(ConnectionClosed):
+            await asyncio.wait_for(bad.recv(), 10)
+        async with httpx.AsyncClient() as http:
+            await http.get(f"{service.base}/healthz?token={token}&x=1")
+            await http.get(f"{service.base}/nowhere?access_token={token}")
+        service.stop()
+        output = service.output()
+    assert "WebSocket /ws/rooms/" in output  # the lines are there, redacted
+    assert token not in output and "not.a.valid-token" not in output
+    assert token.split(".")[2] not in output
+    assert "token=[redacted]" in output
+
+
+async def test_readme_client_follows_a_room_across_a_restart_without_duplicates(tmp_path: Path) -> None:
+    code = re.search(r"```python\n(# follow\.py.*?)```", README.read_text(), re.S)
+    assert code, "README has no follow.py client"
+    script = tmp_path / "follow.py"
+    script.write_text(code.group(1))
+    env = service_env(f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}")
+
+    async def send(base: str, token: str, room_id: int, numbers: range) -> None:
+        async with connect(_ws(base, room_id, token)) as ws:
+            for i in numbers:
+                await ws.send(orjson.dumps({"type": "message", "body": f"m{i}", "client_msg_id": str(i)}).decode())
+                while orjson.loads(await ws.recv()).get("client_msg_id") != str(i):
+                    pass
+
+    with ServiceProcess(env, tmp_path) as service:
+        token = await _user(service.base, "alice")
+        room_id = await _room(service.base, token, "general")
+        await send(service.base, token, room_id, range(1, 3))  # history shown on first connect
+        follower = subprocess.Popen(
+            [sys.executable, str(script), service.base, "alice", PASSWORD, str(room_id)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            lines = await _read_lines(follower, 2)
+            await send(service.base, token, room_id, range(3, 6))
+            lines += await _read_lines(follower, 3)
+            service.stop()
+            # Restarted on the same port; messages sent before the client is back are replayed.
+            with ServiceProcess(env, tmp_path, port=service.port) as again:
+                await send(again.base, token, room_id, range(6, 9))
+                lines += await _read_lines(follower, 3, timeout=60)
+                await send(again.base, token, room_id, range(9, 11))
+                lines += await _read_lines(follower, 2)
+        finally:
+            follower.kill()
+            follower.wait()
+            for stream in (follower.stdout, follower.stderr):
+                if stream is not None:
+                    stream.close()
+    assert lines == [f"[{i}] alice: m{i}" for i in range(1, 11)]
+
+
+async def _read_lines(proc: subprocess.Popen[str], count: int, timeout: float = 20) -> list[str]:
+    assert proc.stdout is not None
+    lines: list[str] = []
+    async with asyncio.timeout(timeout):
+        while len(lines) < count:
+            line = await asyncio.to_thread(proc.stdout.readline)
+            assert line, proc.stderr.read() if proc.stderr else ""
+            lines.append(line.rstrip("\n"))
+    return lines

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import json
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.realtime.protocol import FrameError, Ping, SendMessage, error_frame, parse_client_frame
+
+MAX_CHARS = 50
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=80),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+frame_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(["message", "ping", "typing", "", "MESSAGE"]) | json_values,
+        "body": st.text(max_size=80) | json_values,
+        "client_msg_id": st.text(max_size=70) | json_values,
+    },
+)
+
+
+def _check(text: str) -> None:
+    try:
+        frame = parse_client_frame(text, MAX_CHARS)
+    except FrameError as error:
+        encoded = orjson.loads(error_frame(error))
+        assert encoded["type"] == "error" and encoded["code"] in {
+            "invalid_json", "invalid_frame", "empty_body", "body_too_long",
+        }
+        assert encoded["client_msg_id"] is None or isinstance(encoded["client_msg_id"], str)
+        return
+    assert isinstance(frame, Ping | SendMessage)
+    if isinstance(frame, SendMessage):
+        assert frame.body.strip() and len(frame.body) <= MAX_CHARS and "\x00" not in frame.body
+        assert frame.client_msg_id is None or 0 < len(frame.client_msg_id) <= 64
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text())
+def test_any_text_parses_or_is_a_frame_error(text: str) -> None:
+    _check(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(frame_like)
+def test_any_json_object_parses_or_is_a_frame_error(obj: dict) -> None:
+    _check(json.dumps(obj))
+
+
+@settings(max_examples=200, deadline=None)
+@given(json_values)
+def test_any_json_value_parses_or_is_a_frame_error(value: object) -> None:
+    _check(json.dumps(value))
+
+
+def test_valid_message_round_trips() -> None:
+    frame = parse_client_frame('{"type":"message","body":"hi","client_msg_id":"a"}', MAX_CHARS)
+    assert frame == SendMessage(body="hi", client_msg_id="a")
