@@ -129,7 +129,7 @@ async def test_malformed_requests_get_4xx_with_detail(api: Api, resources: Resou
         ("GET", f"/rooms/{rid}/messages"),
         ("POST", "/auth/logout"),
     ]
-    for name, token in bad_tokens.items():
+    for token in bad_tokens.values():
         for method, path in authed:
             cases.append((method, path, {"headers": {"Authorization": f"Bearer {token}"}, "json": {"name": "z"}}))
     for method, path in authed:

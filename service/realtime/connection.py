@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import deque
 from dataclasses import dataclass
 
@@ -12,18 +11,14 @@ from starlette.websockets import WebSocket
 from service.auth.models import User
 from service.auth.security import TokenClaims
 
-log = logging.getLogger("service.realtime")
-
 SLOW_CONSUMER = (1013, "slow consumer")
 # A graceful close first sends what is queued, for at most this long.
 FLUSH_SECONDS = 5.0
-
 
 @dataclass(frozen=True, slots=True)
 class CloseRequest:
     code: int
     reason: str = ""
-
 
 class Connection:
     """Frames reach the socket only through `queue`, drained by one writer task, so

@@ -5,7 +5,6 @@ Server frames are encoded once (orjson) and the same text goes to every recipien
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import orjson

@@ -9,7 +9,14 @@ from service.paging import Limit, Offset, UserId
 from service.resources import ResourcesDep
 from service.rooms import service
 from service.rooms.dependencies import ManagedRoom, ReadableRoom
-from service.rooms.schemas import MemberIn, RoomCreate, RoomOut, RoomPage, RoomUpdate, UserList
+from service.rooms.schemas import (
+    MemberIn,
+    RoomCreate,
+    RoomOut,
+    RoomPage,
+    RoomUpdate,
+    UserList,
+)
 
 router = APIRouter(prefix="/rooms", tags=["rooms"])
 

@@ -5,7 +5,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
-from service.auth.schemas import UserOut, Username
+from service.auth.schemas import Username, UserOut
 
 RoomName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Description = Annotated[str, StringConstraints(max_length=500)]

@@ -6,7 +6,13 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.realtime.protocol import FrameError, Ping, SendMessage, error_frame, parse_client_frame
+from service.realtime.protocol import (
+    FrameError,
+    Ping,
+    SendMessage,
+    error_frame,
+    parse_client_frame,
+)
 
 MAX_CHARS = 50
 
