@@ -106,8 +106,7 @@ class Settings(BaseSettings):
         key_path = db_path.with_name(db_path.name + ".secret")
         key = _read_or_create_key(key_path)
         log.warning(
-            "CHAT_SECRET_KEY is unset; signing tokens with the key kept in %s. "
-            "Set CHAT_SECRET_KEY in production.",
+            "CHAT_SECRET_KEY is unset; signing tokens with the key kept in %s. Set CHAT_SECRET_KEY in production.",
             key_path,
         )
         return key

@@ -40,9 +40,7 @@ async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     # Without the offending input: it may be a password or 100 kB of junk.
-    detail = [
-        {"type": e.get("type"), "loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in exc.errors()
-    ]
+    detail = [{"type": e.get("type"), "loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in exc.errors()]
     return JSONResponse({"detail": detail}, status_code=422)
 
 

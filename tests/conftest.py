@@ -110,7 +110,6 @@ def api(client: httpx.AsyncClient, resources: Resources) -> Api:
     return Api(client, resources)
 
 
-
 def alg_none_token(claims: dict) -> str:
     """An unsigned JWT claiming alg "none"."""
 
@@ -140,7 +139,10 @@ class ServiceProcess:
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "service", "serve", "--port", str(self.port), *self.args],
-            env=self.env, cwd=self.cwd, stdout=self._log, stderr=subprocess.STDOUT,
+            env=self.env,
+            cwd=self.cwd,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while True:

@@ -38,7 +38,11 @@ async def test_malformed_requests_get_4xx_with_detail(api: Api, resources: Resou
         ("POST", "/auth/token", {"data": {"username": "alice"}}),
         ("POST", "/auth/token", {"data": {"username": HUGE, "password": HUGE}}),
         ("POST", "/auth/token", {"json": {"username": "alice", "password": PASSWORD}}),
-        ("POST", "/auth/token", {"data": {"username": "alice", "password": PASSWORD, "grant_type": "client_credentials"}}),
+        (
+            "POST",
+            "/auth/token",
+            {"data": {"username": "alice", "password": PASSWORD, "grant_type": "client_credentials"}},
+        ),
         # refresh
         ("POST", "/auth/refresh", {"json": {}}),
         ("POST", "/auth/refresh", {"json": {"refresh_token": 123}}),

@@ -46,13 +46,9 @@ class PasswordHasher:
         if password_hash is None:
             await self.prepare()
             assert self._dummy_hash is not None
-            await anyio.to_thread.run_sync(
-                self._context.verify, password, self._dummy_hash, limiter=self._limiter
-            )
+            await anyio.to_thread.run_sync(self._context.verify, password, self._dummy_hash, limiter=self._limiter)
             return False
-        return await anyio.to_thread.run_sync(
-            self._context.verify, password, password_hash, limiter=self._limiter
-        )
+        return await anyio.to_thread.run_sync(self._context.verify, password, password_hash, limiter=self._limiter)
 
 
 class TokenError(Exception):

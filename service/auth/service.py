@@ -30,9 +30,7 @@ async def create_user(
     session: AsyncSession, hasher: PasswordHasher, username: str, password: str, *, is_admin: bool = False
 ) -> User:
     password_hash = await hasher.hash(password)  # before any query: no transaction is open meanwhile
-    user = User(
-        username=username, username_key=username.lower(), password_hash=password_hash, is_admin=is_admin
-    )
+    user = User(username=username, username_key=username.lower(), password_hash=password_hash, is_admin=is_admin)
     session.add(user)
     try:
         await session.flush()
@@ -41,9 +39,7 @@ async def create_user(
     return user
 
 
-async def authenticate_password(
-    session: AsyncSession, hasher: PasswordHasher, username: str, password: str
-) -> User:
+async def authenticate_password(session: AsyncSession, hasher: PasswordHasher, username: str, password: str) -> User:
     """The user for these credentials. Unknown user and wrong password fail alike,
     in about the same time (a dummy hash is verified for unknown users)."""
     if len(password) > MAX_PASSWORD_CHARS or len(username) > 64:
@@ -118,9 +114,7 @@ async def revoke_family(session: AsyncSession, family_id: str) -> None:
     )
 
 
-async def logout(
-    session: AsyncSession, codec: TokenCodec, access: TokenClaims, refresh_token: str | None
-) -> None:
+async def logout(session: AsyncSession, codec: TokenCodec, access: TokenClaims, refresh_token: str | None) -> None:
     """Revoke the access token and, when given and the caller's, the refresh token's login."""
     if await session.get(RevokedAccessToken, access.jti) is None:
         session.add(RevokedAccessToken(jti=access.jti, expires_at=access.expires_at))

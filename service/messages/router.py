@@ -19,7 +19,5 @@ async def room_history(
     before_seq: SeqCursor = None,
     limit: Limit = 50,
 ) -> MessagePage:
-    rows, has_more = await service.history(
-        session, room.id, after_seq=after_seq, before_seq=before_seq, limit=limit
-    )
+    rows, has_more = await service.history(session, room.id, after_seq=after_seq, before_seq=before_seq, limit=limit)
     return MessagePage(items=[MessageOut.model_validate(m) for m in rows], has_more=has_more)

@@ -15,10 +15,12 @@ SLOW_CONSUMER = (1013, "slow consumer")
 # A graceful close first sends what is queued, for at most this long.
 FLUSH_SECONDS = 5.0
 
+
 @dataclass(frozen=True, slots=True)
 class CloseRequest:
     code: int
     reason: str = ""
+
 
 class Connection:
     """Frames reach the socket only through `queue`, drained by one writer task, so

@@ -81,7 +81,9 @@ async def room_socket(websocket: WebSocket, room_id: str) -> None:
             await hub.leave(conn)
 
 
-async def _authorize(websocket: WebSocket, resources: Resources, raw_room_id: str) -> tuple[User, TokenClaims, int | None]:
+async def _authorize(
+    websocket: WebSocket, resources: Resources, raw_room_id: str
+) -> tuple[User, TokenClaims, int | None]:
     """Origin, token, room: the first failure closes 1008 with its reason."""
     if not _origin_allowed(websocket, resources.settings.origins):
         raise Rejected(1008, "origin not allowed")
@@ -100,9 +102,7 @@ async def _authorize(websocket: WebSocket, resources: Resources, raw_room_id: st
     return user, claims, since
 
 
-async def _replay(
-    websocket: WebSocket, resources: Resources, conn: Connection, user: User, since: int | None
-) -> None:
+async def _replay(websocket: WebSocket, resources: Resources, conn: Connection, user: User, since: int | None) -> None:
     """welcome, the missed (or newest) messages, synced; live messages wait meanwhile."""
     settings = resources.settings
     async with resources.sessionmaker() as session:

@@ -58,9 +58,7 @@ class RoomFeed:
 
 
 class Hub:
-    def __init__(
-        self, broker: Broker, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
-    ) -> None:
+    def __init__(self, broker: Broker, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self.broker = broker
         self._sessionmaker = sessionmaker
         self._settings = settings

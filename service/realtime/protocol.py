@@ -47,14 +47,14 @@ def parse_client_frame(text: str, max_message_chars: int) -> ClientFrame:
     except orjson.JSONDecodeError:
         raise FrameError("invalid_json", "the frame is not valid JSON") from None
     if not isinstance(data, dict):
-        raise FrameError("invalid_frame", "a frame is a JSON object with a \"type\"")
+        raise FrameError("invalid_frame", 'a frame is a JSON object with a "type"')
     client_msg_id = data.get("client_msg_id")
     echo_id = client_msg_id if _valid_client_msg_id(client_msg_id) else None
     kind = data.get("type")
     if kind == "ping":
         return Ping()
     if kind != "message":
-        detail = "missing \"type\"" if kind is None else f"unknown frame type {str(kind)[:32]!r}"
+        detail = 'missing "type"' if kind is None else f"unknown frame type {str(kind)[:32]!r}"
         raise FrameError("invalid_frame", detail, echo_id)
     if client_msg_id is not None and echo_id is None:
         raise FrameError(
@@ -79,7 +79,6 @@ def _valid_client_msg_id(value: object) -> bool:
 
 def _encode(obj: dict[str, Any]) -> str:
     return orjson.dumps(obj, option=orjson.OPT_UTC_Z).decode()
-
 
 
 def user_object(user: User) -> dict[str, Any]:
@@ -125,7 +124,13 @@ def synced_frame(last_seq: int, replayed: int, truncated: bool) -> str:
 
 def error_frame(error: FrameError) -> str:
     return _encode(
-        {"type": "error", "code": error.code, "detail": error.detail, "client_msg_id": error.client_msg_id, **error.extra}
+        {
+            "type": "error",
+            "code": error.code,
+            "detail": error.detail,
+            "client_msg_id": error.client_msg_id,
+            **error.extra,
+        }
     )
 
 

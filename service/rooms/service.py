@@ -52,9 +52,7 @@ async def _flush_unique_name(session: AsyncSession) -> None:
         raise Conflict("room name already taken") from None
 
 
-async def create_room(
-    session: AsyncSession, owner: User, name: str, description: str, private: bool
-) -> Room:
+async def create_room(session: AsyncSession, owner: User, name: str, description: str, private: bool) -> Room:
     room = Room(name=name, name_key=name.casefold(), description=description, private=private, owner_id=owner.id)
     session.add(room)
     await _flush_unique_name(session)
@@ -79,7 +77,9 @@ async def delete_room(session: AsyncSession, room: Room) -> None:
 
 async def list_members(session: AsyncSession, room: Room) -> Sequence[User]:
     users = await session.scalars(
-        select(User).join(RoomMember, RoomMember.user_id == User.id).where(RoomMember.room_id == room.id)
+        select(User)
+        .join(RoomMember, RoomMember.user_id == User.id)
+        .where(RoomMember.room_id == room.id)
         .order_by(User.username_key)
     )
     return users.all()

@@ -121,9 +121,7 @@ async def test_refresh_rotates_and_old_refresh_token_never_works_again(api: Api)
 async def test_concurrent_refreshes_with_one_token_succeed_once(api: Api) -> None:
     await api.register("alice")
     token = (await api.login("alice"))["refresh_token"]
-    results = await asyncio.gather(
-        *(api.client.post("/auth/refresh", json={"refresh_token": token}) for _ in range(4))
-    )
+    results = await asyncio.gather(*(api.client.post("/auth/refresh", json={"refresh_token": token}) for _ in range(4)))
     assert sorted(r.status_code for r in results) == [200, 401, 401, 401]
 
 
@@ -183,7 +181,10 @@ async def test_bad_tokens_get_401_with_reason(api: Api, resources: Resources) ->
             "invalid token",
         ),
         "no exp": (jwt.encode(claims, TEST_KEY), "invalid token"),
-        "HS512": (jwt.encode({**claims, "exp": int(now.timestamp()) + 60}, TEST_KEY, algorithm="HS512"), "invalid token"),
+        "HS512": (
+            jwt.encode({**claims, "exp": int(now.timestamp()) + 60}, TEST_KEY, algorithm="HS512"),
+            "invalid token",
+        ),
         "expired": (expired, "token expired"),
         "unknown user": (
             jwt.encode({**claims, "sub": "999999", "exp": int(now.timestamp()) + 60}, TEST_KEY),

@@ -32,9 +32,7 @@ async def test_many_senders_in_many_rooms_all_succeed_on_sqlite(server: LiveServ
         await client.close()
         return echoes
 
-    results = await asyncio.gather(
-        *(sender(tokens[n % 8], rooms[n % 4]["id"], n) for n in range(16))
-    )
+    results = await asyncio.gather(*(sender(tokens[n % 8], rooms[n % 4]["id"], n) for n in range(16)))
     assert sum(len(r) for r in results) == 16 * per_sender
     for room in rooms:
         history = await server.history(tokens[0], room["id"])

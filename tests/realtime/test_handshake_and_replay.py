@@ -105,9 +105,9 @@ async def test_auth_failures_accept_then_close_1008_with_reason(server: LiveServ
     secret = await server.room(token, "secret", private=True)
     codec = TokenCodec(TEST_KEY, server.resources.settings)
     expired = codec.issue(user["id"], "access", now=datetime.now(UTC) - timedelta(hours=1)).token
-    refresh = (await server.http.post("/auth/token", data={"username": "alice", "password": "correct horse battery"})).json()[
-        "refresh_token"
-    ]
+    refresh = (
+        await server.http.post("/auth/token", data={"username": "alice", "password": "correct horse battery"})
+    ).json()["refresh_token"]
     revoked = (await server.user("carol"))[1]
     assert (await server.http.post("/auth/logout", headers=auth(revoked))).status_code == 204
     rid = room["id"]

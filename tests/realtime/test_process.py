@@ -36,7 +36,8 @@ async def _room(base: str, token: str, name: str) -> int:
 async def _history(base: str, token: str, room_id: int) -> list[dict]:
     async with httpx.AsyncClient(base_url=f"{base}/api/v1") as http:
         r = await http.get(
-            f"/rooms/{room_id}/messages", params={"after_seq": 0, "limit": 200},
+            f"/rooms/{room_id}/messages",
+            params={"after_seq": 0, "limit": 200},
             headers={"Authorization": f"Bearer {token}"},
         )
         return r.json()["items"]
@@ -48,7 +49,9 @@ def _ws(base: str, room_id: int, token: str, since: int | None = None) -> str:
 
 
 async def test_sigterm_closes_1012_and_every_echoed_message_survives(tmp_path: Path) -> None:
-    env = service_env(f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}", CHAT_RATE_PER_SECOND="1000", CHAT_RATE_BURST="1000")
+    env = service_env(
+        f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}", CHAT_RATE_PER_SECOND="1000", CHAT_RATE_BURST="1000"
+    )
     echoed: list[dict] = []
     with ServiceProcess(env, tmp_path) as service:
         token = await _user(service.base, "alice")
@@ -63,7 +66,9 @@ async def test_sigterm_closes_1012_and_every_echoed_message_survives(tmp_path: P
             with contextlib.suppress(ConnectionClosed):
                 while True:
                     await window.acquire()
-                    await sender.send(orjson.dumps({"type": "message", "body": f"m{i}", "client_msg_id": f"c{i}"}).decode())
+                    await sender.send(
+                        orjson.dumps({"type": "message", "body": f"m{i}", "client_msg_id": f"c{i}"}).decode()
+                    )
                     i += 1
 
         async def read_echoes() -> None:
@@ -142,7 +147,9 @@ async def test_readme_client_follows_a_room_across_a_restart_without_duplicates(
         await send(service.base, token, room_id, range(1, 3))  # history shown on first connect
         follower = subprocess.Popen(
             [sys.executable, str(script), service.base, "alice", PASSWORD, str(room_id)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         try:
             lines = await _read_lines(follower, 2)

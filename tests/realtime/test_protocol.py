@@ -37,7 +37,10 @@ def _check(text: str) -> None:
     except FrameError as error:
         encoded = orjson.loads(error_frame(error))
         assert encoded["type"] == "error" and encoded["code"] in {
-            "invalid_json", "invalid_frame", "empty_body", "body_too_long",
+            "invalid_json",
+            "invalid_frame",
+            "empty_body",
+            "body_too_long",
         }
         assert encoded["client_msg_id"] is None or isinstance(encoded["client_msg_id"], str)
         return

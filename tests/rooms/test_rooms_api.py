@@ -27,8 +27,15 @@ async def test_room_names_are_unique_ignoring_case(api: Api) -> None:
 
 async def test_room_validation(api: Api) -> None:
     alice = await api.user("alice")
-    for body in ({"name": ""}, {"name": "   "}, {"name": "x" * 65}, {"name": "a", "description": "d" * 501},
-                 {"name": "a", "private": "maybe"}, {"name": "a", "owner_id": 1}, {}):
+    for body in (
+        {"name": ""},
+        {"name": "   "},
+        {"name": "x" * 65},
+        {"name": "a", "description": "d" * 501},
+        {"name": "a", "private": "maybe"},
+        {"name": "a", "owner_id": 1},
+        {},
+    ):
         r = await api.client.post("/rooms", json=body, headers=alice)
         assert r.status_code == 422, body
 
@@ -119,7 +126,9 @@ async def test_members_add_and_remove_permissions(api: Api) -> None:
     bob_id = (await api.client.get("/users/me", headers=bob)).json()["id"]
     alice_id = room["owner_id"]
 
-    assert (await api.client.post(f"/rooms/{rid}/members", json={"username": "nobody"}, headers=alice)).status_code == 404
+    assert (
+        await api.client.post(f"/rooms/{rid}/members", json={"username": "nobody"}, headers=alice)
+    ).status_code == 404
     assert (await api.client.post(f"/rooms/{rid}/members", json={"username": "BOB"}, headers=alice)).status_code == 201
     r = await api.client.post(f"/rooms/{rid}/members", json={"username": "bob"}, headers=alice)
     assert r.status_code == 409
