@@ -6,7 +6,7 @@ import asyncio
 import logging.config
 
 from alembic import context
-from sqlalchemy import pool
+from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -42,7 +42,15 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+# Several instances starting together each migrate; on PostgreSQL they queue on
+# this lock, and all but the first then find nothing to do.
+MIGRATION_LOCK_ID = 7_240_310
+
+
 def _run_sync(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+        connection.commit()
     _configure(connection=connection)
     with context.begin_transaction():
         context.run_migrations()

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///./chat.db"
     redis_url: str | None = None
+    # Prefix of every Redis channel: instances sharing one prefix form one service.
+    redis_prefix: str = Field(default="chat", min_length=1, max_length=64)
     secret_key: SecretStr | None = None
 
     access_token_minutes: int = Field(default=15, ge=1)

@@ -13,7 +13,9 @@ from service.auth.security import PasswordHasher, TokenCodec
 from service.config import Settings, get_settings
 from service.db import create_engine, create_sessionmaker
 from service.errors import install_error_handlers
+from service.health.router import router as health_router
 from service.messages.router import router as messages_router
+from service.metrics import Metrics
 from service.realtime.broker import create_broker
 from service.realtime.endpoint import router as realtime_router
 from service.realtime.hub import Hub
@@ -30,13 +32,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
         sessionmaker = create_sessionmaker(engine)
+        metrics = Metrics()
         resources = Resources(
             settings=settings,
             engine=engine,
             sessionmaker=sessionmaker,
             hasher=PasswordHasher(settings),
             codec=TokenCodec(settings.resolve_secret_key(), settings),
-            hub=Hub(create_broker(settings.redis_url), sessionmaker, settings),
+            hub=Hub(create_broker(settings.redis_url, settings.redis_prefix), sessionmaker, settings, metrics),
+            metrics=metrics,
         )
         try:
             await migrate.ensure_current(engine)
@@ -58,9 +62,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(rooms_router, prefix=API_PREFIX)
     app.include_router(messages_router, prefix=API_PREFIX)
     app.include_router(realtime_router)
-
-    @app.get("/healthz", tags=["health"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    app.include_router(health_router)
 
     return app

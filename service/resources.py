@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.auth.security import PasswordHasher, TokenCodec
 from service.config import Settings
+from service.metrics import Metrics
 from service.realtime.hub import Hub
 
 
@@ -21,6 +22,7 @@ class Resources:
     hasher: PasswordHasher
     codec: TokenCodec
     hub: Hub
+    metrics: Metrics
 
 
 def _resources(request: Request) -> Resources:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -9,7 +10,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -39,11 +41,82 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
-def database_url(tmp_path: Path, migrated_template: Path) -> str:
-    path = tmp_path / "chat.db"
-    shutil.copyfile(migrated_template, path)
-    return f"sqlite+aiosqlite:///{path}"
+# Real servers for the scaled-out backend; each test run makes its own database
+# and Redis prefix and removes them afterwards.
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+TABLES = "users, rooms, room_members, messages, refresh_tokens, revoked_access_tokens"
+
+
+def require_service(name: str, error: Exception) -> None:
+    """Skip without the server; under CI its absence is a failure."""
+    reason = f"{name} is not reachable ({type(error).__name__}: {error})"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI requires it")
+    pytest.skip(reason)
+
+
+def _pg(url: str, *statements: str) -> None:
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(url, timeout=5)
+        try:
+            for statement in statements:
+                await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A uniquely named PostgreSQL database, migrated by the real migrations."""
+    name = f"chat_test_{uuid.uuid4().hex[:12]}"
+    try:
+        _pg(POSTGRES_ADMIN_URL, f'CREATE DATABASE "{name}"')
+    except (OSError, Exception) as exc:  # noqa: BLE001 - any failure means "not available"
+        require_service("PostgreSQL", exc)
+    base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
+    url = f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
+    try:
+        migrate.upgrade(make_settings(url))
+        yield url
+    finally:
+        _pg(POSTGRES_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def redis_prefix() -> Iterator[str]:
+    """A unique key prefix on the real Redis; its keys are removed afterwards."""
+    import redis
+
+    prefix = f"chat-test-{uuid.uuid4().hex[:12]}"
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+    try:
+        client.ping()
+    except Exception as exc:  # noqa: BLE001
+        client.close()
+        require_service("Redis", exc)
+    try:
+        yield prefix
+    finally:
+        for key in client.scan_iter(f"{prefix}:*"):
+            client.delete(key)
+        client.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, migrated_template: Path) -> str:
+    """Each database-facing test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "chat.db"
+        shutil.copyfile(migrated_template, path)
+        return f"sqlite+aiosqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_url")
+    _pg(url.replace("+asyncpg", ""), f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    return url
 
 
 @pytest.fixture

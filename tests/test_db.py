@@ -11,7 +11,7 @@ from service.resources import Resources
 from tests.conftest import Api
 
 
-async def test_sqlite_enforces_foreign_keys(resources: Resources, api: Api) -> None:
+async def test_foreign_keys_are_enforced(resources: Resources, api: Api) -> None:
     user = await api.register("alice")
     with pytest.raises(IntegrityError):
         async with resources.sessionmaker() as session, session.begin():
@@ -19,6 +19,8 @@ async def test_sqlite_enforces_foreign_keys(resources: Resources, api: Api) -> N
 
 
 async def test_sqlite_runs_in_wal_mode(resources: Resources) -> None:
+    if not resources.settings.is_sqlite:
+        pytest.skip("SQLite only")
     async with resources.engine.connect() as conn:
         assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
 

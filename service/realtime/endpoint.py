@@ -25,7 +25,7 @@ from service.messages.models import Message
 from service.messages.store import RoomGone, StoreResult, store_message
 from service.paging import MAX_DB_INT, MAX_SEQ
 from service.realtime import protocol
-from service.realtime.connection import Connection
+from service.realtime.connection import SLOW_CONSUMER, Connection
 from service.realtime.hub import RESTARTING, TOO_MANY
 from service.realtime.protocol import FrameError, Ping, SendMessage
 from service.realtime.ratelimit import TokenBucket
@@ -130,6 +130,7 @@ async def _replay(websocket: WebSocket, resources: Resources, conn: Connection, 
     await send({"type": "websocket.send", "text": protocol.welcome_frame(room, user)})
     for message in rows:
         await send({"type": "websocket.send", "text": protocol.message_frame(message)})
+    resources.metrics.replay_messages.observe(len(rows))
     truncated = since is not None and last - start > settings.max_replay
     await send({"type": "websocket.send", "text": protocol.synced_frame(last, len(rows), truncated)})
     conn.go_live(last)
@@ -150,8 +151,11 @@ async def _serve(websocket: WebSocket, conn: Connection, resources: Resources) -
         outcome, _ = await asyncio.gather(reader, writer, return_exceptions=True)
     if isinstance(outcome, Exception):
         raise outcome
-    if conn.close_request is not None and not _reader_finished(reader):
-        await _close(websocket, conn.close_request.code, conn.close_request.reason)
+    request = conn.close_request
+    if request is not None and not _reader_finished(reader):
+        if (request.code, request.reason) == SLOW_CONSUMER:
+            resources.metrics.slow_consumer_closes.inc()
+        await _close(websocket, request.code, request.reason)
 
 
 def _reader_finished(reader: asyncio.Task[None]) -> bool:
@@ -206,8 +210,12 @@ async def _send_message(resources: Resources, conn: Connection, frame: SendMessa
 
 
 async def _store_and_publish(resources: Resources, conn: Connection, frame: SendMessage) -> StoreResult:
-    result = await store_message(resources.sessionmaker, conn.room_id, conn.user_id, frame.body, frame.client_msg_id)
+    with resources.metrics.store_seconds.time():
+        result = await store_message(
+            resources.sessionmaker, conn.room_id, conn.user_id, frame.body, frame.client_msg_id
+        )
     if result.created:
+        resources.metrics.messages_stored.inc()
         await resources.hub.publish_message(conn.room_id, result.message.seq, protocol.message_frame(result.message))
     return result
 

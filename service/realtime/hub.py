@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import orjson
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from sqlalchemy.orm import joinedload
 
 from service.config import Settings
 from service.messages.models import Message
+from service.metrics import Metrics
 from service.realtime import protocol
 from service.realtime.broker import Broker
 from service.realtime.connection import Connection
@@ -30,6 +32,10 @@ log = logging.getLogger("service.realtime")
 CONTROL_CHANNEL = "control"
 # How long a feed waits for a missing seq before reading it from the database.
 GAP_WAIT_SECONDS = 0.25
+# How often feeds are checked against rooms.last_seq, for messages whose publish
+# was lost with nothing published after it to reveal the gap.
+RECONCILE_SECONDS = 1.0
+CATCH_UP_BATCH = 500
 TOO_MANY = (1013, "too many connections")
 RESTARTING = (1012, "server restarting")
 
@@ -39,12 +45,12 @@ def room_channel(room_id: int) -> str:
 
 
 def _encode_message(seq: int, frame: str) -> bytes:
-    return b"%d:" % seq + frame.encode()
+    return b"%d:%.6f:" % (seq, time.time()) + frame.encode()
 
 
-def _decode_message(payload: bytes) -> tuple[int, str]:
-    seq, _, frame = payload.partition(b":")
-    return int(seq), frame.decode()
+def _decode_message(payload: bytes) -> tuple[int, float, str]:
+    seq, published_at, frame = payload.split(b":", 2)
+    return int(seq), float(published_at), frame.decode()
 
 
 class RoomFeed:
@@ -55,11 +61,15 @@ class RoomFeed:
         self.early: dict[int, str] = {}
         self.gap_task: asyncio.Task[None] | None = None
         self.positioned = False  # last_seq read from the database
+        self.behind: int | None = None  # rooms.last_seq seen ahead of the feed at the last check
 
 
 class Hub:
-    def __init__(self, broker: Broker, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    def __init__(
+        self, broker: Broker, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, metrics: Metrics
+    ) -> None:
         self.broker = broker
+        self.metrics = metrics
         self._sessionmaker = sessionmaker
         self._settings = settings
         self._feeds: dict[int, RoomFeed] = {}
@@ -67,6 +77,7 @@ class Hub:
         self._by_user: dict[int, set[Connection]] = defaultdict(set)
         self._connections: set[Connection] = set()
         self._listener: asyncio.Task[None] | None = None
+        self._reconciler: asyncio.Task[None] | None = None
         self._emptied = asyncio.Event()
         self.draining = False
 
@@ -76,6 +87,7 @@ class Hub:
         await self.broker.connect()
         await self.broker.subscribe(CONTROL_CHANNEL)
         self._listener = asyncio.create_task(self._listen(), name="hub-listener")
+        self._reconciler = asyncio.create_task(self._reconcile(), name="hub-reconciler")
 
     async def drain(self, timeout: float) -> None:
         """Close every socket 1012 and refuse new ones; wait for them to go."""
@@ -91,7 +103,7 @@ class Hub:
     async def stop(self) -> None:
         await self.drain(timeout=5)
         await self.broker.disconnect()
-        for task in [self._listener, *(f.gap_task for f in self._feeds.values())]:
+        for task in [self._listener, self._reconciler, *(f.gap_task for f in self._feeds.values())]:
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -115,6 +127,7 @@ class Hub:
             return False
         self._connections.add(conn)
         mine.add(conn)
+        self.metrics.connections.set(len(self._connections))
         return True
 
     async def join(self, conn: Connection) -> None:
@@ -133,6 +146,7 @@ class Hub:
 
     async def leave(self, conn: Connection) -> None:
         self._connections.discard(conn)
+        self.metrics.connections.set(len(self._connections))
         if not self._connections:
             self._emptied.set()
         mine = self._by_user.get(conn.user_id)
@@ -154,7 +168,12 @@ class Hub:
     # Publishing (after commit) ----------------------------------------------------
 
     async def publish_message(self, room_id: int, seq: int, frame: str) -> None:
-        await self.broker.publish(room_channel(room_id), _encode_message(seq, frame))
+        try:
+            await self.broker.publish(room_channel(room_id), _encode_message(seq, frame))
+        except Exception as exc:
+            # Stored already: deliver here; other instances catch up from the database.
+            log.warning("publishing to the broker failed (%s); delivering locally", exc)
+            self._on_message(room_id, seq, time.time(), frame)
 
     async def publish_control(self, event: dict[str, object]) -> None:
         await self.broker.publish(CONTROL_CHANNEL, orjson.dumps(event))
@@ -166,10 +185,13 @@ class Hub:
             try:
                 if channel == CONTROL_CHANNEL:
                     self._on_control(orjson.loads(payload))
+                elif not channel:  # the broker reconnected: anything may be missing
+                    self.metrics.broker_resyncs.inc()
+                    for feed in list(self._feeds.values()):
+                        asyncio.create_task(self._catch_up(feed))
                 else:
                     room_id = int(channel.partition(":")[2])
-                    seq, frame = _decode_message(payload)
-                    self._on_message(room_id, seq, frame)
+                    self._on_message(room_id, *_decode_message(payload))
             except Exception:
                 log.exception("dropped an undecodable broker event on %s", channel)
 
@@ -179,7 +201,8 @@ class Hub:
         feed.positioned = True
         self._drain_early(feed)
 
-    def _on_message(self, room_id: int, seq: int, frame: str) -> None:
+    def _on_message(self, room_id: int, seq: int, published_at: float, frame: str) -> None:
+        self.metrics.fanout_seconds.observe(max(0.0, time.time() - published_at))
         feed = self._feeds.get(room_id)
         if feed is None or seq <= feed.last_seq:
             return
@@ -195,6 +218,7 @@ class Hub:
         feed.last_seq = seq
         for conn in tuple(feed.connections):
             conn.deliver(seq, frame)
+        self.metrics.frames_delivered.inc(len(feed.connections))
 
     def _drain_early(self, feed: RoomFeed) -> None:
         for stale in [s for s in feed.early if s <= feed.last_seq]:
@@ -212,29 +236,58 @@ class Hub:
         try:
             while feed.early and self._feeds.get(feed.room_id) is feed:
                 await asyncio.sleep(GAP_WAIT_SECONDS)
-                if not feed.early:
-                    break
-                # Seqs are assigned under the room's row lock, so everything below a
-                # seq we already hold has committed and can be read.
-                for message in await self._read(feed.room_id, feed.last_seq, min(feed.early)):
-                    if message.seq == feed.last_seq + 1:
-                        self._deliver(feed, message.seq, protocol.message_frame(message))
-                self._drain_early(feed)
+                if feed.early:
+                    # Seqs are assigned under the room's row lock, so everything below
+                    # a seq we already hold has committed and can be read.
+                    await self._catch_up(feed, before=min(feed.early))
         except Exception:
             log.exception("filling a gap in room %s failed", feed.room_id)
         finally:
             if feed.gap_task is asyncio.current_task():
                 feed.gap_task = None
 
-    async def _read(self, room_id: int, after: int, before: int) -> Sequence[Message]:
-        async with self._sessionmaker() as session:
-            rows = await session.scalars(
+    async def _catch_up(self, feed: RoomFeed, before: int | None = None) -> None:
+        """Deliver from the database, in order, the seqs after the feed's position."""
+        while True:
+            query = (
                 select(Message)
                 .options(joinedload(Message.user))
-                .where(Message.room_id == room_id, Message.seq > after, Message.seq < before)
+                .where(Message.room_id == feed.room_id, Message.seq > feed.last_seq)
                 .order_by(Message.seq)
+                .limit(CATCH_UP_BATCH)
             )
-            return rows.all()
+            if before is not None:
+                query = query.where(Message.seq < before)
+            async with self._sessionmaker() as session:
+                rows = (await session.scalars(query)).all()
+            for message in rows:
+                if message.seq == feed.last_seq + 1:
+                    self._deliver(feed, message.seq, protocol.message_frame(message))
+            self._drain_early(feed)
+            if len(rows) < CATCH_UP_BATCH:
+                return
+
+    async def _reconcile(self) -> None:
+        while True:
+            await asyncio.sleep(RECONCILE_SECONDS)
+            try:
+                await self._reconcile_once()
+            except Exception:
+                log.exception("checking room feeds against the database failed")
+
+    async def _reconcile_once(self) -> None:
+        feeds = [f for f in self._feeds.values() if f.positioned]
+        if not feeds:
+            return
+        async with self._sessionmaker() as session:
+            rows = await session.execute(select(Room.id, Room.last_seq).where(Room.id.in_([f.room_id for f in feeds])))
+            latest = dict(rows.tuples().all())
+        for feed in feeds:
+            db_last = latest.get(feed.room_id, 0)
+            if feed.behind is not None and feed.last_seq < feed.behind:
+                # Behind for a whole interval: the publish was lost, not late.
+                await self._catch_up(feed)
+            feed.behind = db_last if db_last > feed.last_seq else None
 
     # Control events -------------------------------------------------------------------
 

@@ -6,7 +6,9 @@ from service.realtime.broker.memory import MemoryBroker
 __all__ = ["Broker", "MemoryBroker", "create_broker"]
 
 
-def create_broker(redis_url: str | None) -> Broker:
+def create_broker(redis_url: str | None, prefix: str) -> Broker:
     if not redis_url:
         return MemoryBroker()
-    raise NotImplementedError("the Redis broker is not available in this version")
+    from service.realtime.broker.redis import RedisBroker
+
+    return RedisBroker(redis_url, prefix)

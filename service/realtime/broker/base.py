@@ -19,6 +19,11 @@ class Broker(Protocol):
 
     async def publish(self, channel: str, payload: bytes) -> None: ...
 
+    async def ping(self) -> bool:
+        """Whether the broker is reachable and every subscription is live."""
+        ...
+
     def published(self) -> AsyncIterator[tuple[str, bytes]]:
-        """(channel, payload) for every subscribed channel, until disconnect."""
+        """(channel, payload) for every subscribed channel, until disconnect; after a
+        reconnect, ("", b"resync"): messages may have been lost, catch up elsewhere."""
         ...

@@ -26,6 +26,9 @@ class MemoryBroker:
     async def unsubscribe(self, channel: str) -> None:
         self._channels.discard(channel)
 
+    async def ping(self) -> bool:
+        return True
+
     async def publish(self, channel: str, payload: bytes) -> None:
         if channel in self._channels:
             self._queue.put_nowait((channel, payload))

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+
+from service import migrate
+from tests.conftest import POSTGRES_ADMIN_URL, _pg, make_settings, require_service, service_env
+
+
+@pytest.fixture
+def empty_postgres() -> Iterator[str]:
+    name = f"chat_test_{uuid.uuid4().hex[:12]}"
+    try:
+        _pg(POSTGRES_ADMIN_URL, f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # noqa: BLE001
+        require_service("PostgreSQL", exc)
+    base = POSTGRES_ADMIN_URL.rpartition("/")[0]
+    try:
+        yield f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
+    finally:
+        _pg(POSTGRES_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_round_trip_and_no_drift_on_postgresql(empty_postgres: str) -> None:
+    settings = make_settings(empty_postgres)
+    migrate.upgrade(settings)
+    command.check(migrate.alembic_config(settings))
+    migrate.downgrade(settings, "base")
+    migrate.upgrade(settings)
+
+
+def test_instances_migrating_at_once_are_safe(empty_postgres: str, tmp_path: Path) -> None:
+    env = service_env(empty_postgres)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "service", "db", "upgrade"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
+    for p in procs:
+        for stream in (p.stdout, p.stderr):
+            if stream is not None:
+                stream.close()
+    assert all(code == 0 for code, _ in results), results
+    current = subprocess.run(
+        [sys.executable, "-m", "service", "db", "current"], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert "0001" in current.stdout
