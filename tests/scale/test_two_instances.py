@@ -16,6 +16,28 @@ from tests.conftest import REDIS_URL, ServiceProcess
 from tests.scale.conftest import TIMEOUT, login, make_room, read_until, send_all, synced
 
 
+async def test_clients_on_both_instances_see_every_message_once_in_order(
+    two: tuple[ServiceProcess, ServiceProcess],
+) -> None:
+    a, b = two
+    alice, bob = await login(a.base, "alice"), await login(b.base, "bob")
+    room = await make_room(alice, "shared")
+    readers = [await connect(s.ws_url(room)) for s in (alice, alice, bob, bob)]
+    for ws in readers:
+        await synced(ws)
+    per_sender, senders = 40, 6
+    total = per_sender * senders
+    reading = [asyncio.create_task(read_until(ws, total)) for ws in readers]
+    await asyncio.gather(*(send_all(alice if n % 2 else bob, room, f"s{n}", per_sender) for n in range(senders)))
+    expected_bodies = {f"s{n}-{i}" for n in range(senders) for i in range(per_sender)}
+    for task in reading:
+        seen = await task
+        assert [m["seq"] for m in seen] == list(range(1, total + 1))
+        assert {m["body"] for m in seen} == expected_bodies
+    for ws in readers:
+        await ws.close()
+
+
 def _kill_subscriptions(prefix: str) -> int:
     client = redis.Redis.from_url(REDIS_URL)
     try:
@@ -89,6 +111,18 @@ async def test_control_events_close_sockets_on_every_instance(
     alice = await login(a.base, "alice")
     bob = await login(b.base, "bob")
     room = await make_room(alice, "control")
+    async with httpx.AsyncClient(base_url=f"{a.base}/api/v1", timeout=TIMEOUT) as http:
+        owner = {"Authorization": f"Bearer {alice.token}"}
+        assert (await http.post(f"/rooms/{room}/members", json={"username": "bob"}, headers=owner)).status_code == 201
+        removed = await connect(bob.ws_url(room))
+        await synced(removed)
+        bob_id = (await http.get("/users/me", headers={"Authorization": f"Bearer {bob.token}"})).json()["id"]
+        assert (await http.delete(f"/rooms/{room}/members/{bob_id}", headers=owner)).status_code == 204
+    with contextlib.suppress(ConnectionClosed):
+        async with asyncio.timeout(TIMEOUT):
+            while True:
+                await removed.recv()
+    assert (removed.close_code, removed.close_reason) == (1008, "removed from room")
     logged_out = await connect(bob.ws_url(room))
     deleted = await connect(alice.ws_url(room, base=b.base))
     for ws in (logged_out, deleted):
