@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     rate_per_second: float = Field(default=10.0, gt=0)
     rate_burst: int = Field(default=20, ge=1)
     send_queue: int = Field(default=1000, ge=1)
+    # Messages stored per transaction at most (group commit); 1: one commit per message.
+    store_batch: int = Field(default=256, ge=1)
     allowed_origins: str = ""
     max_connections: int = Field(default=10000, ge=1)
     max_connections_per_user: int = Field(default=20, ge=1)

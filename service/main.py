@@ -15,6 +15,7 @@ from service.db import create_engine, create_sessionmaker
 from service.errors import install_error_handlers
 from service.health.router import router as health_router
 from service.messages.router import router as messages_router
+from service.messages.store import MessageWriter
 from service.metrics import Metrics
 from service.realtime.broker import create_broker
 from service.realtime.endpoint import router as realtime_router
@@ -41,14 +42,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             codec=TokenCodec(settings.resolve_secret_key(), settings),
             hub=Hub(create_broker(settings.redis_url, settings.redis_prefix), sessionmaker, settings, metrics),
             metrics=metrics,
+            writer=MessageWriter(sessionmaker, settings.store_batch),
         )
         try:
             await migrate.ensure_current(engine)
             await resources.hasher.prepare()
             await resources.hub.start()
+            resources.writer.start()
             app.state.resources = resources
             yield
             await resources.hub.stop()
+            await resources.writer.stop()
         finally:
             await engine.dispose()
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.auth.security import PasswordHasher, TokenCodec
 from service.config import Settings
+from service.messages.store import MessageWriter
 from service.metrics import Metrics
 from service.realtime.hub import Hub
 
@@ -23,6 +24,7 @@ class Resources:
     codec: TokenCodec
     hub: Hub
     metrics: Metrics
+    writer: MessageWriter
 
 
 def _resources(request: Request) -> Resources:

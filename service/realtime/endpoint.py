@@ -22,7 +22,7 @@ from service.auth.security import TokenClaims, TokenError
 from service.auth.service import user_for_access_token
 from service.errors import NotFound
 from service.messages.models import Message
-from service.messages.store import RoomGone, StoreResult, store_message
+from service.messages.store import RoomGone, StoreResult
 from service.paging import MAX_DB_INT, MAX_SEQ
 from service.realtime import protocol
 from service.realtime.connection import SLOW_CONSUMER, Connection
@@ -211,9 +211,7 @@ async def _send_message(resources: Resources, conn: Connection, frame: SendMessa
 
 async def _store_and_publish(resources: Resources, conn: Connection, frame: SendMessage) -> StoreResult:
     with resources.metrics.store_seconds.time():
-        result = await store_message(
-            resources.sessionmaker, conn.room_id, conn.user_id, frame.body, frame.client_msg_id
-        )
+        result = await resources.writer.store(conn.room_id, conn.user_id, frame.body, frame.client_msg_id)
     if result.created:
         resources.metrics.messages_stored.inc()
         await resources.hub.publish_message(conn.room_id, result.message.seq, protocol.message_frame(result.message))

@@ -103,7 +103,7 @@ async def test_store_failure_answers_unavailable(server: LiveServer, monkeypatch
     async def broken(*args: object, **kwargs: object) -> None:
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(endpoint, "store_message", broken)
+    monkeypatch.setattr(server.resources.writer, "store", broken)
     await client.message("lost?", "u1")
     error = await client.recv()
     assert error["type"] == "error" and error["code"] == "unavailable" and error["client_msg_id"] == "u1"

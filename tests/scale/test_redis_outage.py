@@ -58,7 +58,10 @@ async def test_readyz_reports_a_lost_broker_and_messages_still_flow(database_url
         rate_per_second=1000,
         rate_burst=1000,
     )
-    async with serve(settings) as server, httpx.AsyncClient(base_url=server.base) as http:
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(proxy.cut)
+        server = await stack.enter_async_context(serve(settings))
+        http = await stack.enter_async_context(httpx.AsyncClient(base_url=server.base))
         _, token = await server.user("alice")
         room = await server.room(token, "general")
         first, second = [await server.connect(room["id"], token) for _ in range(2)]
