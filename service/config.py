@@ -7,6 +7,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +56,9 @@ class Settings(BaseSettings):
     max_connections_per_user: int = Field(default=20, ge=1)
     ws_compression: bool = False
     auto_migrate: bool = True
+    # full: a commit (so an echo) survives power loss; normal: faster, survives
+    # process crashes but may lose the last commits on power loss.
+    sqlite_synchronous: Literal["full", "normal"] = "full"
 
     argon2_memory_kib: int = Field(default=MIN_ARGON2_MEMORY_KIB, ge=MIN_ARGON2_MEMORY_KIB)
     argon2_time_cost: int = Field(default=MIN_ARGON2_TIME_COST, ge=MIN_ARGON2_TIME_COST)

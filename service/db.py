@@ -60,17 +60,20 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(database_url: str, *, sqlite_synchronous: str = "full", **kwargs: Any) -> AsyncEngine:
     if not database_url.startswith("sqlite"):
         return create_async_engine(database_url, pool_pre_ping=True, **kwargs)
     if ":memory:" in database_url or database_url.rstrip("/").endswith(":"):
         kwargs.setdefault("poolclass", StaticPool)
     engine = create_async_engine(database_url, **kwargs)
-    _configure_sqlite(engine)
+    _configure_sqlite(engine, sqlite_synchronous)
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
+    if synchronous not in ("full", "normal"):
+        raise ValueError(f"unknown SQLite synchronous mode {synchronous!r}")
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # SQLAlchemy, not the driver, emits BEGIN (see _on_begin).
@@ -79,8 +82,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        # In WAL mode NORMAL loses at most the last commits on power loss, never integrity.
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL syncs the WAL at every commit: an echoed message survives power loss.
+        # Group commit makes that one sync per batch, not per message.
+        cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
         sessionmaker = create_sessionmaker(engine)
         metrics = Metrics()
         resources = Resources(

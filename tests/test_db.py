@@ -23,6 +23,7 @@ async def test_sqlite_runs_in_wal_mode(resources: Resources) -> None:
         pytest.skip("SQLite only")
     async with resources.engine.connect() as conn:
         assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await conn.execute(text("PRAGMA synchronous"))).scalar() == 2  # FULL: echoes survive power loss
 
 
 async def test_timestamps_come_back_timezone_aware_utc(resources: Resources, api: Api) -> None:
