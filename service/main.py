@@ -34,15 +34,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
         sessionmaker = create_sessionmaker(engine)
         metrics = Metrics()
+        hub = Hub(create_broker(settings.redis_url, settings.redis_prefix), sessionmaker, settings, metrics)
         resources = Resources(
             settings=settings,
             engine=engine,
             sessionmaker=sessionmaker,
             hasher=PasswordHasher(settings),
             codec=TokenCodec(settings.resolve_secret_key(), settings),
-            hub=Hub(create_broker(settings.redis_url, settings.redis_prefix), sessionmaker, settings, metrics),
+            hub=hub,
             metrics=metrics,
-            writer=MessageWriter(sessionmaker, settings.store_batch),
+            writer=MessageWriter(engine, settings.store_batch, on_stored=hub.publish_stored),
         )
         try:
             await migrate.ensure_current(engine)

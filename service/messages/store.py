@@ -1,21 +1,32 @@
-"""The one place that assigns `seq` and inserts messages."""
+"""The one place that assigns `seq` and inserts messages.
+
+Messages from every connection go through one writer task, which stores what
+arrived meanwhile in one transaction (group commit), publishes each new message
+after that commit, and only then answers the senders."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import Table, bindparam, case, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.auth.models import User
+from service.db import utcnow
 from service.messages.models import Message
 from service.rooms.models import Room
+
+log = logging.getLogger("service.messages")
+
+_messages: Table = Message.__table__  # type: ignore[assignment]
+_rooms: Table = Room.__table__  # type: ignore[assignment]
 
 
 class RoomGone(Exception):
@@ -23,74 +34,76 @@ class RoomGone(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A committed message, as plain values (what frames and history are made of)."""
+
+    id: int
+    room_id: int
+    seq: int
+    user_id: int
+    username: str
+    body: str
+    client_msg_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, message: Message) -> StoredMessage:
+        """From an ORM row whose `user` is loaded."""
+        return cls(
+            message.id,
+            message.room_id,
+            message.seq,
+            message.user_id,
+            message.user.username,
+            message.body,
+            message.client_msg_id,
+            message.created_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class StoreResult:
-    message: Message  # with .user loaded
+    message: StoredMessage
     created: bool  # False: a repeat of an earlier client_msg_id; nothing new stored
-
-
-async def _existing(session: AsyncSession, room_id: int, user_id: int, client_msg_id: str) -> Message | None:
-    return await session.scalar(
-        select(Message)
-        .options(joinedload(Message.user))
-        .where(Message.room_id == room_id, Message.user_id == user_id, Message.client_msg_id == client_msg_id)
-    )
-
-
-async def store_message(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    room_id: int,
-    user_id: int,
-    body: str,
-    client_msg_id: str | None = None,
-) -> StoreResult:
-    """Store one message and commit. When this returns, the message is durable and
-    may be broadcast; a repeated client_msg_id returns the original instead."""
-    try:
-        async with sessionmaker() as session, session.begin():
-            if client_msg_id is not None:
-                found = await _existing(session, room_id, user_id, client_msg_id)
-                if found is not None:
-                    return StoreResult(found, created=False)
-            # Row lock on the room until commit: the next writer gets seq + 1 only
-            # after this one commits, so seq is gapless and in commit order.
-            seq = await session.scalar(
-                update(Room).where(Room.id == room_id).values(last_seq=Room.last_seq + 1).returning(Room.last_seq)
-            )
-            if seq is None:
-                raise RoomGone(room_id)
-            message = Message(room_id=room_id, seq=seq, user_id=user_id, body=body, client_msg_id=client_msg_id)
-            session.add(message)
-            await session.flush()
-            await session.refresh(message, ["user"])
-            return StoreResult(message, created=True)
-    except IntegrityError:
-        # A concurrent send with the same client_msg_id won; its row is the answer.
-        if client_msg_id is None:
-            raise
-        async with sessionmaker() as session:
-            found = await _existing(session, room_id, user_id, client_msg_id)
-        if found is None:
-            raise
-        return StoreResult(found, created=False)
 
 
 @dataclass(slots=True)
 class _Pending:
     room_id: int
     user_id: int
+    username: str | None
     body: str
     client_msg_id: str | None
-    future: asyncio.Future[StoreResult]
+    future: asyncio.Future[StoreResult] | None = None
+
+
+OnStored = Callable[[Sequence[StoredMessage]], Awaitable[None]]
+
+
+async def store_message(
+    engine: AsyncEngine, room_id: int, user_id: int, body: str, client_msg_id: str | None = None
+) -> StoreResult:
+    """Store one message in its own transaction (no publishing)."""
+    pending = _Pending(room_id, user_id, None, body, client_msg_id)
+    try:
+        result = (await _store_batch(engine, [pending]))[0]
+    except IntegrityError:
+        # A concurrent send with the same client_msg_id committed first; look again.
+        result = (await _store_batch(engine, [pending]))[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
 
 
 class MessageWriter:
-    """Group commit: one task stores what senders queued meanwhile, up to
-    `max_batch` messages in one transaction, and answers each sender only after
-    that commit. A batch of 1 is one commit per message."""
+    """Group commit: up to `max_batch` queued messages per transaction; a batch of
+    1 is one commit per message. `on_stored` runs after each commit, before any
+    sender is answered."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], max_batch: int) -> None:
-        self._sessionmaker = sessionmaker
+    def __init__(self, engine: AsyncEngine, max_batch: int, on_stored: OnStored | None = None) -> None:
+        self._engine = engine
         self._max_batch = max_batch
+        self._on_stored = on_stored
         self._queue: deque[_Pending] = deque()
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -104,15 +117,22 @@ class MessageWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         for pending in self._queue:
-            if not pending.future.done():
-                pending.future.set_exception(RuntimeError("the service is shutting down"))
+            _fail(pending, RuntimeError("the service is shutting down"))
         self._queue.clear()
 
-    async def store(self, room_id: int, user_id: int, body: str, client_msg_id: str | None = None) -> StoreResult:
+    def submit(
+        self, room_id: int, user_id: int, username: str | None, body: str, client_msg_id: str | None = None
+    ) -> asyncio.Future[StoreResult]:
+        """Queue a message; the future resolves after its commit (and publish)."""
         future: asyncio.Future[StoreResult] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(room_id, user_id, body, client_msg_id, future))
+        self._queue.append(_Pending(room_id, user_id, username, body, client_msg_id, future))
         self._ready.set()
-        return await future
+        return future
+
+    async def store(
+        self, room_id: int, user_id: int, body: str, client_msg_id: str | None = None, username: str | None = None
+    ) -> StoreResult:
+        return await self.submit(room_id, user_id, username, body, client_msg_id)
 
     async def _run(self) -> None:
         while True:
@@ -120,104 +140,170 @@ class MessageWriter:
             self._ready.clear()
             while self._queue:
                 count = min(len(self._queue), self._max_batch)
-                batch = [self._queue.popleft() for _ in range(count)]
-                await self._store(batch)
+                await self._store([self._queue.popleft() for _ in range(count)])
 
     async def _store(self, batch: list[_Pending]) -> None:
         try:
-            results = await _store_batch(self._sessionmaker, batch)
+            results = await _store_batch(self._engine, batch, look_up_repeats=False)
         except IntegrityError:
-            # Another instance stored one of these client_msg_ids meanwhile: go one by one.
+            # A repeated client_msg_id (a client retrying): one by one, looking repeats up.
+            results = []
             for pending in batch:
-                await self._store_one(pending)
-            return
+                try:
+                    results += await _store_batch(self._engine, [pending])
+                except Exception as exc:
+                    results.append(exc)
         except Exception as exc:
-            for pending in batch:
-                if not pending.future.done():
-                    pending.future.set_exception(exc)
-            return
+            results = [exc] * len(batch)
+        if self._on_stored is not None:
+            new = [r.message for r in results if isinstance(r, StoreResult) and r.created]
+            if new:
+                try:
+                    await self._on_stored(new)
+                except Exception:
+                    log.exception("publishing stored messages failed")
         for pending, result in zip(batch, results, strict=True):
-            if pending.future.done():
-                continue
             if isinstance(result, BaseException):
-                pending.future.set_exception(result)
-            else:
+                _fail(pending, result)
+            elif pending.future is not None and not pending.future.done():
                 pending.future.set_result(result)
 
-    async def _store_one(self, pending: _Pending) -> None:
-        try:
-            result = await store_message(
-                self._sessionmaker, pending.room_id, pending.user_id, pending.body, pending.client_msg_id
-            )
-        except Exception as exc:
-            if not pending.future.done():
-                pending.future.set_exception(exc)
-            return
-        if not pending.future.done():
-            pending.future.set_result(result)
+
+def _fail(pending: _Pending, exc: BaseException) -> None:
+    if pending.future is not None and not pending.future.done():
+        pending.future.set_exception(exc)
 
 
 async def _store_batch(
-    sessionmaker: async_sessionmaker[AsyncSession], batch: list[_Pending]
+    engine: AsyncEngine, batch: list[_Pending], *, look_up_repeats: bool = True
 ) -> list[StoreResult | BaseException]:
-    """Store a batch in one transaction; a result (or RoomGone) per item, in order."""
+    """Store a batch in one transaction; a result (or RoomGone) per item, in order.
+
+    Without `look_up_repeats`, a client_msg_id stored before raises IntegrityError
+    (the unique constraint) instead of costing a query on every batch."""
     results: list[StoreResult | BaseException | None] = [None] * len(batch)
-    async with sessionmaker() as session, session.begin():
-        # Repeats of stored client_msg_ids, and repeats within the batch.
-        wanted = {(p.room_id, p.user_id, p.client_msg_id) for p in batch if p.client_msg_id is not None}
-        existing: dict[tuple[int, int, str | None], Message] = {}
-        if wanted:
-            rows = await session.scalars(
-                select(Message)
-                .options(joinedload(Message.user))
-                .where(tuple_(Message.room_id, Message.user_id, Message.client_msg_id).in_(list(wanted)))
-            )
-            existing = {(m.room_id, m.user_id, m.client_msg_id): m for m in rows}
+    async with engine.begin() as conn:
+        existing = await _existing(conn, batch) if look_up_repeats else {}
         fresh: dict[int, list[int]] = {}  # room_id -> indexes of new messages
-        first_of: dict[tuple[int, int, str | None], int] = {}
+        first_of: dict[tuple[int, int, str], int] = {}
         repeats: dict[int, int] = {}  # index -> index of the same message earlier in the batch
         for i, p in enumerate(batch):
-            key = (p.room_id, p.user_id, p.client_msg_id)
-            if p.client_msg_id is not None and key in existing:
-                results[i] = StoreResult(existing[key], created=False)
-            elif p.client_msg_id is not None and key in first_of:
-                repeats[i] = first_of[key]
-            else:
-                if p.client_msg_id is not None:
-                    first_of[key] = i
-                fresh.setdefault(p.room_id, []).append(i)
-        messages: dict[int, Message] = {}
-        # Rooms in id order: concurrent batches on other instances lock them in the same order.
-        for room_id in sorted(fresh):
-            indexes = fresh[room_id]
-            last = await session.scalar(
-                update(Room)
-                .where(Room.id == room_id)
-                .values(last_seq=Room.last_seq + len(indexes))
-                .returning(Room.last_seq)
-            )
-            if last is None:
-                for i in indexes:
-                    results[i] = RoomGone(room_id)
-                continue
-            for offset, i in enumerate(indexes):
-                p = batch[i]
-                messages[i] = Message(
-                    room_id=room_id,
-                    seq=last - len(indexes) + 1 + offset,
-                    user_id=p.user_id,
-                    body=p.body,
-                    client_msg_id=p.client_msg_id,
-                )
-        if messages:
-            session.add_all(messages.values())
-            await session.flush()
-            user_ids = {m.user_id for m in messages.values()}
-            users = {u.id: u for u in await session.scalars(select(User).where(User.id.in_(user_ids)))}
-            for i, message in messages.items():
-                set_committed_value(message, "user", users[message.user_id])
-                results[i] = StoreResult(message, created=True)
+            if p.client_msg_id is not None:
+                key = (p.room_id, p.user_id, p.client_msg_id)
+                if key in existing:
+                    results[i] = StoreResult(existing[key], created=False)
+                    continue
+                if key in first_of:
+                    repeats[i] = first_of[key]
+                    continue
+                first_of[key] = i
+            fresh.setdefault(p.room_id, []).append(i)
+        if fresh:
+            await _insert(conn, batch, fresh, results)
     for i, first in repeats.items():
         original = results[first]
         results[i] = StoreResult(original.message, created=False) if isinstance(original, StoreResult) else original
     return [r if r is not None else RuntimeError("not stored") for r in results]
+
+
+async def _existing(conn: AsyncConnection, batch: list[_Pending]) -> dict[tuple[int, int, str], StoredMessage]:
+    """Messages already stored under the batch's client_msg_ids."""
+    wanted = {(p.room_id, p.user_id, p.client_msg_id) for p in batch if p.client_msg_id is not None}
+    if not wanted:
+        return {}
+    rows = await conn.execute(
+        select(
+            _messages.c.id,
+            _messages.c.room_id,
+            _messages.c.seq,
+            _messages.c.user_id,
+            User.__table__.c.username,
+            _messages.c.body,
+            _messages.c.client_msg_id,
+            _messages.c.created_at,
+        )
+        .join(User.__table__, User.__table__.c.id == _messages.c.user_id)
+        .where(tuple_(_messages.c.room_id, _messages.c.user_id, _messages.c.client_msg_id).in_(list(wanted)))
+    )
+    return {(r.room_id, r.user_id, r.client_msg_id): StoredMessage(*r) for r in rows}
+
+
+# Built once: constructing statements costs more than running them here.
+_NEXT_SEQS = (
+    update(_rooms)
+    .where(_rooms.c.id == bindparam("room_id"))
+    .values(last_seq=_rooms.c.last_seq + bindparam("count"))
+    .returning(_rooms.c.last_seq)
+)
+_INSERT = insert(_messages).returning(_messages.c.id, sort_by_parameter_order=True)
+
+
+async def _insert(
+    conn: AsyncConnection,
+    batch: list[_Pending],
+    fresh: dict[int, list[int]],
+    results: list[StoreResult | BaseException | None],
+) -> None:
+    now = utcnow()
+    rows: list[dict[str, object]] = []
+    placed: list[tuple[int, int]] = []  # (batch index, seq)
+    lasts = await _reserve_seqs(conn, {room_id: len(indexes) for room_id, indexes in fresh.items()})
+    for room_id in sorted(fresh):
+        indexes = fresh[room_id]
+        last = lasts.get(room_id)
+        if last is None:
+            for i in indexes:
+                results[i] = RoomGone(room_id)
+            continue
+        for seq, i in enumerate(indexes, start=last - len(indexes) + 1):
+            p = batch[i]
+            rows.append(
+                {
+                    "room_id": room_id,
+                    "seq": seq,
+                    "user_id": p.user_id,
+                    "body": p.body,
+                    "client_msg_id": p.client_msg_id,
+                    "created_at": now,
+                }
+            )
+            placed.append((i, seq))
+    if not rows:
+        return
+    ids = (await conn.execute(_INSERT, rows)).scalars().all()
+    names = await _usernames(conn, {batch[i].user_id for i, _ in placed if batch[i].username is None})
+    for (i, seq), message_id in zip(placed, ids, strict=True):
+        p = batch[i]
+        username = p.username if p.username is not None else names[p.user_id]
+        message = StoredMessage(message_id, p.room_id, seq, p.user_id, username, p.body, p.client_msg_id, now)
+        results[i] = StoreResult(message, created=True)
+
+
+async def _reserve_seqs(conn: AsyncConnection, counts: dict[int, int]) -> dict[int, int]:
+    """Advance each room's last_seq by its count; the new last_seq per existing room.
+
+    The rooms' row locks are held until commit: another writer gets its seqs only
+    after this commit, so seq is gapless and in commit order."""
+    if len(counts) == 1:
+        ((room_id, count),) = counts.items()
+        last = await conn.scalar(_NEXT_SEQS, {"room_id": room_id, "count": count})
+        return {} if last is None else {room_id: last}
+    ids = sorted(counts)
+    if conn.dialect.name == "postgresql":
+        # Lock in id order, so batches on other instances cannot deadlock with this one.
+        await conn.execute(select(_rooms.c.id).where(_rooms.c.id.in_(ids)).order_by(_rooms.c.id).with_for_update())
+    rows = await conn.execute(
+        update(_rooms)
+        .where(_rooms.c.id.in_(ids))
+        .values(last_seq=_rooms.c.last_seq + case(counts, value=_rooms.c.id))
+        .returning(_rooms.c.id, _rooms.c.last_seq)
+    )
+    return {r.id: r.last_seq for r in rows}
+
+
+async def _usernames(conn: AsyncConnection, user_ids: set[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    users = User.__table__
+    rows = await conn.execute(select(users.c.id, users.c.username).where(users.c.id.in_(user_ids)))
+    return {r.id: r.username for r in rows}

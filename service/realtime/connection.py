@@ -12,6 +12,8 @@ from service.auth.models import User
 from service.auth.security import TokenClaims
 
 SLOW_CONSUMER = (1013, "slow consumer")
+# Messages of one connection queued for storing at once; beyond it the reader waits.
+MAX_PENDING_STORES = 64
 # A graceful close first sends what is queued, for at most this long.
 FLUSH_SECONDS = 5.0
 
@@ -33,6 +35,7 @@ class Connection:
     def __init__(self, websocket: WebSocket, user: User, claims: TokenClaims, room_id: int, queue_size: int) -> None:
         self.websocket = websocket
         self.user_id = user.id
+        self.username = user.username
         self.jti = claims.jti
         self.room_id = room_id
         self.last_seq = 0
@@ -43,6 +46,25 @@ class Connection:
         self._live = False
         self._held: list[tuple[int, str]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._pending_stores = 0
+        self._stores_below_limit: asyncio.Event | None = None
+
+    def stores_started(self) -> None:
+        self._pending_stores += 1
+
+    def store_finished(self) -> None:
+        self._pending_stores -= 1
+        if self._stores_below_limit is not None and self._pending_stores < MAX_PENDING_STORES:
+            self._stores_below_limit.set()
+
+    def too_many_stores(self) -> bool:
+        return self._pending_stores >= MAX_PENDING_STORES
+
+    async def stores_below_limit(self) -> None:
+        self._stores_below_limit = asyncio.Event()
+        while self.too_many_stores():
+            self._stores_below_limit.clear()
+            await self._stores_below_limit.wait()
 
     def start_writer(self) -> asyncio.Task[None]:
         self._writer = asyncio.create_task(self._write_frames())

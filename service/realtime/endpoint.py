@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
+import time
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -22,7 +24,7 @@ from service.auth.security import TokenClaims, TokenError
 from service.auth.service import user_for_access_token
 from service.errors import NotFound
 from service.messages.models import Message
-from service.messages.store import RoomGone, StoreResult
+from service.messages.store import RoomGone, StoredMessage, StoreResult
 from service.paging import MAX_DB_INT, MAX_SEQ
 from service.realtime import protocol
 from service.realtime.connection import SLOW_CONSUMER, Connection
@@ -37,8 +39,7 @@ log = logging.getLogger("service.realtime")
 
 router = APIRouter()
 
-# Past this, the sender is told `unavailable`; the store itself still completes.
-STORE_TIMEOUT_SECONDS = 5.0
+UNAVAILABLE = "the message could not be stored; retry with the same client_msg_id"
 CLOSE_TIMEOUT_SECONDS = 5.0
 
 
@@ -129,7 +130,7 @@ async def _replay(websocket: WebSocket, resources: Resources, conn: Connection, 
     send = websocket.send
     await send({"type": "websocket.send", "text": protocol.welcome_frame(room, user)})
     for message in rows:
-        await send({"type": "websocket.send", "text": protocol.message_frame(message)})
+        await send({"type": "websocket.send", "text": protocol.message_frame(StoredMessage.from_row(message))})
     resources.metrics.replay_messages.observe(len(rows))
     truncated = since is not None and last - start > settings.max_replay
     await send({"type": "websocket.send", "text": protocol.synced_frame(last, len(rows), truncated)})
@@ -185,42 +186,46 @@ async def _read_frames(websocket: WebSocket, resources: Resources, conn: Connect
                 raise FrameError(
                     "rate_limited", "sending too fast", frame.client_msg_id, retry_after_ms=math.ceil(wait * 1000)
                 )
-            await _send_message(resources, conn, frame)
+            if conn.too_many_stores():
+                await conn.stores_below_limit()
+            _send_message(resources, conn, frame)
         except FrameError as exc:
             conn.send(protocol.error_frame(exc))
 
 
-async def _send_message(resources: Resources, conn: Connection, frame: SendMessage) -> None:
-    task = asyncio.create_task(_store_and_publish(resources, conn, frame))
-    task.add_done_callback(_log_failure)
+def _send_message(resources: Resources, conn: Connection, frame: SendMessage) -> None:
+    """Hand the message to the writer without waiting for it: a sender's messages
+    keep their order in the writer's queue and share transactions with each other."""
     try:
-        # Shielded: a sender who leaves or times out does not stop a store that may
-        # already have committed from being published.
-        result = await asyncio.wait_for(asyncio.shield(task), STORE_TIMEOUT_SECONDS)
-    except RoomGone:
+        future = resources.writer.submit(conn.room_id, conn.user_id, conn.username, frame.body, frame.client_msg_id)
+    except Exception as exc:
+        log.warning("could not queue a message: %s: %s", type(exc).__name__, exc)
+        raise FrameError("unavailable", UNAVAILABLE, frame.client_msg_id) from None
+    conn.stores_started()
+    future.add_done_callback(functools.partial(_stored, resources, conn, frame.client_msg_id, time.perf_counter()))
+
+
+def _stored(
+    resources: Resources,
+    conn: Connection,
+    client_msg_id: str | None,
+    started: float,
+    future: asyncio.Future[StoreResult],
+) -> None:
+    """After commit (and publish): answer the sender where the room's stream does not."""
+    conn.store_finished()
+    resources.metrics.store_seconds.observe(time.perf_counter() - started)
+    exc = future.exception() if not future.cancelled() else asyncio.CancelledError()
+    if isinstance(exc, RoomGone):
         conn.close(1001, "room deleted")
-        return
-    except Exception:
-        raise FrameError(
-            "unavailable", "the message could not be stored; retry with the same client_msg_id", frame.client_msg_id
-        ) from None
-    if not result.created:
-        # The original, to the sender only, marked so it is not taken for a new message.
-        conn.send(protocol.message_frame(result.message, duplicate=True))
-
-
-async def _store_and_publish(resources: Resources, conn: Connection, frame: SendMessage) -> StoreResult:
-    with resources.metrics.store_seconds.time():
-        result = await resources.writer.store(conn.room_id, conn.user_id, frame.body, frame.client_msg_id)
-    if result.created:
+    elif exc is not None:
+        log.warning("storing a message failed: %s: %s", type(exc).__name__, exc)
+        conn.send(protocol.error_frame(FrameError("unavailable", UNAVAILABLE, client_msg_id)))
+    elif future.result().created:
         resources.metrics.messages_stored.inc()
-        await resources.hub.publish_message(conn.room_id, result.message.seq, protocol.message_frame(result.message))
-    return result
-
-
-def _log_failure(task: asyncio.Task[StoreResult]) -> None:
-    if not task.cancelled() and (exc := task.exception()) is not None and not isinstance(exc, RoomGone):
-        log.error("storing a message failed: %s: %s", type(exc).__name__, exc)
+    else:
+        # The original, to the sender only, marked so it is not taken for a new message.
+        conn.send(protocol.message_frame(future.result().message, duplicate=True))
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:

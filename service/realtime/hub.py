@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import orjson
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload
 
 from service.config import Settings
 from service.messages.models import Message
+from service.messages.store import StoredMessage
 from service.metrics import Metrics
 from service.realtime import protocol
 from service.realtime.broker import Broker
@@ -167,7 +168,15 @@ class Hub:
 
     # Publishing (after commit) ----------------------------------------------------
 
+    async def publish_stored(self, messages: Sequence[StoredMessage]) -> None:
+        """After commit: each message's frame, encoded once, to its room's channel."""
+        for message in messages:
+            await self.publish_message(message.room_id, message.seq, protocol.message_frame(message))
+
     async def publish_message(self, room_id: int, seq: int, frame: str) -> None:
+        if self.broker.local_only:
+            self._on_message(room_id, seq, time.time(), frame)  # no other instance to tell
+            return
         try:
             await self.broker.publish(room_channel(room_id), _encode_message(seq, frame))
         except Exception as exc:
@@ -262,7 +271,7 @@ class Hub:
                 rows = (await session.scalars(query)).all()
             for message in rows:
                 if message.seq == feed.last_seq + 1:
-                    self._deliver(feed, message.seq, protocol.message_frame(message))
+                    self._deliver(feed, message.seq, protocol.message_frame(StoredMessage.from_row(message)))
             self._drain_early(feed)
             if len(rows) < CATCH_UP_BATCH:
                 return

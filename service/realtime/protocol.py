@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from service.auth.models import User
-from service.messages.models import Message
+from service.messages.store import StoredMessage
 from service.rooms.models import Room
 
 MAX_CLIENT_MSG_ID = 64
@@ -97,14 +97,13 @@ def room_object(room: Room) -> dict[str, Any]:
     }
 
 
-def message_frame(message: Message, *, duplicate: bool = False) -> str:
-    """A message frame; `message.user` must be loaded."""
+def message_frame(message: StoredMessage, *, duplicate: bool = False) -> str:
     frame: dict[str, Any] = {
         "type": "message",
         "id": message.id,
         "room_id": message.room_id,
         "seq": message.seq,
-        "user": {"id": message.user.id, "username": message.user.username},
+        "user": {"id": message.user_id, "username": message.username},
         "body": message.body,
         "client_msg_id": message.client_msg_id,
         "created_at": message.created_at,

@@ -13,7 +13,7 @@ async def _room_with_messages(api: Api, resources: Resources, count: int) -> tup
     alice = await api.user("alice")
     room = await api.room(alice, "general")
     for i in range(1, count + 1):
-        await store_message(resources.sessionmaker, room["id"], room["owner_id"], f"m{i}")
+        await store_message(resources.engine, room["id"], room["owner_id"], f"m{i}")
     return room, alice
 
 
@@ -79,15 +79,15 @@ async def test_last_seq_matches_history(api: Api, resources: Resources) -> None:
 async def test_repeated_client_msg_id_stores_nothing_and_returns_original(api: Api, resources: Resources) -> None:
     room, alice = await _room_with_messages(api, resources, 0)
     rid, uid = room["id"], room["owner_id"]
-    first = await store_message(resources.sessionmaker, rid, uid, "hello", "c-1")
-    again = await store_message(resources.sessionmaker, rid, uid, "different body", "c-1")
+    first = await store_message(resources.engine, rid, uid, "hello", "c-1")
+    again = await store_message(resources.engine, rid, uid, "different body", "c-1")
     assert first.created and not again.created
     assert again.message.id == first.message.id and again.message.body == "hello"
     page = await _page(api, rid, alice)
     assert _seqs(page) == [1] and page["items"][0]["client_msg_id"] == "c-1"
     # The same client_msg_id from another user is a different message.
     bob = await api.register("bob")
-    other = await store_message(resources.sessionmaker, rid, bob["id"], "bob's", "c-1")
+    other = await store_message(resources.engine, rid, bob["id"], "bob's", "c-1")
     assert other.created and other.message.seq == 2
 
 
@@ -96,11 +96,7 @@ async def test_concurrent_stores_get_gapless_seqs(api: Api, resources: Resources
     rooms = [await api.room(alice, f"r{i}") for i in range(4)]
     uid = rooms[0]["owner_id"]
     results = await asyncio.gather(
-        *(
-            store_message(resources.sessionmaker, room["id"], uid, f"{n}", f"id-{n % 25}")
-            for room in rooms
-            for n in range(50)
-        )
+        *(store_message(resources.engine, room["id"], uid, f"{n}", f"id-{n % 25}") for room in rooms for n in range(50))
     )
     for room in rooms:
         seqs = sorted(r.message.seq for r in results if r.message.room_id == room["id"] and r.created)
@@ -112,4 +108,4 @@ async def test_concurrent_stores_get_gapless_seqs(api: Api, resources: Resources
 async def test_storing_into_a_missing_room_raises(resources: Resources, api: Api) -> None:
     user = await api.register("alice")
     with pytest.raises(RoomGone):
-        await store_message(resources.sessionmaker, 424242, user["id"], "x")
+        await store_message(resources.engine, 424242, user["id"], "x")

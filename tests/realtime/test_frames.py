@@ -100,10 +100,12 @@ async def test_duplicate_client_msg_id_returns_original_to_sender_only(server: L
 async def test_store_failure_answers_unavailable(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
     client, room, token = await _joined(server)
 
-    async def broken(*args: object, **kwargs: object) -> None:
-        raise OSError("disk on fire")
+    def broken(*args: object, **kwargs: object) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future.set_exception(OSError("disk on fire"))
+        return future
 
-    monkeypatch.setattr(server.resources.writer, "store", broken)
+    monkeypatch.setattr(server.resources.writer, "submit", broken)
     await client.message("lost?", "u1")
     error = await client.recv()
     assert error["type"] == "error" and error["code"] == "unavailable" and error["client_msg_id"] == "u1"

@@ -14,9 +14,7 @@ async def test_out_of_order_and_lost_publishes_reach_clients_in_order_once(serve
     for c in clients:
         await c.handshake()
     resources = server.resources
-    stored = [
-        (await store_message(resources.sessionmaker, room["id"], user["id"], f"m{i}")).message for i in range(1, 7)
-    ]
+    stored = [(await store_message(resources.engine, room["id"], user["id"], f"m{i}")).message for i in range(1, 7)]
     frames = {m.seq: protocol.message_frame(m) for m in stored}
     # Reordered, duplicated, and seq 3 and 5 never published (their publisher died after commit).
     for seq in (2, 4, 1, 2, 6):

@@ -104,7 +104,7 @@ async def test_delete_room_removes_its_messages(api: Api, resources: Resources) 
     alice = await api.user("alice")
     room = await api.room(alice, "doomed")
     me = (await api.client.get("/users/me", headers=alice)).json()
-    await store_message(resources.sessionmaker, room["id"], me["id"], "hello")
+    await store_message(resources.engine, room["id"], me["id"], "hello")
     assert (await api.client.delete(f"/rooms/{room['id']}", headers=alice)).status_code == 204
     assert (await api.client.get(f"/rooms/{room['id']}", headers=alice)).status_code == 404
     # A new room with the same name starts from seq 0 with no history.

@@ -8,6 +8,10 @@ class Broker(Protocol):
     """Publish/subscribe on named channels, at most once and possibly reordered:
     the hub restores order and fills gaps from the database."""
 
+    # True when every subscriber lives in this process: room messages are then
+    # handed to the hub directly instead of through publish().
+    local_only: bool
+
     async def connect(self) -> None: ...
 
     async def disconnect(self) -> None: ...

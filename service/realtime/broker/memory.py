@@ -10,6 +10,8 @@ class MemoryBroker:
     """In-process fan-out for a single process: publish hands the payload straight
     to the one listener, in publish order."""
 
+    local_only = True
+
     def __init__(self) -> None:
         self._channels: set[str] = set()
         self._queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()

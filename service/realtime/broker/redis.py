@@ -22,6 +22,8 @@ class RedisBroker:
     in it. Pub/sub is at most once, so after a lost connection the broker
     resubscribes and yields RESYNC; the hub then catches up from the database."""
 
+    local_only = False
+
     def __init__(self, url: str, prefix: str) -> None:
         self._prefix = f"{prefix}:"
         self._redis = aioredis.Redis.from_url(url, client_name=f"{prefix}-pub")
