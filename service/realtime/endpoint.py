@@ -1,8 +1,10 @@
 """The WebSocket route: handshake checks, welcome → replay → synced, then live frames.
 
 One client frame's journey: `_read_frames` → protocol.parse_client_frame →
-`_send_message` → messages.store.store_message (commit) → hub.publish_message →
-broker → hub feed (seq order) → every Connection's queue → its writer."""
+`_send_message` → MessageWriter.submit (messages/store.py: batch, commit) →
+hub.publish_stored → broker → hub feed (seq order) → every Connection's queue →
+its writer task. `_stored` then answers the sender where the room's stream does
+not: a repeated client_msg_id, or `unavailable`."""
 
 from __future__ import annotations
 
