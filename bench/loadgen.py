@@ -1,0 +1,779 @@
+"""Load generator for the chat service and the reference peers (bench/peers/).
+
+One subcommand per scenario; each prints one JSON object (its results) as the last
+line of stdout. bench/run.py runs it pinned to its own core, but it also runs on
+its own against a server you started, e.g.
+
+    python bench/loadgen.py broadcast --target raw_ws --port 8765 --rooms 1 --clients-per-room 100
+
+Every message body is "<sender>:<n>:<t_ns>:<padding>", t_ns being this process's
+perf_counter_ns() at the (scheduled) send; latency is the receiving client's
+perf_counter_ns() minus it. Each receiving client counts which n it got from its
+room's sender, which gives lost and duplicated deliveries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import os
+import secrets
+import sys
+import time
+from array import array
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+import procstat
+import uvloop
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+TARGETS = ("service", "raw_ws", "bare_fastapi", "socketio")
+PASSWORD = "bench-password-1"
+CONNECT_CONCURRENCY = 64  # keeps handshakes well under every listen backlog
+MAX_BODY_SIZE = 4000
+
+now_ns = time.perf_counter_ns
+
+
+# --------------------------------------------------------------------- targets
+
+
+class Target:
+    """How one server kind is reached: URL, handshake, framing. Base: raw_ws and
+    bare_fastapi, which broadcast our client frame back unchanged."""
+
+    name = "raw_ws"
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.http = f"http://127.0.0.1:{port}"
+        self.ws = f"ws://127.0.0.1:{port}"
+
+    def url(self, room: Room, since: int | None = None) -> str:
+        return f"{self.ws}/ws"
+
+    async def handshake(self, ws: ClientConnection, room: Room) -> int:
+        """Wait until the connection receives live traffic; returns the room's last seq then."""
+        return 0
+
+    def wrap(self, frame: str) -> str:
+        return frame
+
+    def unwrap(self, text: str) -> dict[str, Any] | None:
+        """The frame as a dict, or None for transport-level frames."""
+        return orjson.loads(text)  # type: ignore[no-any-return]
+
+    def reply(self, text: str) -> str | None:
+        """What to answer to a transport-level frame, if anything."""
+        return None
+
+
+class ServiceTarget(Target):
+    name = "service"
+
+    def url(self, room: Room, since: int | None = None) -> str:
+        url = f"{self.ws}/ws/rooms/{room.key}?token={room.next_token()}"
+        return url if since is None else f"{url}&since={since}"
+
+    async def handshake(self, ws: ClientConnection, room: Room) -> int:
+        # welcome, any replay (CHAT_HISTORY_ON_CONNECT), then synced.
+        for _ in range(100_000):
+            frame = orjson.loads(await ws.recv())
+            if frame["type"] == "synced":
+                return int(frame["last_seq"])
+            if frame["type"] not in ("welcome", "message"):
+                raise RuntimeError(f"unexpected frame before synced: {frame}")
+        raise RuntimeError("no synced frame")
+
+
+class SocketIOTarget(Target):
+    """Engine.IO v4 / Socket.IO v5 spoken directly over `websockets`: python-socketio's
+    AsyncClient needs aiohttp, which is not installed."""
+
+    name = "socketio"
+
+    def url(self, room: Room, since: int | None = None) -> str:
+        return f"{self.ws}/socket.io/?EIO=4&transport=websocket"
+
+    async def handshake(self, ws: ClientConnection, room: Room) -> int:
+        opening = await ws.recv()  # engine.io OPEN: 0{"sid":...}
+        if not str(opening).startswith("0"):
+            raise RuntimeError(f"unexpected engine.io open: {opening!r}")
+        await ws.send("40")  # socket.io CONNECT to "/"
+        await self._expect(ws, "40")
+        await ws.send('421["join",' + orjson.dumps(room.key).decode() + "]")  # EVENT with ack id 1
+        await self._expect(ws, "431")
+        return 0
+
+    async def _expect(self, ws: ClientConnection, prefix: str) -> None:
+        for _ in range(100):
+            text = str(await ws.recv())
+            if text.startswith(prefix):
+                return
+            if text == "2":
+                await ws.send("3")
+        raise RuntimeError(f"no {prefix!r} packet from the socket.io server")
+
+    def wrap(self, frame: str) -> str:
+        return '42["message",' + frame + "]"
+
+    def unwrap(self, text: str) -> dict[str, Any] | None:
+        if not text.startswith("42"):
+            return None
+        event, data = orjson.loads(text[2:])
+        return data if event == "message" else {"type": event}  # type: ignore[no-any-return]
+
+    def reply(self, text: str) -> str | None:
+        return "3" if text == "2" else None  # engine.io v4: the server pings, we pong
+
+
+def make_target(name: str, port: int) -> Target:
+    return {"service": ServiceTarget, "raw_ws": Target, "bare_fastapi": Target, "socketio": SocketIOTarget}[name](port)
+
+
+# ------------------------------------------------------------------ service setup
+
+
+@dataclass
+class Room:
+    key: str  # service: room id; socketio: room name; others: unused
+    tokens: Sequence[str] = ()
+    _turn: int = 0
+
+    def next_token(self) -> str:
+        self._turn += 1
+        return self.tokens[self._turn % len(self.tokens)]
+
+
+async def service_rooms(port: int, n_users: int, n_rooms: int) -> list[Room]:
+    """Register n_users (argon2: ~50 ms each), log them in, create n_rooms public rooms."""
+    run = secrets.token_hex(3)
+    names = [f"b{run}_{i}" for i in range(n_users)]
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=120) as http:
+        tokens = []
+        for name in names:
+            r = await http.post("/auth/register", json={"username": name, "password": PASSWORD})
+            r.raise_for_status()
+            r = await http.post("/auth/token", data={"username": name, "password": PASSWORD})
+            r.raise_for_status()
+            tokens.append(r.json()["access_token"])
+        auth = {"Authorization": f"Bearer {tokens[0]}"}
+        limit = asyncio.Semaphore(8)
+
+        async def create(i: int) -> Room:
+            async with limit:
+                r = await http.post("/rooms", json={"name": f"bench-{run}-{i}"}, headers=auth)
+                r.raise_for_status()
+                return Room(str(r.json()["id"]), tokens)
+
+        return list(await asyncio.gather(*(create(i) for i in range(n_rooms))))
+
+
+async def service_last_seqs(port: int, rooms: Sequence[Room]) -> list[int]:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=60) as http:
+        auth = {"Authorization": f"Bearer {rooms[0].tokens[0]}"}
+        limit = asyncio.Semaphore(8)
+
+        async def last_seq(room: Room) -> int:
+            async with limit:
+                r = await http.get(f"/rooms/{room.key}", headers=auth)
+                r.raise_for_status()
+                return int(r.json()["last_seq"])
+
+        return list(await asyncio.gather(*(last_seq(r) for r in rooms)))
+
+
+async def make_rooms(target: Target, n_rooms: int, n_users: int) -> list[Room]:
+    if isinstance(target, ServiceTarget):
+        return await service_rooms(target.port, n_users, n_rooms)
+    return [Room(f"room-{i}") for i in range(n_rooms)]
+
+
+async def open_socket(target: Target, room: Room, since: int | None = None) -> ClientConnection:
+    # No compression (as every server here), no client pings (the servers ping).
+    return await connect(
+        target.url(room, since), compression=None, ping_interval=None, max_size=2**22, open_timeout=60, close_timeout=2
+    )
+
+
+async def close_all(sockets: Sequence[ClientConnection]) -> None:
+    limit = asyncio.Semaphore(256)
+
+    async def close(ws: ClientConnection) -> None:
+        async with limit:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(), 5)
+
+    await asyncio.gather(*(close(ws) for ws in sockets))
+
+
+# ---------------------------------------------------------------- measurements
+
+
+def percentiles_ms(samples_ns: array[int] | list[int]) -> dict[str, float | None]:
+    if not samples_ns:
+        return {"p50_ms": None, "p99_ms": None, "p999_ms": None, "max_ms": None}
+    s = sorted(samples_ns)
+
+    def at(q: float) -> float:
+        return round(s[min(len(s) - 1, int(q * len(s)))] / 1e6, 3)
+
+    return {"p50_ms": at(0.50), "p99_ms": at(0.99), "p999_ms": at(0.999), "max_ms": round(s[-1] / 1e6, 3)}
+
+
+@dataclass(frozen=True)
+class Usage:
+    wall_s: float
+    server_cpu_s: float | None  # None: no --server-pid
+    gen_cpu_s: float
+    # Other processes' share of the server's and the generator's cores, in %: the noise.
+    others_server_core_pct: float | None
+    others_gen_core_pct: float | None
+
+    def as_dict(self) -> dict[str, float | None]:
+        return {
+            "wall_s": round(self.wall_s, 3),
+            "server_cpu_s": None if self.server_cpu_s is None else round(self.server_cpu_s, 3),
+            "gen_cpu_s": round(self.gen_cpu_s, 3),
+            "gen_cpu_pct": round(100 * self.gen_cpu_s / self.wall_s, 1) if self.wall_s > 0 else None,
+            "others_server_core_pct": self.others_server_core_pct,
+            "others_gen_core_pct": self.others_gen_core_pct,
+        }
+
+    def server_per(self, n: int, scale: float) -> float | None:
+        """Server CPU per unit of work, in 1/scale seconds (1e6: microseconds)."""
+        return None if self.server_cpu_s is None or n == 0 else round(self.server_cpu_s * scale / n, 2)
+
+    def per_s(self, n: int) -> float | None:
+        return round(n / self.wall_s, 1) if self.wall_s > 0 else None
+
+
+@dataclass
+class Window:
+    """Server and generator CPU over a measured window, and what else ran on their cores."""
+
+    server_pid: int | None
+    t0: int = 0
+    server0: float = 0.0
+    self0: float = 0.0
+    server_cores: set[int] = field(default_factory=set)
+    gen_cores: set[int] = field(default_factory=set)
+    busy0: tuple[float, float] = (0.0, 0.0)
+
+    def _busy(self) -> tuple[float, float]:
+        return procstat.cores_busy_seconds(self.server_cores), procstat.cores_busy_seconds(self.gen_cores)
+
+    def start(self) -> None:
+        self.gen_cores = os.sched_getaffinity(0)
+        self.server_cores = os.sched_getaffinity(self.server_pid) if self.server_pid else set()
+        self.busy0 = self._busy()
+        # A full collection over thousands of connections stalls every client for
+        # tens of ms and would show up as server latency: no GC inside a window.
+        gc.collect()
+        gc.freeze()
+        gc.disable()
+        self.server0 = procstat.cpu_seconds(self.server_pid) if self.server_pid else 0.0
+        self.self0 = procstat.self_cpu_seconds()
+        self.t0 = now_ns()
+
+    def stop(self) -> Usage:
+        wall = (now_ns() - self.t0) / 1e9
+        server = procstat.cpu_seconds(self.server_pid) - self.server0 if self.server_pid else None
+        gen = procstat.self_cpu_seconds() - self.self0
+        others: tuple[float | None, float | None] = (None, None)
+        if server is not None and not self.server_cores & self.gen_cores:
+            busy = self._busy()
+            others = (
+                round(max(0.0, busy[0] - self.busy0[0] - server) * 100 / (wall * len(self.server_cores)), 1),
+                round(max(0.0, busy[1] - self.busy0[1] - gen) * 100 / (wall * len(self.gen_cores)), 1),
+            )
+        usage = Usage(wall, server, gen, *others)
+        gc.enable()
+        gc.unfreeze()
+        return usage
+
+
+# ------------------------------------------------------------------- broadcast
+
+
+@dataclass
+class Sender:
+    index: int
+    window: asyncio.Semaphore
+    sent: int = 0
+    rejected: set[int] = field(default_factory=set)
+
+
+@dataclass
+class Stats:
+    latencies: array[int] = field(default_factory=lambda: array("q"))
+    delivered: int = 0
+    last_delivery: int = 0
+    other_frames: int = 0
+    dropped: int = 0  # connections closed before we closed them
+    close_reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Receiver:
+    sender: Sender  # the one sender of this client's room
+    own: bool  # this client is that sender
+    counts: bytearray = field(default_factory=bytearray)
+    last_seq: int = 0
+    seq_errors: int = 0
+
+
+async def receive(ws: ClientConnection, target: Target, rx: Receiver, stats: Stats) -> None:
+    """Count every frame until the connection closes (we close it at the end)."""
+    unwrap, latencies, counts = target.unwrap, stats.latencies, rx.counts
+    sender = rx.sender
+    try:
+        async for text in ws:
+            t = now_ns()
+            msg = unwrap(text)  # type: ignore[arg-type]
+            if msg is None:
+                reply = target.reply(text)  # type: ignore[arg-type]
+                if reply is not None:
+                    await ws.send(reply)
+                continue
+            if msg.get("type") != "message":
+                stats.other_frames += 1
+                if rx.own and msg.get("type") == "error" and (cid := msg.get("client_msg_id")):
+                    # The server refused one of our messages: never delivered, not lost.
+                    sender.rejected.add(int(cid.rsplit("-", 1)[1]))
+                    sender.window.release()
+                continue
+            origin, n_text, ts, _ = msg["body"].split(":", 3)
+            n = int(n_text)
+            if n >= len(counts):
+                counts.extend(bytes(n - len(counts) + 1024))
+            if counts[n] < 255:
+                counts[n] += 1
+            latencies.append(t - int(ts))
+            stats.delivered += 1
+            stats.last_delivery = t
+            seq = msg.get("seq")
+            if seq is not None:
+                if seq != rx.last_seq + 1:
+                    rx.seq_errors += 1
+                rx.last_seq = seq
+            if rx.own and int(origin) == sender.index:
+                sender.window.release()
+    except ConnectionClosed:
+        pass
+    if ws.close_code is not None and ws.close_code != 1000:
+        stats.dropped += 1
+        key = f"{ws.close_code} {ws.close_reason}"
+        stats.close_reasons[key] = stats.close_reasons.get(key, 0) + 1
+
+
+def message_frame(sender: int, n: int, ts: int, pad: str) -> str:
+    body = f"{sender}:{n}:{ts}:{pad}"
+    return orjson.dumps({"type": "message", "body": body, "client_msg_id": f"{sender}-{n}"}).decode()
+
+
+async def send_closed(
+    ws: ClientConnection, target: Target, sender: Sender, deadline: int, limit: int, pad: str
+) -> None:
+    """Saturated: keep `inflight` messages outstanding; the echo of one frees a slot."""
+    for n in range(limit):
+        remaining = (deadline - now_ns()) / 1e9
+        if remaining <= 0:
+            return
+        try:
+            async with asyncio.timeout(remaining):
+                await sender.window.acquire()
+        except TimeoutError:
+            return
+        await ws.send(target.wrap(message_frame(sender.index, n, now_ns(), pad)))
+        sender.sent += 1
+
+
+async def send_open(
+    ws: ClientConnection, target: Target, sender: Sender, t0: int, interval: int, count: int, lag: array[int], pad: str
+) -> None:
+    """Fixed rate: message n is due at t0 + n*interval whatever the responses; its
+    timestamp is the due time, so a late send shows up as latency."""
+    give_up = t0 + count * interval + 10 * 10**9
+    for n in range(count):
+        due = t0 + n * interval
+        t = now_ns()
+        if t > give_up:
+            return
+        # Behind schedule we still yield, so receivers keep up with a backlogged sender.
+        await asyncio.sleep(max(0.0, (due - t) / 1e9))
+        lag.append(now_ns() - due)
+        await ws.send(target.wrap(message_frame(sender.index, n, due, pad)))
+        sender.sent += 1
+
+
+async def connect_room_clients(
+    target: Target, rooms: Sequence[Room], per_room: int, senders: Sequence[Sender]
+) -> tuple[list[ClientConnection], list[Receiver], list[int]]:
+    """Open per_room clients in every room, client 0 of each being its sender."""
+    limit = asyncio.Semaphore(CONNECT_CONCURRENCY)
+    start_seq = [0] * len(rooms)
+
+    async def one(r: int, k: int) -> tuple[ClientConnection, Receiver]:
+        async with limit:
+            ws = await open_socket(target, rooms[r])
+            last = await target.handshake(ws, rooms[r])
+        if k == 0:
+            start_seq[r] = last
+        return ws, Receiver(senders[r], own=(k == 0), last_seq=last)
+
+    pairs = await asyncio.gather(*(one(r, k) for r in range(len(rooms)) for k in range(per_room)))
+    return [p[0] for p in pairs], [p[1] for p in pairs], start_seq
+
+
+async def drain(stats: Stats, expected: Callable[[], int], idle_s: float, max_s: float) -> None:
+    """Wait until every expected delivery arrived, or none arrived for idle_s."""
+    deadline = now_ns() + int(max_s * 1e9)
+    seen, since = -1, now_ns()
+    while now_ns() < deadline:
+        if stats.delivered >= expected():
+            return
+        if stats.delivered != seen:
+            seen, since = stats.delivered, now_ns()
+        elif now_ns() - since > idle_s * 1e9:
+            return
+        await asyncio.sleep(0.02)
+
+
+async def run_broadcast(args: argparse.Namespace) -> dict[str, Any]:
+    target = make_target(args.target, args.port)
+    rooms = await make_rooms(target, args.rooms, args.users)
+    stats = Stats()
+    senders = [Sender(r, asyncio.Semaphore(args.inflight)) for r in range(len(rooms))]
+    sockets, receivers, start_seq = await connect_room_clients(target, rooms, args.clients_per_room, senders)
+    readers = [asyncio.create_task(receive(ws, target, rx, stats)) for ws, rx in zip(sockets, receivers, strict=True)]
+    sender_ws = sockets[:: args.clients_per_room]
+    pad = "x" * max(0, args.body_size - 40)
+    lag: array[int] = array("q")
+    await asyncio.sleep(0.5)  # let handshakes settle before the window opens
+
+    window = Window(args.server_pid)
+    window.start()
+    t0 = window.t0
+    if args.mode == "saturated":
+        deadline = t0 + int(args.duration * 1e9)
+        sends = [
+            send_closed(ws, target, s, deadline, args.max_messages, pad)
+            for ws, s in zip(sender_ws, senders, strict=True)
+        ]
+    else:
+        per_sender = args.rate / len(senders)
+        interval = int(1e9 / per_sender)
+        count = min(args.max_messages, max(1, int(per_sender * args.duration)))
+        # Senders are staggered across one interval so the rooms do not fire in step.
+        sends = [
+            send_open(ws, target, s, t0 + i * interval // len(senders), interval, count, lag, pad)
+            for i, (ws, s) in enumerate(zip(sender_ws, senders, strict=True))
+        ]
+    await asyncio.gather(*sends)
+    sending_s = (now_ns() - t0) / 1e9
+
+    def expected() -> int:
+        return sum((s.sent - len(s.rejected)) * args.clients_per_room for s in senders)
+
+    await drain(stats, expected, args.drain_idle, args.drain_max)
+    cpu = window.stop()
+    end = max(stats.last_delivery, t0 + int(sending_s * 1e9))
+    span = (end - t0) / 1e9
+
+    stored = None
+    if isinstance(target, ServiceTarget):
+        stored = sum(a - b for a, b in zip(await service_last_seqs(args.port, rooms), start_seq, strict=True))
+    await close_all(sockets)
+    await asyncio.wait(readers, timeout=10)
+
+    lost = dup = unexpected = 0
+    for rx in receivers:
+        n, c = rx.sender.sent, rx.counts
+        if len(c) < n:
+            c.extend(bytes(n - len(c)))
+        received = len(c) - c.count(0)
+        lost += max(0, c.count(0, 0, n) - len(rx.sender.rejected))
+        dup += sum(c) - received
+        unexpected += len(c) - n - c.count(0, n)
+    sent = sum(s.sent for s in senders)
+    delivered = stats.delivered
+    return {
+        "target": args.target,
+        "mode": args.mode,
+        "rooms": len(rooms),
+        "clients_per_room": args.clients_per_room,
+        "connections": len(sockets),
+        "inflight": args.inflight if args.mode == "saturated" else None,
+        "rate_target": args.rate if args.mode == "rate" else None,
+        "sent": sent,
+        "rejected": sum(len(s.rejected) for s in senders),
+        "delivered": delivered,
+        "expected": expected(),
+        "lost": lost,
+        "duplicated": dup,
+        "unexpected": unexpected,
+        "seq_errors": sum(rx.seq_errors for rx in receivers),
+        "other_frames": stats.other_frames,
+        "dropped_connections": stats.dropped,
+        "close_reasons": stats.close_reasons,
+        "sending_s": round(sending_s, 3),
+        "span_s": round(span, 3),
+        "msgs_per_s": round(sent / sending_s, 1),
+        "deliveries_per_s": round(delivered / span, 1),
+        "stored": stored,
+        "stored_per_s": None if stored is None else round(stored / sending_s, 1),
+        **percentiles_ms(stats.latencies),
+        **{f"send_lag_{k}": v for k, v in percentiles_ms(lag).items() if k in ("p99_ms", "max_ms")},
+        **cpu.as_dict(),
+        "server_cpu_us_per_delivery": cpu.server_per(delivered, 1e6),
+        "server_cpu_us_per_message": cpu.server_per(sent, 1e6),
+        "gen_cpu_us_per_delivery": round(cpu.gen_cpu_s * 1e6 / delivered, 2) if delivered else None,
+    }
+
+
+# ------------------------------------------------------------------------ idle
+
+
+async def run_idle(args: argparse.Namespace) -> dict[str, Any]:
+    target = make_target(args.target, args.port)
+    (room,) = await make_rooms(target, 1, args.users)
+    limit = asyncio.Semaphore(CONNECT_CONCURRENCY)
+    failures: list[str] = []
+
+    async def one() -> ClientConnection | None:
+        async with limit:
+            try:
+                ws = await open_socket(target, room)
+                await target.handshake(ws, room)
+                return ws
+            except Exception as exc:  # counted and reported, not fatal
+                failures.append(f"{type(exc).__name__}: {exc}"[:200])
+                return None
+
+    # Warm-up: the first connections allocate caches and pools that are not per-connection.
+    warm = [ws for ws in await asyncio.gather(*(one() for _ in range(args.warmup))) if ws]
+    await close_all(warm)
+    await asyncio.sleep(args.settle)
+    rss0 = procstat.rss_kib(args.server_pid)
+    window = Window(args.server_pid)
+    window.start()
+    sockets = [ws for ws in await asyncio.gather(*(one() for _ in range(args.connections))) if ws]
+    opened = window.stop()
+    await asyncio.sleep(args.settle)
+    rss1 = procstat.rss_kib(args.server_pid)
+    alive = sum(1 for ws in sockets if ws.close_code is None)
+    await close_all(sockets)
+    n = len(sockets)
+    return {
+        "target": args.target,
+        "connections": n,
+        "alive_at_measure": alive,
+        "failed": len(failures),
+        "failures_sample": failures[:3],
+        "rss_before_kib": rss0,
+        "rss_after_kib": rss1,
+        "rss_per_conn_kib": round((rss1 - rss0) / n, 2) if n else None,
+        "connect_s": round(opened.wall_s, 3),
+        "connects_per_s": opened.per_s(n),
+        "server_cpu_us_per_connect": opened.server_per(n, 1e6),
+        "gen_cpu_pct": opened.as_dict()["gen_cpu_pct"],
+        "others_server_core_pct": opened.others_server_core_pct,
+    }
+
+
+# ---------------------------------------------------------------------- replay
+
+
+async def run_replay(args: argparse.Namespace) -> dict[str, Any]:
+    target = make_target("service", args.port)
+    (room,) = await make_rooms(target, 1, args.users)
+    # Fill the room: one sender, a few messages in flight, until all are echoed.
+    stats = Stats()
+    sender = Sender(0, asyncio.Semaphore(16))
+    ws = await open_socket(target, room)
+    since = await target.handshake(ws, room)
+    reader = asyncio.create_task(receive(ws, target, Receiver(sender, own=True, last_seq=since), stats))
+    deadline = now_ns() + int(args.fill_timeout * 1e9)
+    await send_closed(ws, target, sender, deadline, args.missed, "x" * max(0, args.body_size - 40))
+    await drain(stats, lambda: sender.sent, 5, args.fill_timeout)
+    await close_all([ws])
+    await asyncio.wait([reader], timeout=10)
+    if stats.delivered != args.missed:
+        raise RuntimeError(f"filled {stats.delivered} of {args.missed} messages")
+
+    limit = asyncio.Semaphore(args.concurrency)
+    times: list[int] = []
+    bad: list[str] = []
+    lost = dup = truncated = 0
+    sockets: list[ClientConnection] = []
+
+    async def reconnect() -> None:
+        nonlocal lost, dup, truncated
+        async with limit:
+            t = now_ns()
+            ws = await open_socket(target, room, since)
+            sockets.append(ws)
+            seqs: list[int] = []
+            for _ in range(args.missed + 10):
+                frame = orjson.loads(await ws.recv())
+                if frame["type"] == "message":
+                    seqs.append(frame["seq"])
+                elif frame["type"] == "synced":
+                    times.append(now_ns() - t)
+                    truncated += bool(frame["truncated"])
+                    break
+                elif frame["type"] != "welcome":
+                    bad.append(str(frame)[:200])
+            got = set(seqs)
+            lost += len(set(range(since + 1, since + args.missed + 1)) - got)
+            dup += len(seqs) - len(got)
+
+    window = Window(args.server_pid)
+    window.start()
+    outcomes = await asyncio.gather(*(reconnect() for _ in range(args.clients)), return_exceptions=True)
+    cpu = window.stop()
+    await close_all(sockets)
+    errors = [f"{type(o).__name__}: {o}"[:200] for o in outcomes if isinstance(o, BaseException)]
+    n = len(times)
+    return {
+        "target": "service",
+        "clients": args.clients,
+        "missed": args.missed,
+        "completed": n,
+        "errors": len(errors) + len(bad),
+        "errors_sample": (errors + bad)[:3],
+        "lost": lost,
+        "duplicated": dup,
+        "truncated": truncated,
+        "replays_per_s": cpu.per_s(n),
+        "replayed_msgs_per_s": cpu.per_s(n * args.missed),
+        **{f"synced_{k}": v for k, v in percentiles_ms(times).items()},
+        **cpu.as_dict(),
+        "server_cpu_ms_per_replay": cpu.server_per(n, 1e3),
+        "server_cpu_us_per_replayed_msg": cpu.server_per(n * args.missed, 1e6),
+    }
+
+
+# ----------------------------------------------------------------------- login
+
+
+async def run_login(args: argparse.Namespace) -> dict[str, Any]:
+    names = [f"login{secrets.token_hex(3)}_{i}" for i in range(args.users)]
+    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{args.port}/api/v1", timeout=120, limits=limits) as http:
+        for name in names:
+            (await http.post("/auth/register", json={"username": name, "password": PASSWORD})).raise_for_status()
+        times: list[int] = []
+        statuses: dict[str, int] = {}
+        limit = asyncio.Semaphore(args.concurrency)
+
+        async def login(i: int) -> None:
+            async with limit:
+                t = now_ns()
+                try:
+                    r = await http.post("/auth/token", data={"username": names[i % len(names)], "password": PASSWORD})
+                    key = str(r.status_code)
+                    if r.status_code == 200:
+                        times.append(now_ns() - t)
+                except httpx.HTTPError as exc:
+                    key = type(exc).__name__
+                statuses[key] = statuses.get(key, 0) + 1
+
+        window = Window(args.server_pid)
+        window.start()
+        await asyncio.gather(*(login(i) for i in range(args.logins)))
+        cpu = window.stop()
+    ok = statuses.get("200", 0)
+    return {
+        "target": "service",
+        "logins": args.logins,
+        "users": args.users,
+        "concurrency": args.concurrency,
+        "ok": ok,
+        "statuses": statuses,
+        "logins_per_s": cpu.per_s(ok),
+        **percentiles_ms(times),
+        **cpu.as_dict(),
+        "server_cpu_ms_per_login": cpu.server_per(ok, 1e3),
+    }
+
+
+# ------------------------------------------------------------------------- CLI
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="scenario", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--port", type=int, required=True)
+        p.add_argument("--server-pid", type=int, help="server process to read CPU/RSS of (default: not measured)")
+        p.add_argument("--users", type=int, default=4, help="service: users to register (tokens reused round-robin)")
+        p.add_argument("--timeout", type=float, default=600, help="hard limit for the whole scenario, seconds")
+        p.add_argument("--body-size", type=int, default=100, help="message body length in characters")
+
+    p = sub.add_parser("broadcast", help="rooms x clients, one sender per room")
+    common(p)
+    p.add_argument("--target", choices=TARGETS, required=True)
+    p.add_argument("--rooms", type=int, default=1)
+    p.add_argument("--clients-per-room", type=int, default=100)
+    p.add_argument("--mode", choices=("saturated", "rate"), default="saturated")
+    p.add_argument("--inflight", type=int, default=4, help="saturated: unacknowledged messages per sender")
+    p.add_argument("--rate", type=float, default=100, help="rate: messages/s over all senders")
+    p.add_argument("--duration", type=float, default=10, help="seconds of sending")
+    p.add_argument("--max-messages", type=int, default=1_000_000, help="per sender")
+    p.add_argument("--drain-idle", type=float, default=3, help="stop waiting after this long without a delivery")
+    p.add_argument("--drain-max", type=float, default=60)
+
+    p = sub.add_parser("idle", help="open N idle connections, RSS per connection")
+    common(p)
+    p.add_argument("--target", choices=TARGETS, required=True)
+    p.add_argument("--connections", type=int, default=5000)
+    p.add_argument("--warmup", type=int, default=50)
+    p.add_argument("--settle", type=float, default=2.0, help="seconds before each RSS reading")
+
+    p = sub.add_parser("replay", help="N clients reconnect with since after M missed messages")
+    common(p)
+    p.add_argument("--clients", type=int, default=500)
+    p.add_argument("--missed", type=int, default=1000)
+    p.add_argument("--concurrency", type=int, default=500, help="reconnects in progress at once")
+    p.add_argument("--fill-timeout", type=float, default=120)
+
+    p = sub.add_parser("login", help="a storm of POST /auth/token")
+    common(p)
+    p.add_argument("--logins", type=int, default=300)
+    p.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args(argv)
+    if args.body_size < 40 or args.body_size > MAX_BODY_SIZE:
+        parser.error(f"--body-size must be 40..{MAX_BODY_SIZE}")
+    return args
+
+
+SCENARIOS: dict[str, Callable[[argparse.Namespace], Awaitable[dict[str, Any]]]] = {
+    "broadcast": run_broadcast,
+    "idle": run_idle,
+    "replay": run_replay,
+    "login": run_login,
+}
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    async with asyncio.timeout(args.timeout):
+        return await SCENARIOS[args.scenario](args)
+
+
+if __name__ == "__main__":
+    arguments = parse_args(sys.argv[1:])
+    sockets = vars(arguments).get("connections", 0) + vars(arguments).get("clients", 0)
+    if arguments.scenario == "broadcast":
+        sockets = arguments.rooms * arguments.clients_per_room
+    procstat.raise_nofile(sockets + 1024)
+    print(orjson.dumps(uvloop.run(main(arguments))).decode(), flush=True)

@@ -1,0 +1,609 @@
+"""Benchmark runner: starts each server pinned to one core, runs bench/loadgen.py
+pinned to another, and writes a JSON file plus a markdown report (stdout).
+
+    .venv/bin/python bench/run.py            # full run
+    .venv/bin/python bench/run.py --quick    # smoke run, under a minute
+
+See bench/README.md for what each scenario measures."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import json
+import os
+import platform
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import procstat
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+PYTHON = sys.executable
+CHAT_SERVICE = str(Path(PYTHON).parent / "chat-service")
+PEERS = {"raw_ws": "raw_ws.py", "bare_fastapi": "bare_fastapi.py", "socketio": "socketio_server.py"}
+TARGETS = ("service", "raw_ws", "bare_fastapi", "socketio")
+REFERENCES = ("raw_ws", "bare_fastapi", "socketio")
+SCENARIOS = ("fanout", "many-rooms", "idle", "replay", "login")
+IDLE_TARGETS = ("service", "bare_fastapi", "raw_ws")
+SERVER_LIFETIME_S = 3600  # peers exit by themselves after this, whatever happens
+CLIENT_BOUND_PCT = 85  # generator CPU above this: the client, not the server, set the pace
+NOISY_PCT = 10  # other processes used more than this of the server's or generator's core
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM it if the runner dies, so no server outlives a crashed run."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --------------------------------------------------------------------- servers
+
+
+@dataclass
+class Server:
+    kind: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+
+def service_env(workdir: Path, args: argparse.Namespace, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHAT_")}
+    env.update(
+        CHAT_DATABASE_URL=f"sqlite+aiosqlite:///{workdir}/bench.db",
+        CHAT_SECRET_KEY=secrets.token_urlsafe(36),  # 48 characters
+        CHAT_RATE_PER_SECOND="1000000",
+        CHAT_RATE_BURST="1000000",
+        CHAT_MAX_CONNECTIONS="100000",
+        CHAT_MAX_CONNECTIONS_PER_USER="100000",
+        CHAT_SEND_QUEUE="10000",
+        **extra,
+    )
+    if args.store_batch is not None:
+        env["CHAT_STORE_BATCH"] = str(args.store_batch)
+    env.update(args.service_env)
+    return env
+
+
+@contextlib.contextmanager
+def server(kind: str, args: argparse.Namespace, **service_extra: str) -> Iterator[Server]:
+    """A fresh server (fresh database for the service) pinned to the server core."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-", dir=args.db_dir))
+    port = free_port()
+    if kind == "service":
+        cmd = [CHAT_SERVICE, "serve", "--port", str(port), "--log-level", "warning"]
+        env = service_env(workdir, args, **service_extra)
+    else:
+        cmd = [PYTHON, str(BENCH / "peers" / PEERS[kind]), "--port", str(port)]
+        cmd += ["--max-seconds", str(SERVER_LIFETIME_S)]
+        env = dict(os.environ)
+    log = workdir / "server.log"
+    with open(log, "wb") as out:
+        # cwd=workdir: the service reads .env from its working directory; there is none there.
+        proc = subprocess.Popen(
+            ["taskset", "-c", str(args.server_core), *cmd],
+            cwd=workdir,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+        )
+    srv = Server(kind, port, proc, log)
+    try:
+        wait_ready(srv, timeout=60)
+        yield srv
+    finally:
+        stop(srv)
+        if args.keep_logs:
+            print(f"  server log kept: {log}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def wait_ready(srv: Server, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if srv.proc.poll() is not None:
+            raise RuntimeError(f"{srv.kind} exited with {srv.proc.returncode}: {tail(srv.log)}")
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(f"http://127.0.0.1:{srv.port}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return
+        time.sleep(0.2)
+    raise RuntimeError(f"{srv.kind} not ready after {timeout}s: {tail(srv.log)}")
+
+
+def stop(srv: Server) -> None:
+    if srv.proc.poll() is None:
+        srv.proc.terminate()
+        try:
+            srv.proc.wait(15)  # the service drains for up to 10 s
+        except subprocess.TimeoutExpired:
+            srv.proc.kill()
+            srv.proc.wait(10)
+    problems = [line for line in tail(srv.log, 4000).splitlines() if "Traceback" in line or "ERROR" in line]
+    if problems:
+        print(f"  note: {srv.kind} logged errors, e.g. {problems[0][:200]}", file=sys.stderr)
+
+
+def tail(path: Path, chars: int = 1500) -> str:
+    try:
+        return path.read_text(errors="replace")[-chars:]
+    except OSError:
+        return ""
+
+
+# --------------------------------------------------------------------- loadgen
+
+
+def loadgen(args: argparse.Namespace, scenario: str, srv: Server, options: Sequence[object]) -> dict[str, Any]:
+    cmd = ["taskset", "-c", str(args.client_core), PYTHON, str(BENCH / "loadgen.py"), scenario]
+    cmd += ["--port", str(srv.port), "--server-pid", str(srv.pid), "--timeout", str(args.scenario_timeout)]
+    cmd += [str(o) for o in options]
+    print(
+        f"  [{time.strftime('%H:%M:%S')}] {srv.kind}: loadgen {scenario} {' '.join(str(o) for o in options)}",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=args.scenario_timeout + 30, preexec_fn=_die_with_parent
+        )
+    except subprocess.TimeoutExpired:
+        return {"target": srv.kind, "error": f"loadgen timed out after {args.scenario_timeout + 30}s"}
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        return {"target": srv.kind, "error": f"loadgen exit {done.returncode}: {done.stderr.strip()[-800:]}"}
+    result: dict[str, Any] = json.loads(lines[-1])
+    if done.stderr.strip():
+        result["loadgen_stderr"] = done.stderr.strip()[-800:]
+    return result
+
+
+def broadcast(
+    args: argparse.Namespace, srv: Server, rooms: int, per_room: int, mode: str, inflight: int, rate: float
+) -> dict[str, Any]:
+    options: list[object] = ["--target", srv.kind, "--rooms", rooms, "--clients-per-room", per_room]
+    options += ["--mode", mode, "--duration", args.duration, "--drain-idle", args.drain_idle]
+    options += ["--body-size", args.body_size, "--users", args.users]
+    options += ["--inflight", inflight] if mode == "saturated" else ["--rate", f"{rate:.3f}"]
+    result = loadgen(args, "broadcast", srv, options)
+    if "wall_s" in result and result.get("server_cpu_s") is not None:
+        result["server_cpu_pct"] = round(100 * result["server_cpu_s"] / result["wall_s"], 1)
+    return result
+
+
+def fixed_rate(args: argparse.Namespace, explicit: float | None, saturated: dict[str, Any] | None) -> float:
+    if explicit:
+        return explicit
+    measured = (saturated or {}).get("msgs_per_s") or 0
+    return max(1.0, args.rate_fraction * measured) if measured else 50.0
+
+
+def run_fanout(args: argparse.Namespace) -> list[dict[str, Any]]:
+    rows = []
+    for size in args.fanout_sizes:
+        rate: float | None = args.fanout_rate
+        for target in [t for t in TARGETS if t in args.targets]:  # the service first: it sets the rate
+            with server(target, args, CHAT_HISTORY_ON_CONNECT="0") as srv:
+                sat = broadcast(args, srv, 1, size, "saturated", args.fanout_inflight, 0)
+                if rate is None:
+                    rate = fixed_rate(args, None, sat)
+                time.sleep(args.settle)
+                fixed = broadcast(args, srv, 1, size, "rate", 0, rate)
+            for row in (sat, fixed):
+                rows.append({"scenario": "fanout", "size": f"1x{size}", **row})
+    return rows
+
+
+def run_many_rooms(args: argparse.Namespace) -> list[dict[str, Any]]:
+    rows = []
+    for size in args.room_sizes:
+        with server("service", args, CHAT_HISTORY_ON_CONNECT="0") as srv:
+            sat = broadcast(args, srv, args.rooms, size, "saturated", args.rooms_inflight, 0)
+            time.sleep(args.settle)
+            fixed = broadcast(args, srv, args.rooms, size, "rate", 0, fixed_rate(args, args.rooms_rate, sat))
+        for row in (sat, fixed):
+            rows.append({"scenario": "many-rooms", "size": f"{args.rooms}x{size}", **row})
+    return rows
+
+
+def run_idle(args: argparse.Namespace) -> list[dict[str, Any]]:
+    rows = []
+    for target in [t for t in IDLE_TARGETS if t in args.targets]:
+        with server(target, args, CHAT_HISTORY_ON_CONNECT="0") as srv:
+            options = ["--target", target, "--connections", args.idle_connections, "--settle", args.settle]
+            rows.append({"scenario": "idle", **loadgen(args, "idle", srv, options)})
+    return rows
+
+
+def run_replay(args: argparse.Namespace) -> dict[str, Any]:
+    with server("service", args, CHAT_MAX_REPLAY=str(max(1000, args.replay_missed))) as srv:
+        options = ["--clients", args.replay_clients, "--missed", args.replay_missed, "--body-size", args.body_size]
+        return {"scenario": "replay", **loadgen(args, "replay", srv, options)}
+
+
+def run_login(args: argparse.Namespace) -> dict[str, Any]:
+    with server("service", args) as srv:
+        options = ["--logins", args.logins, "--users", args.login_users, "--concurrency", args.login_concurrency]
+        return {"scenario": "login", **loadgen(args, "login", srv, options)}
+
+
+# ------------------------------------------------------------------ analysis
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a is not None and b else None
+
+
+def ratios(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The service against each reference, same scenario, size and mode, same run."""
+    out = []
+    fanout = [r for r in results.get("fanout", []) if "error" not in r]
+    for size in dict.fromkeys(r["size"] for r in fanout):
+        for mode in ("saturated", "rate"):
+            rows = {r["target"]: r for r in fanout if r["size"] == size and r["mode"] == mode}
+            service = rows.get("service")
+            if service is None:
+                continue
+            metrics = ["server_cpu_us_per_delivery"] + (["deliveries_per_s"] if mode == "saturated" else ["p99_ms"])
+            for metric in metrics:
+                row: dict[str, Any] = {"what": f"fanout {size} {mode}", "metric": metric, "service": service[metric]}
+                for ref in REFERENCES:
+                    row[ref] = ratio(service[metric], rows.get(ref, {}).get(metric))
+                out.append(row)
+    idle = {r["target"]: r for r in results.get("idle", []) if "error" not in r}
+    if "service" in idle:
+        row = {"what": "idle", "metric": "rss_per_conn_kib", "service": idle["service"]["rss_per_conn_kib"]}
+        for ref in REFERENCES:
+            row[ref] = ratio(idle["service"]["rss_per_conn_kib"], idle.get(ref, {}).get("rss_per_conn_kib"))
+        out.append(row)
+    return out
+
+
+def warnings(results: dict[str, Any]) -> list[str]:
+    found = []
+    for key in ("fanout", "many-rooms", "idle"):
+        for r in results.get(key, []):
+            label = f"{key} {r.get('size', '')} {r['target']} {r.get('mode', '')}".replace("  ", " ")
+            if "error" in r:
+                found.append(f"{label}: FAILED: {r['error']}")
+                continue
+            for field in ("lost", "duplicated", "unexpected", "seq_errors", "dropped_connections", "failed"):
+                if r.get(field):
+                    found.append(f"{label}: {field} = {r[field]}")
+            if r.get("other_frames"):
+                found.append(f"{label}: {r['other_frames']} non-message frames (errors) received")
+            if key != "idle" and (r.get("gen_cpu_pct") or 0) > CLIENT_BOUND_PCT:
+                found.append(f"{label}: generator at {r['gen_cpu_pct']}% CPU: client-bound, the server may do more")
+            found += noisy(label, r)
+    for key in ("replay", "login"):
+        r = results.get(key)
+        if r:
+            found += noisy(key, r)
+        if r and "error" in r:
+            found.append(f"{key}: FAILED: {r['error']}")
+        elif r and (r.get("lost") or r.get("duplicated") or r.get("errors") or r.get("truncated")):
+            found.append(f"{key}: lost={r.get('lost')} dup={r.get('duplicated')} errors={r.get('errors')}")
+    return found
+
+
+def noisy(label: str, r: dict[str, Any]) -> list[str]:
+    found = []
+    for field, core in (("others_server_core_pct", "server"), ("others_gen_core_pct", "generator")):
+        if (r.get(field) or 0) > NOISY_PCT:
+            found.append(f"{label}: other processes took {r[field]}% of the {core} core: noisy, rerun to confirm")
+    return found
+
+
+# ------------------------------------------------------------------ markdown
+
+
+def fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> str:
+    lines = ["| " + " | ".join(title for _, title in columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append("| " + " | ".join(fmt(row.get(key)) for key, _ in columns) + " |")
+    return "\n".join(lines)
+
+
+BROADCAST_COLUMNS = [
+    ("scenario", "scenario"),
+    ("size", "rooms x clients"),
+    ("target", "server"),
+    ("mode", "mode"),
+    ("rate_target", "rate msg/s"),
+    ("msgs_per_s", "sent msg/s"),
+    ("deliveries_per_s", "deliveries/s"),
+    ("stored_per_s", "stored msg/s"),
+    ("p50_ms", "p50 ms"),
+    ("p99_ms", "p99 ms"),
+    ("max_ms", "max ms"),
+    ("server_cpu_us_per_delivery", "srv CPU µs/delivery"),
+    ("server_cpu_pct", "srv CPU %"),
+    ("gen_cpu_pct", "gen CPU %"),
+    ("others_server_core_pct", "others on srv core %"),
+    ("lost", "lost"),
+    ("duplicated", "dup"),
+]
+
+
+def markdown(results: dict[str, Any]) -> str:
+    meta = results["meta"]
+    parts = [
+        f"## Chat service benchmark ({meta['started']}, {'quick' if meta['args']['quick'] else 'full'})",
+        f"service commit {meta['git_head'][:10]}{' + uncommitted changes in service/' if meta['service_dirty'] else ''}"
+        f"; CHAT_STORE_BATCH={meta['args']['store_batch'] or 'default'}"
+        f"{''.join(f'; {k}={v}' for k, v in meta['args']['service_env'])}"
+        f"; SQLite on {meta['db_filesystem']} ({meta['db_dir']}); server on core {meta['args']['server_core']}, "
+        f"generator on core {meta['args']['client_core']}; load average before {meta['loadavg_before']}, "
+        f"after {meta['loadavg_after']}; timer lateness p99 (ms) {meta['timer_lateness_p99_ms']}.",
+    ]
+    rows = [r for key in ("fanout", "many-rooms") for r in results.get(key, []) if "error" not in r]
+    if rows:
+        parts += ["### Broadcast (fan-out and many rooms)", table(rows, BROADCAST_COLUMNS)]
+    if results.get("ratios"):
+        parts += [
+            "### Service ÷ reference (same run; >1 means the service needs more / is higher)",
+            table(
+                results["ratios"],
+                [("what", "scenario"), ("metric", "metric"), ("service", "service value")]
+                + [(ref, f"÷ {ref}") for ref in REFERENCES],
+            ),
+        ]
+    idle = [r for r in results.get("idle", []) if "error" not in r]
+    if idle:
+        parts += [
+            "### Idle connections",
+            table(
+                idle,
+                [
+                    ("target", "server"),
+                    ("connections", "connections"),
+                    ("rss_before_kib", "RSS before KiB"),
+                    ("rss_after_kib", "RSS after KiB"),
+                    ("rss_per_conn_kib", "KiB/connection"),
+                    ("connects_per_s", "connects/s"),
+                    ("server_cpu_us_per_connect", "srv CPU µs/connect"),
+                    ("others_server_core_pct", "others on srv core %"),
+                    ("failed", "failed"),
+                ],
+            ),
+        ]
+    replay = results.get("replay")
+    if replay and "error" not in replay:
+        parts += [
+            "### Replay (reconnect with since)",
+            table(
+                [replay],
+                [
+                    ("clients", "clients"),
+                    ("missed", "missed msgs"),
+                    ("synced_p50_ms", "connect→synced p50 ms"),
+                    ("synced_p99_ms", "p99 ms"),
+                    ("synced_max_ms", "max ms"),
+                    ("wall_s", "storm s"),
+                    ("replayed_msgs_per_s", "replayed msg/s"),
+                    ("server_cpu_ms_per_replay", "srv CPU ms/replay"),
+                    ("server_cpu_us_per_replayed_msg", "srv CPU µs/msg"),
+                    ("lost", "lost"),
+                    ("duplicated", "dup"),
+                    ("truncated", "truncated"),
+                ],
+            ),
+        ]
+    login = results.get("login")
+    if login and "error" not in login:
+        parts += [
+            "### Login storm (POST /auth/token)",
+            table(
+                [login],
+                [
+                    ("logins", "logins"),
+                    ("concurrency", "concurrency"),
+                    ("logins_per_s", "logins/s"),
+                    ("p50_ms", "p50 ms"),
+                    ("p99_ms", "p99 ms"),
+                    ("max_ms", "max ms"),
+                    ("server_cpu_ms_per_login", "srv CPU ms/login"),
+                    ("statuses", "statuses"),
+                ],
+            ),
+        ]
+    found = results.get("warnings") or []
+    parts += ["### Warnings", "\n".join(f"- {w}" for w in found) if found else "none"]
+    return "\n\n".join(parts) + "\n"
+
+
+# ------------------------------------------------------------------------ meta
+
+
+def timer_lateness_ms(core: int, samples: int = 300) -> dict[str, float]:
+    """How late a 1 ms sleep wakes up on `core`: the machine's own noise floor."""
+    os.sched_setaffinity(0, {core})
+    late = []
+    for _ in range(samples):
+        t = time.perf_counter()
+        time.sleep(0.001)
+        late.append(time.perf_counter() - t - 0.001)
+    late.sort()
+    return {"p50": round(late[len(late) // 2] * 1e3, 3), "p99": round(late[int(0.99 * len(late))] * 1e3, 3)}
+
+
+def filesystem(path: str) -> str:
+    """Type of the filesystem holding path (SQLite commits fsync; tmpfs makes that free)."""
+    best, kind = "", "?"
+    for line in Path("/proc/mounts").read_text().splitlines():
+        _, mount, fstype, *_ = line.split()
+        if os.path.realpath(path).startswith(mount) and len(mount) > len(best):
+            best, kind = mount, fstype
+    return kind
+
+
+def git(*cmd: str) -> subprocess.CompletedProcess[str]:
+    # Read-only; --no-optional-locks keeps git from refreshing the index file.
+    return subprocess.run(["git", "--no-optional-locks", *cmd], cwd=REPO, capture_output=True, text=True)
+
+
+def meta(args: argparse.Namespace) -> dict[str, Any]:
+    versions = {}
+    for package in ("websockets", "uvicorn", "fastapi", "starlette", "python-socketio", "uvloop", "sqlalchemy"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[package] = metadata.version(package)
+    lateness = {core: timer_lateness_ms(core) for core in (args.server_core, args.client_core)}
+    return {
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "args": {k: v for k, v in vars(args).items()},
+        "git_head": git("rev-parse", "HEAD").stdout.strip(),
+        "service_dirty": git("diff", "--quiet", "HEAD", "--", "service").returncode == 1,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "cpus": os.cpu_count(),
+        "versions": versions,
+        "loadavg_before": Path("/proc/loadavg").read_text().split()[:3],
+        "db_dir": args.db_dir or tempfile.gettempdir(),
+        "db_filesystem": filesystem(args.db_dir or tempfile.gettempdir()),
+        "timer_lateness_ms": lateness,
+        "timer_lateness_p99_ms": {f"core {c}": v["p99"] for c, v in lateness.items()},
+    }
+
+
+# ------------------------------------------------------------------------- CLI
+
+
+def key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.startswith("CHAT_"):
+        raise argparse.ArgumentTypeError("expected CHAT_NAME=value")
+    return key, value
+
+
+def csv_ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x]
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="shrink every scenario: a smoke run under a minute")
+    p.add_argument("--scenarios", type=lambda s: s.split(","), default=list(SCENARIOS), help=",".join(SCENARIOS))
+    p.add_argument("--targets", type=lambda s: s.split(","), default=list(TARGETS), help=",".join(TARGETS))
+    p.add_argument("--out", type=Path, help="JSON results file (default: bench/results/run-<time>.json)")
+    p.add_argument("--store-batch", type=int, help="pass CHAT_STORE_BATCH to the service (1: commit per message)")
+    p.add_argument(
+        "--service-env",
+        type=key_value,
+        action="append",
+        default=[],
+        metavar="CHAT_X=V",
+        help="extra service setting, repeatable (e.g. CHAT_SQLITE_SYNCHRONOUS=normal)",
+    )
+    p.add_argument("--db-dir", help="where the SQLite files go (default: the temp dir; /dev/shm takes fsync out)")
+    p.add_argument("--server-core", type=int, default=0)
+    p.add_argument("--client-core", type=int, default=1)
+    p.add_argument("--duration", type=float, default=10, help="seconds of sending per broadcast measurement")
+    p.add_argument("--drain-idle", type=float, default=3, help="give up on missing deliveries after this long")
+    p.add_argument("--body-size", type=int, default=100, help="message body characters")
+    p.add_argument("--users", type=int, default=4, help="service users the broadcast clients share")
+    p.add_argument("--rate-fraction", type=float, default=0.5, help="fixed rate = this x the service's saturated rate")
+    p.add_argument("--fanout-sizes", type=csv_ints, default=[100, 1000], help="clients in the one room")
+    p.add_argument("--fanout-inflight", type=int, default=16, help="saturated: unacknowledged messages of the sender")
+    p.add_argument("--fanout-rate", type=float, help="fixed rate in msg/s (default: --rate-fraction x service)")
+    p.add_argument("--rooms", type=int, default=200)
+    p.add_argument("--room-sizes", type=csv_ints, default=[2, 5], help="clients per room")
+    p.add_argument("--rooms-inflight", type=int, default=2, help="saturated: unacknowledged messages per sender")
+    p.add_argument("--rooms-rate", type=float, help="fixed total msg/s (default: --rate-fraction x saturated)")
+    p.add_argument("--idle-connections", type=int, default=5000)
+    p.add_argument("--settle", type=float, default=2, help="seconds before each idle RSS reading")
+    p.add_argument("--replay-clients", type=int, default=500)
+    p.add_argument("--replay-missed", type=int, default=1000)
+    p.add_argument("--logins", type=int, default=300)
+    p.add_argument("--login-users", type=int, default=10)
+    p.add_argument("--login-concurrency", type=int, default=32)
+    p.add_argument("--scenario-timeout", type=float, default=600, help="hard limit per loadgen run, seconds")
+    p.add_argument("--keep-logs", action="store_true", help="keep server logs and databases")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.duration, args.drain_idle, args.settle, args.users = 1.0, 1.5, 0.3, 2
+        args.fanout_sizes, args.rooms, args.room_sizes = [50], 20, [2]
+        args.idle_connections, args.replay_clients, args.replay_missed = 200, 20, 200
+        args.logins, args.login_users, args.scenario_timeout = 30, 2, 120
+    unknown = set(args.scenarios) - set(SCENARIOS) or set(args.targets) - set(TARGETS)
+    if unknown:
+        p.error(f"unknown: {', '.join(sorted(unknown))}")
+    return args
+
+
+def main(argv: Sequence[str]) -> int:
+    args = parse_args(argv)
+    biggest = max([args.idle_connections, args.replay_clients, args.rooms * max(args.room_sizes)] + args.fanout_sizes)
+    limit = procstat.raise_nofile(biggest + 1024)  # children (servers, loadgen) inherit it
+    if limit < biggest + 100:
+        print(f"warning: RLIMIT_NOFILE is {limit}, below the {biggest} connections asked for", file=sys.stderr)
+    results: dict[str, Any] = {"meta": meta(args)}
+    os.sched_setaffinity(0, {args.client_core})  # the runner's own work stays off the server core
+    out = args.out or BENCH / "results" / f"run-{time.strftime('%Y%m%d-%H%M%S')}{'-quick' if args.quick else ''}.json"
+    steps = {
+        "fanout": run_fanout,
+        "many-rooms": run_many_rooms,
+        "idle": run_idle,
+        "replay": run_replay,
+        "login": run_login,
+    }
+    started = time.monotonic()
+    for name in SCENARIOS:
+        if name not in args.scenarios or (name != "fanout" and name != "idle" and "service" not in args.targets):
+            continue
+        print(f"{name}…", file=sys.stderr, flush=True)
+        try:
+            results[name] = steps[name](args)
+        except Exception as exc:  # one broken scenario should not lose the others
+            results[name] = {"target": "service", "error": f"{type(exc).__name__}: {exc}"}
+            if name in ("fanout", "many-rooms", "idle"):
+                results[name] = [results[name]]
+    results["meta"]["loadavg_after"] = Path("/proc/loadavg").read_text().split()[:3]
+    results["meta"]["elapsed_s"] = round(time.monotonic() - started, 1)
+    results["ratios"] = ratios(results)
+    results["warnings"] = warnings(results)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(markdown(results))
+    print(f"results: {out} ({results['meta']['elapsed_s']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
