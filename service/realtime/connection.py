@@ -25,6 +25,26 @@ class CloseRequest:
 
 
 class Connection:
+    __slots__ = (
+        "websocket",
+        "user_id",
+        "username",
+        "jti",
+        "expires_at",
+        "room_id",
+        "last_seq",
+        "close_request",
+        "_queue",
+        "_queue_size",
+        "_wake",
+        "_live",
+        "_held",
+        "_writer",
+        "_reader",
+        "_pending_stores",
+        "_stores_below_limit",
+    )
+
     """Frames reach the socket only through `queue`, drained by one writer task, so
     a slow client fills its own queue and never delays anyone else.
 
@@ -37,15 +57,17 @@ class Connection:
         self.user_id = user.id
         self.username = user.username
         self.jti = claims.jti
+        self.expires_at = claims.expires_at
         self.room_id = room_id
         self.last_seq = 0
         self.close_request: CloseRequest | None = None
         self._queue: deque[str] = deque()
         self._queue_size = queue_size
-        self._ready = asyncio.Event()
+        self._wake: asyncio.Future[None] | None = None  # set while the writer waits
         self._live = False
         self._held: list[tuple[int, str]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._reader: asyncio.Task[object] | None = None
         self._pending_stores = 0
         self._stores_below_limit: asyncio.Event | None = None
 
@@ -66,9 +88,25 @@ class Connection:
             self._stores_below_limit.clear()
             await self._stores_below_limit.wait()
 
-    def start_writer(self) -> asyncio.Task[None]:
-        self._writer = asyncio.create_task(self._write_frames())
-        return self._writer
+    def watch(self, reader: asyncio.Task[object] | None) -> None:
+        """`reader`, the task reading the socket, is cancelled by close()."""
+        self._reader = reader
+        if self.close_request is not None and reader is not None:
+            reader.cancel()  # closed while the replay was being sent
+
+    async def finish(self, *, flush: bool) -> None:
+        """Stop the writer, after it sent what is queued when `flush` (bounded by
+        FLUSH_SECONDS); frames offered afterwards are dropped."""
+        if self.close_request is None:
+            self.close_request = CloseRequest(1000)
+        writer = self._writer
+        if writer is None:
+            return
+        if flush:
+            self._wake_writer()
+        else:
+            writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
 
     # Called by the hub, in seq order per room.
     def deliver(self, seq: int, frame: str) -> None:
@@ -99,7 +137,16 @@ class Connection:
             self.close(*SLOW_CONSUMER)
             return
         self._queue.append(frame)
-        self._ready.set()
+        if self._writer is None:
+            # Started with the first queued frame and kept: an idle socket has no writer task.
+            self._writer = asyncio.get_running_loop().create_task(self._write_frames())
+        else:
+            self._wake_writer()
+
+    def _wake_writer(self) -> None:
+        wake, self._wake = self._wake, None
+        if wake is not None and not wake.done():
+            wake.set_result(None)
 
     def close(self, code: int, reason: str = "") -> None:
         """Ask for the socket to close: the writer stops (after flushing, unless the
@@ -107,7 +154,9 @@ class Connection:
         if self.close_request is not None:
             return
         self.close_request = CloseRequest(code, reason)
-        self._ready.set()
+        self._wake_writer()
+        if self._reader is not None:
+            self._reader.cancel()
         writer = self._writer
         if writer is None:
             return
@@ -120,10 +169,11 @@ class Connection:
     async def _write_frames(self) -> None:
         send = self.websocket.send
         queue = self._queue
+        loop = asyncio.get_running_loop()
         while True:
             while queue:
                 await send({"type": "websocket.send", "text": queue.popleft()})
             if self.close_request is not None:
                 return
-            self._ready.clear()
-            await self._ready.wait()
+            self._wake = loop.create_future()
+            await self._wake

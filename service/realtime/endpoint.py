@@ -61,15 +61,8 @@ async def room_socket(websocket: WebSocket, room_id: str) -> None:
     conn: Connection | None = None
     expiry: asyncio.TimerHandle | None = None
     try:
-        user, claims, since = await _authorize(websocket, resources, room_id)
-        conn = Connection(websocket, user, claims, int(room_id), resources.settings.send_queue)
-        if hub.draining:
-            raise Rejected(*RESTARTING)
-        if not hub.admit(conn):
-            raise Rejected(*TOO_MANY)
-        await hub.join(conn)
-        await _replay(websocket, resources, conn, user, since)
-        delay = (claims.expires_at - datetime.now(UTC)).total_seconds()
+        conn = await _open(websocket, resources, room_id)
+        delay = (conn.expires_at - datetime.now(UTC)).total_seconds()
         expiry = asyncio.get_running_loop().call_later(max(delay, 0), conn.close, 1008, "token expired")
         await _serve(websocket, conn, resources)
     except Rejected as exc:
@@ -82,6 +75,24 @@ async def room_socket(websocket: WebSocket, room_id: str) -> None:
             expiry.cancel()
         if conn is not None:
             await hub.leave(conn)
+
+
+async def _open(websocket: WebSocket, resources: Resources, room_id: str) -> Connection:
+    """Checks, admission, then welcome → replay → synced. Nothing of the user's ORM
+    row outlives this: an idle connection keeps only what it needs."""
+    user, claims, since = await _authorize(websocket, resources, room_id)
+    conn = Connection(websocket, user, claims, int(room_id), resources.settings.send_queue)
+    if resources.hub.draining:
+        raise Rejected(*RESTARTING)
+    if not resources.hub.admit(conn):
+        raise Rejected(*TOO_MANY)
+    try:
+        await resources.hub.join(conn)
+        await _replay(websocket, resources, conn, user, since)
+    except BaseException:
+        await resources.hub.leave(conn)
+        raise
+    return conn
 
 
 async def _authorize(
@@ -140,30 +151,28 @@ async def _replay(websocket: WebSocket, resources: Resources, conn: Connection, 
 
 
 async def _serve(websocket: WebSocket, conn: Connection, resources: Resources) -> None:
-    writer = conn.start_writer()
-    reader = asyncio.create_task(_read_frames(websocket, resources, conn))
+    """Read in this task; the connection's writer sends. A close the server asks
+    for (Connection.close) interrupts the reading here."""
+    conn.watch(asyncio.current_task())
     try:
-        await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
-        if conn.close_request is None and not reader.done():
-            # The writer failed: the client is gone. Frames it sent before leaving
-            # are still stored; the reader ends at the disconnect.
-            await reader
-    finally:
-        reader.cancel()
-        writer.cancel()
-        outcome, _ = await asyncio.gather(reader, writer, return_exceptions=True)
-    if isinstance(outcome, Exception):
-        raise outcome
+        await _read_frames(websocket, resources, conn)
+    except asyncio.CancelledError:
+        if conn.close_request is None:
+            await conn.finish(flush=False)
+            raise
+        asyncio.current_task().uncancel()  # type: ignore[union-attr]
+    except BaseException:
+        await conn.finish(flush=False)
+        raise
     request = conn.close_request
-    if request is not None and not _reader_finished(reader):
-        if (request.code, request.reason) == SLOW_CONSUMER:
-            resources.metrics.slow_consumer_closes.inc()
-        await _close(websocket, request.code, request.reason)
-
-
-def _reader_finished(reader: asyncio.Task[None]) -> bool:
-    """The reader returned on its own: the client closed, nothing left to send."""
-    return reader.done() and not reader.cancelled()
+    # A graceful close sends what is queued first; the client that closed gets nothing more.
+    graceful = request is not None and (request.code, request.reason) != SLOW_CONSUMER
+    await conn.finish(flush=graceful)
+    if request is None:
+        return  # the client closed
+    if (request.code, request.reason) == SLOW_CONSUMER:
+        resources.metrics.slow_consumer_closes.inc()
+    await _close(websocket, request.code, request.reason)
 
 
 async def _read_frames(websocket: WebSocket, resources: Resources, conn: Connection) -> None:

@@ -6,6 +6,8 @@ import time
 class TokenBucket:
     """`rate` tokens a second, at most `burst` saved up; each send takes one."""
 
+    __slots__ = ("_burst", "_rate", "_stamp", "_tokens")
+
     def __init__(self, rate: float, burst: int) -> None:
         self._rate = rate
         self._burst = float(burst)
