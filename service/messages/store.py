@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlalchemy import Table, bindparam, case, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from service.auth.models import User
 from service.db import utcnow
@@ -45,20 +45,6 @@ class StoredMessage:
     body: str
     client_msg_id: str | None
     created_at: datetime
-
-    @classmethod
-    def from_row(cls, message: Message) -> StoredMessage:
-        """From an ORM row whose `user` is loaded."""
-        return cls(
-            message.id,
-            message.room_id,
-            message.seq,
-            message.user_id,
-            message.user.username,
-            message.body,
-            message.client_msg_id,
-            message.created_at,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,24 +192,48 @@ async def _store_batch(
     return [r if r is not None else RuntimeError("not stored") for r in results]
 
 
+_users: Table = User.__table__  # type: ignore[assignment]
+# The columns of a StoredMessage, in its field order.
+_STORED = select(
+    _messages.c.id,
+    _messages.c.room_id,
+    _messages.c.seq,
+    _messages.c.user_id,
+    _users.c.username,
+    _messages.c.body,
+    _messages.c.client_msg_id,
+    _messages.c.created_at,
+).join(_users, _users.c.id == _messages.c.user_id)
+
+
+async def read_stored(
+    conn: AsyncConnection | AsyncSession,
+    room_id: int,
+    *,
+    after: int,
+    upto: int | None = None,
+    limit: int,
+    newest: bool = False,
+) -> list[StoredMessage]:
+    """Messages with after < seq <= upto, ascending; the newest `limit` of them
+    when `newest`, else the oldest. Plain rows: replay and catch-up send many."""
+    query = _STORED.where(_messages.c.room_id == room_id, _messages.c.seq > after)
+    if upto is not None:
+        query = query.where(_messages.c.seq <= upto)
+    query = query.order_by(_messages.c.seq.desc() if newest else _messages.c.seq).limit(limit)
+    rows = [StoredMessage(*row) for row in await conn.execute(query)]
+    if newest:
+        rows.reverse()
+    return rows
+
+
 async def _existing(conn: AsyncConnection, batch: list[_Pending]) -> dict[tuple[int, int, str], StoredMessage]:
     """Messages already stored under the batch's client_msg_ids."""
     wanted = {(p.room_id, p.user_id, p.client_msg_id) for p in batch if p.client_msg_id is not None}
     if not wanted:
         return {}
     rows = await conn.execute(
-        select(
-            _messages.c.id,
-            _messages.c.room_id,
-            _messages.c.seq,
-            _messages.c.user_id,
-            User.__table__.c.username,
-            _messages.c.body,
-            _messages.c.client_msg_id,
-            _messages.c.created_at,
-        )
-        .join(User.__table__, User.__table__.c.id == _messages.c.user_id)
-        .where(tuple_(_messages.c.room_id, _messages.c.user_id, _messages.c.client_msg_id).in_(list(wanted)))
+        _STORED.where(tuple_(_messages.c.room_id, _messages.c.user_id, _messages.c.client_msg_id).in_(list(wanted)))
     )
     return {(r.room_id, r.user_id, r.client_msg_id): StoredMessage(*r) for r in rows}
 
@@ -304,6 +314,5 @@ async def _reserve_seqs(conn: AsyncConnection, counts: dict[int, int]) -> dict[i
 async def _usernames(conn: AsyncConnection, user_ids: set[int]) -> dict[int, str]:
     if not user_ids:
         return {}
-    users = User.__table__
-    rows = await conn.execute(select(users.c.id, users.c.username).where(users.c.id.in_(user_ids)))
+    rows = await conn.execute(select(_users.c.id, _users.c.username).where(_users.c.id.in_(user_ids)))
     return {r.id: r.username for r in rows}

@@ -18,15 +18,12 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from service.auth.models import User
 from service.auth.security import TokenClaims, TokenError
 from service.auth.service import user_for_access_token
 from service.errors import NotFound
-from service.messages.models import Message
-from service.messages.store import RoomGone, StoredMessage, StoreResult
+from service.messages.store import RoomGone, StoredMessage, StoreResult, read_stored
 from service.paging import MAX_DB_INT, MAX_SEQ
 from service.realtime import protocol
 from service.realtime.connection import SLOW_CONSUMER, Connection
@@ -129,21 +126,13 @@ async def _replay(websocket: WebSocket, resources: Resources, conn: Connection, 
             start, limit = 0, settings.history_on_connect
         else:
             start, limit = min(since, last), settings.max_replay
-        rows: list[Message] = []
+        rows: list[StoredMessage] = []
         if limit > 0 and start < last:
-            found = await session.scalars(
-                select(Message)
-                .options(joinedload(Message.user))
-                .where(Message.room_id == room.id, Message.seq > start, Message.seq <= last)
-                .order_by(Message.seq.desc())
-                .limit(limit)
-            )
-            rows = list(found)
-            rows.reverse()
+            rows = await read_stored(session, room.id, after=start, upto=last, limit=limit, newest=True)
     send = websocket.send
     await send({"type": "websocket.send", "text": protocol.welcome_frame(room, user)})
     for message in rows:
-        await send({"type": "websocket.send", "text": protocol.message_frame(StoredMessage.from_row(message))})
+        await send({"type": "websocket.send", "text": protocol.message_frame(message)})
     resources.metrics.replay_messages.observe(len(rows))
     truncated = since is not None and last - start > settings.max_replay
     await send({"type": "websocket.send", "text": protocol.synced_frame(last, len(rows), truncated)})

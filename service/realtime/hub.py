@@ -17,11 +17,9 @@ from collections.abc import Callable, Sequence
 import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import joinedload
 
 from service.config import Settings
-from service.messages.models import Message
-from service.messages.store import StoredMessage
+from service.messages.store import StoredMessage, read_stored
 from service.metrics import Metrics
 from service.realtime import protocol
 from service.realtime.broker import Broker
@@ -258,20 +256,12 @@ class Hub:
     async def _catch_up(self, feed: RoomFeed, before: int | None = None) -> None:
         """Deliver from the database, in order, the seqs after the feed's position."""
         while True:
-            query = (
-                select(Message)
-                .options(joinedload(Message.user))
-                .where(Message.room_id == feed.room_id, Message.seq > feed.last_seq)
-                .order_by(Message.seq)
-                .limit(CATCH_UP_BATCH)
-            )
-            if before is not None:
-                query = query.where(Message.seq < before)
+            upto = None if before is None else before - 1
             async with self._sessionmaker() as session:
-                rows = (await session.scalars(query)).all()
+                rows = await read_stored(session, feed.room_id, after=feed.last_seq, upto=upto, limit=CATCH_UP_BATCH)
             for message in rows:
                 if message.seq == feed.last_seq + 1:
-                    self._deliver(feed, message.seq, protocol.message_frame(StoredMessage.from_row(message)))
+                    self._deliver(feed, message.seq, protocol.message_frame(message))
             self._drain_early(feed)
             if len(rows) < CATCH_UP_BATCH:
                 return
