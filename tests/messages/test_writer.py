@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 
 from sqlalchemy import event
 
 from service.messages.store import MessageWriter, RoomGone
 from service.resources import Resources
 from tests.conftest import Api
+
+
+@contextlib.contextmanager
+def counting_commits(resources: Resources) -> Iterator[list[int]]:
+    """[n]: the commits on the app's engine while the block runs."""
+    count = [0]
+
+    def on_commit(_conn: object) -> None:
+        count[0] += 1
+
+    event.listen(resources.engine.sync_engine, "commit", on_commit)
+    try:
+        yield count
+    finally:
+        event.remove(resources.engine.sync_engine, "commit", on_commit)
 
 
 async def _setup(api: Api, rooms: int) -> tuple[list[int], int]:
@@ -19,20 +36,11 @@ async def _setup(api: Api, rooms: int) -> tuple[list[int], int]:
 
 async def test_concurrent_sends_are_batched_gapless_and_each_answered(api: Api, resources: Resources) -> None:
     room_ids, uid = await _setup(api, 3)
-    commits = 0
-
-    def count(_conn: object) -> None:
-        nonlocal commits
-        commits += 1
-
-    event.listen(resources.engine.sync_engine, "commit", count)
-    try:
+    with counting_commits(resources) as commits:
         results = await asyncio.gather(
             *(resources.writer.store(room_ids[n % 3], uid, f"body {n}", f"id-{n}") for n in range(150))
         )
-    finally:
-        event.remove(resources.engine.sync_engine, "commit", count)
-    assert commits < 50  # 150 messages, far fewer transactions
+    assert commits[0] < 50  # 150 messages, far fewer transactions
     for n, result in enumerate(results):
         assert result.created and result.message.body == f"body {n}" and result.message.username == "alice"
     for room_id in room_ids:
@@ -69,16 +77,9 @@ async def test_batch_of_one_commits_each_message(api: Api, resources: Resources)
     room_ids, uid = await _setup(api, 1)
     writer = MessageWriter(resources.engine, max_batch=1)
     writer.start()
-    commits = 0
-
-    def count(_conn: object) -> None:
-        nonlocal commits
-        commits += 1
-
-    event.listen(resources.engine.sync_engine, "commit", count)
     try:
-        await asyncio.gather(*(writer.store(room_ids[0], uid, f"{n}") for n in range(10)))
+        with counting_commits(resources) as commits:
+            await asyncio.gather(*(writer.store(room_ids[0], uid, f"{n}") for n in range(10)))
     finally:
-        event.remove(resources.engine.sync_engine, "commit", count)
         await writer.stop()
-    assert commits == 10
+    assert commits[0] == 10

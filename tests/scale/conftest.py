@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ import httpx
 import orjson
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import PASSWORD, REDIS_URL, TABLES, ServiceProcess, _pg, service_env
 
@@ -89,3 +91,11 @@ async def read_until(ws: ClientConnection, total: int) -> list[dict]:
             if frame["type"] == "message":
                 seen.append(frame)
     return seen
+
+
+async def closed(ws: ClientConnection) -> None:
+    """Read until the server closes the socket."""
+    with contextlib.suppress(ConnectionClosed):
+        async with asyncio.timeout(TIMEOUT):
+            while True:
+                await ws.recv()

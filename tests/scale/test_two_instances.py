@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 from pathlib import Path
 
 import httpx
 import redis
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import REDIS_URL, ServiceProcess
-from tests.scale.conftest import TIMEOUT, login, make_room, read_until, send_all, synced
+from tests.scale.conftest import TIMEOUT, closed, login, make_room, read_until, send_all, synced
 
 
 async def test_clients_on_both_instances_see_every_message_once_in_order(
@@ -90,9 +88,7 @@ async def test_killed_instance_clients_reconnect_to_the_other_and_lose_nothing(
     await send_all(alice, room, "before", 10)
     seen = await read_until(ws, 10)
     a.stop(signal.SIGKILL)
-    with contextlib.suppress(ConnectionClosed):
-        async with asyncio.timeout(TIMEOUT):
-            await ws.recv()
+    await closed(ws)
     # While the client is away, others keep talking on the surviving instance.
     bob = await login(b.base, "bob")
     await send_all(bob, room, "during", 10)
@@ -118,10 +114,7 @@ async def test_control_events_close_sockets_on_every_instance(
         await synced(removed)
         bob_id = (await http.get("/users/me", headers={"Authorization": f"Bearer {bob.token}"})).json()["id"]
         assert (await http.delete(f"/rooms/{room}/members/{bob_id}", headers=owner)).status_code == 204
-    with contextlib.suppress(ConnectionClosed):
-        async with asyncio.timeout(TIMEOUT):
-            while True:
-                await removed.recv()
+    await closed(removed)
     assert (removed.close_code, removed.close_reason) == (1008, "removed from room")
     logged_out = await connect(bob.ws_url(room))
     deleted = await connect(alice.ws_url(room, base=b.base))
@@ -130,17 +123,11 @@ async def test_control_events_close_sockets_on_every_instance(
     async with httpx.AsyncClient(timeout=TIMEOUT) as http:
         r = await http.post(f"{a.base}/api/v1/auth/logout", headers={"Authorization": f"Bearer {bob.token}"})
         assert r.status_code == 204
-        with contextlib.suppress(ConnectionClosed):
-            async with asyncio.timeout(TIMEOUT):
-                while True:
-                    await logged_out.recv()
+        await closed(logged_out)
         assert (logged_out.close_code, logged_out.close_reason) == (1008, "token revoked")
         r = await http.delete(f"{a.base}/api/v1/rooms/{room}", headers={"Authorization": f"Bearer {alice.token}"})
         assert r.status_code == 204
-        with contextlib.suppress(ConnectionClosed):
-            async with asyncio.timeout(TIMEOUT):
-                while True:
-                    await deleted.recv()
+        await closed(deleted)
         assert (deleted.close_code, deleted.close_reason) == (1001, "room deleted")
 
 
