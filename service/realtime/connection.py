@@ -25,6 +25,13 @@ class CloseRequest:
 
 
 class Connection:
+    """Frames reach the socket only through `queue`, drained by one writer task, so
+    a slow client fills its own queue and never delays anyone else.
+
+    Until `go_live`, room messages are held back while the endpoint sends the
+    replay; afterwards a message frame is queued only if its seq is above every
+    seq this connection already has, so replay and live traffic never overlap."""
+
     __slots__ = (
         "websocket",
         "user_id",
@@ -44,13 +51,6 @@ class Connection:
         "_pending_stores",
         "_stores_below_limit",
     )
-
-    """Frames reach the socket only through `queue`, drained by one writer task, so
-    a slow client fills its own queue and never delays anyone else.
-
-    Until `go_live`, room messages are held back while the endpoint sends the
-    replay; afterwards a message frame is queued only if its seq is above every
-    seq this connection already has, so replay and live traffic never overlap."""
 
     def __init__(self, websocket: WebSocket, user: User, claims: TokenClaims, room_id: int, queue_size: int) -> None:
         self.websocket = websocket

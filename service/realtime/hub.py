@@ -1,9 +1,10 @@
 """Local fan-out: which sockets are in which room, in seq order, and control events.
 
-Every message reaches the hub through the broker, also on a single instance. Per
-room, a feed delivers seqs strictly in order: an early arrival waits for the seqs
-before it, and a seq that does not come in time (lost by the broker, or its
-publisher died after commit) is read from the database, the source of truth."""
+Messages reach the hub through the broker, or straight from the writer when the
+broker is in-process. Per room, a feed delivers seqs strictly in order: an early
+arrival waits for the seqs before it, and a seq that does not come in time (lost
+by the broker, or its publisher died after commit) is read from the database,
+the source of truth."""
 
 from __future__ import annotations
 
@@ -77,6 +78,7 @@ class Hub:
         self._connections: set[Connection] = set()
         self._listener: asyncio.Task[None] | None = None
         self._reconciler: asyncio.Task[None] | None = None
+        self._resync: asyncio.Task[None] | None = None
         self._emptied = asyncio.Event()
         self.draining = False
 
@@ -102,7 +104,8 @@ class Hub:
     async def stop(self) -> None:
         await self.drain(timeout=5)
         await self.broker.disconnect()
-        for task in [self._listener, self._reconciler, *(f.gap_task for f in self._feeds.values())]:
+        feed_tasks = [f.gap_task for f in self._feeds.values()]
+        for task in [self._listener, self._reconciler, self._resync, *feed_tasks]:
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -194,8 +197,8 @@ class Hub:
                     self._on_control(orjson.loads(payload))
                 elif not channel:  # the broker reconnected: anything may be missing
                     self.metrics.broker_resyncs.inc()
-                    for feed in list(self._feeds.values()):
-                        asyncio.create_task(self._catch_up(feed))
+                    if self._resync is None or self._resync.done():
+                        self._resync = asyncio.create_task(self._catch_up_all())
                 else:
                     room_id = int(channel.partition(":")[2])
                     self._on_message(room_id, *_decode_message(payload))
@@ -215,8 +218,8 @@ class Hub:
             return
         if not feed.positioned or seq > feed.last_seq + 1:
             feed.early[seq] = frame
-            if feed.positioned and feed.gap_task is None:
-                feed.gap_task = asyncio.create_task(self._fill_gap(feed))
+            if feed.positioned:
+                self._wait_for_gap(feed)
             return
         self._deliver(feed, seq, frame)
         self._drain_early(feed)
@@ -233,11 +236,14 @@ class Hub:
         while (frame := feed.early.pop(feed.last_seq + 1, None)) is not None:
             self._deliver(feed, feed.last_seq + 1, frame)
         if feed.early:
-            if feed.gap_task is None:
-                feed.gap_task = asyncio.create_task(self._fill_gap(feed))
+            self._wait_for_gap(feed)
         elif feed.gap_task is not None and feed.gap_task is not asyncio.current_task():
             feed.gap_task.cancel()
             feed.gap_task = None
+
+    def _wait_for_gap(self, feed: RoomFeed) -> None:
+        if feed.gap_task is None:
+            feed.gap_task = asyncio.create_task(self._fill_gap(feed))
 
     async def _fill_gap(self, feed: RoomFeed) -> None:
         try:
@@ -265,6 +271,14 @@ class Hub:
             self._drain_early(feed)
             if len(rows) < CATCH_UP_BATCH:
                 return
+
+    async def _catch_up_all(self) -> None:
+        for feed in list(self._feeds.values()):
+            if feed.positioned and self._feeds.get(feed.room_id) is feed:
+                try:
+                    await self._catch_up(feed)
+                except Exception:
+                    log.exception("catching up room %s after a broker reconnect failed", feed.room_id)
 
     async def _reconcile(self) -> None:
         while True:

@@ -7,8 +7,9 @@ _CLOSED = ("", b"")
 
 
 class MemoryBroker:
-    """In-process fan-out for a single process: publish hands the payload straight
-    to the one listener, in publish order."""
+    """In-process broker for a single process. Room messages skip it (local_only:
+    the hub delivers them directly); control events go to the one listener, in
+    publish order."""
 
     local_only = True
 
