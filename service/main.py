@@ -22,6 +22,7 @@ from service.realtime.endpoint import router as realtime_router
 from service.realtime.hub import Hub
 from service.resources import Resources
 from service.rooms.router import router as rooms_router
+from service.web import install as install_web
 
 API_PREFIX = "/api/v1"
 
@@ -68,5 +69,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(messages_router, prefix=API_PREFIX)
     app.include_router(realtime_router)
     app.include_router(health_router)
+    install_web(app)
 
     return app
