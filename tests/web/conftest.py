@@ -1,0 +1,255 @@
+"""The browser client driven by Playwright in Debian's Chromium (never a downloaded browser)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, ViewportSize, WebSocketRoute, expect, sync_playwright
+from websockets.sync.client import connect
+
+from tests.conftest import PASSWORD, ServiceProcess, service_env
+
+CHROMIUM = Path(os.environ.get("TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+VIEWPORT: ViewportSize = {"width": 1000, "height": 640}
+
+expect.set_options(timeout=10_000)
+
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call":
+        item.stash[FAILED] = report.failed
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        # Like PostgreSQL and Redis: skip on a developer machine, fail under CI.
+        reason = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium; the tests never download one)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; CI requires it")
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="package")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """One server for the tests that need no restart; each test makes its own users and rooms."""
+    workdir = tmp_path_factory.mktemp("web")
+    with ServiceProcess(service_env(f"sqlite+aiosqlite:///{workdir / 'chat.db'}"), workdir) as process:
+        yield process
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+class ChatPage:
+    """One browser tab on the client, with the steps the tests repeat."""
+
+    def __init__(self, page: Page, base: str) -> None:
+        self.page = page
+        self.base = base
+        self.errors: list[str] = []
+        self.socket_urls: list[str] = []
+        page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
+        page.on("console", self._console)
+        page.on("websocket", lambda ws: self.socket_urls.append(ws.url))
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.errors.append(message.text)
+
+    def goto(self) -> None:
+        self.page.goto(f"{self.base}/")
+
+    def sign_up(self, username: str) -> None:
+        self.goto()
+        self.page.get_by_label("Username", exact=True).fill(username)
+        self.page.get_by_label("Password", exact=True).fill(PASSWORD)
+        self.page.get_by_role("button", name="Create account").click()
+        expect(self.page.locator("#view-rooms")).to_be_visible()
+
+    def log_in(self, username: str) -> None:
+        self.goto()
+        self.page.get_by_label("Username", exact=True).fill(username)
+        self.page.get_by_label("Password", exact=True).fill(PASSWORD)
+        self.page.get_by_label("Password", exact=True).press("Enter")
+        expect(self.page.locator("#view-rooms")).to_be_visible()
+
+    def create_room(self, name: str, description: str = "") -> None:
+        self.page.get_by_label("Name", exact=True).fill(name)
+        if description:
+            self.page.get_by_label("Description").fill(description)
+        self.page.get_by_role("button", name="Create room").click()
+        self.wait_live()
+
+    def open_room(self, name: str) -> None:
+        self.page.get_by_role("button", name="Refresh").click()
+        self.page.locator("#room-list .room-name").get_by_text(name, exact=True).click()
+        self.wait_live()
+
+    def wait_live(self, timeout: float = 10_000) -> None:
+        expect(self.page.locator("#view-room")).to_be_visible()
+        expect(self.connection).to_have_attribute("data-state", "live", timeout=timeout)
+
+    def send(self, body: str) -> None:
+        self.page.get_by_label("Message", exact=True).fill(body)
+        self.page.get_by_label("Message", exact=True).press("Enter")
+
+    @property
+    def connection(self) -> Any:
+        return self.page.locator("#connection")
+
+    @property
+    def messages(self) -> Any:
+        """Shown messages of the room's stream (pending sends have no seq yet)."""
+        return self.page.locator("#messages li[data-seq]")
+
+    @property
+    def online(self) -> Any:
+        return self.page.locator("#online li")
+
+    def seqs(self) -> list[int]:
+        return self.messages.evaluate_all("items => items.map(item => Number(item.dataset.seq))")
+
+    def bodies(self) -> list[str]:
+        return self.messages.locator(".body").all_inner_texts()
+
+    def access_token(self) -> str:
+        return self.page.evaluate("JSON.parse(sessionStorage.getItem('chat.session')).access_token")
+
+
+@pytest.fixture
+def open_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[..., ChatPage]]:
+    """New tabs, each in its own context (own sessionStorage: one user per tab)."""
+    opened: list[ChatPage] = []
+
+    def open_(base: str, **context_options: Any) -> ChatPage:
+        context = browser.new_context(viewport=VIEWPORT, **context_options)
+        chat = ChatPage(context.new_page(), base)
+        opened.append(chat)
+        return chat
+
+    yield open_
+    failed = request.node.stash.get(FAILED, True)
+    for index, chat in enumerate(opened):
+        if failed and not chat.page.is_closed():
+            ARTIFACTS.mkdir(exist_ok=True)
+            chat.page.screenshot(path=ARTIFACTS / f"{request.node.name}-failed-{index}.png")
+        chat.page.context.close()
+    if not failed:
+        assert [error for chat in opened for error in chat.errors] == []
+
+
+class Rest:
+    """Set-up and out-of-band actions over plain HTTP."""
+
+    def __init__(self, base: str) -> None:
+        self.http = httpx.Client(base_url=f"{base}/api/v1", timeout=10)
+
+    def user(self, username: str) -> str:
+        r = self.http.post("/auth/register", json={"username": username, "password": PASSWORD})
+        assert r.status_code == 201, r.text
+        r = self.http.post("/auth/token", data={"username": username, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        return r.json()["access_token"]
+
+    def call(self, method: str, path: str, token: str, expected: int, **kwargs: Any) -> Any:
+        r = self.http.request(method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+        assert r.status_code == expected, r.text
+        return r.json() if r.content else None
+
+    def close(self) -> None:
+        self.http.close()
+
+
+@pytest.fixture
+def rest(service: ServiceProcess) -> Iterator[Rest]:
+    client = Rest(service.base)
+    yield client
+    client.close()
+
+
+def send_over_websocket(base: str, token: str, room_id: int, bodies: list[str]) -> None:
+    """Another client, outside the browser, sends and waits for its echoes."""
+    url = f"{base.replace('http', 'ws', 1)}/ws/rooms/{room_id}?token={token}&since=0"
+    with connect(url, open_timeout=10) as ws:
+        while json.loads(ws.recv(timeout=10))["type"] != "synced":
+            pass
+        for index, body in enumerate(bodies):
+            ws.send(json.dumps({"type": "message", "body": body, "client_msg_id": f"py-{index}"}))
+        echoed = 0
+        while echoed < len(bodies):
+            frame = json.loads(ws.recv(timeout=10))
+            echoed += frame["type"] == "message" and frame["client_msg_id"] is not None
+
+
+class SocketGate:
+    """The page's room sockets routed through Playwright, so a test can close one with
+    any code and hold the next connection back while it changes the room."""
+
+    def __init__(self, page: Page) -> None:
+        self.page_sides: list[WebSocketRoute] = []
+        self.server_sides: list[WebSocketRoute | None] = []
+        self.hold = False
+        self.held: WebSocketRoute | None = None
+        self.page = page
+        page.route_web_socket(re.compile(r"/ws/rooms/"), self._route)
+        # Routed sockets fire no "websocket" event; count them in the page instead
+        # (after routing, so this wraps Playwright's stand-in, which then wraps the real one).
+        page.add_init_script(
+            "window.__sockets = 0; const Native = WebSocket;"
+            "window.WebSocket = class extends Native {"
+            " constructor(...args) { super(...args); window.__sockets += 1; } };"
+        )
+
+    @property
+    def urls(self) -> list[str]:
+        return [route.url for route in self.page_sides]
+
+    def _route(self, route: WebSocketRoute) -> None:
+        self.page_sides.append(route)
+        self.server_sides.append(None if self.hold else route.connect_to_server())
+        self.held = route if self.hold else None
+
+    def close_latest(self, code: int, reason: str = "") -> None:
+        server = self.server_sides[-1]
+        if server is not None:
+            server.close()
+        self.page_sides[-1].close(code=code, reason=reason)
+
+    def wait_for_connections(self, count: int) -> None:
+        self.page.wait_for_function("count => window.__sockets >= count", arg=count)
+
+    def release(self) -> None:
+        """Connect the held connection to the server (or the next one, if not routed yet)."""
+        self.hold = False
+        if self.held is not None:
+            self.server_sides[self.page_sides.index(self.held)] = self.held.connect_to_server()
+            self.held = None
