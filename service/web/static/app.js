@@ -194,6 +194,7 @@ class RoomView {
     $("online-count").textContent = "";
     $("typing").textContent = "";
     $("older").hidden = true;
+    $("older").textContent = "Load older messages";
     $("message-input").value = "";
 
     this.feed = new RoomFeed(roomId, auth, this);
@@ -307,8 +308,9 @@ class RoomView {
       const fromBottom = scroll.scrollHeight - scroll.scrollTop;
       this.#add(page.items, { scroll: false });
       scroll.scrollTop = scroll.scrollHeight - fromBottom; // keep what the reader was looking at
+      $("older").textContent = "Load older messages";
     } catch (error) {
-      if (!(error instanceof SignedOut)) $("connection").textContent = `older messages: ${errorText(error)}`;
+      if (!(error instanceof SignedOut)) $("older").textContent = `Load older messages (failed: ${errorText(error)})`;
     } finally {
       this.loadingOlder = false;
     }

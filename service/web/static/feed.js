@@ -52,6 +52,10 @@ export class RoomFeed {
     this.lastSeq = null; // highest seq of the stream shown; null before the first synced
     this.pending = new Map(); // client_msg_id → {body, resendTimer, attempts}
     this.socket = null;
+    this.usedToken = null; // the token the current socket was opened with
+    this.rejectedToken = undefined; // closed "token expired": refresh before reconnecting
+    this.since = null; // the since of the current connection
+    this.firstReplayed = null; // its first replayed seq: where a truncated gap ends
     this.live = false;
     this.stopped = false;
     this.attempt = 0;
