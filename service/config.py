@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # full: a commit (so an echo) survives power loss; normal: faster, survives
     # process crashes but may lose the last commits on power loss.
     sqlite_synchronous: Literal["full", "normal"] = "full"
+    # With Redis: presence entries expire this long after their instance stops
+    # refreshing them (every ttl / 4), so a crashed instance's users leave within
+    # 1.25 × ttl; at most 24 keeps that within 30 s.
+    presence_ttl_seconds: float = Field(default=20.0, ge=2, le=24)
 
     argon2_memory_kib: int = Field(default=MIN_ARGON2_MEMORY_KIB, ge=MIN_ARGON2_MEMORY_KIB)
     argon2_time_cost: int = Field(default=MIN_ARGON2_TIME_COST, ge=MIN_ARGON2_TIME_COST)

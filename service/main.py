@@ -17,6 +17,8 @@ from service.health.router import router as health_router
 from service.messages.router import router as messages_router
 from service.messages.store import MessageWriter
 from service.metrics import Metrics
+from service.presence import create_presence
+from service.presence.router import router as presence_router
 from service.realtime.broker import create_broker
 from service.realtime.endpoint import router as realtime_router
 from service.realtime.hub import Hub
@@ -35,7 +37,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
         sessionmaker = create_sessionmaker(engine)
         metrics = Metrics()
-        hub = Hub(create_broker(settings.redis_url, settings.redis_prefix), sessionmaker, settings, metrics)
+        hub = Hub(
+            create_broker(settings.redis_url, settings.redis_prefix),
+            create_presence(settings.redis_url, settings.redis_prefix, settings.presence_ttl_seconds),
+            sessionmaker,
+            settings,
+            metrics,
+        )
         resources = Resources(
             settings=settings,
             engine=engine,
@@ -67,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router, prefix=API_PREFIX)
     app.include_router(rooms_router, prefix=API_PREFIX)
     app.include_router(messages_router, prefix=API_PREFIX)
+    app.include_router(presence_router, prefix=API_PREFIX)
     app.include_router(realtime_router)
     app.include_router(health_router)
     install_web(app)

@@ -10,6 +10,7 @@ from starlette.websockets import WebSocket
 
 from service.auth.models import User
 from service.auth.security import TokenClaims
+from service.realtime.protocol import to_msgpack
 
 SLOW_CONSUMER = (1013, "slow consumer")
 # Messages of one connection queued for storing at once; beyond it the reader waits.
@@ -30,7 +31,11 @@ class Connection:
 
     Until `go_live`, room messages are held back while the endpoint sends the
     replay; afterwards a message frame is queued only if its seq is above every
-    seq this connection already has, so replay and live traffic never overlap."""
+    seq this connection already has, so replay and live traffic never overlap.
+
+    A `binary` (MessagePack) connection queues bytes: the hub hands `deliver` and
+    `deliver_ephemeral` frames already in the connection's encoding, while `send`
+    takes JSON text and converts it."""
 
     __slots__ = (
         "websocket",
@@ -39,6 +44,7 @@ class Connection:
         "jti",
         "expires_at",
         "room_id",
+        "binary",
         "last_seq",
         "close_request",
         "_queue",
@@ -52,20 +58,30 @@ class Connection:
         "_stores_below_limit",
     )
 
-    def __init__(self, websocket: WebSocket, user: User, claims: TokenClaims, room_id: int, queue_size: int) -> None:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        user: User,
+        claims: TokenClaims,
+        room_id: int,
+        queue_size: int,
+        *,
+        binary: bool = False,
+    ) -> None:
         self.websocket = websocket
         self.user_id = user.id
         self.username = user.username
         self.jti = claims.jti
         self.expires_at = claims.expires_at
         self.room_id = room_id
+        self.binary = binary
         self.last_seq = 0
         self.close_request: CloseRequest | None = None
-        self._queue: deque[str] = deque()
+        self._queue: deque[str | bytes] = deque()
         self._queue_size = queue_size
         self._wake: asyncio.Future[None] | None = None  # set while the writer waits
         self._live = False
-        self._held: list[tuple[int, str]] = []
+        self._held: list[tuple[int, str | bytes]] = []  # seq 0: a presence or typing frame
         self._writer: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[object] | None = None
         self._pending_stores = 0
@@ -109,17 +125,30 @@ class Connection:
         await asyncio.gather(writer, return_exceptions=True)
 
     # Called by the hub, in seq order per room.
-    def deliver(self, seq: int, frame: str) -> None:
+    def deliver(self, seq: int, frame: str | bytes) -> None:
         if self.close_request is not None:
             return
         if not self._live:
-            self._held.append((seq, frame))
-            if len(self._held) > self._queue_size:
-                self.close(*SLOW_CONSUMER)
+            self._hold(seq, frame)
             return
         if seq > self.last_seq:
             self.last_seq = seq
-            self.send(frame)
+            self._enqueue(frame)
+
+    def deliver_ephemeral(self, frame: str | bytes) -> None:
+        """Presence and typing: not part of the seq stream, but kept behind the
+        replay like messages, so they never arrive before `welcome`."""
+        if self.close_request is not None:
+            return
+        if not self._live:
+            self._hold(0, frame)
+            return
+        self._enqueue(frame)
+
+    def _hold(self, seq: int, frame: str | bytes) -> None:
+        self._held.append((seq, frame))
+        if len(self._held) > self._queue_size:
+            self.close(*SLOW_CONSUMER)
 
     def go_live(self, last_seq: int) -> None:
         """The replay covered every seq up to `last_seq`; release what came meanwhile."""
@@ -127,10 +156,23 @@ class Connection:
         self._live = True
         held, self._held = self._held, []
         for seq, frame in held:
-            self.deliver(seq, frame)
+            if seq == 0:
+                self.deliver_ephemeral(frame)
+            else:
+                self.deliver(seq, frame)
+
+    def wire(self, frame: str) -> dict[str, object]:
+        """The ASGI message carrying a JSON frame in this connection's encoding."""
+        if self.binary:
+            return {"type": "websocket.send", "bytes": to_msgpack(frame)}
+        return {"type": "websocket.send", "text": frame}
 
     def send(self, frame: str) -> None:
-        """Queue a frame without waiting; a full queue closes the connection 1013."""
+        """Queue a JSON frame (converted for a binary connection) without waiting;
+        a full queue closes the connection 1013."""
+        self._enqueue(to_msgpack(frame) if self.binary else frame)
+
+    def _enqueue(self, frame: str | bytes) -> None:
         if self.close_request is not None:
             return
         if len(self._queue) >= self._queue_size:
@@ -169,10 +211,11 @@ class Connection:
     async def _write_frames(self) -> None:
         send = self.websocket.send
         queue = self._queue
+        key = "bytes" if self.binary else "text"
         loop = asyncio.get_running_loop()
         while True:
             while queue:
-                await send({"type": "websocket.send", "text": queue.popleft()})
+                await send({"type": "websocket.send", key: queue.popleft()})
             if self.close_request is not None:
                 return
             self._wake = loop.create_future()

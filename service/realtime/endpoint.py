@@ -1,6 +1,7 @@
 """The WebSocket route: handshake checks, welcome → replay → synced, then live frames.
 
-One client frame's journey: `_read_frames` → protocol.parse_client_frame →
+One client frame's journey: `_read_frames` → `_parse` (JSON, or MessagePack under
+chat.v1.msgpack) →
 `_send_message` → MessageWriter.submit (messages/store.py: batch, commit) →
 hub.publish_stored → broker → hub feed (seq order) → every Connection's queue →
 its writer task. `_stored` then answers the sender where the room's stream does
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
+from starlette.types import Message
 
 from service.auth.models import User
 from service.auth.security import TokenClaims, TokenError
@@ -28,7 +30,7 @@ from service.paging import MAX_DB_INT, MAX_SEQ
 from service.realtime import protocol
 from service.realtime.connection import SLOW_CONSUMER, Connection
 from service.realtime.hub import RESTARTING, TOO_MANY
-from service.realtime.protocol import FrameError, Ping, SendMessage
+from service.realtime.protocol import FrameError, Ping, SendMessage, Typing
 from service.realtime.ratelimit import TokenBucket
 from service.resources import Resources
 from service.rooms.models import Room
@@ -53,12 +55,13 @@ class Rejected(Exception):
 async def room_socket(websocket: WebSocket, room_id: str) -> None:
     resources: Resources = websocket.app.state.resources
     hub = resources.hub
+    subprotocol = protocol.choose_subprotocol(websocket.scope.get("subprotocols", []))
     # Accept first: a close before accept reaches real clients as HTTP 403, no code.
-    await websocket.accept()
+    await websocket.accept(subprotocol=subprotocol)
     conn: Connection | None = None
     expiry: asyncio.TimerHandle | None = None
     try:
-        conn = await _open(websocket, resources, room_id)
+        conn = await _open(websocket, resources, room_id, binary=subprotocol == protocol.MSGPACK_SUBPROTOCOL)
         delay = (conn.expires_at - datetime.now(UTC)).total_seconds()
         expiry = asyncio.get_running_loop().call_later(max(delay, 0), conn.close, 1008, "token expired")
         await _serve(websocket, conn, resources)
@@ -74,17 +77,17 @@ async def room_socket(websocket: WebSocket, room_id: str) -> None:
             await hub.leave(conn)
 
 
-async def _open(websocket: WebSocket, resources: Resources, room_id: str) -> Connection:
+async def _open(websocket: WebSocket, resources: Resources, room_id: str, *, binary: bool) -> Connection:
     """Checks, admission, then welcome → replay → synced. Nothing of the user's ORM
     row outlives this: an idle connection keeps only what it needs."""
     user, claims, since = await _authorize(websocket, resources, room_id)
-    conn = Connection(websocket, user, claims, int(room_id), resources.settings.send_queue)
+    conn = Connection(websocket, user, claims, int(room_id), resources.settings.send_queue, binary=binary)
     if resources.hub.draining:
         raise Rejected(*RESTARTING)
     if not resources.hub.admit(conn):
         raise Rejected(*TOO_MANY)
     try:
-        await resources.hub.join(conn)
+        await resources.hub.join(conn, protocol.encode_user(user))
         await _replay(websocket, resources, conn, user, since)
     except BaseException:
         await resources.hub.leave(conn)
@@ -129,13 +132,15 @@ async def _replay(websocket: WebSocket, resources: Resources, conn: Connection, 
         rows: list[StoredMessage] = []
         if limit > 0 and start < last:
             rows = await read_stored(session, room.id, after=start, upto=last, limit=limit, newest=True)
-    send = websocket.send
-    await send({"type": "websocket.send", "text": protocol.welcome_frame(room, user)})
+    # After join: the user is among them, and later changes are held for this socket.
+    online = await resources.hub.online(conn.room_id)
+    send, wire = websocket.send, conn.wire
+    await send(wire(protocol.welcome_frame(room, user, online)))
     for message in rows:
-        await send({"type": "websocket.send", "text": protocol.message_frame(message)})
+        await send(wire(protocol.message_frame(message)))
     resources.metrics.replay_messages.observe(len(rows))
     truncated = since is not None and last - start > settings.max_replay
-    await send({"type": "websocket.send", "text": protocol.synced_frame(last, len(rows), truncated)})
+    await send(wire(protocol.synced_frame(last, len(rows), truncated)))
     conn.go_live(last)
 
 
@@ -173,13 +178,13 @@ async def _read_frames(websocket: WebSocket, resources: Resources, conn: Connect
         message = await receive()
         if message["type"] == "websocket.disconnect":
             return
-        text = message.get("text")
         try:
-            if text is None:
-                raise FrameError("unsupported_frame", "binary frames are not supported here; send JSON text")
-            frame = protocol.parse_client_frame(text, settings.max_message_chars)
+            frame = _parse(message, conn.binary, settings.max_message_chars)
             if isinstance(frame, Ping):
                 conn.send(protocol.PONG_FRAME)
+                continue
+            if isinstance(frame, Typing):
+                await resources.hub.typing(conn)
                 continue
             wait = bucket.take()
             if wait > 0:
@@ -191,6 +196,19 @@ async def _read_frames(websocket: WebSocket, resources: Resources, conn: Connect
             _send_message(resources, conn, frame)
         except FrameError as exc:
             conn.send(protocol.error_frame(exc))
+
+
+def _parse(message: Message, binary: bool, max_message_chars: int) -> protocol.ClientFrame:
+    """A frame in the connection's encoding: JSON text, or MessagePack binary."""
+    if binary:
+        data = message.get("bytes")
+        if data is None:
+            raise FrameError("unsupported_frame", "text frames are not supported under chat.v1.msgpack")
+        return protocol.parse_msgpack_frame(data, max_message_chars)
+    text = message.get("text")
+    if text is None:
+        raise FrameError("unsupported_frame", "binary frames are not supported here; send JSON text")
+    return protocol.parse_client_frame(text, max_message_chars)
 
 
 def _send_message(resources: Resources, conn: Connection, frame: SendMessage) -> None:

@@ -4,7 +4,12 @@ Messages reach the hub through the broker, or straight from the writer when the
 broker is in-process. Per room, a feed delivers seqs strictly in order: an early
 arrival waits for the seqs before it, and a seq that does not come in time (lost
 by the broker, or its publisher died after commit) is read from the database,
-the source of truth."""
+the source of truth.
+
+Presence and typing frames are ephemeral: not stored, not sequenced, delivered to
+whoever is in the room when they arrive. The hub tells the presence store about a
+user's first and last socket per room on this instance and announces what the
+store reports as joins and leaves."""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from service.config import Settings
 from service.messages.store import StoredMessage, read_stored
 from service.metrics import Metrics
+from service.presence import PresenceStore
 from service.realtime import protocol
 from service.realtime.broker import Broker
 from service.realtime.connection import Connection
@@ -36,6 +42,8 @@ GAP_WAIT_SECONDS = 0.25
 # was lost with nothing published after it to reveal the gap.
 RECONCILE_SECONDS = 1.0
 CATCH_UP_BATCH = 500
+# Typing notices forwarded per user per room, at most one per this many seconds.
+TYPING_INTERVAL_SECONDS = 2.0
 TOO_MANY = (1013, "too many connections")
 RESTARTING = (1012, "server restarting")
 
@@ -53,6 +61,19 @@ def _decode_message(payload: bytes) -> tuple[int, float, str]:
     return int(seq), float(published_at), frame.decode()
 
 
+# Ephemeral frames on a room channel: "e:<user id not to deliver to, or 0>:<frame>".
+EPHEMERAL = b"e:"
+
+
+def _encode_ephemeral(frame: str, exclude_user: int | None) -> bytes:
+    return EPHEMERAL + b"%d:" % (exclude_user or 0) + frame.encode()
+
+
+def _decode_ephemeral(payload: bytes) -> tuple[int | None, str]:
+    _, exclude, frame = payload.split(b":", 2)
+    return int(exclude) or None, frame.decode()
+
+
 class RoomFeed:
     def __init__(self, room_id: int) -> None:
         self.room_id = room_id
@@ -62,19 +83,31 @@ class RoomFeed:
         self.gap_task: asyncio.Task[None] | None = None
         self.positioned = False  # last_seq read from the database
         self.behind: int | None = None  # rooms.last_seq seen ahead of the feed at the last check
+        self.users: dict[int, int] = {}  # user_id -> sockets here
+        self.typing_at: dict[int, float] = {}  # user_id -> when their last typing notice went out
 
 
 class Hub:
     def __init__(
-        self, broker: Broker, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, metrics: Metrics
+        self,
+        broker: Broker,
+        presence: PresenceStore,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        metrics: Metrics,
     ) -> None:
         self.broker = broker
+        self.presence = presence
         self.metrics = metrics
         self._sessionmaker = sessionmaker
         self._settings = settings
         self._feeds: dict[int, RoomFeed] = {}
         self._feed_lock = asyncio.Lock()
         self._by_user: dict[int, set[Connection]] = defaultdict(set)
+        self._user_json: dict[int, bytes] = {}  # for users with a socket here
+        # Presence calls in the order the sockets opened and closed.
+        self._presence_lock = asyncio.Lock()
+        self._presence_upkeep: asyncio.Task[None] | None = None
         self._connections: set[Connection] = set()
         self._listener: asyncio.Task[None] | None = None
         self._reconciler: asyncio.Task[None] | None = None
@@ -87,8 +120,11 @@ class Hub:
     async def start(self) -> None:
         await self.broker.connect()
         await self.broker.subscribe(CONTROL_CHANNEL)
+        await self.presence.connect()
         self._listener = asyncio.create_task(self._listen(), name="hub-listener")
         self._reconciler = asyncio.create_task(self._reconcile(), name="hub-reconciler")
+        if self.presence.needs_upkeep:
+            self._presence_upkeep = asyncio.create_task(self._keep_presence(), name="hub-presence")
 
     async def drain(self, timeout: float) -> None:
         """Close every socket 1012 and refuse new ones; wait for them to go."""
@@ -103,13 +139,14 @@ class Hub:
 
     async def stop(self) -> None:
         await self.drain(timeout=5)
-        await self.broker.disconnect()
         feed_tasks = [f.gap_task for f in self._feeds.values()]
-        for task in [self._listener, self._reconciler, self._resync, *feed_tasks]:
+        for task in [self._presence_upkeep, self._listener, self._reconciler, self._resync, *feed_tasks]:
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self.broker.disconnect()
+        await self.presence.disconnect()
 
     @property
     def connection_count(self) -> int:
@@ -132,9 +169,10 @@ class Hub:
         self.metrics.connections.set(len(self._connections))
         return True
 
-    async def join(self, conn: Connection) -> None:
+    async def join(self, conn: Connection, user_json: bytes) -> None:
         """Subscribe the connection to its room's feed; from here on it receives
-        (and holds, until it goes live) every message above the feed's position."""
+        (and holds, until it goes live) every message above the feed's position.
+        The user's first socket in the room here makes them present there."""
         async with self._feed_lock:
             feed = self._feeds.get(conn.room_id)
             if feed is None:
@@ -145,6 +183,11 @@ class Hub:
                     last = await session.scalar(select(Room.last_seq).where(Room.id == conn.room_id))
                 self._position(feed, last or 0)
             feed.connections.add(conn)
+            self._user_json[conn.user_id] = user_json
+            first = feed.users.get(conn.user_id, 0) == 0
+            feed.users[conn.user_id] = feed.users.get(conn.user_id, 0) + 1
+        if first:
+            await self._presence_changed(conn.room_id, conn.user_id, user_json)
 
     async def leave(self, conn: Connection) -> None:
         self._connections.discard(conn)
@@ -156,16 +199,91 @@ class Hub:
             mine.discard(conn)
             if not mine:
                 del self._by_user[conn.user_id]
+        if conn.user_id not in self._by_user:
+            self._user_json.pop(conn.user_id, None)
         async with self._feed_lock:
             feed = self._feeds.get(conn.room_id)
             if feed is None or conn not in feed.connections:
                 return
             feed.connections.discard(conn)
+            last = feed.users[conn.user_id] == 1
+            if last:
+                del feed.users[conn.user_id]
+                feed.typing_at.pop(conn.user_id, None)
+            else:
+                feed.users[conn.user_id] -= 1
             if not feed.connections:
                 del self._feeds[conn.room_id]
                 if feed.gap_task is not None:
                     feed.gap_task.cancel()
                 await self.broker.unsubscribe(room_channel(conn.room_id))
+        if last:
+            await self._presence_changed(conn.room_id, conn.user_id, None)
+
+    # Presence and typing ------------------------------------------------------------
+
+    async def online(self, room_id: int) -> list[bytes]:
+        """Users with a socket in the room on any instance (this one's, if the store fails)."""
+        try:
+            return await self.presence.online(room_id)
+        except Exception as exc:
+            log.warning("reading presence failed (%s); answering with this instance's users", exc)
+            feed = self._feeds.get(room_id)
+            return [] if feed is None else [self._user_json[u] for u in feed.users if u in self._user_json]
+
+    async def _presence_changed(self, room_id: int, user_id: int, user_json: bytes | None) -> None:
+        """`user_json`: the user's first socket in the room here opened; None: their last closed."""
+        try:
+            async with self._presence_lock:
+                if user_json is not None:
+                    announce = user_json if await self.presence.join(room_id, user_id, user_json) else None
+                else:
+                    announce = await self.presence.leave(room_id, user_id)
+            if announce is not None:
+                await self._announce(room_id, user_id, "join" if user_json is not None else "leave", announce)
+        except Exception as exc:
+            # Messages flow on; the upkeep (or the entry's expiry) puts presence right.
+            log.warning("updating presence in room %s failed: %s", room_id, exc)
+
+    async def _announce(self, room_id: int, user_id: int, event: str, user_json: bytes) -> None:
+        # Not to the user: a join comes from their first socket, which has `online`
+        # in its welcome; a leave, from their last.
+        await self.publish_ephemeral(room_id, protocol.presence_frame(event, user_json), exclude_user=user_id)
+
+    async def typing(self, conn: Connection) -> None:
+        """Forward a typing notice to the room's other users, one per user per 2 s."""
+        feed = self._feeds.get(conn.room_id)
+        user_json = self._user_json.get(conn.user_id)
+        if feed is None or user_json is None:
+            return
+        now = time.monotonic()
+        if now - feed.typing_at.get(conn.user_id, -TYPING_INTERVAL_SECONDS) < TYPING_INTERVAL_SECONDS:
+            return
+        feed.typing_at[conn.user_id] = now
+        try:
+            if await self.presence.allow_typing(conn.room_id, conn.user_id):
+                await self.publish_ephemeral(conn.room_id, protocol.typing_frame(user_json), exclude_user=conn.user_id)
+        except Exception as exc:
+            log.warning("forwarding a typing notice failed: %s", exc)
+
+    async def _keep_presence(self) -> None:
+        while True:
+            await asyncio.sleep(self.presence.upkeep_seconds)
+            try:
+                async with self._presence_lock:
+                    entries = [
+                        (feed.room_id, user_id, self._user_json[user_id])
+                        for feed in self._feeds.values()
+                        for user_id in feed.users
+                    ]
+                    joined = await self.presence.refresh(entries)
+                left = await self.presence.sweep()
+                for room_id, user_id, user_json in joined:
+                    await self._announce(room_id, user_id, "join", user_json)
+                for room_id, user_id, user_json in left:
+                    await self._announce(room_id, user_id, "leave", user_json)
+            except Exception as exc:
+                log.warning("refreshing presence failed: %s", exc)
 
     # Publishing (after commit) ----------------------------------------------------
 
@@ -185,6 +303,15 @@ class Hub:
             log.warning("publishing to the broker failed (%s); delivering locally", exc)
             self._on_message(room_id, seq, time.time(), frame)
 
+    async def publish_ephemeral(self, room_id: int, frame: str, exclude_user: int | None = None) -> None:
+        if not self.broker.local_only:
+            try:
+                await self.broker.publish(room_channel(room_id), _encode_ephemeral(frame, exclude_user))
+                return
+            except Exception as exc:
+                log.warning("publishing to the broker failed (%s); delivering locally", exc)
+        self._on_ephemeral(room_id, exclude_user, frame)
+
     async def publish_control(self, event: dict[str, object]) -> None:
         await self.broker.publish(CONTROL_CHANNEL, orjson.dumps(event))
 
@@ -199,6 +326,8 @@ class Hub:
                     self.metrics.broker_resyncs.inc()
                     if self._resync is None or self._resync.done():
                         self._resync = asyncio.create_task(self._catch_up_all())
+                elif payload.startswith(EPHEMERAL):
+                    self._on_ephemeral(int(channel.partition(":")[2]), *_decode_ephemeral(payload))
                 else:
                     room_id = int(channel.partition(":")[2])
                     self._on_message(room_id, *_decode_message(payload))
@@ -226,9 +355,30 @@ class Hub:
 
     def _deliver(self, feed: RoomFeed, seq: int, frame: str) -> None:
         feed.last_seq = seq
+        packed: bytes | None = None  # MessagePack, made once if any socket needs it
         for conn in tuple(feed.connections):
-            conn.deliver(seq, frame)
+            if conn.binary:
+                if packed is None:
+                    packed = protocol.to_msgpack(frame)
+                conn.deliver(seq, packed)
+            else:
+                conn.deliver(seq, frame)
         self.metrics.frames_delivered.inc(len(feed.connections))
+
+    def _on_ephemeral(self, room_id: int, exclude_user: int | None, frame: str) -> None:
+        feed = self._feeds.get(room_id)
+        if feed is None:
+            return
+        packed: bytes | None = None
+        for conn in tuple(feed.connections):
+            if conn.user_id == exclude_user:
+                continue
+            if conn.binary:
+                if packed is None:
+                    packed = protocol.to_msgpack(frame)
+                conn.deliver_ephemeral(packed)
+            else:
+                conn.deliver_ephemeral(frame)
 
     def _drain_early(self, feed: RoomFeed) -> None:
         for stale in [s for s in feed.early if s <= feed.last_seq]:

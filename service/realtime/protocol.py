@@ -1,12 +1,15 @@
 """Frames on the wire: parsing what clients send, encoding what the server sends.
 
-Server frames are encoded once (orjson) and the same text goes to every recipient."""
+Server frames are encoded once (orjson) and the same text goes to every recipient.
+Under the `chat.v1.msgpack` subprotocol the same objects travel as MessagePack in
+binary frames: converted from that JSON, once per frame for all such recipients."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+import msgpack  # type: ignore[import-untyped]
 import orjson
 
 from service.auth.models import User
@@ -14,6 +17,9 @@ from service.messages.store import StoredMessage
 from service.rooms.models import Room
 
 MAX_CLIENT_MSG_ID = 64
+JSON_SUBPROTOCOL = "chat.v1.json"
+MSGPACK_SUBPROTOCOL = "chat.v1.msgpack"
+SUBPROTOCOLS = (JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL)
 
 
 class FrameError(Exception):
@@ -38,7 +44,17 @@ class SendMessage:
     client_msg_id: str | None
 
 
-ClientFrame = Ping | SendMessage
+@dataclass(frozen=True, slots=True)
+class Typing:
+    pass
+
+
+ClientFrame = Ping | SendMessage | Typing
+
+
+def choose_subprotocol(offered: list[str]) -> str | None:
+    """The first offered name this server speaks, in the client's order."""
+    return next((name for name in offered if name in SUBPROTOCOLS), None)
 
 
 def parse_client_frame(text: str, max_message_chars: int) -> ClientFrame:
@@ -46,13 +62,28 @@ def parse_client_frame(text: str, max_message_chars: int) -> ClientFrame:
         data = orjson.loads(text)
     except orjson.JSONDecodeError:
         raise FrameError("invalid_json", "the frame is not valid JSON") from None
+    return parse_client_object(data, max_message_chars)
+
+
+def parse_msgpack_frame(data: bytes, max_message_chars: int) -> ClientFrame:
+    try:
+        # Frames are already size-capped by the server; unpackb bounds lengths by the input.
+        obj = msgpack.unpackb(data, raw=False)
+    except Exception:
+        raise FrameError("invalid_frame", "the frame is not valid MessagePack") from None
+    return parse_client_object(obj, max_message_chars)
+
+
+def parse_client_object(data: object, max_message_chars: int) -> ClientFrame:
     if not isinstance(data, dict):
-        raise FrameError("invalid_frame", 'a frame is a JSON object with a "type"')
+        raise FrameError("invalid_frame", 'a frame is an object with a "type"')
     client_msg_id = data.get("client_msg_id")
     echo_id = client_msg_id if _valid_client_msg_id(client_msg_id) else None
     kind = data.get("type")
     if kind == "ping":
         return Ping()
+    if kind == "typing":
+        return Typing()
     if kind != "message":
         detail = 'missing "type"' if kind is None else f"unknown frame type {str(kind)[:32]!r}"
         raise FrameError("invalid_frame", detail, echo_id)
@@ -79,6 +110,17 @@ def _valid_client_msg_id(value: object) -> bool:
 
 def _encode(obj: dict[str, Any]) -> str:
     return orjson.dumps(obj, option=orjson.OPT_UTC_Z).decode()
+
+
+def to_msgpack(frame: str) -> bytes:
+    """The same object as the JSON frame, as MessagePack."""
+    packed: bytes = msgpack.packb(orjson.loads(frame))
+    return packed
+
+
+def encode_user(user: User) -> bytes:
+    """A User object as JSON, the form presence keeps and frames embed."""
+    return orjson.dumps(user_object(user), option=orjson.OPT_UTC_Z)
 
 
 def user_object(user: User) -> dict[str, Any]:
@@ -113,8 +155,23 @@ def message_frame(message: StoredMessage, *, duplicate: bool = False) -> str:
     return _encode(frame)
 
 
-def welcome_frame(room: Room, user: User) -> str:
-    return _encode({"type": "welcome", "room": room_object(room), "user": user_object(user)})
+def welcome_frame(room: Room, user: User, online: list[bytes]) -> str:
+    return _encode(
+        {
+            "type": "welcome",
+            "room": room_object(room),
+            "user": user_object(user),
+            "online": [orjson.Fragment(u) for u in online],
+        }
+    )
+
+
+def presence_frame(event: str, user_json: bytes) -> str:
+    return _encode({"type": "presence", "event": event, "user": orjson.Fragment(user_json)})
+
+
+def typing_frame(user_json: bytes) -> str:
+    return _encode({"type": "typing", "user": orjson.Fragment(user_json)})
 
 
 def synced_frame(last_seq: int, replayed: int, truncated: bool) -> str:

@@ -96,8 +96,10 @@ async def test_password_hashing_does_not_block_the_event_loop(api: Api) -> None:
     per_login = (time.perf_counter() - start) / 6
     stop.set()
     await tick
-    # A hash on the loop would stall it for a whole hash (tens of ms) at a time.
-    assert max(lags) < per_login / 2, (max(lags), per_login)
+    # A hash on the loop would stall it for a whole hash (tens of ms), once per login;
+    # a busy machine may pause it once or twice, but not six times.
+    stalls = [lag for lag in lags if lag > per_login / 2]
+    assert len(stalls) < 3, (stalls, per_login)
 
 
 async def test_refresh_rotates_and_old_refresh_token_never_works_again(api: Api) -> None:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
+import msgpack
 import orjson
 import pytest
 import uvicorn
@@ -24,20 +25,39 @@ from tests.conftest import PASSWORD, make_settings
 TIMEOUT = 10.0
 
 
-class Client:
-    """One WebSocket client with helpers that wait for what they expect."""
+EPHEMERAL = {"presence", "typing"}
 
-    def __init__(self, ws: ClientConnection) -> None:
+
+class Client:
+    """One WebSocket client with helpers that wait for what they expect.
+
+    Presence and typing frames are skipped unless `ephemeral`: they depend on who
+    else happens to be connected, which most tests are not about. Under the
+    chat.v1.msgpack subprotocol frames are MessagePack both ways."""
+
+    def __init__(self, ws: ClientConnection, *, ephemeral: bool = False) -> None:
         self.ws = ws
+        self.ephemeral = ephemeral
+        self.binary = ws.subprotocol == "chat.v1.msgpack"
 
     async def send(self, frame: dict[str, Any]) -> None:
-        await self.ws.send(orjson.dumps(frame).decode())
+        await self.ws.send(msgpack.packb(frame) if self.binary else orjson.dumps(frame).decode())
 
     async def message(self, body: str, client_msg_id: str | None = None) -> None:
         await self.send({"type": "message", "body": body, "client_msg_id": client_msg_id})
 
     async def recv(self, timeout: float = TIMEOUT) -> dict[str, Any]:
-        return orjson.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+        async with asyncio.timeout(timeout):
+            while True:
+                data = await self.ws.recv()
+                if self.binary:
+                    assert isinstance(data, bytes), f"a text frame under msgpack: {data!r}"
+                    frame: dict[str, Any] = msgpack.unpackb(data)
+                else:
+                    assert isinstance(data, str), f"a binary frame under JSON: {data!r}"
+                    frame = orjson.loads(data)
+                if self.ephemeral or frame["type"] not in EPHEMERAL:
+                    return frame
 
     async def recv_type(self, kind: str, timeout: float = TIMEOUT) -> dict[str, Any]:
         """The next frame of this type; frames of other types before it are skipped."""
@@ -97,10 +117,12 @@ class LiveServer:
         query = "&".join(f"{k}={v}" for k, v in params.items())
         return f"ws://127.0.0.1:{self.port}/ws/rooms/{room_id}" + (f"?{query}" if query else "")
 
-    async def connect(self, room_id: int | str, token: str | None, since: int | None = None, **kwargs: Any) -> Client:
+    async def connect(
+        self, room_id: int | str, token: str | None, since: int | None = None, *, ephemeral: bool = False, **kwargs: Any
+    ) -> Client:
         kwargs.setdefault("open_timeout", TIMEOUT)
         ws = await connect(self.ws_url(room_id, token, since), **kwargs)
-        return Client(ws)
+        return Client(ws, ephemeral=ephemeral)
 
     async def user(self, username: str) -> tuple[dict[str, Any], str]:
         """Register and log in; (user, access token)."""

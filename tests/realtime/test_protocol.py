@@ -2,16 +2,19 @@ from __future__ import annotations
 
 import json
 
+import msgpack
 import orjson
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from service.realtime.protocol import (
     FrameError,
     Ping,
     SendMessage,
+    Typing,
     error_frame,
     parse_client_frame,
+    parse_msgpack_frame,
 )
 
 MAX_CHARS = 50
@@ -31,9 +34,12 @@ frame_like = st.fixed_dictionaries(
 )
 
 
-def _check(text: str) -> None:
+def _check(text: str | bytes) -> None:
     try:
-        frame = parse_client_frame(text, MAX_CHARS)
+        if isinstance(text, bytes):
+            frame = parse_msgpack_frame(text, MAX_CHARS)
+        else:
+            frame = parse_client_frame(text, MAX_CHARS)
     except FrameError as error:
         encoded = orjson.loads(error_frame(error))
         assert encoded["type"] == "error" and encoded["code"] in {
@@ -44,7 +50,7 @@ def _check(text: str) -> None:
         }
         assert encoded["client_msg_id"] is None or isinstance(encoded["client_msg_id"], str)
         return
-    assert isinstance(frame, Ping | SendMessage)
+    assert isinstance(frame, Ping | SendMessage | Typing)
     if isinstance(frame, SendMessage):
         assert frame.body.strip() and len(frame.body) <= MAX_CHARS and "\x00" not in frame.body
         assert frame.client_msg_id is None or 0 < len(frame.client_msg_id) <= 64
@@ -66,6 +72,32 @@ def test_any_json_object_parses_or_is_a_frame_error(obj: dict) -> None:
 @given(json_values)
 def test_any_json_value_parses_or_is_a_frame_error(value: object) -> None:
     _check(json.dumps(value))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=200))
+def test_any_bytes_parse_as_msgpack_or_are_a_frame_error(data: bytes) -> None:
+    _check(data)
+
+
+@settings(max_examples=400, deadline=None)
+@given(frame_like)
+def test_msgpack_and_json_parse_the_same_object_alike(obj: dict) -> None:
+    try:
+        encodings = (json.dumps(obj, allow_nan=False), msgpack.packb(obj))
+    except (ValueError, OverflowError):
+        assume(False)  # infinities have no JSON form, integers past 64 bits none in MessagePack
+    outcomes = []
+    for encoded in encodings:
+        try:
+            outcomes.append(
+                parse_client_frame(encoded, MAX_CHARS)
+                if isinstance(encoded, str)
+                else parse_msgpack_frame(encoded, MAX_CHARS)
+            )
+        except FrameError as error:
+            outcomes.append((error.code, error.detail, error.client_msg_id))
+    assert outcomes[0] == outcomes[1]
 
 
 def test_valid_message_round_trips() -> None:
