@@ -38,6 +38,8 @@ TARGETS = ("service", "raw_ws", "bare_fastapi", "socketio")
 PASSWORD = "bench-password-1"
 CONNECT_CONCURRENCY = 64  # keeps handshakes well under every listen backlog
 MAX_BODY_SIZE = 4000
+# Presence and typing frames the service sends besides messages.
+EPHEMERAL_FRAMES = ("presence", "typing")
 
 now_ns = time.perf_counter_ns
 
@@ -343,9 +345,12 @@ async def receive(ws: ClientConnection, target: Target, rx: Receiver, stats: Sta
                 if reply is not None:
                     await ws.send(reply)
                 continue
-            if msg.get("type") != "message":
+            kind = msg.get("type")
+            if kind != "message":
+                if kind in EPHEMERAL_FRAMES:
+                    continue  # presence and typing, not part of what is measured
                 stats.other_frames += 1
-                if rx.own and msg.get("type") == "error" and (cid := msg.get("client_msg_id")):
+                if rx.own and kind == "error" and (cid := msg.get("client_msg_id")):
                     # The server refused one of our messages: never delivered, not lost.
                     sender.rejected.add(int(cid.rsplit("-", 1)[1]))
                     sender.window.release()
