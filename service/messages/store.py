@@ -9,13 +9,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import orjson
 from sqlalchemy import Table, bindparam, case, insert, select, tuple_, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
@@ -28,6 +31,8 @@ log = logging.getLogger("service.messages")
 
 _messages: Table = Message.__table__  # type: ignore[assignment]
 _rooms: Table = Room.__table__  # type: ignore[assignment]
+# A repeated client_msg_id, through SQLAlchemy or straight from the SQLite driver.
+REPEATED = (IntegrityError, sqlite3.IntegrityError)
 
 
 class RoomGone(Exception):
@@ -74,7 +79,7 @@ async def store_message(
     pending = _Pending(room_id, user_id, None, body, client_msg_id)
     try:
         result = (await _store_batch(engine, [pending]))[0]
-    except IntegrityError:
+    except REPEATED:
         # A concurrent send with the same client_msg_id committed first; look again.
         result = (await _store_batch(engine, [pending]))[0]
     if isinstance(result, BaseException):
@@ -132,7 +137,7 @@ class MessageWriter:
     async def _store(self, batch: list[_Pending]) -> None:
         try:
             results = await _store_batch(self._engine, batch, look_up_repeats=False)
-        except IntegrityError:
+        except REPEATED:
             # A repeated client_msg_id (a client retrying): one by one, looking repeats up.
             results = []
             for pending in batch:
@@ -169,29 +174,85 @@ async def _store_batch(
     Without `look_up_repeats`, a client_msg_id stored before raises IntegrityError
     (the unique constraint) instead of costing a query on every batch."""
     results: list[StoreResult | BaseException | None] = [None] * len(batch)
-    async with engine.begin() as conn:
-        existing = await _existing(conn, batch) if look_up_repeats else {}
-        fresh: dict[int, list[int]] = {}  # room_id -> indexes of new messages
-        first_of: dict[tuple[int, int, str], int] = {}
-        repeats: dict[int, int] = {}  # index -> index of the same message earlier in the batch
-        for i, p in enumerate(batch):
-            if p.client_msg_id is not None:
-                key = (p.room_id, p.user_id, p.client_msg_id)
-                if key in existing:
-                    results[i] = StoreResult(existing[key], created=False)
-                    continue
-                if key in first_of:
-                    repeats[i] = first_of[key]
-                    continue
-                first_of[key] = i
-            fresh.setdefault(p.room_id, []).append(i)
+    if engine.dialect.name == "sqlite" and not look_up_repeats and all(p.username for p in batch):
+        fresh, repeats = _sort_out(batch, {}, results)
         if fresh:
-            insert_fresh = _insert_sqlite if conn.dialect.name == "sqlite" else _insert
-            await insert_fresh(conn, batch, fresh, results)
+            await _store_sqlite(engine, batch, fresh, results)
+    else:
+        async with engine.begin() as conn:
+            existing = await _existing(conn, batch) if look_up_repeats else {}
+            fresh, repeats = _sort_out(batch, existing, results)
+            if fresh:
+                ids: Sequence[int]
+                if conn.dialect.name == "sqlite":
+                    now = utcnow()
+                    placed, ids = await _insert_sqlite(_driver_sql(conn), conn.dialect, batch, fresh, results, now)
+                else:
+                    placed, ids, now = await _insert(conn, batch, fresh, results)
+                names = await _usernames(conn, {batch[i].user_id for i, _ in placed if not batch[i].username})
+                _stored(batch, placed, ids, now, names, results)
     for i, first in repeats.items():
         original = results[first]
         results[i] = StoreResult(original.message, created=False) if isinstance(original, StoreResult) else original
     return [r if r is not None else RuntimeError("not stored") for r in results]
+
+
+def _sort_out(
+    batch: list[_Pending],
+    existing: dict[tuple[int, int, str], StoredMessage],
+    results: list[StoreResult | BaseException | None],
+) -> tuple[dict[int, list[int]], dict[int, int]]:
+    """New messages by room (batch indexes), and repeats of one earlier in the batch
+    (index -> that index); repeats of stored ones are answered in `results`."""
+    fresh: dict[int, list[int]] = {}
+    first_of: dict[tuple[int, int, str], int] = {}
+    repeats: dict[int, int] = {}
+    for i, p in enumerate(batch):
+        if p.client_msg_id is not None:
+            key = (p.room_id, p.user_id, p.client_msg_id)
+            if key in existing:
+                results[i] = StoreResult(existing[key], created=False)
+                continue
+            if key in first_of:
+                repeats[i] = first_of[key]
+                continue
+            first_of[key] = i
+        fresh.setdefault(p.room_id, []).append(i)
+    return fresh, repeats
+
+
+async def _store_sqlite(
+    engine: AsyncEngine,
+    batch: list[_Pending],
+    fresh: dict[int, list[int]],
+    results: list[StoreResult | BaseException | None],
+) -> None:
+    """The writer's path on SQLite: its statements straight to the driver, one
+    thread hand-off each (SQLAlchemy's execute costs three or four)."""
+    async with engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        run: _Run = driver.execute_fetchall
+        await run("BEGIN IMMEDIATE", ())
+        try:
+            now = utcnow()
+            placed, ids = await _insert_sqlite(run, conn.dialect, batch, fresh, results, now)
+            await run("COMMIT", ())
+        except BaseException:
+            await asyncio.shield(run("ROLLBACK", ()))
+            raise
+    _stored(batch, placed, ids, now, {}, results)
+
+
+_Run = Callable[[str, Sequence[object]], Awaitable[Iterable[Sequence[object]]]]
+
+
+def _driver_sql(conn: AsyncConnection) -> _Run:
+    async def run(sql: str, params: Sequence[object]) -> Iterable[Sequence[object]]:
+        result = await conn.exec_driver_sql(sql, tuple(params))
+        return result.all() if result.returns_rows else []
+
+    return run
 
 
 _users: Table = User.__table__  # type: ignore[assignment]
@@ -255,12 +316,12 @@ async def _insert(
     batch: list[_Pending],
     fresh: dict[int, list[int]],
     results: list[StoreResult | BaseException | None],
-) -> None:
+) -> tuple[list[tuple[int, int]], Sequence[int], datetime]:
     now = utcnow()
     lasts = await _reserve_seqs(conn, {room_id: len(indexes) for room_id, indexes in fresh.items()})
     placed = _place(batch, fresh, lasts, results)
     if not placed:
-        return
+        return [], [], now
     rows = [
         {
             "room_id": batch[i].room_id,
@@ -273,7 +334,7 @@ async def _insert(
         for i, seq in placed
     ]
     ids = (await conn.execute(_INSERT, rows)).scalars().all()
-    await _stored(conn, batch, placed, ids, now, results)
+    return placed, ids, now
 
 
 # SQLite: a whole batch in three statements whose rows travel as one JSON
@@ -298,26 +359,26 @@ FROM json_each(?1)
 
 
 async def _insert_sqlite(
-    conn: AsyncConnection,
+    run: _Run,
+    dialect: Dialect,
     batch: list[_Pending],
     fresh: dict[int, list[int]],
     results: list[StoreResult | BaseException | None],
-) -> None:
-    now = utcnow()
+    now: datetime,
+) -> tuple[list[tuple[int, int]], range]:
     counts = orjson.dumps({str(room_id): len(indexes) for room_id, indexes in fresh.items()})
-    await conn.exec_driver_sql(_SQLITE_RESERVE, (counts,))
-    reserved, last_id = tuple((await conn.exec_driver_sql(_SQLITE_RESERVED, (counts,))).one())
+    await run(_SQLITE_RESERVE, (counts,))
+    ((reserved, last_id),) = cast(list[tuple[str, int]], await run(_SQLITE_RESERVED, (counts,)))
     lasts = {int(room_id): last for room_id, last in orjson.loads(reserved).items()}
     placed = _place(batch, fresh, lasts, results)
-    if not placed:
-        return
     ids = range(last_id + 1, last_id + 1 + len(placed))
-    rows = [
-        (message_id, batch[i].room_id, seq, batch[i].user_id, batch[i].body, batch[i].client_msg_id)
-        for (i, seq), message_id in zip(placed, ids, strict=True)
-    ]
-    await conn.exec_driver_sql(_SQLITE_INSERT, (orjson.dumps(rows), _created_at_bind(conn)(now)))
-    await _stored(conn, batch, placed, ids, now, results)
+    if placed:
+        rows = [
+            (message_id, batch[i].room_id, seq, batch[i].user_id, batch[i].body, batch[i].client_msg_id)
+            for (i, seq), message_id in zip(placed, ids, strict=True)
+        ]
+        await run(_SQLITE_INSERT, (orjson.dumps(rows), _created_at_bind(dialect)(now)))
+    return placed, ids
 
 
 def _place(
@@ -339,25 +400,25 @@ def _place(
     return placed
 
 
-async def _stored(
-    conn: AsyncConnection,
+def _stored(
     batch: list[_Pending],
     placed: list[tuple[int, int]],
     ids: Sequence[int],
     now: datetime,
+    names: dict[int, str],
     results: list[StoreResult | BaseException | None],
 ) -> None:
-    names = await _usernames(conn, {batch[i].user_id for i, _ in placed if batch[i].username is None})
     for (i, seq), message_id in zip(placed, ids, strict=True):
         p = batch[i]
-        username = p.username if p.username is not None else names[p.user_id]
-        message = StoredMessage(message_id, p.room_id, seq, p.user_id, username, p.body, p.client_msg_id, now)
+        message = StoredMessage(
+            message_id, p.room_id, seq, p.user_id, p.username or names[p.user_id], p.body, p.client_msg_id, now
+        )
         results[i] = StoreResult(message, created=True)
 
 
-def _created_at_bind(conn: AsyncConnection) -> Callable[[datetime], object]:
+def _created_at_bind(dialect: Dialect) -> Callable[[datetime], object]:
     """created_at as the column type stores it, so rows read back like any other."""
-    process = _messages.c.created_at.type.bind_processor(conn.dialect)
+    process = _messages.c.created_at.type.bind_processor(dialect)
     return process if process is not None else (lambda value: value)
 
 
