@@ -233,13 +233,17 @@ async def _store_sqlite(
         driver = (await conn.get_raw_connection()).driver_connection
         assert driver is not None
         run: _Run = driver.execute_fetchall
-        await run("BEGIN IMMEDIATE", ())
         try:
+            await run("BEGIN IMMEDIATE", ())
             now = utcnow()
             placed, ids = await _insert_sqlite(run, conn.dialect, batch, fresh, results, now)
             await run("COMMIT", ())
         except BaseException:
-            await asyncio.shield(run("ROLLBACK", ()))
+            # A cancel can arrive after the COMMIT ran in the driver's thread: then
+            # there is nothing to roll back, and the cancel must still propagate.
+            if driver.in_transaction:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(run("ROLLBACK", ()))
             raise
     _stored(batch, placed, ids, now, {}, results)
 
@@ -366,7 +370,8 @@ async def _insert_sqlite(
     results: list[StoreResult | BaseException | None],
     now: datetime,
 ) -> tuple[list[tuple[int, int]], range]:
-    counts = orjson.dumps({str(room_id): len(indexes) for room_id, indexes in fresh.items()})
+    # Text, not bytes: SQLite 3.45+ may read a blob as binary JSON.
+    counts = orjson.dumps({str(room_id): len(indexes) for room_id, indexes in fresh.items()}).decode()
     await run(_SQLITE_RESERVE, (counts,))
     ((reserved, last_id),) = cast(list[tuple[str, int]], await run(_SQLITE_RESERVED, (counts,)))
     lasts = {int(room_id): last for room_id, last in orjson.loads(reserved).items()}
@@ -377,7 +382,7 @@ async def _insert_sqlite(
             (message_id, batch[i].room_id, seq, batch[i].user_id, batch[i].body, batch[i].client_msg_id)
             for (i, seq), message_id in zip(placed, ids, strict=True)
         ]
-        await run(_SQLITE_INSERT, (orjson.dumps(rows), _created_at_bind(dialect)(now)))
+        await run(_SQLITE_INSERT, (orjson.dumps(rows).decode(), _created_at_bind(dialect)(now)))
     return placed, ids
 
 
@@ -418,7 +423,7 @@ def _stored(
 
 def _created_at_bind(dialect: Dialect) -> Callable[[datetime], object]:
     """created_at as the column type stores it, so rows read back like any other."""
-    process = _messages.c.created_at.type.bind_processor(dialect)
+    process = _messages.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
     return process if process is not None else (lambda value: value)
 
 

@@ -3,7 +3,8 @@
 Per room, a sorted set of "<user_id>:<instance>" scored by expiry time and a hash
 of the users announced online (user_id -> User JSON). Scripts run atomically and
 use Redis's clock, so instances never disagree on who appeared or left: a user is
-announced when first added to the hash and leaves when removed from it. Each
+announced when their entry is added while they have no other live one, and
+leaves when their last live entry goes (the hash then forgets them). Each
 instance refreshes its entries every `ttl / 4`; entries of a crashed instance
 expire after `ttl` and the next sweep, on any instance, announces those leaves."""
 
@@ -24,13 +25,23 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 """
 
 # KEYS: members, users, rooms. ARGV: user_id, instance, user JSON, ttl, room_id.
-# 1 when the user was not announced in the room yet.
+# 1 when this entry is new and the user had no other live one: announce a join.
+# (A crashed instance's entry may have expired unswept: clients that connected
+# since were told the user is offline, so their return is a join again.)
 _JOIN = (
     _NOW
     + """
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[1] .. ':' .. ARGV[2])
+local me = ARGV[1] .. ':' .. ARGV[2]
+local mine = ARGV[1] .. ':'
+local others = false
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')) do
+  if m ~= me and string.sub(m, 1, #mine) == mine then others = true break end
+end
+local added = redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), me)
 redis.call('SADD', KEYS[3], ARGV[5])
-return redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+if added == 1 and not others then return 1 end
+return 0
 """
 )
 
@@ -118,7 +129,10 @@ class RedisPresence:
         self._ttl = ttl_seconds
         self.upkeep_seconds = ttl_seconds / 4
         self._instance = uuid.uuid4().hex[:16]
-        self._redis = aioredis.Redis.from_url(url, client_name=f"{prefix}-presence")
+        # Bounded waits: a Redis that stops answering must not hold up handshakes.
+        self._redis = aioredis.Redis.from_url(
+            url, client_name=f"{prefix}-presence", socket_timeout=5, socket_connect_timeout=5
+        )
         self._join = self._redis.register_script(_JOIN)
         self._leave = self._redis.register_script(_LEAVE)
         self._online = self._redis.register_script(_ONLINE)

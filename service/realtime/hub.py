@@ -177,10 +177,17 @@ class Hub:
             feed = self._feeds.get(conn.room_id)
             if feed is None:
                 feed = self._feeds[conn.room_id] = RoomFeed(conn.room_id)
-                await self.broker.subscribe(room_channel(conn.room_id))
-                # Read after subscribing: anything committed later arrives through the broker.
-                async with self._sessionmaker() as session:
-                    last = await session.scalar(select(Room.last_seq).where(Room.id == conn.room_id))
+                try:
+                    await self.broker.subscribe(room_channel(conn.room_id))
+                    # Read after subscribing: anything committed later arrives through the broker.
+                    async with self._sessionmaker() as session:
+                        last = await session.scalar(select(Room.last_seq).where(Room.id == conn.room_id))
+                except BaseException:
+                    # No half-made feed: the next socket sets the room up afresh.
+                    del self._feeds[conn.room_id]
+                    with contextlib.suppress(Exception):
+                        await self.broker.unsubscribe(room_channel(conn.room_id))
+                    raise
                 self._position(feed, last or 0)
             feed.connections.add(conn)
             self._user_json[conn.user_id] = user_json
@@ -234,13 +241,14 @@ class Hub:
     async def _presence_changed(self, room_id: int, user_id: int, user_json: bytes | None) -> None:
         """`user_json`: the user's first socket in the room here opened; None: their last closed."""
         try:
+            # Announced under the lock too, so joins and leaves go out in the order they happened.
             async with self._presence_lock:
                 if user_json is not None:
                     announce = user_json if await self.presence.join(room_id, user_id, user_json) else None
                 else:
                     announce = await self.presence.leave(room_id, user_id)
-            if announce is not None:
-                await self._announce(room_id, user_id, "join" if user_json is not None else "leave", announce)
+                if announce is not None:
+                    await self._announce(room_id, user_id, "join" if user_json is not None else "leave", announce)
         except Exception as exc:
             # Messages flow on; the upkeep (or the entry's expiry) puts presence right.
             log.warning("updating presence in room %s failed: %s", room_id, exc)
@@ -271,17 +279,17 @@ class Hub:
             await asyncio.sleep(self.presence.upkeep_seconds)
             try:
                 async with self._presence_lock:
+                    # A user whose last socket is on its way out may be gone from _user_json already.
                     entries = [
-                        (feed.room_id, user_id, self._user_json[user_id])
+                        (feed.room_id, user_id, user_json)
                         for feed in self._feeds.values()
                         for user_id in feed.users
+                        if (user_json := self._user_json.get(user_id)) is not None
                     ]
-                    joined = await self.presence.refresh(entries)
-                left = await self.presence.sweep()
-                for room_id, user_id, user_json in joined:
-                    await self._announce(room_id, user_id, "join", user_json)
-                for room_id, user_id, user_json in left:
-                    await self._announce(room_id, user_id, "leave", user_json)
+                    for room_id, user_id, user_json in await self.presence.refresh(entries):
+                        await self._announce(room_id, user_id, "join", user_json)
+                    for room_id, user_id, user_json in await self.presence.sweep():
+                        await self._announce(room_id, user_id, "leave", user_json)
             except Exception as exc:
                 log.warning("refreshing presence failed: %s", exc)
 

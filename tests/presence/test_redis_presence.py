@@ -68,3 +68,16 @@ async def test_typing_is_throttled_per_user_and_room(instances: Callable[[float]
     assert await b.allow_typing(7, 1) is False  # same user, other instance, within 2 s
     assert await b.allow_typing(7, 2) is True
     assert await b.allow_typing(8, 1) is True
+
+
+async def test_a_user_back_before_the_sweep_is_announced(instances: Callable[[float], RedisPresence]) -> None:
+    """Their crashed instance's entry expired but is not swept yet: clients that came
+    meanwhile were told the user is offline, so the return is a join."""
+    crashed, other = instances(0.3), instances(20)
+    assert await crashed.join(7, 1, ALICE) is True
+    async with asyncio.timeout(5):
+        while await other.online(7):
+            await asyncio.sleep(0.05)
+    assert await other.join(7, 1, ALICE) is True
+    assert await other.sweep() == []  # the expired entry goes, the user stays
+    assert await other.online(7) == [ALICE]

@@ -100,5 +100,7 @@ async def test_pings_answered_promptly_while_logins_hash_passwords(server: LiveS
         await client.recv_type("pong")
         rtts.append(time.perf_counter() - start)
     await logins
-    # Eight hashes run back to back; on the event loop each would stall every ping.
-    assert len(rtts) > 8 and max(rtts) < single, (max(rtts), single)
+    # Eight hashes run back to back; on the event loop each would stall the pings for
+    # a whole login, eight times. A busy machine may pause the loop once or twice.
+    slow = [rtt for rtt in rtts if rtt >= single]
+    assert len(rtts) > 8 and len(slow) < 3, (slow, single)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from service.messages.store import store_message
 from service.realtime import protocol
 from tests.realtime.conftest import LiveServer
@@ -26,3 +28,24 @@ async def test_out_of_order_and_lost_publishes_reach_clients_in_order_once(serve
     # Nothing more arrives: the next frame is the pong.
     await clients[0].send({"type": "ping"})
     assert await clients[0].recv() == {"type": "pong"}
+
+
+async def test_a_failed_first_join_leaves_no_broken_feed(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first socket of a room fails while the room's feed is being set up; the
+    next socket still gets live messages."""
+    _, token = await server.user("alice")
+    room = await server.room(token, "lobby")
+    broker = server.resources.hub.broker
+    real = broker.subscribe
+
+    async def fail_once(channel: str) -> None:
+        monkeypatch.setattr(broker, "subscribe", real)
+        raise ConnectionError("broker away")
+
+    monkeypatch.setattr(broker, "subscribe", fail_once)
+    failed = await server.connect(room["id"], token)
+    assert (await failed.closed())[0] == 1011
+    client = await server.connect(room["id"], token)
+    await client.handshake()
+    await client.message("live")
+    assert (await client.messages(1))[0]["body"] == "live"
