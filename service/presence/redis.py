@@ -23,6 +23,16 @@ _NOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 """
+# live_elsewhere(members, user_id, member): whether the user has a live entry other than `member`.
+_LIVE = """
+local function live_elsewhere(members, uid, member)
+  local prefix = uid .. ':'
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', members, now, '+inf')) do
+    if m ~= member and string.sub(m, 1, #prefix) == prefix then return true end
+  end
+  return false
+end
+"""
 
 # KEYS: members, users, rooms. ARGV: user_id, instance, user JSON, ttl, room_id.
 # 1 when this entry is new and the user had no other live one: announce a join.
@@ -30,13 +40,10 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 # since were told the user is offline, so their return is a join again.)
 _JOIN = (
     _NOW
+    + _LIVE
     + """
 local me = ARGV[1] .. ':' .. ARGV[2]
-local mine = ARGV[1] .. ':'
-local others = false
-for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')) do
-  if m ~= me and string.sub(m, 1, #mine) == mine then others = true break end
-end
+local others = live_elsewhere(KEYS[1], ARGV[1], me)
 local added = redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), me)
 redis.call('SADD', KEYS[3], ARGV[5])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
@@ -49,12 +56,11 @@ return 0
 # The user's JSON when no live entry of theirs remains, else nil.
 _LEAVE = (
     _NOW
+    + _LIVE
     + """
-redis.call('ZREM', KEYS[1], ARGV[1] .. ':' .. ARGV[2])
-local mine = ARGV[1] .. ':'
-for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')) do
-  if string.sub(m, 1, #mine) == mine then return false end
-end
+local me = ARGV[1] .. ':' .. ARGV[2]
+redis.call('ZREM', KEYS[1], me)
+if live_elsewhere(KEYS[1], ARGV[1], me) then return false end
 local user = redis.call('HGET', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 if redis.call('ZCARD', KEYS[1]) == 0 and redis.call('HLEN', KEYS[2]) == 0 then

@@ -74,6 +74,24 @@ def _decode_ephemeral(payload: bytes) -> tuple[int | None, str]:
     return int(exclude) or None, frame.decode()
 
 
+class _Wire:
+    """One frame for many sockets: its JSON text, and MessagePack made at most once,
+    for the first socket that speaks it."""
+
+    __slots__ = ("text", "_packed")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._packed: bytes | None = None
+
+    def for_(self, conn: Connection) -> str | bytes:
+        if not conn.binary:
+            return self.text
+        if self._packed is None:
+            self._packed = protocol.to_msgpack(self.text)
+        return self._packed
+
+
 class RoomFeed:
     def __init__(self, room_id: int) -> None:
         self.room_id = room_id
@@ -191,9 +209,8 @@ class Hub:
                 self._position(feed, last or 0)
             feed.connections.add(conn)
             self._user_json[conn.user_id] = user_json
-            first = feed.users.get(conn.user_id, 0) == 0
-            feed.users[conn.user_id] = feed.users.get(conn.user_id, 0) + 1
-        if first:
+            sockets = feed.users[conn.user_id] = feed.users.get(conn.user_id, 0) + 1
+        if sockets == 1:
             await self._presence_changed(conn.room_id, conn.user_id, user_json)
 
     async def leave(self, conn: Connection) -> None:
@@ -363,30 +380,19 @@ class Hub:
 
     def _deliver(self, feed: RoomFeed, seq: int, frame: str) -> None:
         feed.last_seq = seq
-        packed: bytes | None = None  # MessagePack, made once if any socket needs it
+        wire = _Wire(frame)
         for conn in tuple(feed.connections):
-            if conn.binary:
-                if packed is None:
-                    packed = protocol.to_msgpack(frame)
-                conn.deliver(seq, packed)
-            else:
-                conn.deliver(seq, frame)
+            conn.deliver(seq, wire.for_(conn))
         self.metrics.frames_delivered.inc(len(feed.connections))
 
     def _on_ephemeral(self, room_id: int, exclude_user: int | None, frame: str) -> None:
         feed = self._feeds.get(room_id)
         if feed is None:
             return
-        packed: bytes | None = None
+        wire = _Wire(frame)
         for conn in tuple(feed.connections):
-            if conn.user_id == exclude_user:
-                continue
-            if conn.binary:
-                if packed is None:
-                    packed = protocol.to_msgpack(frame)
-                conn.deliver_ephemeral(packed)
-            else:
-                conn.deliver_ephemeral(frame)
+            if conn.user_id != exclude_user:
+                conn.deliver_ephemeral(wire.for_(conn))
 
     def _drain_early(self, feed: RoomFeed) -> None:
         for stale in [s for s in feed.early if s <= feed.last_seq]:

@@ -12,7 +12,7 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.conftest import ServiceProcess
-from tests.scale.conftest import TIMEOUT, Session, login, make_room
+from tests.scale.conftest import TIMEOUT, Session, login, make_room, synced
 
 TTL = 2.0
 
@@ -20,8 +20,7 @@ TTL = 2.0
 async def _welcome(ws: ClientConnection) -> dict:
     async with asyncio.timeout(TIMEOUT):
         welcome = orjson.loads(await ws.recv())
-        while orjson.loads(await ws.recv())["type"] != "synced":
-            pass
+    await synced(ws)
     return welcome
 
 
