@@ -85,8 +85,7 @@ def parse_client_object(data: object, max_message_chars: int) -> ClientFrame:
     if kind == "typing":
         return Typing()
     if kind != "message":
-        detail = 'missing "type"' if kind is None else f"unknown frame type {str(kind)[:32]!r}"
-        raise FrameError("invalid_frame", detail, echo_id)
+        raise FrameError("invalid_frame", _type_problem(kind), echo_id)
     if client_msg_id is not None and echo_id is None:
         raise FrameError(
             "invalid_frame", f"client_msg_id must be a string of 1 to {MAX_CLIENT_MSG_ID} characters without NUL"
@@ -102,6 +101,15 @@ def parse_client_object(data: object, max_message_chars: int) -> ClientFrame:
         # PostgreSQL text cannot hold NUL; refuse it on every backend alike.
         raise FrameError("invalid_frame", "body must not contain NUL characters", echo_id)
     return SendMessage(body=body, client_msg_id=client_msg_id)
+
+
+def _type_problem(kind: object) -> str:
+    # Never repr() client values: a deeply nested one raises RecursionError.
+    if kind is None:
+        return 'missing "type"'
+    if not isinstance(kind, str):
+        return '"type" must be a string'
+    return f"unknown frame type {kind[:32]!r}"
 
 
 def _valid_client_msg_id(value: object) -> bool:
