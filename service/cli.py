@@ -12,7 +12,10 @@ from pydantic import ValidationError
 
 from service import migrate
 from service.config import ConfigError, Settings
-from service.server import uvicorn_options
+from service.server import raise_open_file_limit, uvicorn_options
+
+# Files besides client sockets: the database, logs, Redis, a backlog of connections being accepted.
+FILES_IN_RESERVE = 256
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Real-time chat service.")
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations (Alembic).")
@@ -64,6 +67,14 @@ def serve(
         _fail(str(exc), 2)
     if settings.auto_migrate:
         _run_migration("migration", lambda: migrate.upgrade(settings))
+    open_files = raise_open_file_limit()
+    if open_files < settings.max_connections + FILES_IN_RESERVE:
+        typer.secho(
+            f"warning: the open file limit ({open_files}) is below CHAT_MAX_CONNECTIONS ({settings.max_connections}) "
+            f"+ {FILES_IN_RESERVE}: raise it (ulimit -n, or LimitNOFILE= under systemd)",
+            err=True,
+            fg=typer.colors.YELLOW,
+        )
     uvicorn.run(
         "service.main:create_app",
         factory=True,

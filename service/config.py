@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     send_queue: int = Field(default=1000, ge=1)
     # Messages stored per transaction at most (group commit); 1: one commit per message.
     store_batch: int = Field(default=256, ge=1)
+    # Larger request bodies are refused with 413 before they are read whole.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # A request's headers and body must arrive within this; idle keep-alive
+    # connections close after http_keep_alive_seconds.
+    http_request_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    http_keep_alive_seconds: float = Field(default=5.0, gt=0, le=300)
     allowed_origins: str = ""
     max_connections: int = Field(default=10000, ge=1)
     max_connections_per_user: int = Field(default=20, ge=1)

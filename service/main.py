@@ -24,6 +24,7 @@ from service.realtime.endpoint import router as realtime_router
 from service.realtime.hub import Hub
 from service.resources import Resources
 from service.rooms.router import router as rooms_router
+from service.transport.body import BodyLimit
 from service.web import install as install_web
 
 API_PREFIX = "/api/v1"
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     app.include_router(auth_router, prefix=API_PREFIX)
     app.include_router(rooms_router, prefix=API_PREFIX)

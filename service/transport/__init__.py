@@ -1,0 +1,1 @@
+"""What reaches the app from the network: HTTP deadlines and size caps, process limits."""

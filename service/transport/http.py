@@ -1,0 +1,130 @@
+"""uvicorn's httptools protocol with the deadline and head limits it lacks.
+
+uvicorn closes idle keep-alive connections (`timeout_keep_alive`) but gives a
+connection that never finishes its request unlimited time, and httptools
+accumulates a request line and headers of any size. Here every request must
+arrive whole (headers and body) within `request_timeout` of the connection
+opening or of its first byte, or it is answered 408 and closed; a head over the
+limits is answered 414 or 431 at once. WebSocket upgrades are re-parsed by the
+websockets library, whose own limits (8 KiB a line, 128 headers) would
+otherwise end the handshake without an answer, so these limits sit below them."""
+
+from __future__ import annotations
+
+import asyncio
+from http import HTTPStatus
+from typing import Any
+
+import httptools
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+MAX_URL_BYTES = 8_000
+MAX_HEADER_LINE_BYTES = 8_000
+MAX_HEADERS = 100
+MAX_HEAD_BYTES = 64 * 1024
+
+
+class GuardedHttpProtocol(HttpToolsProtocol):
+    def __init__(self, *args: Any, request_timeout: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._request_timeout = request_timeout
+        self._deadline: asyncio.TimerHandle | None = None
+        self._head_bytes = 0
+        self._header_count = 0
+        self._refused = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        # uvicorn's own, but a refusal raised from a callback is not "invalid HTTP".
+        if self._refused:
+            return
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+        except httptools.HttpParserError:
+            if not self._refused:
+                self.logger.warning("Invalid HTTP request received.")
+                self.send_400_response("Invalid HTTP request received.")
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_bytes = self._header_count = 0
+        if self._deadline is None:
+            self._arm()
+
+    def on_url(self, url: bytes) -> None:
+        self._head_bytes += len(url)
+        if self._head_bytes > MAX_URL_BYTES:
+            self._refuse(HTTPStatus.REQUEST_URI_TOO_LONG)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_bytes += len(name) + len(value) + 4
+        self._header_count += 1
+        if (
+            len(name) + len(value) + 2 > MAX_HEADER_LINE_BYTES
+            or self._header_count > MAX_HEADERS
+            or self._head_bytes > MAX_HEAD_BYTES
+        ):
+            self._refuse(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
+        super().on_header(name, value)
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
+
+    def handle_websocket_upgrade(self) -> None:
+        self._disarm()  # the WebSocket has its own pings and timeouts
+        super().handle_websocket_upgrade()
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(self._request_timeout, self._timed_out)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _timed_out(self) -> None:
+        self._deadline = None
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and self.cycle.response_started:
+            self.transport.close()  # the app answered already; the body just never came
+        else:
+            self._refuse(HTTPStatus.REQUEST_TIMEOUT, stop=False)
+
+    def _refuse(self, status: HTTPStatus, *, stop: bool = True) -> None:
+        """Answer with `status` and close. From a parser callback, also stop parsing."""
+        if not self._refused:
+            self._refused = True
+            self._disarm()
+            body = status.phrase.encode()
+            head = [f"HTTP/1.1 {status.value} {status.phrase}".encode()]
+            head += [name + b": " + value for name, value in self.server_state.default_headers]
+            head += [
+                b"content-type: text/plain; charset=utf-8",
+                b"content-length: %d" % len(body),
+                b"connection: close",
+            ]
+            self.transport.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
+            self.transport.close()
+        if stop:
+            raise _Refused
+
+
+class _Refused(Exception):
+    """Raised from a parser callback to stop httptools parsing a refused request."""
