@@ -9,14 +9,32 @@ import copy
 import logging
 import re
 from typing import Any
+from urllib.parse import unquote_plus
 
 from uvicorn.config import LOGGING_CONFIG
 
-_TOKEN = re.compile(r"((?:access_|refresh_)?token=)[^&\s\"']+", re.IGNORECASE)
+# A query string in a log line: from "?" to the next space or quote.
+_QUERY = re.compile(r"\?([^\s\"']*)")
+# A JWT anywhere, however it got into the line.
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+REDACTED = "[redacted]"
 
 
 def redact(text: str) -> str:
-    return _TOKEN.sub(r"\1[redacted]", text)
+    """Tokens out of a log line: the value of every query parameter whose name,
+    decoded as the app decodes it and in any case, mentions a token (so
+    `?%74oken=` and `?TOKEN=` too), and anything shaped like a JWT."""
+    if "?" in text:
+        text = _QUERY.sub(_redact_query, text)
+    return _JWT.sub(REDACTED, text) if "eyJ" in text else text
+
+
+def _redact_query(match: re.Match[str]) -> str:
+    pairs = []
+    for pair in match.group(1).split("&"):
+        name, sep, _ = pair.partition("=")
+        pairs.append(f"{name}={REDACTED}" if sep and "token" in unquote_plus(name).lower() else pair)
+    return "?" + "&".join(pairs)
 
 
 class RedactTokens(logging.Filter):

@@ -113,18 +113,26 @@ async def test_tokens_never_reach_the_log(tmp_path: Path) -> None:
         room_id = await _room(service.base, token, "general")
         async with connect(_ws(service.base, room_id, token, since=0)) as ws:
             await ws.recv()
+        # Percent-encoded names are decoded by the endpoint, so they carry a token too.
+        ws_base = service.base.replace("http", "ws", 1)
+        for name in ("%74oken", "tok%65n", "%74%6F%6B%65%6E"):
+            async with connect(f"{ws_base}/ws/rooms/{room_id}?since=0&{name}={token}") as ws:
+                assert orjson.loads(await ws.recv())["type"] == "welcome"
         bad = await connect(_ws(service.base, 999, "not.a.valid-token"))
         with contextlib.suppress(ConnectionClosed):
             await asyncio.wait_for(bad.recv(), 10)
         async with httpx.AsyncClient() as http:
             await http.get(f"{service.base}/healthz?token={token}&x=1")
             await http.get(f"{service.base}/nowhere?access_token={token}")
+            await http.get(f"{service.base}/nowhere?TOKEN={token}")
+            await http.get(f"{service.base}/nowhere?Refresh%5FToken={token}")
         service.stop()
         output = service.output()
     assert "WebSocket /ws/rooms/" in output  # the lines are there, redacted
     assert token not in output and "not.a.valid-token" not in output
-    assert token.split(".")[2] not in output
-    assert "token=[redacted]" in output
+    assert token.split(".")[2] not in output  # not even the signature
+    for redacted in ("?token=[redacted]", "&%74oken=[redacted]", "&tok%65n=[redacted]", "?TOKEN=[redacted]"):
+        assert redacted in output, redacted
 
 
 async def test_readme_client_follows_a_room_across_a_restart_without_duplicates(tmp_path: Path) -> None:
