@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import logging.config
 import sys
-from typing import Annotated, NoReturn
+from collections.abc import Callable, Iterator
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 import uvicorn
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
 
 from service import migrate
 from service.config import ConfigError, Settings
+from service.logs import log_config
 from service.server import raise_open_file_limit, uvicorn_options
+
+T = TypeVar("T")
 
 # Files besides client sockets: the database, logs, Redis, a backlog of connections being accepted.
 FILES_IN_RESERVE = 256
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Real-time chat service.")
-db_app = typer.Typer(no_args_is_help=True, help="Database migrations (Alembic).")
-user_app = typer.Typer(no_args_is_help=True, help="Manage users.")
+log = logging.getLogger("service.cli")
+
+# Plain help: flags without the `<bool>` placeholders of the rich layout.
+app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None, help="Real-time chat service.")
+db_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Database migrations (Alembic).")
+user_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Manage users.")
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 
@@ -37,13 +48,35 @@ def _settings() -> Settings:
         _fail(f"invalid configuration: {problems}", 2)
 
 
-def _run_migration(step: str, action: object) -> None:
+@contextlib.contextmanager
+def _no_database_left_on_failure(settings: Settings) -> Iterator[None]:
+    """A command that fails leaves no SQLite file behind that it created itself."""
+    path = settings.sqlite_path()
+    existed = path is None or path.exists()
     try:
-        action()  # type: ignore[operator]
-    except ConfigError as exc:
-        _fail(str(exc), 2)
-    except Exception as exc:  # the operator needs the cause, not a traceback
-        _fail(f"{step} failed: {type(exc).__name__}: {exc}")
+        yield
+    except BaseException:
+        if path is not None and not existed:
+            for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+        raise
+
+
+def _run_migration(step: str, settings: Settings, action: Callable[[], T]) -> T:
+    with _no_database_left_on_failure(settings):
+        try:
+            return action()
+        except ConfigError as exc:
+            _fail(str(exc), 2)
+        except Exception as exc:  # the operator needs the cause, not a traceback
+            _fail(f"{step} failed: {type(exc).__name__}: {exc}")
+
+
+def _changed(verb: str, revisions: tuple[str | None, str | None]) -> str:
+    before, after = revisions
+    if before == after:
+        return f"the database is already at revision {after or 'none'}"
+    return f"{verb} the database from revision {before or 'none'} to {after or 'none'}"
 
 
 @app.command()
@@ -61,19 +94,31 @@ def serve(
             "messages and presence; run one worker or set CHAT_REDIS_URL",
             2,
         )
+    logging.config.dictConfig(log_config())
+    log.info("database: %s", make_url(settings.database_url).render_as_string(hide_password=True))
+    if settings.redis_url:
+        broker = make_url(settings.redis_url).render_as_string(hide_password=True)
+        log.info("broker: Redis at %s, prefix %r", broker, settings.redis_prefix)
+    else:
+        log.info("broker: in-process (one process; set CHAT_REDIS_URL to scale out)")
     try:
-        settings.resolve_secret_key()  # once here, so workers never race to create it
+        # Once here, so workers never race to create it and the log says it once.
+        log.info("signing key: %s", settings.signing_key()[1])
     except (ConfigError, OSError) as exc:
         _fail(str(exc), 2)
     if settings.auto_migrate:
-        _run_migration("migration", lambda: migrate.upgrade(settings))
+        revisions = _run_migration("migration", settings, lambda: migrate.upgrade(settings))
+        log.info("migrations: %s", _changed("upgraded", revisions))
+    else:
+        log.info("migrations: not applied (CHAT_AUTO_MIGRATE=false)")
     open_files = raise_open_file_limit()
     if open_files < settings.max_connections + FILES_IN_RESERVE:
-        typer.secho(
-            f"warning: the open file limit ({open_files}) is below CHAT_MAX_CONNECTIONS ({settings.max_connections}) "
-            f"+ {FILES_IN_RESERVE}: raise it (ulimit -n, or LimitNOFILE= under systemd)",
-            err=True,
-            fg=typer.colors.YELLOW,
+        log.warning(
+            "the open file limit (%d) is below CHAT_MAX_CONNECTIONS (%d) + %d: raise it "
+            "(ulimit -n, or LimitNOFILE= under systemd)",
+            open_files,
+            settings.max_connections,
+            FILES_IN_RESERVE,
         )
     uvicorn.run(
         "service.main:create_app",
@@ -90,28 +135,42 @@ def serve(
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Apply migrations up to REVISION (default: head)."""
     settings = _settings()
-    _run_migration("upgrade", lambda: migrate.upgrade(settings, revision))
+    typer.echo(_changed("upgraded", _run_migration("upgrade", settings, lambda: migrate.upgrade(settings, revision))))
 
 
 @db_app.command("downgrade")
 def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base.")]) -> None:
     """Revert migrations down to REVISION."""
     settings = _settings()
-    _run_migration("downgrade", lambda: migrate.downgrade(settings, revision))
+    revisions = _run_migration("downgrade", settings, lambda: migrate.downgrade(settings, revision))
+    typer.echo(_changed("downgraded", revisions))
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Show the database's revision."""
     settings = _settings()
-    _run_migration("current", lambda: migrate.current(settings))
+    path = settings.sqlite_path()
+    if path is not None and not path.exists():
+        typer.echo(f"there is no database at {path} yet: `chat-service db upgrade` (or `serve`) creates it")
+        return
+    found = _run_migration("current", settings, lambda: migrate.database_revision(settings))
+    head = migrate.head_revision()
+    if found is None:
+        typer.echo(
+            f"the database has no schema yet (revision none; this version needs {head}): run `chat-service db upgrade`"
+        )
+    elif found == head:
+        typer.echo(f"revision {found} (head): up to date")
+    else:
+        typer.echo(f"revision {found}; this version needs {head}: run `chat-service db upgrade`")
 
 
 @db_app.command("history")
 def db_history() -> None:
     """List all revisions."""
     settings = _settings()
-    _run_migration("history", lambda: migrate.history(settings))
+    _run_migration("history", settings, lambda: migrate.history(settings))
 
 
 @user_app.command("create")
@@ -120,7 +179,7 @@ def user_create(
     admin: Annotated[bool, typer.Option("--admin", help="Grant admin rights.")] = False,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
 ) -> None:
-    """Create a user (the first admin, or scripted setup)."""
+    """Create a user (the first admin, or scripted setup); migrates first when CHAT_AUTO_MIGRATE."""
     from service.auth.schemas import RegisterIn
 
     settings = _settings()
@@ -132,16 +191,19 @@ def user_create(
         RegisterIn(username=name, password=password)
     except ValidationError as exc:
         _fail("; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()), 2)
-    try:
-        user_id = asyncio.run(_create_user(settings, name, password, admin))
-    except ConfigError as exc:
-        _fail(str(exc), 2)
-    except Exception as exc:
-        from service.errors import ServiceError
+    with _no_database_left_on_failure(settings):
+        if settings.auto_migrate:
+            _run_migration("migration", settings, lambda: migrate.upgrade(settings))
+        try:
+            user_id = asyncio.run(_create_user(settings, name, password, admin))
+        except ConfigError as exc:
+            _fail(str(exc), 2)
+        except Exception as exc:
+            from service.errors import ServiceError
 
-        if isinstance(exc, ServiceError):
-            _fail(exc.detail)
-        _fail(f"{type(exc).__name__}: {exc}")
+            if isinstance(exc, ServiceError):
+                _fail(exc.detail)
+            _fail(f"{type(exc).__name__}: {exc}")
     typer.echo(f"created user {name!r} (id {user_id}{', admin' if admin else ''})")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 from functools import lru_cache
@@ -12,8 +11,6 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
-
-log = logging.getLogger("service.config")
 
 MIN_SECRET_BYTES = 32
 # OWASP's minimum for argon2id: m = 19 MiB, t = 2, p = 1.
@@ -113,8 +110,12 @@ class Settings(BaseSettings):
 
     def resolve_secret_key(self) -> str:
         """The signing key: CHAT_SECRET_KEY, or one generated once beside the SQLite file."""
+        return self.signing_key()[0]
+
+    def signing_key(self) -> tuple[str, str]:
+        """The signing key and where it came from, for the startup log."""
         if self.secret_key is not None:
-            return self.secret_key.get_secret_value()
+            return self.secret_key.get_secret_value(), "CHAT_SECRET_KEY"
         db_path = self.sqlite_path()
         if db_path is None:
             raise ConfigError(
@@ -122,15 +123,12 @@ class Settings(BaseSettings):
                 "every instance must sign tokens with the same key"
             )
         key_path = db_path.with_name(db_path.name + ".secret")
-        key = _read_or_create_key(key_path)
-        log.warning(
-            "CHAT_SECRET_KEY is unset; signing tokens with the key kept in %s. Set CHAT_SECRET_KEY in production.",
-            key_path,
-        )
-        return key
+        key, created = _read_or_create_key(key_path)
+        origin = "generated into" if created else "read from"
+        return key, f"{origin} {key_path} (set CHAT_SECRET_KEY in production)"
 
 
-def _read_or_create_key(path: Path) -> str:
+def _read_or_create_key(path: Path) -> tuple[str, bool]:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         # O_EXCL: concurrent workers starting together agree on one key.
@@ -139,11 +137,11 @@ def _read_or_create_key(path: Path) -> str:
         key = path.read_text().strip()
         if len(key.encode()) < MIN_SECRET_BYTES:
             raise ConfigError(f"the key file {path} is damaged; delete it to generate a new key") from None
-        return key
+        return key, False
     key = secrets.token_urlsafe(48)
     with os.fdopen(fd, "w") as f:
         f.write(key + "\n")
-    return key
+    return key, True
 
 
 @lru_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -31,16 +32,31 @@ def alembic_config(settings: Settings) -> Config:
     return cfg
 
 
-def upgrade(settings: Settings, revision: str = "head") -> None:
+def upgrade(settings: Settings, revision: str = "head") -> tuple[str | None, str | None]:
+    """Apply migrations; the revisions before and after."""
+    before = database_revision(settings)
     command.upgrade(alembic_config(settings), revision)
+    return before, database_revision(settings)
 
 
-def downgrade(settings: Settings, revision: str) -> None:
+def downgrade(settings: Settings, revision: str) -> tuple[str | None, str | None]:
+    before = database_revision(settings)
     command.downgrade(alembic_config(settings), revision)
+    return before, database_revision(settings)
 
 
-def current(settings: Settings) -> None:
-    command.current(alembic_config(settings), verbose=True)
+def database_revision(settings: Settings) -> str | None:
+    """The schema's revision; None for a database no migration has touched."""
+    from service.db import create_engine
+
+    async def read() -> str | None:
+        engine = create_engine(settings.database_url)
+        try:
+            return await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
 
 
 def history(settings: Settings) -> None:

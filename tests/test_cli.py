@@ -25,13 +25,17 @@ def run(args: list[str], env: dict[str, str], cwd: Path, stdin: str | None = Non
 
 
 def test_db_commands(env: dict[str, str], tmp_path: Path) -> None:
-    assert run(["db", "upgrade"], env, tmp_path).returncode == 0
+    upgraded = run(["db", "upgrade"], env, tmp_path)
+    assert upgraded.returncode == 0 and "upgraded the database from revision none to 0001" in upgraded.stdout
+    again = run(["db", "upgrade"], env, tmp_path)
+    assert again.returncode == 0 and "already at revision 0001" in again.stdout
     current = run(["db", "current"], env, tmp_path)
-    assert current.returncode == 0 and "0001" in current.stdout
+    assert current.returncode == 0 and "0001 (head): up to date" in current.stdout
     history = run(["db", "history"], env, tmp_path)
     assert history.returncode == 0 and "initial schema" in history.stdout
-    assert run(["db", "downgrade", "base"], env, tmp_path).returncode == 0
-    assert "0001" not in run(["db", "current"], env, tmp_path).stdout
+    downgraded = run(["db", "downgrade", "base"], env, tmp_path)
+    assert downgraded.returncode == 0 and "downgraded the database from revision 0001 to none" in downgraded.stdout
+    assert "no schema yet" in run(["db", "current"], env, tmp_path).stdout
     bad = run(["db", "upgrade", "nonexistent"], env, tmp_path)
     assert bad.returncode != 0 and "error:" in bad.stderr
 
@@ -47,9 +51,36 @@ def test_user_create_from_stdin_and_duplicate_fails(env: dict[str, str], tmp_pat
     assert weak.returncode == 2 and "password" in weak.stderr
 
 
-def test_user_create_on_unmigrated_database_says_what_to_do(env: dict[str, str], tmp_path: Path) -> None:
+def test_first_admin_recipe_works_in_a_fresh_directory(env: dict[str, str], tmp_path: Path) -> None:
+    done = run(["user", "create", "admin", "--admin", "--password-stdin"], env, tmp_path, stdin=PASSWORD + "\n")
+    assert done.returncode == 0, done.stderr
+    assert "created user 'admin'" in done.stdout and "admin)" in done.stdout
+    assert "0001 (head)" in run(["db", "current"], env, tmp_path).stdout
+
+
+def test_user_create_without_auto_migrate_says_what_to_do_and_leaves_no_file(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**env, "CHAT_AUTO_MIGRATE": "false"}
     done = run(["user", "create", "root", "--password-stdin"], env, tmp_path, stdin=PASSWORD + "\n")
     assert done.returncode == 2 and "chat-service db upgrade" in done.stderr
+    assert not (tmp_path / "cli.db").exists()
+
+
+def test_db_current_says_when_there_is_no_schema(env: dict[str, str], tmp_path: Path) -> None:
+    missing = run(["db", "current"], env, tmp_path)
+    assert missing.returncode == 0 and "no database" in missing.stdout
+    assert not (tmp_path / "cli.db").exists()
+    (tmp_path / "cli.db").touch()
+    empty = run(["db", "current"], env, tmp_path)
+    assert empty.returncode == 0 and "no schema yet" in empty.stdout and "chat-service db upgrade" in empty.stdout
+
+
+def test_help_shows_flags_without_type_placeholders(env: dict[str, str], tmp_path: Path) -> None:
+    for command in (["user", "create", "--help"], ["serve", "--help"], ["db", "--help"]):
+        done = run(command, env, tmp_path)
+        assert done.returncode == 0 and "--help" in done.stdout
+        assert "<bool>" not in done.stdout, done.stdout
 
 
 def test_serve_refuses_workers_without_redis(env: dict[str, str], tmp_path: Path) -> None:
@@ -78,3 +109,38 @@ def test_serve_migrates_and_answers_register_token_me(served: str, tmp_path: Pat
         assert me.status_code == 200 and me.json()["username"] == "alice"
     key_file = tmp_path / "cli.db.secret"
     assert key_file.exists() and oct(key_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_serve_says_what_it_runs_on_once(env: dict[str, str], tmp_path: Path) -> None:
+    env = {k: v for k, v in env.items() if k != "CHAT_SECRET_KEY"}
+    for run_number in (1, 2):
+        with ServiceProcess(env, tmp_path) as service:
+            service.stop()
+            lines = service.output().splitlines()
+
+        def one(prefix: str, lines: list[str] = lines) -> str:
+            found = [line for line in lines if prefix in line]
+            assert len(found) == 1, (prefix, lines)
+            return found[0]
+
+        assert one("database: ").endswith(f"database: sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+        assert "in-process" in one("broker: ")
+        key = one("signing key: ")
+        migrations = one("migrations: ")
+        if run_number == 1:
+            assert "generated into" in key and "from revision none to 0001" in migrations
+        else:
+            assert "read from" in key and "already at revision 0001" in migrations
+
+
+def test_startup_log_hides_database_and_redis_passwords(tmp_path: Path) -> None:
+    env = service_env(
+        "postgresql+asyncpg://chat:hunter2secret@127.0.0.1:1/chat",
+        CHAT_REDIS_URL="redis://:redissecret@127.0.0.1:1/0",
+        CHAT_AUTO_MIGRATE="false",
+    )
+    done = subprocess.run(CLI + ["serve"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    output = done.stdout + done.stderr
+    assert "database: postgresql+asyncpg://chat:***@127.0.0.1:1/chat" in output, output
+    assert "broker: Redis at redis://:***@127.0.0.1:1/0" in output, output
+    assert "hunter2secret" not in output and "redissecret" not in output
