@@ -16,6 +16,8 @@ from service.config import Settings
 ALGORITHM = "HS256"
 TokenType = Literal["access", "refresh"]
 _REQUIRED_CLAIMS = ("sub", "exp", "iat", "jti", "type")
+# Clock skew tolerated between instances: a token issued further ahead than this is forged or misissued.
+IAT_LEEWAY_SECONDS = 30
 
 
 class PasswordHasher:
@@ -133,6 +135,7 @@ class TokenCodec:
             or len(jti) > 64
             or not isinstance(payload["iat"], int)
             or not isinstance(payload["exp"], int)
+            or payload["iat"] > datetime.now(UTC).timestamp() + IAT_LEEWAY_SECONDS
         ):
             raise TokenError("invalid token")
         return TokenClaims(
