@@ -9,6 +9,7 @@ from service.auth import service
 from service.auth.dependencies import CurrentAuth, CurrentUser
 from service.auth.schemas import LogoutIn, RefreshIn, RegisterIn, TokenOut, UserOut
 from service.db import SessionDep
+from service.realtime.hub import family_revoked, token_revoked
 from service.resources import ResourcesDep
 
 router = APIRouter(tags=["auth"])
@@ -33,7 +34,12 @@ async def token(
 
 @router.post("/auth/refresh", response_model=TokenOut)
 async def refresh(body: RefreshIn, session: SessionDep, resources: ResourcesDep) -> TokenOut:
-    return _token_out(await service.rotate_refresh_token(session, resources.codec, body.refresh_token))
+    try:
+        return _token_out(await service.rotate_refresh_token(session, resources.codec, body.refresh_token))
+    except service.RefreshReused as exc:
+        # Revoked and committed already: the login's open sockets close on every instance.
+        await resources.hub.publish_control(family_revoked(exc.family_id))
+        raise
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
@@ -43,9 +49,11 @@ async def logout(
     resources: ResourcesDep,
     body: Annotated[LogoutIn | None, Body()] = None,
 ) -> None:
-    await service.logout(session, resources.codec, auth[1], body.refresh_token if body else None)
+    families = await service.logout(session, resources.codec, auth[1], body.refresh_token if body else None)
     await session.commit()  # revoked before any socket is told
-    await resources.hub.publish_control({"kind": "token_revoked", "jti": auth[1].jti})
+    await resources.hub.publish_control(token_revoked(auth[1].jti))
+    for family_id in families:
+        await resources.hub.publish_control(family_revoked(family_id))
 
 
 @router.get("/users/me", response_model=UserOut)
