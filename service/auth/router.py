@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, status
+from fastapi import APIRouter, Body, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from service.auth import service
@@ -24,11 +24,26 @@ async def register(body: RegisterIn, session: SessionDep, resources: ResourcesDe
     return await service.create_user(session, resources.hasher, body.username, body.password)
 
 
-@router.post("/auth/token", response_model=TokenOut)
+_THROTTLED = {
+    status.HTTP_429_TOO_MANY_REQUESTS: {
+        "description": "Too many failed logins for this account or from this address",
+        "content": {"application/json": {"example": {"detail": "too many failed logins; retry later"}}},
+        "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+    }
+}
+
+
+@router.post("/auth/token", response_model=TokenOut, responses=_THROTTLED)
 async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, resources: ResourcesDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    session: SessionDep,
+    resources: ResourcesDep,
 ) -> TokenOut:
-    user = await service.authenticate_password(session, resources.hasher, form.username, form.password)
+    # The peer, or X-Forwarded-For from the proxies uvicorn trusts (--forwarded-allow-ips).
+    address = request.client.host if request.client is not None else "unknown"
+    async with resources.throttle.attempt(form.username, address):
+        user = await service.authenticate_password(session, resources.hasher, form.username, form.password)
     return _token_out(await service.issue_tokens(session, resources.codec, user.id))
 
 
