@@ -15,10 +15,10 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -33,6 +33,8 @@ log = logging.getLogger("service.auth")
 TOO_MANY_FAILURES = "too many failed logins; retry later"
 # A limiter call waits at most this long for Redis; past it the login goes on unthrottled.
 STORAGE_TIMEOUT_SECONDS = 1.0
+# After a storage failure, logins skip the limiter this long rather than each waiting for the timeout.
+STORAGE_RETRY_SECONDS = 5.0
 # Usernames are at most 32 characters; a longer name cannot exist, and is cut to bound the key.
 MAX_ACCOUNT_KEY = 64
 
@@ -101,6 +103,7 @@ class LoginThrottle:
         self._limiter = MovingWindowRateLimiter(self._storage)
         self.account_locks = KeyedLocks()
         self.address_locks = KeyedLocks()
+        self._storage_down_until = 0.0
 
     async def close(self) -> None:
         if self._close is not None:
@@ -132,12 +135,21 @@ class LoginThrottle:
         if retry_after:
             raise TooManyRequests(TOO_MANY_FAILURES, retry_after)
 
-    async def _storage_call(self, call: Awaitable[T], fallback: T) -> T:
+    async def _storage_call(self, call: Coroutine[Any, Any, T], fallback: T) -> T:
         """Fail open: with the storage down, logins go on (still one hash at a time per
         account and address here) rather than every user being locked out."""
+        if time.monotonic() < self._storage_down_until:
+            call.close()  # never awaited: close it, or Python warns
+            return fallback
         try:
             async with asyncio.timeout(STORAGE_TIMEOUT_SECONDS):
                 return await call
         except (StorageError, OSError, TimeoutError) as exc:
-            log.warning("login throttling unavailable, letting the login through: %s: %s", type(exc).__name__, exc)
+            self._storage_down_until = time.monotonic() + STORAGE_RETRY_SECONDS
+            log.warning(
+                "login throttling unavailable for %.0f s, letting logins through: %s: %s",
+                STORAGE_RETRY_SECONDS,
+                type(exc).__name__,
+                exc,
+            )
             return fallback

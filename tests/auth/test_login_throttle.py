@@ -13,7 +13,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from service.auth.throttle import LoginThrottle
+from service.auth.throttle import STORAGE_TIMEOUT_SECONDS, LoginThrottle
 from service.errors import TooManyRequests, Unauthorized
 from tests.conftest import PASSWORD, free_port, make_settings
 from tests.realtime.conftest import LiveServer, serve, wait_until
@@ -130,3 +130,32 @@ async def test_unreachable_limiter_storage_lets_logins_through(caplog: pytest.Lo
     finally:
         await throttle.close()
     assert "login throttling unavailable" in caplog.text
+
+
+async def test_hanging_limiter_storage_delays_one_login_by_its_timeout_only(caplog: pytest.LogCaptureFixture) -> None:
+    held: list[asyncio.StreamWriter] = []
+
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        await reader.read()
+
+    redis_standin = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = redis_standin.sockets[0].getsockname()[1]
+    throttle = LoginThrottle(make_settings("sqlite+aiosqlite://", redis_url=f"redis://127.0.0.1:{port}/0"))
+    try:
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            async with throttle.attempt("alice", "127.0.0.1"):
+                pass
+            times.append(time.perf_counter() - start)
+    finally:
+        await throttle.close()
+        redis_standin.close()
+        for writer in held:
+            writer.close()
+            await writer.wait_closed()
+        await redis_standin.wait_closed()
+    # The first waits for the storage timeout; the next skip the storage for a while.
+    assert times[0] < 3 * STORAGE_TIMEOUT_SECONDS and max(times[1:]) < 0.2, times
+    assert caplog.text.count("login throttling unavailable") == 1
