@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+import limits
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -72,6 +73,10 @@ class Settings(BaseSettings):
     argon2_parallelism: int = Field(default=1, ge=1)
     # Hashes run in threads; capping them leaves a core for the event loop.
     hash_concurrency: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1), ge=1)
+    # Failed logins allowed per moving window, in the notation of the `limits` library.
+    # Per account: OWASP's "at most 10 failures per 15 minutes"; per address: several users behind one NAT.
+    login_limit_per_account: str = "10/15 minutes"
+    login_limit_per_address: str = "100/15 minutes"
 
     @field_validator("secret_key", mode="before")
     @classmethod
@@ -86,6 +91,17 @@ class Settings(BaseSettings):
                 f"CHAT_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes; "
                 'generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
             )
+        return value
+
+    @field_validator("login_limit_per_account", "login_limit_per_address")
+    @classmethod
+    def _one_rate_limit(cls, value: str) -> str:
+        try:
+            items = limits.parse_many(value)
+        except ValueError:
+            items = []
+        if len(items) != 1:
+            raise ValueError(f"{value!r} is not one rate limit such as '10/15 minutes' (count / period)")
         return value
 
     @field_validator("redis_url", mode="before")

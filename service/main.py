@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from service import migrate
 from service.auth.router import router as auth_router
 from service.auth.security import PasswordHasher, TokenCodec
+from service.auth.throttle import LoginThrottle
 from service.config import Settings, get_settings
 from service.db import create_engine, create_sessionmaker
 from service.errors import install_error_handlers
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine=engine,
             sessionmaker=sessionmaker,
             hasher=PasswordHasher(settings),
+            throttle=LoginThrottle(settings),
             codec=TokenCodec(settings.resolve_secret_key(), settings),
             hub=hub,
             metrics=metrics,
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await resources.hub.stop()
             await resources.writer.stop()
         finally:
+            await resources.throttle.close()
             await engine.dispose()
 
     app = FastAPI(

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.auth.security import PasswordHasher, TokenCodec
+from service.auth.throttle import LoginThrottle
 from service.config import Settings
 from service.messages.store import MessageWriter
 from service.metrics import Metrics
@@ -21,6 +22,7 @@ class Resources:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     hasher: PasswordHasher
+    throttle: LoginThrottle
     codec: TokenCodec
     hub: Hub
     metrics: Metrics

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, status
+from fastapi import APIRouter, Body, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from service.auth import service
 from service.auth.dependencies import CurrentAuth, CurrentUser
 from service.auth.schemas import LogoutIn, RefreshIn, RegisterIn, TokenOut, UserOut
 from service.db import SessionDep
+from service.realtime.hub import family_revoked, token_revoked
 from service.resources import ResourcesDep
 
 router = APIRouter(tags=["auth"])
@@ -23,17 +24,37 @@ async def register(body: RegisterIn, session: SessionDep, resources: ResourcesDe
     return await service.create_user(session, resources.hasher, body.username, body.password)
 
 
-@router.post("/auth/token", response_model=TokenOut)
+_THROTTLED = {
+    status.HTTP_429_TOO_MANY_REQUESTS: {
+        "description": "Too many failed logins for this account or from this address",
+        "content": {"application/json": {"example": {"detail": "too many failed logins; retry later"}}},
+        "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+    }
+}
+
+
+@router.post("/auth/token", response_model=TokenOut, responses=_THROTTLED)
 async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, resources: ResourcesDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    session: SessionDep,
+    resources: ResourcesDep,
 ) -> TokenOut:
-    user = await service.authenticate_password(session, resources.hasher, form.username, form.password)
+    # The peer, or X-Forwarded-For from the proxies uvicorn trusts (--forwarded-allow-ips).
+    address = request.client.host if request.client is not None else "unknown"
+    async with resources.throttle.attempt(form.username, address):
+        user = await service.authenticate_password(session, resources.hasher, form.username, form.password)
     return _token_out(await service.issue_tokens(session, resources.codec, user.id))
 
 
 @router.post("/auth/refresh", response_model=TokenOut)
 async def refresh(body: RefreshIn, session: SessionDep, resources: ResourcesDep) -> TokenOut:
-    return _token_out(await service.rotate_refresh_token(session, resources.codec, body.refresh_token))
+    try:
+        return _token_out(await service.rotate_refresh_token(session, resources.codec, body.refresh_token))
+    except service.RefreshReused as exc:
+        # Revoked and committed already: the login's open sockets close on every instance.
+        await resources.hub.publish_control(family_revoked(exc.family_id))
+        raise
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
@@ -43,9 +64,11 @@ async def logout(
     resources: ResourcesDep,
     body: Annotated[LogoutIn | None, Body()] = None,
 ) -> None:
-    await service.logout(session, resources.codec, auth[1], body.refresh_token if body else None)
+    families = await service.logout(session, resources.codec, auth[1], body.refresh_token if body else None)
     await session.commit()  # revoked before any socket is told
-    await resources.hub.publish_control({"kind": "token_revoked", "jti": auth[1].jti})
+    await resources.hub.publish_control(token_revoked(auth[1].jti))
+    for family_id in families:
+        await resources.hub.publish_control(family_revoked(family_id))
 
 
 @router.get("/users/me", response_model=UserOut)

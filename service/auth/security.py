@@ -16,6 +16,8 @@ from service.config import Settings
 ALGORITHM = "HS256"
 TokenType = Literal["access", "refresh"]
 _REQUIRED_CLAIMS = ("sub", "exp", "iat", "jti", "type")
+# Clock skew tolerated between instances: a token issued further ahead than this is forged or misissued.
+IAT_LEEWAY_SECONDS = 30
 
 
 class PasswordHasher:
@@ -66,6 +68,8 @@ class TokenClaims:
     type: TokenType
     issued_at: datetime
     expires_at: datetime
+    # The login (refresh-token family) an access token belongs to; None in tokens made before it was carried.
+    family: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +89,9 @@ class TokenCodec:
     def lifetime(self, token_type: TokenType) -> timedelta:
         return self._lifetimes[token_type]
 
-    def issue(self, user_id: int, token_type: TokenType, *, now: datetime | None = None) -> IssuedToken:
+    def issue(
+        self, user_id: int, token_type: TokenType, *, now: datetime | None = None, family: str | None = None
+    ) -> IssuedToken:
         issued_at = (now or datetime.now(UTC)).replace(microsecond=0)
         claims = TokenClaims(
             user_id=user_id,
@@ -93,18 +99,18 @@ class TokenCodec:
             type=token_type,
             issued_at=issued_at,
             expires_at=issued_at + self._lifetimes[token_type],
+            family=family,
         )
-        token = jwt.encode(
-            {
-                "sub": str(user_id),
-                "iat": int(issued_at.timestamp()),
-                "exp": int(claims.expires_at.timestamp()),
-                "jti": claims.jti,
-                "type": token_type,
-            },
-            self._key,
-            algorithm=ALGORITHM,
-        )
+        payload: dict[str, object] = {
+            "sub": str(user_id),
+            "iat": int(issued_at.timestamp()),
+            "exp": int(claims.expires_at.timestamp()),
+            "jti": claims.jti,
+            "type": token_type,
+        }
+        if family is not None:
+            payload["fam"] = family
+        token = jwt.encode(payload, self._key, algorithm=ALGORITHM)
         return IssuedToken(token=token, claims=claims)
 
     def decode(self, token: str, expected_type: TokenType) -> TokenClaims:
@@ -122,7 +128,7 @@ class TokenCodec:
             raise TokenError("invalid token") from None
         if any(payload.get(claim) is None for claim in _REQUIRED_CLAIMS):
             raise TokenError("invalid token")
-        sub, jti, token_type = payload["sub"], payload["jti"], payload["type"]
+        sub, jti, token_type, family = payload["sub"], payload["jti"], payload["type"], payload.get("fam")
         if (
             token_type != expected_type
             or not isinstance(sub, str)
@@ -133,6 +139,8 @@ class TokenCodec:
             or len(jti) > 64
             or not isinstance(payload["iat"], int)
             or not isinstance(payload["exp"], int)
+            or payload["iat"] > datetime.now(UTC).timestamp() + IAT_LEEWAY_SECONDS
+            or not (family is None or (isinstance(family, str) and len(family) <= 64))
         ):
             raise TokenError("invalid token")
         return TokenClaims(
@@ -141,4 +149,5 @@ class TokenCodec:
             type=token_type,
             issued_at=datetime.fromtimestamp(payload["iat"], UTC),
             expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+            family=family,
         )

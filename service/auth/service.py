@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +16,14 @@ from service.errors import Conflict, Unauthorized
 
 MAX_PASSWORD_CHARS = 256
 BAD_CREDENTIALS = "incorrect username or password"
+
+
+class RefreshReused(Unauthorized):
+    """A used refresh token came back: its login (`family_id`) is revoked, and its sockets must close."""
+
+    def __init__(self, family_id: str) -> None:
+        super().__init__("token revoked")
+        self.family_id = family_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +64,14 @@ async def authenticate_password(session: AsyncSession, hasher: PasswordHasher, u
 async def issue_tokens(
     session: AsyncSession, codec: TokenCodec, user_id: int, *, family_id: str | None = None
 ) -> TokenPair:
-    access = codec.issue(user_id, "access")
+    family_id = family_id or uuid.uuid4().hex
+    access = codec.issue(user_id, "access", family=family_id)
     refresh = codec.issue(user_id, "refresh")
     session.add(
         RefreshToken(
             jti=refresh.claims.jti,
             user_id=user_id,
-            family_id=family_id or uuid.uuid4().hex,
+            family_id=family_id,
             expires_at=refresh.claims.expires_at,
         )
     )
@@ -100,6 +109,7 @@ async def rotate_refresh_token(session: AsyncSession, codec: TokenCodec, token: 
         if reused is not None and reused.used_at is not None:
             await revoke_family(session, reused.family_id)
             await session.commit()  # keep the revocation although the request fails
+            raise RefreshReused(reused.family_id)
         raise Unauthorized("token revoked")
     if await session.get(User, claims.user_id) is None:
         raise Unauthorized("invalid token")
@@ -114,10 +124,12 @@ async def revoke_family(session: AsyncSession, family_id: str) -> None:
     )
 
 
-async def logout(session: AsyncSession, codec: TokenCodec, access: TokenClaims, refresh_token: str | None) -> None:
-    """Revoke the access token and, when given and the caller's, the refresh token's login."""
+async def logout(session: AsyncSession, codec: TokenCodec, access: TokenClaims, refresh_token: str | None) -> list[str]:
+    """Revoke the access token, its login and, when given and the caller's, the refresh
+    token's login; the logins (families) revoked."""
     if await session.get(RevokedAccessToken, access.jti) is None:
         session.add(RevokedAccessToken(jti=access.jti, expires_at=access.expires_at))
+    families = [access.family] if access.family is not None else []
     if refresh_token:
         try:
             claims = codec.decode(refresh_token, "refresh")
@@ -125,9 +137,12 @@ async def logout(session: AsyncSession, codec: TokenCodec, access: TokenClaims, 
             claims = None  # an unusable refresh token needs no revoking
         if claims is not None and claims.user_id == access.user_id:
             row = await session.get(RefreshToken, claims.jti)
-            if row is not None:
-                await revoke_family(session, row.family_id)
+            if row is not None and row.family_id not in families:
+                families.append(row.family_id)
+    for family_id in families:
+        await revoke_family(session, family_id)
     await session.flush()
+    return families
 
 
 async def user_for_access_token(
@@ -137,9 +152,18 @@ async def user_for_access_token(
     if not token:
         raise TokenError("missing token")
     claims = codec.decode(token, "access")
-    if await session.get(RevokedAccessToken, claims.jti) is not None:
-        raise TokenError("token revoked")
-    user = await session.get(User, claims.user_id)
-    if user is None:
+    # One query: the user, and whether the token or its whole login was revoked.
+    revoked = or_(
+        select(RevokedAccessToken.jti).where(RevokedAccessToken.jti == claims.jti).exists(),
+        select(RefreshToken.jti)
+        .where(RefreshToken.family_id == claims.family, RefreshToken.revoked_at.is_not(None))
+        .exists()
+        if claims.family is not None
+        else false(),
+    )
+    row = (await session.execute(select(User, revoked).where(User.id == claims.user_id))).first()
+    if row is None:
         raise TokenError("invalid token")
-    return user, claims
+    if row[1]:
+        raise TokenError("token revoked")
+    return row[0], claims

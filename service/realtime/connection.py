@@ -42,6 +42,7 @@ class Connection:
         "user_id",
         "username",
         "jti",
+        "family",
         "expires_at",
         "room_id",
         "binary",
@@ -72,6 +73,7 @@ class Connection:
         self.user_id = user.id
         self.username = user.username
         self.jti = claims.jti
+        self.family = claims.family
         self.expires_at = claims.expires_at
         self.room_id = room_id
         self.binary = binary

@@ -46,6 +46,20 @@ CATCH_UP_BATCH = 500
 TYPING_INTERVAL_SECONDS = 2.0
 TOO_MANY = (1013, "too many connections")
 RESTARTING = (1012, "server restarting")
+TOKEN_REVOKED = (1008, "token revoked")
+# How long a revocation is remembered: a socket whose token check passed just before
+# the revocation committed, and joins after its control event arrived, is still closed.
+REVOCATION_MEMORY_SECONDS = 60.0
+
+
+def token_revoked(jti: str) -> dict[str, object]:
+    """The control event that closes the sockets opened with one access token."""
+    return {"kind": "token_revoked", "jti": jti}
+
+
+def family_revoked(family_id: str) -> dict[str, object]:
+    """The control event that closes the sockets of every access token of one login."""
+    return {"kind": "family_revoked", "family_id": family_id}
 
 
 def room_channel(room_id: int) -> str:
@@ -132,6 +146,8 @@ class Hub:
         self._resync: asyncio.Task[None] | None = None
         self._emptied = asyncio.Event()
         self.draining = False
+        # ("jti" or "family", id) -> monotonic time its revocation arrived
+        self._revoked: dict[tuple[str, str], float] = {}
 
     # Lifecycle ------------------------------------------------------------------
 
@@ -185,6 +201,8 @@ class Hub:
         self._connections.add(conn)
         mine.add(conn)
         self.metrics.connections.set(len(self._connections))
+        if ("jti", conn.jti) in self._revoked or ("family", conn.family) in self._revoked:
+            conn.close(*TOKEN_REVOKED)
         return True
 
     async def join(self, conn: Connection, user_json: bytes) -> None:
@@ -472,7 +490,11 @@ class Hub:
         kind = event.get("kind")
         match kind:
             case "token_revoked":
-                self._close_where(lambda c: c.jti == event["jti"], 1008, "token revoked")
+                self._remember_revoked("jti", str(event["jti"]))
+                self._close_where(lambda c: c.jti == event["jti"], *TOKEN_REVOKED)
+            case "family_revoked":
+                self._remember_revoked("family", str(event["family_id"]))
+                self._close_where(lambda c: c.family == event["family_id"], *TOKEN_REVOKED)
             case "member_removed":
                 self._close_where(
                     lambda c: c.room_id == event["room_id"] and c.user_id == event["user_id"],
@@ -483,6 +505,12 @@ class Hub:
                 self._close_where(lambda c: c.room_id == event["room_id"], 1001, "room deleted")
             case _:
                 log.warning("unknown control event %r", kind)
+
+    def _remember_revoked(self, kind: str, value: str) -> None:
+        now = time.monotonic()
+        for key in [k for k, at in self._revoked.items() if at < now - REVOCATION_MEMORY_SECONDS]:
+            del self._revoked[key]
+        self._revoked[(kind, value)] = now
 
     def _close_where(self, predicate: Callable[[Connection], bool], code: int, reason: str) -> None:
         for conn in [c for c in self._connections if predicate(c)]:

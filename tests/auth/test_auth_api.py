@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from jose import jwt
 
-from service.auth.security import TokenCodec
+from service.auth.security import IAT_LEEWAY_SECONDS, TokenCodec
 from service.resources import Resources
 from tests.conftest import PASSWORD, TEST_KEY, Api, alg_none_token
 
@@ -199,3 +199,19 @@ async def test_bad_tokens_get_401_with_reason(api: Api, resources: Resources) ->
         assert r.status_code == 401, name
         assert r.json() == {"detail": reason}, name
         assert r.headers["www-authenticate"] == "Bearer", name
+
+
+async def test_token_issued_in_the_future_is_refused(api: Api, resources: Resources) -> None:
+    user = await api.register("alice")
+    codec = TokenCodec(TEST_KEY, resources.settings)
+    now = datetime.now(UTC)
+    ahead = codec.issue(user["id"], "access", now=now + timedelta(days=1)).token
+    r = await api.client.get("/users/me", headers={"Authorization": f"Bearer {ahead}"})
+    assert r.status_code == 401 and r.json() == {"detail": "invalid token"}
+    refresh_ahead = codec.issue(user["id"], "refresh", now=now + timedelta(days=1)).token
+    r = await api.client.post("/auth/refresh", json={"refresh_token": refresh_ahead})
+    assert r.status_code == 401 and r.json() == {"detail": "invalid token"}
+    # Within the leeway: clocks of two instances may differ by a few seconds.
+    skewed = codec.issue(user["id"], "access", now=now + timedelta(seconds=IAT_LEEWAY_SECONDS - 10)).token
+    r = await api.client.get("/users/me", headers={"Authorization": f"Bearer {skewed}"})
+    assert r.status_code == 200

@@ -105,6 +105,7 @@ async def test_auth_failures_accept_then_close_1008_with_reason(server: LiveServ
     secret = await server.room(token, "secret", private=True)
     codec = TokenCodec(TEST_KEY, server.resources.settings)
     expired = codec.issue(user["id"], "access", now=datetime.now(UTC) - timedelta(hours=1)).token
+    ahead = codec.issue(user["id"], "access", now=datetime.now(UTC) + timedelta(days=1)).token
     refresh = (
         await server.http.post("/auth/token", data={"username": "alice", "password": "correct horse battery"})
     ).json()["refresh_token"]
@@ -116,6 +117,7 @@ async def test_auth_failures_accept_then_close_1008_with_reason(server: LiveServ
     assert await _close_of(server, rid, "garbage") == (1008, "invalid token")
     assert await _close_of(server, rid, token[:-4] + "AAAA") == (1008, "invalid token")
     assert await _close_of(server, rid, expired) == (1008, "token expired")
+    assert await _close_of(server, rid, ahead) == (1008, "invalid token")
     assert await _close_of(server, rid, revoked) == (1008, "token revoked")
     assert await _close_of(server, rid, refresh) == (1008, "invalid token")
     assert await _close_of(server, 999999, token) == (1008, "room not found")

@@ -1,0 +1,66 @@
+"""Sockets of a revoked login close 1008 "token revoked", and new ones are refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.auth.security import TokenCodec
+from service.realtime.hub import family_revoked
+from tests.conftest import PASSWORD, TEST_KEY
+from tests.realtime.conftest import LiveServer, auth, wait_until
+
+
+async def login(server: LiveServer, username: str) -> dict[str, Any]:
+    r = await server.http.post("/auth/token", data={"username": username, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def refreshed(server: LiveServer, pair: dict[str, Any]) -> dict[str, Any]:
+    r = await server.http.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_refresh_reuse_closes_every_socket_of_that_login(server: LiveServer) -> None:
+    _, token = await server.user("alice")
+    room = await server.room(token, "general")
+    first = await login(server, "alice")
+    second = await refreshed(server, first)
+    doomed = [await server.connect(room["id"], p["access_token"]) for p in (first, second)]
+    kept = await server.connect(room["id"], token)  # another login
+    for client in (*doomed, kept):
+        await client.handshake()
+    r = await server.http.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert r.status_code == 401
+    for client in doomed:
+        assert await client.closed() == (1008, "token revoked")
+    late = await server.connect(room["id"], second["access_token"])
+    assert await late.closed() == (1008, "token revoked")
+    await kept.send({"type": "ping"})
+    assert await kept.recv_type("pong")
+
+
+async def test_logout_without_body_closes_sockets_of_the_logins_rotated_tokens(server: LiveServer) -> None:
+    _, token = await server.user("alice")
+    room = await server.room(token, "general")
+    first = await login(server, "alice")
+    second = await refreshed(server, first)
+    old = await server.connect(room["id"], first["access_token"])
+    await old.handshake()
+    assert (await server.http.post("/auth/logout", headers=auth(second["access_token"]))).status_code == 204
+    assert await old.closed() == (1008, "token revoked")
+
+
+async def test_socket_admitted_after_its_logins_revocation_arrived_is_closed(server: LiveServer) -> None:
+    """The token check passed just before the revocation committed; the control event
+    came before the socket joined the hub. The hub remembers the revocation."""
+    user, token = await server.user("alice")
+    room = await server.room(token, "general")
+    codec = TokenCodec(TEST_KEY, server.resources.settings)
+    raced = codec.issue(user["id"], "access", family="f" * 32).token  # not revoked in the database
+    hub = server.resources.hub
+    await hub.publish_control(family_revoked("f" * 32))
+    await wait_until(lambda: ("family", "f" * 32) in hub._revoked)
+    client = await server.connect(room["id"], raced)
+    assert await client.closed() == (1008, "token revoked")
