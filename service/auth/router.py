@@ -8,8 +8,8 @@ from fastapi.security import OAuth2PasswordRequestForm
 from service.auth import service
 from service.auth.dependencies import CurrentAuth, CurrentUser
 from service.auth.schemas import LogoutIn, RefreshIn, RegisterIn, TokenOut, UserOut
+from service.control import FamilyRevoked, TokenRevoked
 from service.db import SessionDep
-from service.realtime.hub import family_revoked, token_revoked
 from service.resources import ResourcesDep
 
 router = APIRouter(tags=["auth"])
@@ -53,7 +53,7 @@ async def refresh(body: RefreshIn, session: SessionDep, resources: ResourcesDep)
         return _token_out(await service.rotate_refresh_token(session, resources.codec, body.refresh_token))
     except service.RefreshReused as exc:
         # Revoked and committed already: the login's open sockets close on every instance.
-        await resources.hub.publish_control(family_revoked(exc.family_id))
+        await resources.hub.publish_control(FamilyRevoked(exc.family_id))
         raise
 
 
@@ -66,9 +66,9 @@ async def logout(
 ) -> None:
     families = await service.logout(session, resources.codec, auth[1], body.refresh_token if body else None)
     await session.commit()  # revoked before any socket is told
-    await resources.hub.publish_control(token_revoked(auth[1].jti))
+    await resources.hub.publish_control(TokenRevoked(auth[1].jti))
     for family_id in families:
-        await resources.hub.publish_control(family_revoked(family_id))
+        await resources.hub.publish_control(FamilyRevoked(family_id))
 
 
 @router.get("/users/me", response_model=UserOut)

@@ -20,11 +20,12 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
-import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service import control
 from service.config import Settings
+from service.control import ControlEvent, FamilyRevoked, MemberRemoved, RoomDeleted, TokenRevoked
 from service.messages.store import StoredMessage, read_stored
 from service.metrics import Metrics
 from service.presence import PresenceStore
@@ -50,16 +51,6 @@ TOKEN_REVOKED = (1008, "token revoked")
 # How long a revocation is remembered: a socket whose token check passed just before
 # the revocation committed, and joins after its control event arrived, is still closed.
 REVOCATION_MEMORY_SECONDS = 60.0
-
-
-def token_revoked(jti: str) -> dict[str, object]:
-    """The control event that closes the sockets opened with one access token."""
-    return {"kind": "token_revoked", "jti": jti}
-
-
-def family_revoked(family_id: str) -> dict[str, object]:
-    """The control event that closes the sockets of every access token of one login."""
-    return {"kind": "family_revoked", "family_id": family_id}
 
 
 def room_channel(room_id: int) -> str:
@@ -355,8 +346,8 @@ class Hub:
                 log.warning("publishing to the broker failed (%s); delivering locally", exc)
         self._on_ephemeral(room_id, exclude_user, frame)
 
-    async def publish_control(self, event: dict[str, object]) -> None:
-        await self.broker.publish(CONTROL_CHANNEL, orjson.dumps(event))
+    async def publish_control(self, event: ControlEvent) -> None:
+        await self.broker.publish(CONTROL_CHANNEL, control.encode(event))
 
     # Receiving --------------------------------------------------------------------
 
@@ -364,7 +355,7 @@ class Hub:
         async for channel, payload in self.broker.published():
             try:
                 if channel == CONTROL_CHANNEL:
-                    self._on_control(orjson.loads(payload))
+                    self._on_control(control.decode(payload))
                 elif not channel:  # the broker reconnected: anything may be missing
                     self.metrics.broker_resyncs.inc()
                     if self._resync is None or self._resync.done():
@@ -486,25 +477,20 @@ class Hub:
 
     # Control events -------------------------------------------------------------------
 
-    def _on_control(self, event: dict[str, object]) -> None:
-        kind = event.get("kind")
-        match kind:
-            case "token_revoked":
-                self._remember_revoked("jti", str(event["jti"]))
-                self._close_where(lambda c: c.jti == event["jti"], *TOKEN_REVOKED)
-            case "family_revoked":
-                self._remember_revoked("family", str(event["family_id"]))
-                self._close_where(lambda c: c.family == event["family_id"], *TOKEN_REVOKED)
-            case "member_removed":
-                self._close_where(
-                    lambda c: c.room_id == event["room_id"] and c.user_id == event["user_id"],
-                    1008,
-                    "removed from room",
-                )
-            case "room_deleted":
-                self._close_where(lambda c: c.room_id == event["room_id"], 1001, "room deleted")
-            case _:
-                log.warning("unknown control event %r", kind)
+    def _on_control(self, event: ControlEvent | None) -> None:
+        match event:
+            case TokenRevoked(jti=jti):
+                self._remember_revoked("jti", jti)
+                self._close_where(lambda c: c.jti == jti, *TOKEN_REVOKED)
+            case FamilyRevoked(family_id=family_id):
+                self._remember_revoked("family", family_id)
+                self._close_where(lambda c: c.family == family_id, *TOKEN_REVOKED)
+            case MemberRemoved(room_id=room_id, user_id=user_id):
+                self._close_where(lambda c: c.room_id == room_id and c.user_id == user_id, 1008, "removed from room")
+            case RoomDeleted(room_id=room_id):
+                self._close_where(lambda c: c.room_id == room_id, 1001, "room deleted")
+            case None:
+                log.warning("ignored a control event of an unknown kind")
 
     def _remember_revoked(self, kind: str, value: str) -> None:
         now = time.monotonic()

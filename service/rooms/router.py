@@ -4,6 +4,7 @@ from fastapi import APIRouter, status
 
 from service.auth.dependencies import CurrentUser
 from service.auth.schemas import UserOut
+from service.control import MemberRemoved, RoomDeleted
 from service.db import SessionDep
 from service.paging import Limit, Offset, UserId
 from service.resources import ResourcesDep
@@ -46,7 +47,7 @@ async def update_room(body: RoomUpdate, room: ManagedRoom, session: SessionDep) 
 async def delete_room(room: ManagedRoom, session: SessionDep, resources: ResourcesDep) -> None:
     await service.delete_room(session, room)
     await session.commit()  # gone before any socket is told
-    await resources.hub.publish_control({"kind": "room_deleted", "room_id": room.id})
+    await resources.hub.publish_control(RoomDeleted(room.id))
 
 
 @router.get("/{room_id}/members", response_model=UserList)
@@ -66,4 +67,4 @@ async def remove_member(
 ) -> None:
     await service.remove_member(session, room, user, user_id)
     await session.commit()  # removed before any socket is told
-    await resources.hub.publish_control({"kind": "member_removed", "room_id": room.id, "user_id": user_id})
+    await resources.hub.publish_control(MemberRemoved(room.id, user_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.auth.security import TokenCodec
-from service.realtime.hub import family_revoked
+from service.control import FamilyRevoked
 from tests.conftest import PASSWORD, TEST_KEY
 from tests.realtime.conftest import LiveServer, auth, wait_until
 
@@ -60,7 +60,7 @@ async def test_socket_admitted_after_its_logins_revocation_arrived_is_closed(ser
     codec = TokenCodec(TEST_KEY, server.resources.settings)
     raced = codec.issue(user["id"], "access", family="f" * 32).token  # not revoked in the database
     hub = server.resources.hub
-    await hub.publish_control(family_revoked("f" * 32))
+    await hub.publish_control(FamilyRevoked("f" * 32))
     await wait_until(lambda: ("family", "f" * 32) in hub._revoked)
     client = await server.connect(room["id"], raced)
     assert await client.closed() == (1008, "token revoked")

@@ -1,0 +1,57 @@
+"""Control events: access that ended, told to every instance so it closes the sockets concerned.
+
+Produced by the REST side (auth, rooms), consumed by the realtime hub; kept here so
+neither package imports the other for them. On the wire: `{"kind", …fields}`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import orjson
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRevoked:
+    """Logout: the sockets opened with one access token."""
+
+    jti: str
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyRevoked:
+    """Logout or refresh-token theft: the sockets of every access token of one login."""
+
+    family_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRemoved:
+    room_id: int
+    user_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoomDeleted:
+    room_id: int
+
+
+ControlEvent = TokenRevoked | FamilyRevoked | MemberRemoved | RoomDeleted
+
+_KINDS: dict[str, type[ControlEvent]] = {
+    "token_revoked": TokenRevoked,
+    "family_revoked": FamilyRevoked,
+    "member_removed": MemberRemoved,
+    "room_deleted": RoomDeleted,
+}
+_NAMES = {cls: kind for kind, cls in _KINDS.items()}
+
+
+def encode(event: ControlEvent) -> bytes:
+    return orjson.dumps({"kind": _NAMES[type(event)], **asdict(event)})
+
+
+def decode(payload: bytes) -> ControlEvent | None:
+    """The event, or None for a kind this version does not know (a newer instance's)."""
+    fields = orjson.loads(payload)
+    cls = _KINDS.get(fields.pop("kind", None))
+    return cls(**fields) if cls is not None else None
