@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from service import migrate
+from service.apidocs.router import router as apidocs_router
 from service.auth.router import router as auth_router
 from service.auth.security import PasswordHasher, TokenCodec
 from service.auth.throttle import LoginThrottle
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(presence_router, prefix=API_PREFIX)
     app.include_router(realtime_router)
     app.include_router(health_router)
+    app.include_router(apidocs_router)
     install_web(app)
 
     return app

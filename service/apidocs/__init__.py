@@ -1,0 +1,1 @@
+"""The contract's machine-readable documents, served by the service itself."""

@@ -1,0 +1,159 @@
+"""docs/asyncapi.yaml: valid for the AsyncAPI project's own parser, and true of real frames."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from tests.realtime.conftest import Client, LiveServer, ServerFactory
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCUMENT = ROOT / "docs" / "asyncapi.yaml"
+HERE = Path(__file__).parent
+SPEC = yaml.safe_load(DOCUMENT.read_text())
+OPERATIONS = SPEC["operations"]
+
+
+def _messages(operation: str) -> dict[str, str]:
+    """The `type` of each message an operation carries, to its component name."""
+    names = [ref["$ref"].rsplit("/", 1)[1] for ref in OPERATIONS[operation]["messages"]]
+    components = SPEC["components"]["messages"]
+    return {components[name]["payload"]["properties"]["type"]["const"]: name for name in names}
+
+
+SERVER_FRAMES = _messages("receiveRoomStream")
+CLIENT_FRAMES = _messages("sendToRoom")
+
+
+def _require(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI requires it")
+    pytest.skip(reason)
+
+
+def test_the_asyncapi_parser_finds_no_error_or_warning() -> None:
+    node = shutil.which("node")
+    if node is None:
+        _require("Node.js is not installed")
+    if not (HERE / "node_modules" / "@asyncapi" / "parser").is_dir():
+        _require("@asyncapi/parser is not installed (npm install --prefix tests/contract, as .ci/run does)")
+    done = subprocess.run(
+        [node, "validate_asyncapi.mjs", str(DOCUMENT)], cwd=HERE, capture_output=True, text=True, timeout=120
+    )
+    diagnostics = json.loads(done.stdout or "[]")
+    # Severity 0 is an error, 1 a warning; 2 and 3 are hints (such as "3.1.0 exists").
+    serious = [d for d in diagnostics if d["severity"] <= 1]
+    assert done.returncode == 0 and not serious, (serious, done.stderr)
+
+
+def _validate(component: str, frame: dict[str, Any]) -> None:
+    schema = {**SPEC, "$ref": f"#/components/messages/{component}/payload"}
+    jsonschema.Draft7Validator(schema).validate(frame)
+
+
+class Recorder:
+    """A client whose every frame, both ways, is checked against the document."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.seen: list[dict[str, Any]] = []
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        _validate(CLIENT_FRAMES[frame["type"]], frame)
+        await self.client.send(frame)
+
+    async def recv(self, kind: str | None = None) -> dict[str, Any]:
+        while True:
+            frame = await self.client.recv()
+            assert frame["type"] in SERVER_FRAMES, frame
+            _validate(SERVER_FRAMES[frame["type"]], frame)
+            self.seen.append(frame)
+            if kind is None or frame["type"] == kind:
+                return frame
+
+
+@pytest.mark.parametrize("subprotocol", ["chat.v1.json", "chat.v1.msgpack"])
+async def test_every_server_frame_matches_the_document(
+    make_server: ServerFactory, subprotocol: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server: LiveServer = await make_server(rate_per_second=0.5, rate_burst=3, max_message_chars=10)
+    _, alice_token = await server.user("alice")
+    _, bob_token = await server.user("bob")
+    room = await server.room(alice_token, "contract")
+
+    async def connect(token: str, since: int | None = None) -> Recorder:
+        client = await server.connect(room["id"], token, since, ephemeral=True, subprotocols=[subprotocol])
+        return Recorder(client)
+
+    alice = await connect(alice_token)
+    await alice.recv("welcome")
+    await alice.recv("synced")
+    bob = await connect(bob_token)
+    await bob.recv("synced")
+    assert (await alice.recv("presence"))["event"] == "join"
+    await bob.send({"type": "typing"})
+    await alice.recv("typing")
+
+    await alice.send({"type": "message", "body": "hello", "client_msg_id": "c1"})
+    await alice.recv("message")
+    await alice.send({"type": "message", "body": "hello", "client_msg_id": "c1"})
+    assert (await alice.recv("message"))["duplicate"] is True
+    await alice.send({"type": "ping"})
+    await alice.recv("pong")
+
+    await alice.client.ws.send(b"\x00" if subprotocol.endswith("json") else "{}")
+    bad: list[dict[str, Any]] = [
+        {"type": "shout"},
+        {"type": "message", "body": " "},
+        {"type": "message", "body": "far too long"},
+    ]
+    for frame in bad:
+        await alice.client.send(frame)
+    if subprotocol.endswith("json"):
+        await alice.client.ws.send("{not json")
+
+    def broken(*args: object, **kwargs: object) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future.set_exception(OSError("disk on fire"))
+        return future
+
+    monkeypatch.setattr(server.resources.writer, "submit", broken)
+    await alice.send({"type": "message", "body": "lost", "client_msg_id": "u1"})  # the burst's last token
+    while not any(f.get("code") == "unavailable" for f in alice.seen):
+        await alice.recv("error")
+    monkeypatch.undo()
+    for i in range(3):
+        await alice.send({"type": "message", "body": f"m{i}", "client_msg_id": f"r{i}"})
+    codes = {"unsupported_frame", "invalid_frame", "empty_body", "body_too_long", "rate_limited"}
+    if subprotocol.endswith("json"):
+        codes.add("invalid_json")
+    while codes - {f["code"] for f in alice.seen if f["type"] == "error"}:
+        await alice.recv("error")
+
+    await bob.client.close()
+    assert (await alice.recv("presence"))["event"] == "leave"
+    again = await connect(alice_token, since=0)
+    await again.recv("synced")
+
+    seen = {f["type"] for f in alice.seen + again.seen}
+    assert seen == set(SERVER_FRAMES), f"frames the document lists but the test never saw: {set(SERVER_FRAMES) - seen}"
+    documented_codes = SPEC["components"]["messages"]["error"]["payload"]["properties"]["code"]["enum"]
+    seen_codes = {f["code"] for f in alice.seen if f["type"] == "error"}
+    expected = set(documented_codes) - ({"invalid_json"} if subprotocol.endswith("msgpack") else set())
+    assert seen_codes == expected
+    assert any(f["type"] == "message" for f in again.seen)  # replayed frames validated too
+
+
+async def test_the_service_serves_the_document(server: LiveServer) -> None:
+    r = await server.http.get(f"{server.base}/asyncapi.yaml")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/yaml"
+    assert r.content == DOCUMENT.read_bytes()
