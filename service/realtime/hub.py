@@ -467,7 +467,7 @@ class Hub:
             return
         async with self._sessionmaker() as session:
             rows = await session.execute(select(Room.id, Room.last_seq).where(Room.id.in_([f.room_id for f in feeds])))
-            latest = dict(rows.tuples().all())
+            latest = {room_id: last_seq for room_id, last_seq in rows.all()}
         for feed in feeds:
             db_last = latest.get(feed.room_id, 0)
             if feed.behind is not None and feed.last_seq < feed.behind:
