@@ -104,7 +104,8 @@ async def _authorize(
     since = _parse_since(websocket.query_params.get("since"))
     async with resources.sessionmaker() as session:
         try:
-            user, claims = await user_for_access_token(session, resources.codec, websocket.query_params.get("token"))
+            token = websocket.query_params.get("token") or protocol.offered_token(websocket.scope["subprotocols"])
+            user, claims = await user_for_access_token(session, resources.codec, token)
         except TokenError as exc:
             raise Rejected(1008, exc.reason) from None
         if not (raw_room_id.isascii() and raw_room_id.isdigit() and 0 < int(raw_room_id) <= MAX_DB_INT):

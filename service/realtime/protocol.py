@@ -20,6 +20,9 @@ MAX_CLIENT_MSG_ID = 64
 JSON_SUBPROTOCOL = "chat.v1.json"
 MSGPACK_SUBPROTOCOL = "chat.v1.msgpack"
 SUBPROTOCOLS = (JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL)
+# An offer of `chat.token.<access token>` carries the token outside the URL: browsers
+# print the URL of a socket that fails to connect in their console. Never selected.
+TOKEN_SUBPROTOCOL_PREFIX = "chat.token."
 
 
 class FrameError(Exception):
@@ -55,6 +58,13 @@ ClientFrame = Ping | SendMessage | Typing
 def choose_subprotocol(offered: list[str]) -> str | None:
     """The first offered name this server speaks, in the client's order."""
     return next((name for name in offered if name in SUBPROTOCOLS), None)
+
+
+def offered_token(offered: list[str]) -> str | None:
+    """The access token of a `chat.token.<token>` offer, if the client made one."""
+    return next(
+        (name[len(TOKEN_SUBPROTOCOL_PREFIX) :] for name in offered if name.startswith(TOKEN_SUBPROTOCOL_PREFIX)), None
+    )
 
 
 def parse_client_frame(text: str, max_message_chars: int) -> ClientFrame:

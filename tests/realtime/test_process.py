@@ -14,6 +14,7 @@ import httpx
 import orjson
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from tests.conftest import PASSWORD, ServiceProcess, service_env
 
@@ -118,6 +119,10 @@ async def test_tokens_never_reach_the_log(tmp_path: Path) -> None:
         for name in ("%74oken", "tok%65n", "%74%6F%6B%65%6E"):
             async with connect(f"{ws_base}/ws/rooms/{room_id}?since=0&{name}={token}") as ws:
                 assert orjson.loads(await ws.recv())["type"] == "welcome"
+        # As the web client sends it; uvicorn logs request headers at debug level.
+        protocols = [Subprotocol("chat.v1.json"), Subprotocol(f"chat.token.{token}")]
+        async with connect(f"{ws_base}/ws/rooms/{room_id}?since=0", subprotocols=protocols) as ws:
+            assert orjson.loads(await ws.recv())["type"] == "welcome"
         bad = await connect(_ws(service.base, 999, "not.a.valid-token"))
         with contextlib.suppress(ConnectionClosed):
             await asyncio.wait_for(bad.recv(), 10)

@@ -34,6 +34,19 @@ async def test_selection_follows_the_client_order(server: LiveServer) -> None:
         await client.close()
 
 
+async def test_the_token_may_travel_as_a_subprotocol_offer_never_selected(server: LiveServer) -> None:
+    _, token = await server.user("alice")
+    room = await server.room(token, "lobby")
+    for offered, selected in [([JSON, f"chat.token.{token}"], JSON), ([f"chat.token.{token}", MSGPACK], MSGPACK)]:
+        client = await server.connect(room["id"], None, subprotocols=offered)
+        assert client.ws.subprotocol == selected
+        welcome, _, _ = await client.handshake()
+        assert welcome["user"]["username"] == "alice"
+        await client.close()
+    refused = await server.connect(room["id"], None, subprotocols=[JSON, "chat.token.not-a-token"])
+    assert await refused.closed() == (1008, "invalid token")
+
+
 async def test_msgpack_carries_the_same_objects_as_json(server: LiveServer) -> None:
     alice, token = await server.user("alice")
     room = await server.room(token, "lobby")

@@ -79,11 +79,13 @@ class ChatPage:
         self.base = base
         self.errors: list[str] = []
         self.socket_urls: list[str] = []
+        self.console: list[str] = []  # everything the page and the browser printed there
         page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
         page.on("console", self._console)
         page.on("websocket", lambda ws: self.socket_urls.append(ws.url))
 
     def _console(self, message: ConsoleMessage) -> None:
+        self.console.append(message.text)
         if message.type == "error" and "Content Security Policy" in message.text:
             self.errors.append(message.text)
 
@@ -226,14 +228,20 @@ class SocketGate:
         # Routed sockets fire no "websocket" event; count them in the page instead
         # (after routing, so this wraps Playwright's stand-in, which then wraps the real one).
         page.add_init_script(
-            "window.__sockets = 0; const Native = WebSocket;"
+            "window.__sockets = 0; window.__offers = []; const Native = WebSocket;"
             "window.WebSocket = class extends Native {"
-            " constructor(...args) { super(...args); window.__sockets += 1; } };"
+            " constructor(...args) { super(...args); window.__sockets += 1; window.__offers.push(args[1] || []); } };"
         )
 
     @property
     def urls(self) -> list[str]:
         return [route.url for route in self.page_sides]
+
+    @property
+    def offers(self) -> list[list[str]]:
+        """The subprotocols each socket offered (the token travels as one)."""
+        offers: list[list[str]] = self.page.evaluate("window.__offers")
+        return offers
 
     def _route(self, route: WebSocketRoute) -> None:
         self.page_sides.append(route)

@@ -57,4 +57,4 @@ def test_server_restart_reconnects_with_since_and_shows_every_message_once(
     # Every attempt after the first asked only for what the page had not seen.
     assert len(bob.socket_urls) >= 2
     assert "since=" not in bob.socket_urls[0]
-    assert all(url.endswith("&since=3") for url in bob.socket_urls[1:]), bob.socket_urls
+    assert all(url.endswith("?since=3") for url in bob.socket_urls[1:]), bob.socket_urls

@@ -24,11 +24,16 @@ export function newClientMsgId() {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-function socketUrl(roomId, token, since) {
+function socketUrl(roomId, since) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  let url = `${scheme}//${location.host}/ws/rooms/${encodeURIComponent(roomId)}?token=${encodeURIComponent(token)}`;
-  if (since !== null) url += `&since=${since}`;
-  return url;
+  const url = `${scheme}//${location.host}/ws/rooms/${encodeURIComponent(roomId)}`;
+  return since === null ? url : `${url}?since=${since}`;
+}
+
+// The token travels as a subprotocol offer, not in the URL: the browser prints the
+// URL of a socket that fails to connect in the console. The server selects chat.v1.json.
+function socketProtocols(token) {
+  return ["chat.v1.json", `chat.token.${token}`];
 }
 
 /**
@@ -140,7 +145,7 @@ export class RoomFeed {
     }
     if (this.stopped) return;
     this.rejectedToken = undefined;
-    const socket = new WebSocket(socketUrl(this.roomId, token, this.lastSeq));
+    const socket = new WebSocket(socketUrl(this.roomId, this.lastSeq), socketProtocols(token));
     this.socket = socket;
     this.usedToken = token;
     this.since = this.lastSeq;
