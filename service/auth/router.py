@@ -9,6 +9,7 @@ from service.auth import service
 from service.auth.dependencies import CurrentAuth, CurrentUser
 from service.auth.schemas import LogoutIn, RefreshIn, RegisterIn, TokenOut, UserOut
 from service.db import SessionDep
+from service.errors import BEARER_ERRORS, BODY_ERRORS, error_responses
 from service.resources import ResourcesDep
 
 router = APIRouter(tags=["auth"])
@@ -18,12 +19,18 @@ def _token_out(pair: service.TokenPair) -> TokenOut:
     return TokenOut(access_token=pair.access_token, expires_in=pair.expires_in, refresh_token=pair.refresh_token)
 
 
-@router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
+@router.post(
+    "/auth/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    responses=error_responses(*BODY_ERRORS, 409),
+)
 async def register(body: RegisterIn, session: SessionDep, resources: ResourcesDep) -> object:
     return await service.create_user(session, resources.hasher, body.username, body.password)
 
 
-@router.post("/auth/token", response_model=TokenOut)
+# 429: failed logins are throttled.
+@router.post("/auth/token", response_model=TokenOut, responses=error_responses(*BODY_ERRORS, 401, 429))
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, resources: ResourcesDep
 ) -> TokenOut:
@@ -31,12 +38,16 @@ async def token(
     return _token_out(await service.issue_tokens(session, resources.codec, user.id))
 
 
-@router.post("/auth/refresh", response_model=TokenOut)
+@router.post("/auth/refresh", response_model=TokenOut, responses=error_responses(*BODY_ERRORS, 401))
 async def refresh(body: RefreshIn, session: SessionDep, resources: ResourcesDep) -> TokenOut:
     return _token_out(await service.rotate_refresh_token(session, resources.codec, body.refresh_token))
 
 
-@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/auth/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(*BEARER_ERRORS, *BODY_ERRORS),
+)
 async def logout(
     auth: CurrentAuth,
     session: SessionDep,
@@ -48,6 +59,6 @@ async def logout(
     await resources.hub.publish_control({"kind": "token_revoked", "jti": auth[1].jti})
 
 
-@router.get("/users/me", response_model=UserOut)
+@router.get("/users/me", response_model=UserOut, responses=error_responses(*BEARER_ERRORS))
 async def me(user: CurrentUser) -> object:
     return user
