@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 
 class ServiceError(Exception):
@@ -94,6 +97,22 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return responses
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+# The web client's files are read-only; its 405 comes with no Allow of its own.
+_WEB_CLIENT_METHODS = ("GET", "HEAD")
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    """Starlette's 405 names the methods of the first route on the path only;
+    `Allow` names every method some route on the path answers (GET, PATCH and DELETE on a room)."""
+    assert isinstance(exc, HTTPException)
+    routes = request.app.router.routes
+    allowed = [m for m in _METHODS if any(r.matches({**request.scope, "method": m})[0] is Match.FULL for r in routes)]
+    headers = {**(exc.headers or {}), "Allow": ", ".join(allowed or _WEB_CLIENT_METHODS)}
+    return await http_exception_handler(request, HTTPException(405, exc.detail, headers))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(405, _method_not_allowed)
