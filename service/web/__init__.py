@@ -31,9 +31,8 @@ async def _security_headers(response: Response) -> None:
 
 def install(app: FastAPI) -> None:
     """Serve the client from `/` as FastAPI's frontend: it is tried only when no
-    route matches the path, so a route's own 405 (with its `Allow`) wins, and an
-    unknown path under `/api` is a 404, not a file lookup. The headers go on the
-    client's files only: /docs loads its scripts from a CDN and would break under this policy."""
+    route matches the path, so a route's own 405 (with its `Allow`) wins. The headers
+    go on the client's files only: /docs loads its scripts from a CDN and would break under this policy."""
     web = APIRouter(dependencies=[Depends(_security_headers)])
     web.frontend("/", directory=STATIC_DIR, fallback=None)
     app.include_router(web)
