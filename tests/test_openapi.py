@@ -90,3 +90,10 @@ def test_metrics_is_declared_as_text(document: dict[str, Any]) -> None:
     ok = _operations(document)[("get", "/metrics")]["responses"]["200"]
     assert list(ok["content"]) == ["text/plain"]
 
+
+def test_request_bodies_offer_null_only_where_it_is_accepted(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    # PATCH refuses null (leave a field out to keep it), so the schema must not offer it.
+    for field in ("name", "description"):
+        assert schemas["RoomUpdate"]["properties"][field]["type"] == "string"
+    assert schemas["RoomCreate"]["properties"]["private"]["type"] == "boolean"

@@ -3,7 +3,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from service.auth.schemas import Username, UserOut
 
@@ -16,14 +17,15 @@ class RoomCreate(BaseModel):
 
     name: RoomName
     description: Description = ""
-    private: bool = False
+    private: StrictBool = False  # 0 or "yes" is a mistake, not a choice
 
 
 class RoomUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: RoomName | None = None
-    description: Description | None = None
+    # Null is refused (below), so the schema does not offer it.
+    name: RoomName | SkipJsonSchema[None] = None
+    description: Description | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _no_nulls(self) -> Self:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -158,6 +159,16 @@ async def test_logout_without_body_revokes_the_access_token(api: Api) -> None:
     headers = await api.user("alice")
     assert (await api.client.post("/auth/logout", headers=headers)).status_code == 204
     assert (await api.client.get("/users/me", headers=headers)).status_code == 401
+
+
+async def test_logout_accepts_the_nulls_its_schema_allows(api: Api) -> None:
+    for i, body in enumerate((None, {"refresh_token": None})):
+        headers = await api.user(f"user{i}")
+        r = await api.client.post(
+            "/auth/logout", content=json.dumps(body), headers={**headers, "Content-Type": "application/json"}
+        )
+        assert r.status_code == 204, body
+        assert (await api.client.get("/users/me", headers=headers)).status_code == 401
 
 
 async def test_bad_tokens_get_401_with_reason(api: Api, resources: Resources) -> None:
