@@ -8,8 +8,12 @@ from pydantic.json_schema import SkipJsonSchema
 
 from service.auth.schemas import Username, UserOut
 
-RoomName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Description = Annotated[str, StringConstraints(max_length=500)]
+# PostgreSQL text cannot hold NUL; the patterns say so in the schema, so clients learn it there.
+NO_NUL = r"^[^\x00]*$"
+# Surrounding whitespace is stripped: the schema asks for one character that is not whitespace.
+VISIBLE_NO_NUL = r"^[^\x00]*[^\s\x00][^\x00]*$"
+RoomName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=VISIBLE_NO_NUL)]
+Description = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
 
 
 class RoomCreate(BaseModel):

@@ -62,6 +62,13 @@ async def test_unknown_user_and_wrong_password_get_the_same_401(api: Api) -> Non
     assert wrong.json() == unknown.json() == {"detail": "incorrect username or password"}
 
 
+async def test_login_with_nul_in_the_username_is_the_usual_401(api: Api) -> None:
+    await api.register("alice")
+    r = await api.client.post("/auth/token", data={"username": "alice\u0000", "password": PASSWORD})
+    assert r.status_code == 401
+    assert r.json() == {"detail": "incorrect username or password"}
+
+
 async def test_unknown_user_takes_as_long_as_wrong_password(api: Api) -> None:
     """Both paths verify an argon2 hash; without the dummy hash an unknown user
     would be rejected about 40 times faster."""

@@ -172,3 +172,13 @@ async def test_patch_refuses_null_and_keeps_what_is_left_out(api: Api) -> None:
         assert r.status_code == 422, body
     r = await api.client.patch(f"/rooms/{room['id']}", json={"name": "lobby"}, headers=alice)
     assert r.status_code == 200 and (r.json()["name"], r.json()["description"]) == ("lobby", "talk")
+
+
+async def test_nul_in_room_name_or_description_is_422_on_every_database(api: Api) -> None:
+    alice = await api.user("alice")
+    room = await api.room(alice, "general")
+    for body in ({"name": "a\u0000b"}, {"name": "c", "description": "x\u0000"}):
+        r = await api.client.post("/rooms", json=body, headers=alice)
+        assert r.status_code == 422, body
+        r = await api.client.patch(f"/rooms/{room['id']}", json=body, headers=alice)
+        assert r.status_code == 422, body
