@@ -1,10 +1,17 @@
-"""Domain errors and the one handler that turns them into `{"detail": ...}`."""
+"""Domain errors, the one handler that turns them into `{"detail": ...}`, and how
+the OpenAPI document declares those answers."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 
 class ServiceError(Exception):
@@ -54,6 +61,68 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=422)
 
 
+class ErrorOut(BaseModel):
+    detail: str
+
+
+class ValidationIssue(BaseModel):
+    type: str
+    loc: list[str | int]
+    msg: str
+
+
+class ValidationErrorOut(BaseModel):
+    detail: list[ValidationIssue]
+
+
+# What each error status means for this service; every route declares the ones it can answer.
+_ERRORS: dict[int, tuple[str, type[BaseModel]]] = {
+    400: ("The body could not be parsed", ErrorOut),
+    401: ("Missing, invalid, expired or revoked credentials", ErrorOut),
+    403: ("Not allowed for this user", ErrorOut),
+    404: ("Not found, or not visible to this user", ErrorOut),
+    409: ("Conflicts with the current state", ErrorOut),
+    413: ("The body is larger than CHAT_MAX_BODY_BYTES", ErrorOut),
+    422: ("A parameter or the body is invalid", ValidationErrorOut),
+    429: ("Too many attempts; retry after Retry-After seconds", ErrorOut),
+}
+_HEADERS: dict[int, dict[str, Any]] = {
+    401: {"WWW-Authenticate": {"description": "Always `Bearer`", "schema": {"type": "string"}}},
+    429: {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+}
+
+# Groups that several routes share.
+BODY_ERRORS = (400, 413, 422)  # any route that reads a body
+BEARER_ERRORS = (401,)  # any route behind the bearer token
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route that can answer these error statuses."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in sorted(set(statuses)):
+        description, model = _ERRORS[status]
+        responses[status] = {"description": description, "model": model}
+        if status in _HEADERS:
+            responses[status]["headers"] = _HEADERS[status]
+    return responses
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+# The web client's files are read-only; its 405 comes with no Allow of its own.
+_WEB_CLIENT_METHODS = ("GET", "HEAD")
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    """Starlette's 405 names the methods of the first route on the path only;
+    `Allow` names every method some route on the path answers (GET, PATCH and DELETE on a room)."""
+    assert isinstance(exc, HTTPException)
+    routes = request.app.router.routes
+    allowed = [m for m in _METHODS if any(r.matches({**request.scope, "method": m})[0] is Match.FULL for r in routes)]
+    headers = {**(exc.headers or {}), "Allow": ", ".join(allowed or _WEB_CLIENT_METHODS)}
+    return await http_exception_handler(request, HTTPException(405, exc.detail, headers))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(405, _method_not_allowed)

@@ -10,6 +10,7 @@ from service.auth.dependencies import CurrentAuth, CurrentUser
 from service.auth.schemas import LogoutIn, RefreshIn, RegisterIn, TokenOut, UserOut
 from service.control import FamilyRevoked, TokenRevoked
 from service.db import SessionDep
+from service.errors import BEARER_ERRORS, BODY_ERRORS, error_responses
 from service.resources import ResourcesDep
 
 router = APIRouter(tags=["auth"])
@@ -19,21 +20,18 @@ def _token_out(pair: service.TokenPair) -> TokenOut:
     return TokenOut(access_token=pair.access_token, expires_in=pair.expires_in, refresh_token=pair.refresh_token)
 
 
-@router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
+@router.post(
+    "/auth/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    responses=error_responses(*BODY_ERRORS, 409),
+)
 async def register(body: RegisterIn, session: SessionDep, resources: ResourcesDep) -> object:
     return await service.create_user(session, resources.hasher, body.username, body.password)
 
 
-_THROTTLED = {
-    status.HTTP_429_TOO_MANY_REQUESTS: {
-        "description": "Too many failed logins for this account or from this address",
-        "content": {"application/json": {"example": {"detail": "too many failed logins; retry later"}}},
-        "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
-    }
-}
-
-
-@router.post("/auth/token", response_model=TokenOut, responses=_THROTTLED)
+# 429: failed logins are throttled.
+@router.post("/auth/token", response_model=TokenOut, responses=error_responses(*BODY_ERRORS, 401, 429))
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     request: Request,
@@ -47,7 +45,7 @@ async def token(
     return _token_out(await service.issue_tokens(session, resources.codec, user.id))
 
 
-@router.post("/auth/refresh", response_model=TokenOut)
+@router.post("/auth/refresh", response_model=TokenOut, responses=error_responses(*BODY_ERRORS, 401))
 async def refresh(body: RefreshIn, session: SessionDep, resources: ResourcesDep) -> TokenOut:
     try:
         return _token_out(await service.rotate_refresh_token(session, resources.codec, body.refresh_token))
@@ -57,7 +55,11 @@ async def refresh(body: RefreshIn, session: SessionDep, resources: ResourcesDep)
         raise
 
 
-@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/auth/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(*BEARER_ERRORS, *BODY_ERRORS),
+)
 async def logout(
     auth: CurrentAuth,
     session: SessionDep,
@@ -71,6 +73,6 @@ async def logout(
         await resources.hub.publish_control(FamilyRevoked(family_id))
 
 
-@router.get("/users/me", response_model=UserOut)
+@router.get("/users/me", response_model=UserOut, responses=error_responses(*BEARER_ERRORS))
 async def me(user: CurrentUser) -> object:
     return user

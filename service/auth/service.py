@@ -50,7 +50,8 @@ async def create_user(
 async def authenticate_password(session: AsyncSession, hasher: PasswordHasher, username: str, password: str) -> User:
     """The user for these credentials. Unknown user and wrong password fail alike,
     in about the same time (a dummy hash is verified for unknown users)."""
-    if len(password) > MAX_PASSWORD_CHARS or len(username) > 64:
+    # No username holds NUL, and PostgreSQL cannot even compare one.
+    if len(password) > MAX_PASSWORD_CHARS or len(username) > 64 or "\x00" in username:
         raise Unauthorized(BAD_CREDENTIALS)
     user = await session.scalar(select(User).where(User.username_key == username.lower()))
     # End the read before the slow hash, so no database lock is held during it.

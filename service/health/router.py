@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from service.resources import ResourcesDep
@@ -16,13 +18,22 @@ router = APIRouter(tags=["health"])
 CHECK_TIMEOUT_SECONDS = 2.0
 
 
+class Ready(BaseModel):
+    status: Literal["ok"]
+
+
+class NotReady(BaseModel):
+    status: Literal["unavailable"]
+    detail: dict[str, str]  # what is unreachable, and why
+
+
 @router.get("/healthz")
 async def healthz() -> dict[str, str]:
     """The process is up and its event loop answers."""
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", response_model=Ready, responses={503: {"model": NotReady, "description": "Not ready"}})
 async def readyz(resources: ResourcesDep) -> JSONResponse:
     """The database and the broker are reachable: this instance can take traffic."""
     problems: dict[str, str] = {}
@@ -44,6 +55,7 @@ async def readyz(resources: ResourcesDep) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/metrics")
+# The Prometheus text format, declared so clients do not expect JSON.
+@router.get("/metrics", response_class=PlainTextResponse)
 async def metrics(resources: ResourcesDep) -> Response:
     return Response(generate_latest(resources.metrics.registry), media_type=CONTENT_TYPE_LATEST)

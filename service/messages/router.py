@@ -3,15 +3,16 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.db import SessionDep
+from service.errors import error_responses
 from service.messages import service
 from service.messages.schemas import MessageOut, MessagePage
 from service.paging import Limit, SeqCursor
-from service.rooms.dependencies import ReadableRoom
+from service.rooms.dependencies import READER_ERRORS, ReadableRoom
 
 router = APIRouter(prefix="/rooms", tags=["messages"])
 
 
-@router.get("/{room_id}/messages", response_model=MessagePage)
+@router.get("/{room_id}/messages", response_model=MessagePage, responses=error_responses(*READER_ERRORS))
 async def room_history(
     room: ReadableRoom,
     session: SessionDep,

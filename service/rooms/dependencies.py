@@ -6,6 +6,7 @@ from fastapi import Depends
 
 from service.auth.dependencies import CurrentUser
 from service.db import SessionDep
+from service.errors import BEARER_ERRORS
 from service.paging import RoomId
 from service.rooms import service
 from service.rooms.models import Room
@@ -16,6 +17,8 @@ async def _room_for_reader(room_id: RoomId, user: CurrentUser, session: SessionD
 
 
 ReadableRoom = Annotated[Room, Depends(_room_for_reader)]
+# What a route on ReadableRoom can answer: 422 for a malformed room id.
+READER_ERRORS = (*BEARER_ERRORS, 404, 422)
 
 
 async def _room_for_manager(room: ReadableRoom, user: CurrentUser) -> Room:
@@ -24,3 +27,4 @@ async def _room_for_manager(room: ReadableRoom, user: CurrentUser) -> Room:
 
 
 ManagedRoom = Annotated[Room, Depends(_room_for_manager)]
+MANAGER_ERRORS = (*READER_ERRORS, 403)

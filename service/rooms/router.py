@@ -6,10 +6,11 @@ from service.auth.dependencies import CurrentUser
 from service.auth.schemas import UserOut
 from service.control import MemberRemoved, RoomDeleted
 from service.db import SessionDep
+from service.errors import BEARER_ERRORS, BODY_ERRORS, error_responses
 from service.paging import Limit, Offset, UserId
 from service.resources import ResourcesDep
 from service.rooms import service
-from service.rooms.dependencies import ManagedRoom, ReadableRoom
+from service.rooms.dependencies import MANAGER_ERRORS, READER_ERRORS, ManagedRoom, ReadableRoom
 from service.rooms.schemas import (
     MemberIn,
     RoomCreate,
@@ -22,46 +23,60 @@ from service.rooms.schemas import (
 router = APIRouter(prefix="/rooms", tags=["rooms"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=RoomOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RoomOut,
+    responses=error_responses(*BEARER_ERRORS, *BODY_ERRORS, 409),
+)
 async def create_room(body: RoomCreate, user: CurrentUser, session: SessionDep) -> object:
     return await service.create_room(session, user, body.name, body.description, body.private)
 
 
-@router.get("", response_model=RoomPage)
+@router.get("", response_model=RoomPage, responses=error_responses(*BEARER_ERRORS, 422))
 async def list_rooms(user: CurrentUser, session: SessionDep, limit: Limit = 50, offset: Offset = 0) -> RoomPage:
     rooms, total = await service.list_rooms(session, user, limit, offset)
     return RoomPage(items=[RoomOut.model_validate(r) for r in rooms], total=total)
 
 
-@router.get("/{room_id}", response_model=RoomOut)
+@router.get("/{room_id}", response_model=RoomOut, responses=error_responses(*READER_ERRORS))
 async def get_room(room: ReadableRoom) -> object:
     return room
 
 
-@router.patch("/{room_id}", response_model=RoomOut)
+@router.patch("/{room_id}", response_model=RoomOut, responses=error_responses(*MANAGER_ERRORS, *BODY_ERRORS, 409))
 async def update_room(body: RoomUpdate, room: ManagedRoom, session: SessionDep) -> object:
     return await service.update_room(session, room, body.name, body.description)
 
 
-@router.delete("/{room_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{room_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(*MANAGER_ERRORS))
 async def delete_room(room: ManagedRoom, session: SessionDep, resources: ResourcesDep) -> None:
     await service.delete_room(session, room)
     await session.commit()  # gone before any socket is told
     await resources.hub.publish_control(RoomDeleted(room.id))
 
 
-@router.get("/{room_id}/members", response_model=UserList)
+@router.get("/{room_id}/members", response_model=UserList, responses=error_responses(*READER_ERRORS))
 async def list_members(room: ReadableRoom, session: SessionDep) -> UserList:
     users = await service.list_members(session, room)
     return UserList(items=[UserOut.model_validate(u) for u in users])
 
 
-@router.post("/{room_id}/members", status_code=status.HTTP_201_CREATED, response_model=UserOut)
+@router.post(
+    "/{room_id}/members",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    responses=error_responses(*MANAGER_ERRORS, *BODY_ERRORS, 409),
+)
 async def add_member(body: MemberIn, room: ManagedRoom, session: SessionDep) -> object:
     return await service.add_member(session, room, body.username)
 
 
-@router.delete("/{room_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{room_id}/members/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(*READER_ERRORS, 403),
+)
 async def remove_member(
     user_id: UserId, room: ReadableRoom, user: CurrentUser, session: SessionDep, resources: ResourcesDep
 ) -> None:

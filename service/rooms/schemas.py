@@ -3,12 +3,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from service.auth.schemas import Username, UserOut
 
-RoomName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Description = Annotated[str, StringConstraints(max_length=500)]
+# PostgreSQL text cannot hold NUL; the patterns say so in the schema, so clients learn it there.
+NO_NUL = r"^[^\x00]*$"
+# Surrounding whitespace is stripped: the schema asks for one character that is not whitespace.
+VISIBLE_NO_NUL = r"^[^\x00]*[^\s\x00][^\x00]*$"
+RoomName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=VISIBLE_NO_NUL)]
+Description = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
 
 
 class RoomCreate(BaseModel):
@@ -16,14 +21,15 @@ class RoomCreate(BaseModel):
 
     name: RoomName
     description: Description = ""
-    private: bool = False
+    private: StrictBool = False  # 0 or "yes" is a mistake, not a choice
 
 
 class RoomUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: RoomName | None = None
-    description: Description | None = None
+    # Null is refused (below), so the schema does not offer it.
+    name: RoomName | SkipJsonSchema[None] = None
+    description: Description | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _no_nulls(self) -> Self:

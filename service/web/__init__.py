@@ -5,10 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from fastapi import APIRouter, Depends, FastAPI, Response
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -28,29 +25,14 @@ SECURITY_HEADERS: Mapping[str, str] = {
 }
 
 
-class WithHeaders:
-    """Adds headers to every HTTP response of the wrapped app (only the static files:
-    /docs loads its scripts from a CDN and would break under this policy)."""
-
-    def __init__(self, app: ASGIApp, headers: Mapping[str, str]) -> None:
-        self.app = app
-        self.headers = headers
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in self.headers.items():
-                    headers.setdefault(name, value)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+async def _security_headers(response: Response) -> None:
+    response.headers.update(SECURITY_HEADERS)
 
 
 def install(app: FastAPI) -> None:
-    """Mount last: API and WebSocket routes match first."""
-    app.mount("/", WithHeaders(StaticFiles(directory=STATIC_DIR, html=True), SECURITY_HEADERS), name="web")
+    """Serve the client from `/` as FastAPI's frontend: it is tried only when no
+    route matches the path, so a route's own 405 (with its `Allow`) wins. The headers
+    go on the client's files only: /docs loads its scripts from a CDN and would break under this policy."""
+    web = APIRouter(dependencies=[Depends(_security_headers)])
+    web.frontend("/", directory=STATIC_DIR, fallback=None)
+    app.include_router(web)

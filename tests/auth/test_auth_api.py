@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -59,6 +60,13 @@ async def test_unknown_user_and_wrong_password_get_the_same_401(api: Api) -> Non
         assert r.status_code == 401
         assert r.headers["www-authenticate"] == "Bearer"
     assert wrong.json() == unknown.json() == {"detail": "incorrect username or password"}
+
+
+async def test_login_with_nul_in_the_username_is_the_usual_401(api: Api) -> None:
+    await api.register("alice")
+    r = await api.client.post("/auth/token", data={"username": "alice\u0000", "password": PASSWORD})
+    assert r.status_code == 401
+    assert r.json() == {"detail": "incorrect username or password"}
 
 
 async def test_unknown_user_takes_as_long_as_wrong_password(api: Api) -> None:
@@ -158,6 +166,16 @@ async def test_logout_without_body_revokes_the_access_token(api: Api) -> None:
     headers = await api.user("alice")
     assert (await api.client.post("/auth/logout", headers=headers)).status_code == 204
     assert (await api.client.get("/users/me", headers=headers)).status_code == 401
+
+
+async def test_logout_accepts_the_nulls_its_schema_allows(api: Api) -> None:
+    for i, body in enumerate((None, {"refresh_token": None})):
+        headers = await api.user(f"user{i}")
+        r = await api.client.post(
+            "/auth/logout", content=json.dumps(body), headers={**headers, "Content-Type": "application/json"}
+        )
+        assert r.status_code == 204, body
+        assert (await api.client.get("/users/me", headers=headers)).status_code == 401
 
 
 async def test_bad_tokens_get_401_with_reason(api: Api, resources: Resources) -> None:

@@ -153,3 +153,32 @@ async def test_public_room_members_listed_to_anyone(api: Api) -> None:
     assert r.status_code == 200
     assert [u["username"] for u in r.json()["items"]] == ["alice"]
     assert set(r.json()["items"][0]) == {"id", "username", "is_admin", "created_at"}
+
+
+async def test_private_must_be_a_json_boolean(api: Api) -> None:
+    alice = await api.user("alice")
+    for value in (0, 1, "yes", "true", "false", None):
+        r = await api.client.post("/rooms", json={"name": "a", "private": value}, headers=alice)
+        assert r.status_code == 422, value
+    assert (await api.room(alice, "open", private=False))["private"] is False
+    assert (await api.room(alice, "closed", private=True))["private"] is True
+
+
+async def test_patch_refuses_null_and_keeps_what_is_left_out(api: Api) -> None:
+    alice = await api.user("alice")
+    room = await api.room(alice, "general", description="talk")
+    for body in ({"name": None}, {"description": None}):
+        r = await api.client.patch(f"/rooms/{room['id']}", json=body, headers=alice)
+        assert r.status_code == 422, body
+    r = await api.client.patch(f"/rooms/{room['id']}", json={"name": "lobby"}, headers=alice)
+    assert r.status_code == 200 and (r.json()["name"], r.json()["description"]) == ("lobby", "talk")
+
+
+async def test_nul_in_room_name_or_description_is_422_on_every_database(api: Api) -> None:
+    alice = await api.user("alice")
+    room = await api.room(alice, "general")
+    for body in ({"name": "a\u0000b"}, {"name": "c", "description": "x\u0000"}):
+        r = await api.client.post("/rooms", json=body, headers=alice)
+        assert r.status_code == 422, body
+        r = await api.client.patch(f"/rooms/{room['id']}", json=body, headers=alice)
+        assert r.status_code == 422, body
