@@ -30,7 +30,8 @@ class Resources:
 
 
 def _resources(request: Request) -> Resources:
-    return request.app.state.resources
+    resources: Resources = request.app.state.resources
+    return resources
 
 
 ResourcesDep = Annotated[Resources, Depends(_resources)]

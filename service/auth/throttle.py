@@ -88,7 +88,7 @@ def _storage(settings: Settings) -> tuple[Storage, Callable[[], Awaitable[None]]
         implementation="redispy",
         key_prefix=f"{settings.redis_prefix}:login",
         wrap_exceptions=True,
-        connection_pool=pool,
+        connection_pool=pool,  # type: ignore[arg-type]  # passed through to redis-py; typed as plain options
     )
     return storage, pool.aclose
 
