@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from service import migrate
 from service.apidocs.router import router as apidocs_router
@@ -71,7 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await resources.throttle.close()
             await engine.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc with their assets served here: they work offline and load nothing from elsewhere.
+    app = FastAPIOffline(
         title="Chat service",
         version="0.1.0",
         lifespan=lifespan,
