@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from service import migrate
+from service.apidocs.policy import DocsPolicy
 from service.apidocs.router import router as apidocs_router
 from service.auth.router import router as auth_router
 from service.auth.security import PasswordHasher, TokenCodec
@@ -76,9 +77,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPIOffline(
         title="Chat service",
         version="0.1.0",
+        # No validator badge: Swagger UI would fetch it from another host.
+        swagger_ui_parameters={"validatorUrl": None},
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(DocsPolicy)
     install_error_handlers(app)
     app.include_router(auth_router, prefix=API_PREFIX)
     app.include_router(rooms_router, prefix=API_PREFIX)

@@ -32,7 +32,7 @@ async def _security_headers(response: Response) -> None:
 def install(app: FastAPI) -> None:
     """Serve the client from `/` as FastAPI's frontend: it is tried only when no
     route matches the path, so a route's own 405 (with its `Allow`) wins. The headers
-    go on the client's files only: /docs loads its scripts from a CDN and would break under this policy."""
+    go on the client's files only: /docs and /redoc need inline script and have a policy of their own."""
     web = APIRouter(dependencies=[Depends(_security_headers)])
     web.frontend("/", directory=STATIC_DIR, fallback=None)
     app.include_router(web)

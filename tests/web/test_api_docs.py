@@ -48,6 +48,7 @@ def test_docs_log_in_through_authorize_and_call_users_me_offline(
     operation.get_by_role("button", name="Execute").click()
     expect(operation.locator(".live-responses-table tbody .response-col_status").first).to_have_text("200")
     expect(operation.locator(".live-responses-table .microlight").first).to_contain_text(username)
+    page.wait_for_load_state("networkidle")
     assert blocked == []
 
 
@@ -56,4 +57,10 @@ def test_redoc_renders_offline(service: ServiceProcess, open_page: Callable[...,
     blocked = _offline(chat, service.base)
     chat.page.goto(f"{service.base}/redoc")
     expect(chat.page.get_by_text("/api/v1/users/me").first).to_be_attached()
+    # The footer, whose logo ReDoc's bundle would fetch from its vendor's CDN, is drawn too.
+    expect(chat.page.get_by_role("link", name="API docs by Redocly")).to_be_attached()
+    chat.page.wait_for_load_state("networkidle")
     assert blocked == []
+    # The policy stopped that logo in the browser, before any request: the one violation expected.
+    assert [e for e in chat.errors if "cdn.redoc.ly" not in e] == []
+    chat.errors.clear()
