@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     allowed_origins: str = ""
     max_connections: int = Field(default=10000, ge=1)
     max_connections_per_user: int = Field(default=20, ge=1)
+    # Rooms subscribed at once on one /ws socket.
+    max_rooms_per_socket: int = Field(default=500, ge=1)
     ws_compression: bool = False
     auto_migrate: bool = True
     # full: a commit (so an echo) survives power loss; normal: faster, survives

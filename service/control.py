@@ -1,4 +1,4 @@
-"""Control events: access that ended, told to every instance so it closes the sockets concerned.
+"""Control events: access that began or ended, told to every instance for the sockets concerned.
 
 Produced by the REST side (auth, rooms), consumed by the realtime hub; kept here so
 neither package imports the other for them. On the wire: `{"kind", …fields}`."""
@@ -35,13 +35,22 @@ class RoomDeleted:
     room_id: int
 
 
-ControlEvent = TokenRevoked | FamilyRevoked | MemberRemoved | RoomDeleted
+@dataclass(frozen=True, slots=True)
+class RoomAdded:
+    """The user became a member: their multiplexed sockets are told, so clients may subscribe."""
+
+    user_id: int
+    room_id: int
+
+
+ControlEvent = TokenRevoked | FamilyRevoked | MemberRemoved | RoomDeleted | RoomAdded
 
 _KINDS: dict[str, type[ControlEvent]] = {
     "token_revoked": TokenRevoked,
     "family_revoked": FamilyRevoked,
     "member_removed": MemberRemoved,
     "room_deleted": RoomDeleted,
+    "room_added": RoomAdded,
 }
 _NAMES = {cls: kind for kind, cls in _KINDS.items()}
 

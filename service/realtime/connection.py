@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from starlette.websockets import WebSocket
 
 from service.auth.models import User
 from service.auth.security import TokenClaims
-from service.realtime.protocol import to_msgpack
+from service.realtime.closes import SLOW_CONSUMER
+from service.realtime.frames import to_msgpack, with_room
 
-SLOW_CONSUMER = (1013, "slow consumer")
+if TYPE_CHECKING:
+    from service.realtime.subscription import Subscription
+
 # Messages of one connection queued for storing at once; beyond it the reader waits.
 MAX_PENDING_STORES = 64
 # A graceful close first sends what is queued, for at most this long.
@@ -29,30 +33,28 @@ class Connection:
     """Frames reach the socket only through `queue`, drained by one writer task, so
     a slow client fills its own queue and never delays anyone else.
 
-    Until `go_live`, room messages are held back while the endpoint sends the
-    replay; afterwards a message frame is queued only if its seq is above every
-    seq this connection already has, so replay and live traffic never overlap.
-
-    A `binary` (MessagePack) connection queues bytes: the hub hands `deliver` and
-    `deliver_ephemeral` frames already in the connection's encoding, while `send`
-    takes JSON text and converts it."""
+    The socket's rooms are its `subscriptions` (subscription.py): one on the
+    per-room endpoint, any number on the multiplexed one, whose room frames carry
+    `"room"`. A `binary` (MessagePack) connection queues bytes: room frames arrive
+    already in the connection's form, while `send` takes JSON text and converts it."""
 
     __slots__ = (
         "websocket",
         "user_id",
         "username",
+        "is_admin",
+        "user_json",
         "jti",
         "family",
         "expires_at",
-        "room_id",
         "binary",
-        "last_seq",
+        "multiplexed",
+        "queue_size",
+        "subscriptions",
         "close_request",
         "_queue",
-        "_queue_size",
         "_wake",
-        "_live",
-        "_held",
+        "_space",
         "_writer",
         "_reader",
         "_pending_stores",
@@ -63,27 +65,29 @@ class Connection:
         self,
         websocket: WebSocket,
         user: User,
+        user_json: bytes,
         claims: TokenClaims,
-        room_id: int,
         queue_size: int,
         *,
         binary: bool = False,
+        multiplexed: bool = False,
     ) -> None:
         self.websocket = websocket
         self.user_id = user.id
         self.username = user.username
+        self.is_admin = user.is_admin
+        self.user_json = user_json
         self.jti = claims.jti
         self.family = claims.family
         self.expires_at = claims.expires_at
-        self.room_id = room_id
         self.binary = binary
-        self.last_seq = 0
+        self.multiplexed = multiplexed
+        self.queue_size = queue_size
+        self.subscriptions: dict[int, Subscription] = {}
         self.close_request: CloseRequest | None = None
         self._queue: deque[str | bytes] = deque()
-        self._queue_size = queue_size
         self._wake: asyncio.Future[None] | None = None  # set while the writer waits
-        self._live = False
-        self._held: list[tuple[int, str | bytes]] = []  # seq 0: a presence or typing frame
+        self._space: asyncio.Event | None = None  # set while a replay waits for room in the queue
         self._writer: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[object] | None = None
         self._pending_stores = 0
@@ -126,58 +130,27 @@ class Connection:
             writer.cancel()
         await asyncio.gather(writer, return_exceptions=True)
 
-    # Called by the hub, in seq order per room.
-    def deliver(self, seq: int, frame: str | bytes) -> None:
+    def send(self, frame: str, room: int | None = None) -> None:
+        """Queue a JSON frame (about `room`, tagged so on a multiplexed socket;
+        converted for a binary one) without waiting; a full queue closes 1013."""
+        if room is not None and self.multiplexed:
+            frame = with_room(frame, room)
+        self.enqueue(to_msgpack(frame) if self.binary else frame)
+
+    async def put(self, frame: str, room: int | None = None) -> None:
+        """`send` for a replay: waits while the queue is half full instead of
+        overflowing it, so a long replay paces itself to what the client reads."""
+        while len(self._queue) >= max(1, self.queue_size // 2) and self.close_request is None:
+            self._space = self._space or asyncio.Event()
+            self._space.clear()
+            await self._space.wait()
+        self.send(frame, room)
+
+    def enqueue(self, frame: str | bytes) -> None:
+        """Queue a frame already in this connection's form."""
         if self.close_request is not None:
             return
-        if not self._live:
-            self._hold(seq, frame)
-            return
-        if seq > self.last_seq:
-            self.last_seq = seq
-            self._enqueue(frame)
-
-    def deliver_ephemeral(self, frame: str | bytes) -> None:
-        """Presence and typing: not part of the seq stream, but kept behind the
-        replay like messages, so they never arrive before `welcome`."""
-        if self.close_request is not None:
-            return
-        if not self._live:
-            self._hold(0, frame)
-            return
-        self._enqueue(frame)
-
-    def _hold(self, seq: int, frame: str | bytes) -> None:
-        self._held.append((seq, frame))
-        if len(self._held) > self._queue_size:
-            self.close(*SLOW_CONSUMER)
-
-    def go_live(self, last_seq: int) -> None:
-        """The replay covered every seq up to `last_seq`; release what came meanwhile."""
-        self.last_seq = max(self.last_seq, last_seq)
-        self._live = True
-        held, self._held = self._held, []
-        for seq, frame in held:
-            if seq == 0:
-                self.deliver_ephemeral(frame)
-            else:
-                self.deliver(seq, frame)
-
-    def wire(self, frame: str) -> dict[str, object]:
-        """The ASGI message carrying a JSON frame in this connection's encoding."""
-        if self.binary:
-            return {"type": "websocket.send", "bytes": to_msgpack(frame)}
-        return {"type": "websocket.send", "text": frame}
-
-    def send(self, frame: str) -> None:
-        """Queue a JSON frame (converted for a binary connection) without waiting;
-        a full queue closes the connection 1013."""
-        self._enqueue(to_msgpack(frame) if self.binary else frame)
-
-    def _enqueue(self, frame: str | bytes) -> None:
-        if self.close_request is not None:
-            return
-        if len(self._queue) >= self._queue_size:
+        if len(self._queue) >= self.queue_size:
             self.close(*SLOW_CONSUMER)
             return
         self._queue.append(frame)
@@ -199,6 +172,8 @@ class Connection:
             return
         self.close_request = CloseRequest(code, reason)
         self._wake_writer()
+        if self._space is not None:
+            self._space.set()  # a replay waiting for room gives up
         if self._reader is not None:
             self._reader.cancel()
         writer = self._writer
@@ -215,9 +190,12 @@ class Connection:
         queue = self._queue
         key = "bytes" if self.binary else "text"
         loop = asyncio.get_running_loop()
+        half = max(1, self.queue_size // 2)
         while True:
             while queue:
                 await send({"type": "websocket.send", key: queue.popleft()})
+                if self._space is not None and len(queue) < half:
+                    self._space.set()
             if self.close_request is not None:
                 return
             self._wake = loop.create_future()

@@ -1,148 +1,104 @@
-"""The WebSocket route: handshake checks, welcome → replay → synced, then live frames.
+"""The two WebSocket routes, top to bottom: handshake → subscriptions → read loop.
 
-One client frame's journey: `_read_frames` → `_parse` (JSON, or MessagePack under
-chat.v1.msgpack) →
-`_send_message` → MessageWriter.submit (messages/store.py: batch, commit) →
-hub.publish_stored → broker → hub feed (seq order) → every Connection's queue →
-its writer task. `_stored` then answers the sender where the room's stream does
-not: a repeated client_msg_id, or `unavailable`."""
+`/ws/rooms/{room_id}` is a socket subscribed to one room at the handshake;
+`/ws` starts with `hello` and subscribes rooms as the client asks. One frame's
+journey: `_read_frames` → protocol.parse_* → sending.send_message → the writer
+(messages/store.py: batch, commit, publish) → hub → the room's feed (seq order) →
+each subscription → its socket's queue → the connection's writer task."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
-import math
-import time
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
 from starlette.types import Message
 
-from service.auth.models import User
-from service.auth.security import TokenClaims, TokenError
-from service.auth.service import user_for_access_token
-from service.errors import NotFound
-from service.messages.store import RoomGone, StoredMessage, StoreResult, read_stored
-from service.paging import MAX_DB_INT, MAX_SEQ
-from service.realtime import protocol
-from service.realtime.connection import SLOW_CONSUMER, Connection
-from service.realtime.hub import RESTARTING, TOO_MANY
-from service.realtime.protocol import FrameError, Ping, SendMessage, Typing
+from service.realtime import frames, protocol
+from service.realtime.closes import (
+    INTERNAL_ERROR,
+    REQUESTED,
+    ROOM_DELETED,
+    ROOM_NOT_FOUND,
+    SLOW_CONSUMER,
+    TOKEN_EXPIRED,
+)
+from service.realtime.connection import Connection
+from service.realtime.handshake import Rejected, admit, authenticate, check_origin, parse_since, room_id
+from service.realtime.protocol import FrameError, Ping, SendMessage, Subscribe, Typing, Unsubscribe
 from service.realtime.ratelimit import TokenBucket
+from service.realtime.sending import send_message
+from service.realtime.subscribing import RoomUnavailable, readable, subscribe
+from service.realtime.subscription import Subscription
 from service.resources import Resources
-from service.rooms.models import Room
-from service.rooms.service import room_for_reader
 
 log = logging.getLogger("service.realtime")
 
 router = APIRouter()
 
-UNAVAILABLE = "the message could not be stored; retry with the same client_msg_id"
 CLOSE_TIMEOUT_SECONDS = 5.0
-
-
-class Rejected(Exception):
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
 
 
 @router.websocket("/ws/rooms/{room_id}")
 async def room_socket(websocket: WebSocket, room_id: str) -> None:
+    await _run(websocket, room_id)
+
+
+@router.websocket("/ws")
+async def multiplexed_socket(websocket: WebSocket) -> None:
+    await _run(websocket, None)
+
+
+async def _run(websocket: WebSocket, raw_room_id: str | None) -> None:
     resources: Resources = websocket.app.state.resources
-    hub = resources.hub
     subprotocol = protocol.choose_subprotocol(websocket.scope.get("subprotocols", []))
     # Accept first: a close before accept reaches real clients as HTTP 403, no code.
     await websocket.accept(subprotocol=subprotocol)
+    binary = subprotocol == protocol.MSGPACK_SUBPROTOCOL
     conn: Connection | None = None
     expiry: asyncio.TimerHandle | None = None
     try:
-        conn = await _open(websocket, resources, room_id, binary=subprotocol == protocol.MSGPACK_SUBPROTOCOL)
+        check_origin(websocket, resources)
+        if raw_room_id is not None:
+            conn = await _open_room_socket(websocket, resources, raw_room_id, binary)
+        else:
+            user, claims = await authenticate(websocket, resources)
+            conn = admit(websocket, resources, user, claims, binary=binary, multiplexed=True)
+            conn.send(frames.hello_frame(conn.user_json))
         delay = (conn.expires_at - datetime.now(UTC)).total_seconds()
-        expiry = asyncio.get_running_loop().call_later(max(delay, 0), conn.close, 1008, "token expired")
+        expiry = asyncio.get_running_loop().call_later(max(delay, 0), conn.close, *TOKEN_EXPIRED)
         await _serve(websocket, conn, resources)
     except Rejected as exc:
-        await _close(websocket, exc.code, exc.reason)
+        if conn is not None:
+            await conn.finish(flush=False)
+        await _close(websocket, *exc.close)
     except Exception:
         log.exception("websocket handler failed")
-        await _close(websocket, 1011, "internal error")
+        if conn is not None:
+            await conn.finish(flush=False)
+        await _close(websocket, *INTERNAL_ERROR)
     finally:
         if expiry is not None:
             expiry.cancel()
         if conn is not None:
-            await hub.leave(conn)
+            await resources.hub.leave(conn)
 
 
-async def _open(websocket: WebSocket, resources: Resources, room_id: str, *, binary: bool) -> Connection:
-    """Checks, admission, then welcome → replay → synced. Nothing of the user's ORM
-    row outlives this: an idle connection keeps only what it needs."""
-    user, claims, since = await _authorize(websocket, resources, room_id)
-    conn = Connection(websocket, user, claims, int(room_id), resources.settings.send_queue, binary=binary)
-    if resources.hub.draining:
-        raise Rejected(*RESTARTING)
-    if not resources.hub.admit(conn):
-        raise Rejected(*TOO_MANY)
+async def _open_room_socket(websocket: WebSocket, resources: Resources, raw_room_id: str, binary: bool) -> Connection:
+    """since, token, room: the first failure closes 1008; then admission and the room's replay."""
+    since = parse_since(websocket.query_params.get("since"))
+    user, claims = await authenticate(websocket, resources)
+    room = room_id(raw_room_id)
+    if room is None or not await readable(resources, user.id, user.is_admin, room):
+        raise Rejected(ROOM_NOT_FOUND)
+    conn = admit(websocket, resources, user, claims, binary=binary, multiplexed=False)
     try:
-        await resources.hub.join(conn, protocol.encode_user(user))
-        await _replay(websocket, resources, conn, user, since)
-    except BaseException:
-        await resources.hub.leave(conn)
-        raise
+        await subscribe(resources, conn, room, since, checked=True)
+    except RoomUnavailable:
+        raise Rejected(ROOM_DELETED) from None
     return conn
-
-
-async def _authorize(
-    websocket: WebSocket, resources: Resources, raw_room_id: str
-) -> tuple[User, TokenClaims, int | None]:
-    """Origin, token, room: the first failure closes 1008 with its reason."""
-    if not _origin_allowed(websocket, resources.settings.origins):
-        raise Rejected(1008, "origin not allowed")
-    since = _parse_since(websocket.query_params.get("since"))
-    async with resources.sessionmaker() as session:
-        try:
-            token = websocket.query_params.get("token") or protocol.offered_token(websocket.scope["subprotocols"])
-            user, claims = await user_for_access_token(session, resources.codec, token)
-        except TokenError as exc:
-            raise Rejected(1008, exc.reason) from None
-        if not (raw_room_id.isascii() and raw_room_id.isdigit() and 0 < int(raw_room_id) <= MAX_DB_INT):
-            raise Rejected(1008, "room not found")
-        try:
-            await room_for_reader(session, int(raw_room_id), user)
-        except NotFound:
-            raise Rejected(1008, "room not found") from None
-    return user, claims, since
-
-
-async def _replay(websocket: WebSocket, resources: Resources, conn: Connection, user: User, since: int | None) -> None:
-    """welcome, the missed (or newest) messages, synced; live messages wait meanwhile."""
-    settings = resources.settings
-    async with resources.sessionmaker() as session:
-        room = await session.get(Room, conn.room_id)
-        if room is None:
-            raise Rejected(1001, "room deleted")
-        # last_seq first: every seq up to it has committed, so the replay has no holes.
-        last = room.last_seq
-        if since is None:
-            start, limit = 0, settings.history_on_connect
-        else:
-            start, limit = min(since, last), settings.max_replay
-        rows: list[StoredMessage] = []
-        if limit > 0 and start < last:
-            rows = await read_stored(session, room.id, after=start, upto=last, limit=limit, newest=True)
-    # After join: the user is among them, and later changes are held for this socket.
-    online = await resources.hub.online(conn.room_id)
-    send, wire = websocket.send, conn.wire
-    await send(wire(protocol.welcome_frame(room, user, online)))
-    for message in rows:
-        await send(wire(protocol.message_frame(message)))
-    resources.metrics.replay_messages.observe(len(rows))
-    truncated = since is not None and last - start > settings.max_replay
-    await send(wire(protocol.synced_frame(last, len(rows), truncated)))
-    conn.go_live(last)
 
 
 async def _serve(websocket: WebSocket, conn: Connection, resources: Resources) -> None:
@@ -180,93 +136,83 @@ async def _read_frames(websocket: WebSocket, resources: Resources, conn: Connect
         if message["type"] == "websocket.disconnect":
             return
         try:
-            frame = _parse(message, conn.binary, settings.max_message_chars)
-            if isinstance(frame, Ping):
-                conn.send(protocol.PONG_FRAME)
-                continue
-            if isinstance(frame, Typing):
-                await resources.hub.typing(conn)
-                continue
-            wait = bucket.take()
-            if wait > 0:
-                raise FrameError(
-                    "rate_limited", "sending too fast", frame.client_msg_id, retry_after_ms=math.ceil(wait * 1000)
-                )
-            if conn.too_many_stores():
-                await conn.stores_below_limit()
-            _send_message(resources, conn, frame)
+            frame = _parse(message, conn, settings.max_message_chars)
+            match frame:
+                case Ping(ref=ref):
+                    conn.send(frames.pong_frame(ref))
+                case Typing():
+                    await resources.hub.typing(_subscription(conn, frame.room, frame.ref))
+                case SendMessage():
+                    await send_message(
+                        resources, _subscription(conn, frame.room, frame.ref, frame.client_msg_id), frame, bucket
+                    )
+                case Subscribe(rooms=rooms, ref=ref):
+                    await _subscribe_rooms(resources, conn, rooms, ref)
+                case Unsubscribe(rooms=room_ids, ref=ref):
+                    await _unsubscribe_rooms(resources, conn, room_ids, ref)
         except FrameError as exc:
-            conn.send(protocol.error_frame(exc))
+            conn.send(frames.error_frame(exc))
 
 
-def _parse(message: Message, binary: bool, max_message_chars: int) -> protocol.ClientFrame:
+def _parse(message: Message, conn: Connection, max_message_chars: int) -> protocol.ClientFrame:
     """A frame in the connection's encoding: JSON text, or MessagePack binary."""
-    if binary:
+    if conn.binary:
         data = message.get("bytes")
         if data is None:
             raise FrameError("unsupported_frame", "text frames are not supported under chat.v1.msgpack")
-        return protocol.parse_msgpack_frame(data, max_message_chars)
+        return protocol.parse_msgpack_frame(data, max_message_chars, multiplexed=conn.multiplexed)
     text = message.get("text")
     if text is None:
         raise FrameError("unsupported_frame", "binary frames are not supported here; send JSON text")
-    return protocol.parse_client_frame(text, max_message_chars)
+    return protocol.parse_client_frame(text, max_message_chars, multiplexed=conn.multiplexed)
 
 
-def _send_message(resources: Resources, conn: Connection, frame: SendMessage) -> None:
-    """Hand the message to the writer without waiting for it: a sender's messages
-    keep their order in the writer's queue and share transactions with each other."""
-    try:
-        future = resources.writer.submit(conn.room_id, conn.user_id, conn.username, frame.body, frame.client_msg_id)
-    except Exception as exc:
-        log.warning("could not queue a message: %s: %s", type(exc).__name__, exc)
-        raise FrameError("unavailable", UNAVAILABLE, frame.client_msg_id) from None
-    conn.stores_started()
-    future.add_done_callback(functools.partial(_stored, resources, conn, frame.client_msg_id, time.perf_counter()))
+def _subscription(
+    conn: Connection, room: int | None, ref: str | None, client_msg_id: str | None = None
+) -> Subscription:
+    """The frame's room on this socket: the per-room socket's own, or one subscribed on /ws."""
+    if not conn.multiplexed:
+        return next(iter(conn.subscriptions.values()))
+    sub = conn.subscriptions.get(room) if room is not None else None
+    if sub is None or sub.ended:
+        raise FrameError("not_subscribed", "subscribe to the room first", client_msg_id, room=room, ref=ref)
+    return sub
 
 
-def _stored(
-    resources: Resources,
-    conn: Connection,
-    client_msg_id: str | None,
-    started: float,
-    future: asyncio.Future[StoreResult],
+async def _subscribe_rooms(
+    resources: Resources, conn: Connection, rooms: tuple[tuple[int, int | None], ...], ref: str | None
 ) -> None:
-    """After commit (and publish): answer the sender where the room's stream does not."""
-    conn.store_finished()
-    resources.metrics.store_seconds.observe(time.perf_counter() - started)
-    exc = future.exception() if not future.cancelled() else asyncio.CancelledError()
-    if isinstance(exc, RoomGone):
-        conn.close(1001, "room deleted")
-    elif exc is not None:
-        log.warning("storing a message failed: %s: %s", type(exc).__name__, exc)
-        conn.send(protocol.error_frame(FrameError("unavailable", UNAVAILABLE, client_msg_id)))
-    elif future.result().created:
-        resources.metrics.messages_stored.inc()
-    else:
-        # The original, to the sender only, marked so it is not taken for a new message.
-        conn.send(protocol.message_frame(future.result().message, duplicate=True))
+    """Each room in the order given; a room that cannot be served is answered and the rest go on."""
+    limit = resources.settings.max_rooms_per_socket
+    for room, since in rooms:
+        if conn.close_request is not None:
+            return
+        if room in conn.subscriptions:
+            conn.send(frames.error_frame(FrameError("already_subscribed", "already subscribed", room=room, ref=ref)))
+        elif len(conn.subscriptions) >= limit:
+            detail = f"at most {limit} rooms on one socket"
+            conn.send(frames.error_frame(FrameError("too_many_rooms", detail, room=room, ref=ref)))
+        else:
+            try:
+                await subscribe(resources, conn, room, since, ref)
+            except RoomUnavailable:
+                conn.send(frames.error_frame(FrameError("room_not_found", "room not found", room=room, ref=ref)))
+
+
+async def _unsubscribe_rooms(
+    resources: Resources, conn: Connection, room_ids: tuple[int, ...], ref: str | None
+) -> None:
+    for room in room_ids:
+        sub = conn.subscriptions.get(room)
+        if sub is None or sub.ended:
+            conn.send(frames.error_frame(FrameError("not_subscribed", "not subscribed", room=room, ref=ref)))
+            continue
+        sub.end()  # nothing more of the room goes out, from here on
+        conn.send(frames.unsubscribed_frame(room, REQUESTED, ref))
+        await resources.hub.unsubscribe(sub)
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
     with contextlib.suppress(Exception):
         async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
             await websocket.send({"type": "websocket.close", "code": code, "reason": reason})
-
-
-def _parse_since(raw: str | None) -> int | None:
-    if raw is None:
-        return None
-    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_SEQ:
-        raise Rejected(1008, "invalid since")
-    return int(raw)
-
-
-def _origin_allowed(websocket: WebSocket, allowed: frozenset[str]) -> bool:
-    origin = websocket.headers.get("origin")
-    if origin is None:
-        return True  # not a browser
-    origin = origin.rstrip("/")
-    if origin in allowed:
-        return True
-    host = websocket.headers.get("host")
-    return host is not None and urlsplit(origin).netloc.lower() == host.lower()

@@ -1,15 +1,15 @@
-"""Local fan-out: which sockets are in which room, in seq order, and control events.
+"""The instance's live side: room feeds, the sockets' registry, presence, and the broker.
 
-Messages reach the hub through the broker, or straight from the writer when the
-broker is in-process. Per room, a feed delivers seqs strictly in order: an early
-arrival waits for the seqs before it, and a seq that does not come in time (lost
-by the broker, or its publisher died after commit) is read from the database,
-the source of truth.
+Publishing happens after commit; everything published, this instance's own
+included, comes back through `_listen` (or straight from the writer when the
+broker is in-process) and goes to the room's feed, which delivers in seq order
+to its subscriptions. Control events end access: a socket closes, or on the
+multiplexed socket one room ends with `unsubscribed`.
 
 Presence and typing frames are ephemeral: not stored, not sequenced, delivered to
 whoever is in the room when they arrive. The hub tells the presence store about a
-user's first and last socket per room on this instance and announces what the
-store reports as joins and leaves."""
+user's first and last subscription per room on this instance and announces what
+the store reports as joins and leaves."""
 
 from __future__ import annotations
 
@@ -17,97 +17,34 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service import control
 from service.config import Settings
-from service.control import ControlEvent, FamilyRevoked, MemberRemoved, RoomDeleted, TokenRevoked
+from service.control import ControlEvent, FamilyRevoked, MemberRemoved, RoomAdded, RoomDeleted, TokenRevoked
 from service.messages.store import StoredMessage, read_stored
 from service.metrics import Metrics
 from service.presence import PresenceStore
-from service.realtime import protocol
+from service.realtime import envelope, frames
 from service.realtime.broker import Broker
+from service.realtime.closes import REMOVED, ROOM_DELETED, Close
 from service.realtime.connection import Connection
+from service.realtime.envelope import CONTROL_CHANNEL, EPHEMERAL, room_channel
+from service.realtime.feed import RoomFeed
+from service.realtime.registry import Registry
+from service.realtime.subscription import Subscription
 from service.rooms.models import Room
 
 log = logging.getLogger("service.realtime")
 
-CONTROL_CHANNEL = "control"
-# How long a feed waits for a missing seq before reading it from the database.
-GAP_WAIT_SECONDS = 0.25
 # How often feeds are checked against rooms.last_seq, for messages whose publish
 # was lost with nothing published after it to reveal the gap.
 RECONCILE_SECONDS = 1.0
-CATCH_UP_BATCH = 500
 # Typing notices forwarded per user per room, at most one per this many seconds.
 TYPING_INTERVAL_SECONDS = 2.0
-TOO_MANY = (1013, "too many connections")
-RESTARTING = (1012, "server restarting")
-TOKEN_REVOKED = (1008, "token revoked")
-# How long a revocation is remembered: a socket whose token check passed just before
-# the revocation committed, and joins after its control event arrived, is still closed.
-REVOCATION_MEMORY_SECONDS = 60.0
-
-
-def room_channel(room_id: int) -> str:
-    return f"room:{room_id}"
-
-
-def _encode_message(seq: int, frame: str) -> bytes:
-    return b"%d:%.6f:" % (seq, time.time()) + frame.encode()
-
-
-def _decode_message(payload: bytes) -> tuple[int, float, str]:
-    seq, published_at, frame = payload.split(b":", 2)
-    return int(seq), float(published_at), frame.decode()
-
-
-# Ephemeral frames on a room channel: "e:<user id not to deliver to, or 0>:<frame>".
-EPHEMERAL = b"e:"
-
-
-def _encode_ephemeral(frame: str, exclude_user: int | None) -> bytes:
-    return EPHEMERAL + b"%d:" % (exclude_user or 0) + frame.encode()
-
-
-def _decode_ephemeral(payload: bytes) -> tuple[int | None, str]:
-    _, exclude, frame = payload.split(b":", 2)
-    return int(exclude) or None, frame.decode()
-
-
-class _Wire:
-    """One frame for many sockets: its JSON text, and MessagePack made at most once,
-    for the first socket that speaks it."""
-
-    __slots__ = ("text", "_packed")
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self._packed: bytes | None = None
-
-    def for_(self, conn: Connection) -> str | bytes:
-        if not conn.binary:
-            return self.text
-        if self._packed is None:
-            self._packed = protocol.to_msgpack(self.text)
-        return self._packed
-
-
-class RoomFeed:
-    def __init__(self, room_id: int) -> None:
-        self.room_id = room_id
-        self.connections: set[Connection] = set()
-        self.last_seq = 0
-        self.early: dict[int, str] = {}
-        self.gap_task: asyncio.Task[None] | None = None
-        self.positioned = False  # last_seq read from the database
-        self.behind: int | None = None  # rooms.last_seq seen ahead of the feed at the last check
-        self.users: dict[int, int] = {}  # user_id -> sockets here
-        self.typing_at: dict[int, float] = {}  # user_id -> when their last typing notice went out
 
 
 class Hub:
@@ -122,23 +59,16 @@ class Hub:
         self.broker = broker
         self.presence = presence
         self.metrics = metrics
+        self.registry = Registry(settings, metrics)
         self._sessionmaker = sessionmaker
-        self._settings = settings
         self._feeds: dict[int, RoomFeed] = {}
         self._feed_lock = asyncio.Lock()
-        self._by_user: dict[int, set[Connection]] = defaultdict(set)
-        self._user_json: dict[int, bytes] = {}  # for users with a socket here
-        # Presence calls in the order the sockets opened and closed.
+        self._user_json: dict[int, bytes] = {}  # for users subscribed to a room here
+        # Presence calls in the order subscriptions began and ended.
         self._presence_lock = asyncio.Lock()
-        self._presence_upkeep: asyncio.Task[None] | None = None
-        self._connections: set[Connection] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._listener: asyncio.Task[None] | None = None
-        self._reconciler: asyncio.Task[None] | None = None
         self._resync: asyncio.Task[None] | None = None
-        self._emptied = asyncio.Event()
-        self.draining = False
-        # ("jti" or "family", id) -> monotonic time its revocation arrived
-        self._revoked: dict[tuple[str, str], float] = {}
 
     # Lifecycle ------------------------------------------------------------------
 
@@ -147,25 +77,26 @@ class Hub:
         await self.broker.subscribe(CONTROL_CHANNEL)
         await self.presence.connect()
         self._listener = asyncio.create_task(self._listen(), name="hub-listener")
-        self._reconciler = asyncio.create_task(self._reconcile(), name="hub-reconciler")
+        self._spawn(self._reconcile())
         if self.presence.needs_upkeep:
-            self._presence_upkeep = asyncio.create_task(self._keep_presence(), name="hub-presence")
+            self._spawn(self._keep_presence())
+
+    @property
+    def draining(self) -> bool:
+        return self.registry.draining
+
+    @property
+    def connection_count(self) -> int:
+        return len(self.registry)
 
     async def drain(self, timeout: float) -> None:
-        """Close every socket 1012 and refuse new ones; wait for them to go."""
-        self.draining = True
-        for conn in list(self._connections):
-            conn.close(*RESTARTING)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                while self._connections:
-                    self._emptied.clear()
-                    await self._emptied.wait()
+        await self.registry.drain(timeout)
 
     async def stop(self) -> None:
         await self.drain(timeout=5)
-        feed_tasks = [f.gap_task for f in self._feeds.values()]
-        for task in [self._presence_upkeep, self._listener, self._reconciler, self._resync, *feed_tasks]:
+        for feed in self._feeds.values():
+            feed.close()
+        for task in [self._listener, self._resync, *self._tasks]:
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -173,85 +104,78 @@ class Hub:
         await self.broker.disconnect()
         await self.presence.disconnect()
 
-    @property
-    def connection_count(self) -> int:
-        return len(self._connections)
+    def _spawn(self, work: object) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(work)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    # Connections ------------------------------------------------------------------
+    # Subscriptions ------------------------------------------------------------------
 
-    def admit(self, conn: Connection) -> bool:
-        """Count the connection against the caps; False when a cap is reached."""
-        mine = self._by_user[conn.user_id]
-        if (
-            len(self._connections) >= self._settings.max_connections
-            or len(mine) >= self._settings.max_connections_per_user
-        ):
-            if not mine:
-                del self._by_user[conn.user_id]
-            return False
-        self._connections.add(conn)
-        mine.add(conn)
-        self.metrics.connections.set(len(self._connections))
-        if ("jti", conn.jti) in self._revoked or ("family", conn.family) in self._revoked:
-            conn.close(*TOKEN_REVOKED)
-        return True
-
-    async def join(self, conn: Connection, user_json: bytes) -> None:
-        """Subscribe the connection to its room's feed; from here on it receives
-        (and holds, until it goes live) every message above the feed's position.
-        The user's first socket in the room here makes them present there."""
+    async def subscribe(self, sub: Subscription) -> None:
+        """Join the room's feed; from here on the subscription receives (and holds,
+        until it goes live) every message above the feed's position. The user's
+        first subscription to the room here makes them present there."""
         async with self._feed_lock:
-            feed = self._feeds.get(conn.room_id)
+            feed = self._feeds.get(sub.room_id)
             if feed is None:
-                feed = self._feeds[conn.room_id] = RoomFeed(conn.room_id)
-                try:
-                    await self.broker.subscribe(room_channel(conn.room_id))
-                    # Read after subscribing: anything committed later arrives through the broker.
-                    async with self._sessionmaker() as session:
-                        last = await session.scalar(select(Room.last_seq).where(Room.id == conn.room_id))
-                except BaseException:
-                    # No half-made feed: the next socket sets the room up afresh.
-                    del self._feeds[conn.room_id]
-                    with contextlib.suppress(Exception):
-                        await self.broker.unsubscribe(room_channel(conn.room_id))
-                    raise
-                self._position(feed, last or 0)
-            feed.connections.add(conn)
-            self._user_json[conn.user_id] = user_json
-            sockets = feed.users[conn.user_id] = feed.users.get(conn.user_id, 0) + 1
-        if sockets == 1:
-            await self._presence_changed(conn.room_id, conn.user_id, user_json)
+                feed = await self._open_feed(sub.room_id)
+            first = feed.add(sub)
+            self._user_json[sub.user_id] = sub.conn.user_json
+        if first:
+            await self._presence_changed(sub.room_id, sub.user_id, sub.conn.user_json)
+
+    async def _open_feed(self, room_id: int) -> RoomFeed:
+        feed = self._feeds[room_id] = RoomFeed(room_id, self._read_stored, self.metrics)
+        try:
+            await self.broker.subscribe(room_channel(room_id))
+            # Read after subscribing: anything committed later arrives through the broker.
+            async with self._sessionmaker() as session:
+                last = await session.scalar(select(Room.last_seq).where(Room.id == room_id))
+        except BaseException:
+            # No half-made feed: the next subscription sets the room up afresh.
+            del self._feeds[room_id]
+            with contextlib.suppress(Exception):
+                await self.broker.unsubscribe(room_channel(room_id))
+            raise
+        feed.position(last or 0)
+        return feed
+
+    async def unsubscribe(self, sub: Subscription) -> None:
+        sub.end()
+        if sub.conn.subscriptions.get(sub.room_id) is sub:
+            del sub.conn.subscriptions[sub.room_id]
+        async with self._feed_lock:
+            feed = self._feeds.get(sub.room_id)
+            if feed is None or not feed.remove(sub):
+                return
+            if not feed.subscriptions:
+                del self._feeds[sub.room_id]
+                feed.close()
+                await self.broker.unsubscribe(room_channel(sub.room_id))
+        await self._presence_changed(sub.room_id, sub.user_id, None)
 
     async def leave(self, conn: Connection) -> None:
-        self._connections.discard(conn)
-        self.metrics.connections.set(len(self._connections))
-        if not self._connections:
-            self._emptied.set()
-        mine = self._by_user.get(conn.user_id)
-        if mine is not None:
-            mine.discard(conn)
-            if not mine:
-                del self._by_user[conn.user_id]
-        if conn.user_id not in self._by_user:
+        """The socket is gone: all its rooms end, and it no longer counts."""
+        self.registry.release(conn)
+        for sub in list(conn.subscriptions.values()):
+            await self.unsubscribe(sub)
+        if not self.registry.of_user(conn.user_id):
             self._user_json.pop(conn.user_id, None)
-        async with self._feed_lock:
-            feed = self._feeds.get(conn.room_id)
-            if feed is None or conn not in feed.connections:
-                return
-            feed.connections.discard(conn)
-            last = feed.users[conn.user_id] == 1
-            if last:
-                del feed.users[conn.user_id]
-                feed.typing_at.pop(conn.user_id, None)
-            else:
-                feed.users[conn.user_id] -= 1
-            if not feed.connections:
-                del self._feeds[conn.room_id]
-                if feed.gap_task is not None:
-                    feed.gap_task.cancel()
-                await self.broker.unsubscribe(room_channel(conn.room_id))
-        if last:
-            await self._presence_changed(conn.room_id, conn.user_id, None)
+
+    def end_room(self, sub: Subscription, close: Close) -> None:
+        """Access to the room ended: the per-room socket closes; on /ws the room alone ends."""
+        if not sub.conn.multiplexed:
+            sub.conn.close(*close)
+            return
+        if sub.ended:
+            return
+        sub.end()
+        sub.conn.send(frames.unsubscribed_frame(sub.room_id, close[1]))
+        self._spawn(self.unsubscribe(sub))
+
+    async def _read_stored(self, room_id: int, after: int, upto: int | None, limit: int) -> Sequence[StoredMessage]:
+        async with self._sessionmaker() as session:
+            return await read_stored(session, room_id, after=after, upto=upto, limit=limit)
 
     # Presence and typing ------------------------------------------------------------
 
@@ -265,7 +189,7 @@ class Hub:
             return [] if feed is None else [self._user_json[u] for u in feed.users if u in self._user_json]
 
     async def _presence_changed(self, room_id: int, user_id: int, user_json: bytes | None) -> None:
-        """`user_json`: the user's first socket in the room here opened; None: their last closed."""
+        """`user_json`: the user's first subscription to the room here began; None: their last ended."""
         try:
             # Announced under the lock too, so joins and leaves go out in the order they happened.
             async with self._presence_lock:
@@ -282,21 +206,21 @@ class Hub:
     async def _announce(self, room_id: int, user_id: int, event: str, user_json: bytes) -> None:
         # Not to the user: a join comes from their first socket, which has `online`
         # in its welcome; a leave, from their last.
-        await self.publish_ephemeral(room_id, protocol.presence_frame(event, user_json), exclude_user=user_id)
+        await self.publish_ephemeral(room_id, frames.presence_frame(event, user_json), exclude_user=user_id)
 
-    async def typing(self, conn: Connection) -> None:
+    async def typing(self, sub: Subscription) -> None:
         """Forward a typing notice to the room's other users, one per user per 2 s."""
-        feed = self._feeds.get(conn.room_id)
-        user_json = self._user_json.get(conn.user_id)
-        if feed is None or user_json is None:
+        feed = self._feeds.get(sub.room_id)
+        if feed is None:
             return
         now = time.monotonic()
-        if now - feed.typing_at.get(conn.user_id, -TYPING_INTERVAL_SECONDS) < TYPING_INTERVAL_SECONDS:
+        if now - feed.typing_at.get(sub.user_id, -TYPING_INTERVAL_SECONDS) < TYPING_INTERVAL_SECONDS:
             return
-        feed.typing_at[conn.user_id] = now
+        feed.typing_at[sub.user_id] = now
         try:
-            if await self.presence.allow_typing(conn.room_id, conn.user_id):
-                await self.publish_ephemeral(conn.room_id, protocol.typing_frame(user_json), exclude_user=conn.user_id)
+            if await self.presence.allow_typing(sub.room_id, sub.user_id):
+                frame = frames.typing_frame(sub.conn.user_json)
+                await self.publish_ephemeral(sub.room_id, frame, exclude_user=sub.user_id)
         except Exception as exc:
             log.warning("forwarding a typing notice failed: %s", exc)
 
@@ -324,14 +248,14 @@ class Hub:
     async def publish_stored(self, messages: Sequence[StoredMessage]) -> None:
         """After commit: each message's frame, encoded once, to its room's channel."""
         for message in messages:
-            await self.publish_message(message.room_id, message.seq, protocol.message_frame(message))
+            await self.publish_message(message.room_id, message.seq, frames.message_frame(message))
 
     async def publish_message(self, room_id: int, seq: int, frame: str) -> None:
         if self.broker.local_only:
             self._on_message(room_id, seq, time.time(), frame)  # no other instance to tell
             return
         try:
-            await self.broker.publish(room_channel(room_id), _encode_message(seq, frame))
+            await self.broker.publish(room_channel(room_id), envelope.encode_message(seq, frame))
         except Exception as exc:
             # Stored already: deliver here; other instances catch up from the database.
             log.warning("publishing to the broker failed (%s); delivering locally", exc)
@@ -340,7 +264,7 @@ class Hub:
     async def publish_ephemeral(self, room_id: int, frame: str, exclude_user: int | None = None) -> None:
         if not self.broker.local_only:
             try:
-                await self.broker.publish(room_channel(room_id), _encode_ephemeral(frame, exclude_user))
+                await self.broker.publish(room_channel(room_id), envelope.encode_ephemeral(frame, exclude_user))
                 return
             except Exception as exc:
                 log.warning("publishing to the broker failed (%s); delivering locally", exc)
@@ -361,95 +285,28 @@ class Hub:
                     if self._resync is None or self._resync.done():
                         self._resync = asyncio.create_task(self._catch_up_all())
                 elif payload.startswith(EPHEMERAL):
-                    self._on_ephemeral(int(channel.partition(":")[2]), *_decode_ephemeral(payload))
+                    self._on_ephemeral(envelope.room_of(channel), *envelope.decode_ephemeral(payload))
                 else:
-                    room_id = int(channel.partition(":")[2])
-                    self._on_message(room_id, *_decode_message(payload))
+                    self._on_message(envelope.room_of(channel), *envelope.decode_message(payload))
             except Exception:
                 log.exception("dropped an undecodable broker event on %s", channel)
-
-    def _position(self, feed: RoomFeed, last_seq: int) -> None:
-        """Start the feed after `last_seq`; what arrived while it was read waits in `early`."""
-        feed.last_seq = last_seq
-        feed.positioned = True
-        self._drain_early(feed)
 
     def _on_message(self, room_id: int, seq: int, published_at: float, frame: str) -> None:
         self.metrics.fanout_seconds.observe(max(0.0, time.time() - published_at))
         feed = self._feeds.get(room_id)
-        if feed is None or seq <= feed.last_seq:
-            return
-        if not feed.positioned or seq > feed.last_seq + 1:
-            feed.early[seq] = frame
-            if feed.positioned:
-                self._wait_for_gap(feed)
-            return
-        self._deliver(feed, seq, frame)
-        self._drain_early(feed)
-
-    def _deliver(self, feed: RoomFeed, seq: int, frame: str) -> None:
-        feed.last_seq = seq
-        wire = _Wire(frame)
-        for conn in tuple(feed.connections):
-            conn.deliver(seq, wire.for_(conn))
-        self.metrics.frames_delivered.inc(len(feed.connections))
+        if feed is not None:
+            feed.offer(seq, frame)
 
     def _on_ephemeral(self, room_id: int, exclude_user: int | None, frame: str) -> None:
         feed = self._feeds.get(room_id)
-        if feed is None:
-            return
-        wire = _Wire(frame)
-        for conn in tuple(feed.connections):
-            if conn.user_id != exclude_user:
-                conn.deliver_ephemeral(wire.for_(conn))
-
-    def _drain_early(self, feed: RoomFeed) -> None:
-        for stale in [s for s in feed.early if s <= feed.last_seq]:
-            del feed.early[stale]
-        while (frame := feed.early.pop(feed.last_seq + 1, None)) is not None:
-            self._deliver(feed, feed.last_seq + 1, frame)
-        if feed.early:
-            self._wait_for_gap(feed)
-        elif feed.gap_task is not None and feed.gap_task is not asyncio.current_task():
-            feed.gap_task.cancel()
-            feed.gap_task = None
-
-    def _wait_for_gap(self, feed: RoomFeed) -> None:
-        if feed.gap_task is None:
-            feed.gap_task = asyncio.create_task(self._fill_gap(feed))
-
-    async def _fill_gap(self, feed: RoomFeed) -> None:
-        try:
-            while feed.early and self._feeds.get(feed.room_id) is feed:
-                await asyncio.sleep(GAP_WAIT_SECONDS)
-                if feed.early:
-                    # Seqs are assigned under the room's row lock, so everything below
-                    # a seq we already hold has committed and can be read.
-                    await self._catch_up(feed, before=min(feed.early))
-        except Exception:
-            log.exception("filling a gap in room %s failed", feed.room_id)
-        finally:
-            if feed.gap_task is asyncio.current_task():
-                feed.gap_task = None
-
-    async def _catch_up(self, feed: RoomFeed, before: int | None = None) -> None:
-        """Deliver from the database, in order, the seqs after the feed's position."""
-        while True:
-            upto = None if before is None else before - 1
-            async with self._sessionmaker() as session:
-                rows = await read_stored(session, feed.room_id, after=feed.last_seq, upto=upto, limit=CATCH_UP_BATCH)
-            for message in rows:
-                if message.seq == feed.last_seq + 1:
-                    self._deliver(feed, message.seq, protocol.message_frame(message))
-            self._drain_early(feed)
-            if len(rows) < CATCH_UP_BATCH:
-                return
+        if feed is not None:
+            feed.deliver_ephemeral(frame, exclude_user)
 
     async def _catch_up_all(self) -> None:
         for feed in list(self._feeds.values()):
-            if feed.positioned and self._feeds.get(feed.room_id) is feed:
+            if feed.positioned and not feed.closed:
                 try:
-                    await self._catch_up(feed)
+                    await feed.catch_up()
                 except Exception:
                     log.exception("catching up room %s after a broker reconnect failed", feed.room_id)
 
@@ -472,32 +329,35 @@ class Hub:
             db_last = latest.get(feed.room_id, 0)
             if feed.behind is not None and feed.last_seq < feed.behind:
                 # Behind for a whole interval: the publish was lost, not late.
-                await self._catch_up(feed)
+                await feed.catch_up()
             feed.behind = db_last if db_last > feed.last_seq else None
 
     # Control events -------------------------------------------------------------------
 
     def _on_control(self, event: ControlEvent | None) -> None:
+        registry = self.registry
         match event:
             case TokenRevoked(jti=jti):
-                self._remember_revoked("jti", jti)
-                self._close_where(lambda c: c.jti == jti, *TOKEN_REVOKED)
+                registry.revoke("jti", jti, lambda c: c.jti == jti)
             case FamilyRevoked(family_id=family_id):
-                self._remember_revoked("family", family_id)
-                self._close_where(lambda c: c.family == family_id, *TOKEN_REVOKED)
+                registry.revoke("family", family_id, lambda c: c.family == family_id)
             case MemberRemoved(room_id=room_id, user_id=user_id):
-                self._close_where(lambda c: c.room_id == room_id and c.user_id == user_id, 1008, "removed from room")
+                for sub in list(registry.subscriptions(room_id, user_id)):
+                    self.end_room(sub, REMOVED)
             case RoomDeleted(room_id=room_id):
-                self._close_where(lambda c: c.room_id == room_id, 1001, "room deleted")
+                for sub in list(registry.subscriptions(room_id)):
+                    self.end_room(sub, ROOM_DELETED)
+            case RoomAdded(user_id=user_id, room_id=room_id):
+                if any(c.multiplexed for c in registry.of_user(user_id)):
+                    self._spawn(self._tell_room_added(user_id, room_id))
             case None:
                 log.warning("ignored a control event of an unknown kind")
 
-    def _remember_revoked(self, kind: str, value: str) -> None:
-        now = time.monotonic()
-        for key in [k for k, at in self._revoked.items() if at < now - REVOCATION_MEMORY_SECONDS]:
-            del self._revoked[key]
-        self._revoked[(kind, value)] = now
-
-    def _close_where(self, predicate: Callable[[Connection], bool], code: int, reason: str) -> None:
-        for conn in [c for c in self._connections if predicate(c)]:
-            conn.close(code, reason)
+    async def _tell_room_added(self, user_id: int, room_id: int) -> None:
+        async with self._sessionmaker() as session:
+            room = await session.get(Room, room_id)
+        if room is not None:
+            frame = frames.room_added_frame(room)
+            for conn in self.registry.of_user(user_id):
+                if conn.multiplexed:
+                    conn.send(frame)

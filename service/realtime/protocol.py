@@ -1,8 +1,9 @@
-"""Frames on the wire: parsing what clients send, encoding what the server sends.
+"""Client frames: subprotocol negotiation, and parsing what clients send into typed frames.
 
-Server frames are encoded once (orjson) and the same text goes to every recipient.
-Under the `chat.v1.msgpack` subprotocol the same objects travel as MessagePack in
-binary frames: converted from that JSON, once per frame for all such recipients."""
+The per-room socket takes `message`, `typing` and `ping`. The multiplexed socket
+(`/ws`) also takes `subscribe` and `unsubscribe`, its `message` and `typing` name
+their `room`, and any frame may carry a `ref` that the answers to it echo. What
+the server sends is in frames.py."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from typing import Any
 import msgpack  # type: ignore[import-untyped]
 import orjson
 
-from service.auth.models import User
-from service.messages.store import StoredMessage
-from service.rooms.models import Room
+from service.paging import MAX_DB_INT, MAX_SEQ
+from service.realtime.frames import error_frame, message_frame  # noqa: F401 - the frames clients see
 
 MAX_CLIENT_MSG_ID = 64
+MAX_REF = 64
 JSON_SUBPROTOCOL = "chat.v1.json"
 MSGPACK_SUBPROTOCOL = "chat.v1.msgpack"
 SUBPROTOCOLS = (JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL)
@@ -26,33 +27,49 @@ TOKEN_SUBPROTOCOL_PREFIX = "chat.token."
 
 
 class FrameError(Exception):
-    """A frame the server answers with an error frame; the connection stays open."""
+    """A frame the server answers with an error frame; the connection stays open.
+    `extra` holds the frame's `room` and `ref` where it had them, and other fields."""
 
     def __init__(self, code: str, detail: str, client_msg_id: str | None = None, **extra: Any) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
         self.client_msg_id = client_msg_id
-        self.extra = extra
+        self.extra = {k: v for k, v in extra.items() if v is not None}
 
 
 @dataclass(frozen=True, slots=True)
 class Ping:
-    pass
+    ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class SendMessage:
     body: str
     client_msg_id: str | None
+    room: int | None = None  # on /ws
+    ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Typing:
-    pass
+    room: int | None = None
+    ref: str | None = None
 
 
-ClientFrame = Ping | SendMessage | Typing
+@dataclass(frozen=True, slots=True)
+class Subscribe:
+    rooms: tuple[tuple[int, int | None], ...]  # (room id, since)
+    ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubscribe:
+    rooms: tuple[int, ...]
+    ref: str | None = None
+
+
+ClientFrame = Ping | SendMessage | Typing | Subscribe | Unsubscribe
 
 
 def choose_subprotocol(offered: list[str]) -> str | None:
@@ -67,50 +84,99 @@ def offered_token(offered: list[str]) -> str | None:
     )
 
 
-def parse_client_frame(text: str, max_message_chars: int) -> ClientFrame:
+def parse_client_frame(text: str, max_message_chars: int, *, multiplexed: bool = False) -> ClientFrame:
     try:
         data = orjson.loads(text)
     except orjson.JSONDecodeError:
         raise FrameError("invalid_json", "the frame is not valid JSON") from None
-    return parse_client_object(data, max_message_chars)
+    return parse_client_object(data, max_message_chars, multiplexed=multiplexed)
 
 
-def parse_msgpack_frame(data: bytes, max_message_chars: int) -> ClientFrame:
+def parse_msgpack_frame(data: bytes, max_message_chars: int, *, multiplexed: bool = False) -> ClientFrame:
     try:
         # Frames are already size-capped by the server; unpackb bounds lengths by the input.
         obj = msgpack.unpackb(data, raw=False)
     except Exception:
         raise FrameError("invalid_frame", "the frame is not valid MessagePack") from None
-    return parse_client_object(obj, max_message_chars)
+    return parse_client_object(obj, max_message_chars, multiplexed=multiplexed)
 
 
-def parse_client_object(data: object, max_message_chars: int) -> ClientFrame:
+def parse_client_object(data: object, max_message_chars: int, *, multiplexed: bool = False) -> ClientFrame:
     if not isinstance(data, dict):
         raise FrameError("invalid_frame", 'a frame is an object with a "type"')
+    ref = _ref(data) if multiplexed else None
     client_msg_id = data.get("client_msg_id")
     echo_id = client_msg_id if _valid_client_msg_id(client_msg_id) else None
     kind = data.get("type")
     if kind == "ping":
-        return Ping()
+        return Ping(ref)
+    if multiplexed and kind == "subscribe":
+        return Subscribe(_subscriptions(data.get("rooms"), ref), ref)
+    if multiplexed and kind == "unsubscribe":
+        return Unsubscribe(_room_ids(data.get("rooms"), ref), ref)
+    room = _room(data, ref, echo_id) if multiplexed and kind in ("message", "typing") else None
     if kind == "typing":
-        return Typing()
+        return Typing(room, ref)
     if kind != "message":
-        raise FrameError("invalid_frame", _type_problem(kind), echo_id)
+        raise FrameError("invalid_frame", _type_problem(kind), echo_id, ref=ref)
     if client_msg_id is not None and echo_id is None:
         raise FrameError(
-            "invalid_frame", f"client_msg_id must be a string of 1 to {MAX_CLIENT_MSG_ID} characters without NUL"
+            "invalid_frame",
+            f"client_msg_id must be a string of 1 to {MAX_CLIENT_MSG_ID} characters without NUL",
+            room=room,
+            ref=ref,
         )
     body = data.get("body")
     if not isinstance(body, str):
-        raise FrameError("invalid_frame", "body must be a string", echo_id)
+        raise FrameError("invalid_frame", "body must be a string", echo_id, room=room, ref=ref)
     if not body.strip():
-        raise FrameError("empty_body", "the message body is empty", echo_id)
+        raise FrameError("empty_body", "the message body is empty", echo_id, room=room, ref=ref)
     if len(body) > max_message_chars:
-        raise FrameError("body_too_long", f"the body is longer than {max_message_chars} characters", echo_id)
+        detail = f"the body is longer than {max_message_chars} characters"
+        raise FrameError("body_too_long", detail, echo_id, room=room, ref=ref)
     if "\x00" in body:
         # PostgreSQL text cannot hold NUL; refuse it on every backend alike.
-        raise FrameError("invalid_frame", "body must not contain NUL characters", echo_id)
-    return SendMessage(body=body, client_msg_id=client_msg_id)
+        raise FrameError("invalid_frame", "body must not contain NUL characters", echo_id, room=room, ref=ref)
+    return SendMessage(body, client_msg_id, room, ref)
+
+
+def _ref(data: dict[Any, Any]) -> str | None:
+    ref = data.get("ref")
+    if ref is None or (isinstance(ref, str) and 0 < len(ref) <= MAX_REF and "\x00" not in ref):
+        return ref
+    raise FrameError("invalid_frame", f"ref must be a string of 1 to {MAX_REF} characters without NUL")
+
+
+def _is_room_id(value: object) -> bool:
+    return type(value) is int and 0 < value <= MAX_DB_INT
+
+
+def _room(data: dict[Any, Any], ref: str | None, echo_id: str | None) -> int:
+    room = data.get("room")
+    if not _is_room_id(room):
+        raise FrameError("invalid_frame", '"room" must be a room id', echo_id, ref=ref)
+    assert isinstance(room, int)
+    return room
+
+
+def _subscriptions(rooms: object, ref: str | None) -> tuple[tuple[int, int | None], ...]:
+    if not isinstance(rooms, list) or not rooms:
+        raise FrameError("invalid_frame", '"rooms" must be a list of {"room", "since"}', ref=ref)
+    wanted: list[tuple[int, int | None]] = []
+    for entry in rooms:
+        room = entry.get("room") if isinstance(entry, dict) else None
+        since = entry.get("since") if isinstance(entry, dict) else None
+        if not _is_room_id(room) or not (since is None or (type(since) is int and 0 <= since <= MAX_SEQ)):
+            raise FrameError("invalid_frame", 'each room is {"room": id, "since": seq or null}', ref=ref)
+        assert isinstance(room, int)
+        wanted.append((room, since))
+    return tuple(wanted)
+
+
+def _room_ids(rooms: object, ref: str | None) -> tuple[int, ...]:
+    if not isinstance(rooms, list) or not rooms or not all(_is_room_id(room) for room in rooms):
+        raise FrameError("invalid_frame", '"rooms" must be a list of room ids', ref=ref)
+    return tuple(rooms)
 
 
 def _type_problem(kind: object) -> str:
@@ -124,88 +190,3 @@ def _type_problem(kind: object) -> str:
 
 def _valid_client_msg_id(value: object) -> bool:
     return isinstance(value, str) and 0 < len(value) <= MAX_CLIENT_MSG_ID and "\x00" not in value
-
-
-def _encode(obj: dict[str, Any]) -> str:
-    return orjson.dumps(obj, option=orjson.OPT_UTC_Z).decode()
-
-
-def to_msgpack(frame: str) -> bytes:
-    """The same object as the JSON frame, as MessagePack."""
-    packed: bytes = msgpack.packb(orjson.loads(frame))
-    return packed
-
-
-def encode_user(user: User) -> bytes:
-    """A User object as JSON, the form presence keeps and frames embed."""
-    return orjson.dumps(user_object(user), option=orjson.OPT_UTC_Z)
-
-
-def user_object(user: User) -> dict[str, Any]:
-    return {"id": user.id, "username": user.username, "is_admin": user.is_admin, "created_at": user.created_at}
-
-
-def room_object(room: Room) -> dict[str, Any]:
-    return {
-        "id": room.id,
-        "name": room.name,
-        "description": room.description,
-        "private": room.private,
-        "owner_id": room.owner_id,
-        "created_at": room.created_at,
-        "last_seq": room.last_seq,
-    }
-
-
-def message_frame(message: StoredMessage, *, duplicate: bool = False) -> str:
-    frame: dict[str, Any] = {
-        "type": "message",
-        "id": message.id,
-        "room_id": message.room_id,
-        "seq": message.seq,
-        "user": {"id": message.user_id, "username": message.username},
-        "body": message.body,
-        "client_msg_id": message.client_msg_id,
-        "created_at": message.created_at,
-    }
-    if duplicate:
-        frame["duplicate"] = True
-    return _encode(frame)
-
-
-def welcome_frame(room: Room, user: User, online: list[bytes]) -> str:
-    return _encode(
-        {
-            "type": "welcome",
-            "room": room_object(room),
-            "user": user_object(user),
-            "online": [orjson.Fragment(u) for u in online],
-        }
-    )
-
-
-def presence_frame(event: str, user_json: bytes) -> str:
-    return _encode({"type": "presence", "event": event, "user": orjson.Fragment(user_json)})
-
-
-def typing_frame(user_json: bytes) -> str:
-    return _encode({"type": "typing", "user": orjson.Fragment(user_json)})
-
-
-def synced_frame(last_seq: int, replayed: int, truncated: bool) -> str:
-    return _encode({"type": "synced", "last_seq": last_seq, "replayed": replayed, "truncated": truncated})
-
-
-def error_frame(error: FrameError) -> str:
-    return _encode(
-        {
-            "type": "error",
-            "code": error.code,
-            "detail": error.detail,
-            "client_msg_id": error.client_msg_id,
-            **error.extra,
-        }
-    )
-
-
-PONG_FRAME = _encode({"type": "pong"})

@@ -4,7 +4,7 @@ from fastapi import APIRouter, status
 
 from service.auth.dependencies import CurrentUser
 from service.auth.schemas import UserOut
-from service.control import MemberRemoved, RoomDeleted
+from service.control import MemberRemoved, RoomAdded, RoomDeleted
 from service.db import SessionDep
 from service.errors import BEARER_ERRORS, BODY_ERRORS, error_responses
 from service.paging import Limit, Offset, UserId
@@ -29,8 +29,11 @@ router = APIRouter(prefix="/rooms", tags=["rooms"])
     response_model=RoomOut,
     responses=error_responses(*BEARER_ERRORS, *BODY_ERRORS, 409),
 )
-async def create_room(body: RoomCreate, user: CurrentUser, session: SessionDep) -> object:
-    return await service.create_room(session, user, body.name, body.description, body.private)
+async def create_room(body: RoomCreate, user: CurrentUser, session: SessionDep, resources: ResourcesDep) -> object:
+    room = await service.create_room(session, user, body.name, body.description, body.private)
+    await session.commit()  # stored before any socket is told
+    await resources.hub.publish_control(RoomAdded(user.id, room.id))
+    return room
 
 
 @router.get("", response_model=RoomPage, responses=error_responses(*BEARER_ERRORS, 422))
@@ -68,8 +71,11 @@ async def list_members(room: ReadableRoom, session: SessionDep) -> UserList:
     response_model=UserOut,
     responses=error_responses(*MANAGER_ERRORS, *BODY_ERRORS, 409),
 )
-async def add_member(body: MemberIn, room: ManagedRoom, session: SessionDep) -> object:
-    return await service.add_member(session, room, body.username)
+async def add_member(body: MemberIn, room: ManagedRoom, session: SessionDep, resources: ResourcesDep) -> object:
+    member = await service.add_member(session, room, body.username)
+    await session.commit()  # a member before any socket is told
+    await resources.hub.publish_control(RoomAdded(member.id, room.id))
+    return member
 
 
 @router.delete(

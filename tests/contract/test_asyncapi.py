@@ -13,8 +13,9 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from websockets.asyncio.client import connect
 
-from tests.realtime.conftest import Client, LiveServer, ServerFactory
+from tests.realtime.conftest import Client, LiveServer, ServerFactory, auth
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = ROOT / "docs" / "asyncapi.yaml"
@@ -25,13 +26,17 @@ OPERATIONS = SPEC["operations"]
 
 def _messages(operation: str) -> dict[str, str]:
     """The `type` of each message an operation carries, to its component name."""
-    names = [ref["$ref"].rsplit("/", 1)[1] for ref in OPERATIONS[operation]["messages"]]
+    channel = SPEC["channels"][OPERATIONS[operation]["channel"]["$ref"].rsplit("/", 1)[1]]
+    keys = [ref["$ref"].rsplit("/", 1)[1] for ref in OPERATIONS[operation]["messages"]]
+    names = [channel["messages"][key]["$ref"].rsplit("/", 1)[1] for key in keys]
     components = SPEC["components"]["messages"]
     return {components[name]["payload"]["properties"]["type"]["const"]: name for name in names}
 
 
 SERVER_FRAMES = _messages("receiveRoomStream")
 CLIENT_FRAMES = _messages("sendToRoom")
+MUX_SERVER_FRAMES = _messages("receiveMultiplexed")
+MUX_CLIENT_FRAMES = _messages("sendMultiplexed")
 
 
 def _require(reason: str) -> None:
@@ -63,19 +68,21 @@ def _validate(component: str, frame: dict[str, Any]) -> None:
 class Recorder:
     """A client whose every frame, both ways, is checked against the document."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, *, multiplexed: bool = False) -> None:
         self.client = client
         self.seen: list[dict[str, Any]] = []
+        self.server_frames = MUX_SERVER_FRAMES if multiplexed else SERVER_FRAMES
+        self.client_frames = MUX_CLIENT_FRAMES if multiplexed else CLIENT_FRAMES
 
     async def send(self, frame: dict[str, Any]) -> None:
-        _validate(CLIENT_FRAMES[frame["type"]], frame)
+        _validate(self.client_frames[frame["type"]], frame)
         await self.client.send(frame)
 
     async def recv(self, kind: str | None = None) -> dict[str, Any]:
         while True:
             frame = await self.client.recv()
-            assert frame["type"] in SERVER_FRAMES, frame
-            _validate(SERVER_FRAMES[frame["type"]], frame)
+            assert frame["type"] in self.server_frames, frame
+            _validate(self.server_frames[frame["type"]], frame)
             self.seen.append(frame)
             if kind is None or frame["type"] == kind:
                 return frame
@@ -151,6 +158,56 @@ async def test_every_server_frame_matches_the_document(
     expected = set(documented_codes) - ({"invalid_json"} if subprotocol.endswith("msgpack") else set())
     assert seen_codes == expected
     assert any(f["type"] == "message" for f in again.seen)  # replayed frames validated too
+
+
+@pytest.mark.parametrize("subprotocol", ["chat.v1.json", "chat.v1.msgpack"])
+async def test_every_multiplexed_frame_matches_the_document(make_server: ServerFactory, subprotocol: str) -> None:
+    server: LiveServer = await make_server(max_rooms_per_socket=3)
+    _, alice_token = await server.user("alice")
+    _, bob_token = await server.user("bob")
+    ours = await server.room(alice_token, "ours")
+    theirs = await server.room(bob_token, "theirs", private=True)
+    doomed = await server.room(bob_token, "doomed")
+    url = f"ws://127.0.0.1:{server.port}/ws?token={alice_token}"
+    alice = Recorder(Client(await connect(url, subprotocols=[subprotocol]), ephemeral=True), multiplexed=True)
+    await alice.recv("hello")
+    r = await server.http.post(f"/rooms/{theirs['id']}/members", json={"username": "alice"}, headers=auth(bob_token))
+    assert r.status_code == 201
+    assert (await alice.recv("room_added"))["room"]["id"] == theirs["id"]
+    rooms = [{"room": ours["id"], "since": None}, {"room": theirs["id"], "since": 0}, {"room": 10**9, "since": None}]
+    await alice.send({"type": "subscribe", "rooms": rooms, "ref": "s1"})
+    for _ in range(2):
+        await alice.recv("synced")
+    assert (await alice.recv("error"))["code"] == "room_not_found"
+    await alice.send({"type": "subscribe", "rooms": [{"room": doomed["id"]}, {"room": ours["id"]}]})
+    await alice.recv("synced")
+    assert (await alice.recv("error"))["code"] == "already_subscribed"
+    extra = await server.room(bob_token, "extra")
+    await alice.send({"type": "subscribe", "rooms": [{"room": extra["id"], "since": None}]})
+    assert (await alice.recv("error"))["code"] == "too_many_rooms"
+
+    bob = await server.connect(ours["id"], bob_token, ephemeral=True)
+    await bob.handshake()
+    await alice.recv("presence")
+    await bob.send({"type": "typing"})
+    await alice.recv("typing")
+    await alice.send({"type": "message", "room": ours["id"], "body": "hi", "client_msg_id": "m1", "ref": "r"})
+    await alice.recv("message")
+    await alice.send({"type": "message", "room": ours["id"], "body": "hi", "client_msg_id": "m1"})
+    assert (await alice.recv("message"))["duplicate"] is True
+    await alice.send({"type": "typing", "room": extra["id"]})
+    assert (await alice.recv("error"))["code"] == "not_subscribed"
+    await alice.send({"type": "ping", "ref": "p"})
+    assert (await alice.recv("pong"))["ref"] == "p"
+    await alice.send({"type": "unsubscribe", "rooms": [ours["id"]], "ref": "u"})
+    assert (await alice.recv("unsubscribed"))["reason"] == "requested"
+    alice_id = (await server.me(alice_token))["id"]
+    r = await server.http.delete(f"/rooms/{theirs['id']}/members/{alice_id}", headers=auth(bob_token))
+    assert r.status_code == 204
+    assert (await alice.recv("unsubscribed"))["reason"] == "removed from room"
+    assert (await server.http.delete(f"/rooms/{doomed['id']}", headers=auth(bob_token))).status_code == 204
+    assert (await alice.recv("unsubscribed"))["reason"] == "room deleted"
+    assert {f["type"] for f in alice.seen} == set(MUX_SERVER_FRAMES)
 
 
 async def test_the_service_serves_the_document(server: LiveServer) -> None:

@@ -61,6 +61,6 @@ async def test_socket_admitted_after_its_logins_revocation_arrived_is_closed(ser
     raced = codec.issue(user["id"], "access", family="f" * 32).token  # not revoked in the database
     hub = server.resources.hub
     await hub.publish_control(FamilyRevoked("f" * 32))
-    await wait_until(lambda: ("family", "f" * 32) in hub._revoked)
+    await wait_until(lambda: ("family", "f" * 32) in hub.registry._revoked)
     client = await server.connect(room["id"], raced)
     assert await client.closed() == (1008, "token revoked")

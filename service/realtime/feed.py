@@ -1,0 +1,139 @@
+"""One room's feed on this instance: its subscriptions, in strict seq order.
+
+Messages arrive through the broker (or straight from the writer when the broker
+is in-process) and may come early, late, twice or never. The feed delivers each
+seq once, in order: an early arrival waits for the seqs before it, and a seq that
+does not come in time (lost by the broker, or its publisher died after commit)
+is read from the database, the source of truth."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from service.messages.store import StoredMessage
+from service.metrics import Metrics
+from service.realtime import frames
+from service.realtime.envelope import Wire
+from service.realtime.subscription import Subscription
+
+log = logging.getLogger("service.realtime")
+
+# How long a feed waits for a missing seq before reading it from the database.
+GAP_WAIT_SECONDS = 0.25
+CATCH_UP_BATCH = 500
+
+# (room id, after seq, up to seq or None, limit) -> the stored messages, in seq order
+ReadStored = Callable[[int, int, int | None, int], Awaitable[Sequence[StoredMessage]]]
+
+
+class RoomFeed:
+    def __init__(self, room_id: int, read_stored: ReadStored, metrics: Metrics) -> None:
+        self.room_id = room_id
+        self.subscriptions: set[Subscription] = set()
+        self.last_seq = 0
+        self.positioned = False  # last_seq read from the database
+        self.behind: int | None = None  # rooms.last_seq seen ahead of the feed at the last check
+        self.users: dict[int, int] = {}  # user_id -> subscriptions here
+        self.typing_at: dict[int, float] = {}  # user_id -> when their last typing notice went out
+        self.closed = False
+        self._early: dict[int, str] = {}
+        self._gap_task: asyncio.Task[None] | None = None
+        self._read_stored = read_stored
+        self._metrics = metrics
+
+    def add(self, sub: Subscription) -> bool:
+        """True when this is the user's first subscription here."""
+        self.subscriptions.add(sub)
+        count = self.users[sub.user_id] = self.users.get(sub.user_id, 0) + 1
+        return count == 1
+
+    def remove(self, sub: Subscription) -> bool:
+        """True when it was the user's last subscription here."""
+        if sub not in self.subscriptions:
+            return False
+        self.subscriptions.discard(sub)
+        if self.users[sub.user_id] > 1:
+            self.users[sub.user_id] -= 1
+            return False
+        del self.users[sub.user_id]
+        self.typing_at.pop(sub.user_id, None)
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+        if self._gap_task is not None:
+            self._gap_task.cancel()
+
+    def position(self, last_seq: int) -> None:
+        """Start after `last_seq`; what arrived while it was read waits in `early`."""
+        self.last_seq = last_seq
+        self.positioned = True
+        self._drain_early()
+
+    def offer(self, seq: int, frame: str) -> None:
+        """A published message, in whatever order the broker brings it."""
+        if seq <= self.last_seq:
+            return
+        if not self.positioned or seq > self.last_seq + 1:
+            self._early[seq] = frame
+            if self.positioned:
+                self._wait_for_gap()
+            return
+        self._deliver(seq, frame)
+        self._drain_early()
+
+    def deliver_ephemeral(self, frame: str, exclude_user: int | None) -> None:
+        wire = Wire(frame, self.room_id)
+        for sub in tuple(self.subscriptions):
+            if sub.user_id != exclude_user:
+                sub.deliver_ephemeral(wire)
+
+    def _deliver(self, seq: int, frame: str) -> None:
+        self.last_seq = seq
+        wire = Wire(frame, self.room_id)
+        for sub in tuple(self.subscriptions):
+            sub.deliver(seq, wire)
+        self._metrics.frames_delivered.inc(len(self.subscriptions))
+
+    def _drain_early(self) -> None:
+        for stale in [s for s in self._early if s <= self.last_seq]:
+            del self._early[stale]
+        while (frame := self._early.pop(self.last_seq + 1, None)) is not None:
+            self._deliver(self.last_seq + 1, frame)
+        if self._early:
+            self._wait_for_gap()
+        elif self._gap_task is not None and self._gap_task is not asyncio.current_task():
+            self._gap_task.cancel()
+            self._gap_task = None
+
+    def _wait_for_gap(self) -> None:
+        if self._gap_task is None and not self.closed:
+            self._gap_task = asyncio.create_task(self._fill_gap())
+
+    async def _fill_gap(self) -> None:
+        try:
+            while self._early and not self.closed:
+                await asyncio.sleep(GAP_WAIT_SECONDS)
+                if self._early:
+                    # Seqs are assigned under the room's row lock, so everything below
+                    # a seq we already hold has committed and can be read.
+                    await self.catch_up(before=min(self._early))
+        except Exception:
+            log.exception("filling a gap in room %s failed", self.room_id)
+        finally:
+            if self._gap_task is asyncio.current_task():
+                self._gap_task = None
+
+    async def catch_up(self, before: int | None = None) -> None:
+        """Deliver from the database, in order, the seqs after the feed's position."""
+        while not self.closed:
+            upto = None if before is None else before - 1
+            rows = await self._read_stored(self.room_id, self.last_seq, upto, CATCH_UP_BATCH)
+            for message in rows:
+                if message.seq == self.last_seq + 1:
+                    self._deliver(message.seq, frames.message_frame(message))
+            self._drain_early()
+            if len(rows) < CATCH_UP_BATCH:
+                return

@@ -1,0 +1,130 @@
+"""Server frames, encoded once (orjson) so the same text goes to every recipient.
+
+Under `chat.v1.msgpack` the same objects travel as MessagePack, converted from the
+JSON once per frame for all such recipients. On the multiplexed socket every frame
+about a room carries `"room"`: its id (welcome and room_added: the Room object)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import msgpack  # type: ignore[import-untyped]
+import orjson
+
+from service.auth.models import User
+from service.messages.store import StoredMessage
+from service.rooms.models import Room
+
+if TYPE_CHECKING:
+    from service.realtime.protocol import FrameError
+
+
+def _encode(obj: dict[str, Any]) -> str:
+    return orjson.dumps(obj, option=orjson.OPT_UTC_Z).decode()
+
+
+def to_msgpack(frame: str) -> bytes:
+    """The same object as the JSON frame, as MessagePack."""
+    packed: bytes = msgpack.packb(orjson.loads(frame))
+    return packed
+
+
+def with_room(frame: str, room_id: int) -> str:
+    """The frame with `"room": room_id` added, for a multiplexed socket."""
+    return f'{{"room":{room_id},' + frame[1:]
+
+
+def encode_user(user: User) -> bytes:
+    """A User object as JSON, the form presence keeps and frames embed."""
+    return orjson.dumps(user_object(user), option=orjson.OPT_UTC_Z)
+
+
+def user_object(user: User) -> dict[str, Any]:
+    return {"id": user.id, "username": user.username, "is_admin": user.is_admin, "created_at": user.created_at}
+
+
+def room_object(room: Room) -> dict[str, Any]:
+    return {
+        "id": room.id,
+        "name": room.name,
+        "description": room.description,
+        "private": room.private,
+        "owner_id": room.owner_id,
+        "created_at": room.created_at,
+        "last_seq": room.last_seq,
+    }
+
+
+def message_frame(message: StoredMessage, *, duplicate: bool = False) -> str:
+    frame: dict[str, Any] = {
+        "type": "message",
+        "id": message.id,
+        "room_id": message.room_id,
+        "seq": message.seq,
+        "user": {"id": message.user_id, "username": message.username},
+        "body": message.body,
+        "client_msg_id": message.client_msg_id,
+        "created_at": message.created_at,
+    }
+    if duplicate:
+        frame["duplicate"] = True
+    return _encode(frame)
+
+
+def hello_frame(user_json: bytes) -> str:
+    return _encode({"type": "hello", "user": orjson.Fragment(user_json)})
+
+
+def welcome_frame(room: Room, user_json: bytes | None, online: list[bytes], ref: str | None = None) -> str:
+    """`user_json`: on the per-room socket (the multiplexed one said who in `hello`)."""
+    frame: dict[str, Any] = {"type": "welcome", "room": room_object(room)}
+    if user_json is not None:
+        frame["user"] = orjson.Fragment(user_json)
+    frame["online"] = [orjson.Fragment(u) for u in online]
+    return _encode(_with_ref(frame, ref))
+
+
+def synced_frame(last_seq: int, replayed: int, truncated: bool, ref: str | None = None) -> str:
+    frame = {"type": "synced", "last_seq": last_seq, "replayed": replayed, "truncated": truncated}
+    return _encode(_with_ref(frame, ref))
+
+
+def presence_frame(event: str, user_json: bytes) -> str:
+    return _encode({"type": "presence", "event": event, "user": orjson.Fragment(user_json)})
+
+
+def typing_frame(user_json: bytes) -> str:
+    return _encode({"type": "typing", "user": orjson.Fragment(user_json)})
+
+
+def unsubscribed_frame(room_id: int, reason: str, ref: str | None = None) -> str:
+    return _encode(_with_ref({"type": "unsubscribed", "room": room_id, "reason": reason}, ref))
+
+
+def room_added_frame(room: Room) -> str:
+    return _encode({"type": "room_added", "room": room_object(room)})
+
+
+def error_frame(error: FrameError) -> str:
+    return _encode(
+        {
+            "type": "error",
+            "code": error.code,
+            "detail": error.detail,
+            "client_msg_id": error.client_msg_id,
+            **error.extra,
+        }
+    )
+
+
+def pong_frame(ref: str | None = None) -> str:
+    return PONG_FRAME if ref is None else _encode({"type": "pong", "ref": ref})
+
+
+def _with_ref(frame: dict[str, Any], ref: str | None) -> dict[str, Any]:
+    if ref is not None:
+        frame["ref"] = ref
+    return frame
+
+
+PONG_FRAME = _encode({"type": "pong"})

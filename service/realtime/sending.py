@@ -1,0 +1,74 @@
+"""A client's message on its way to the store, and the answers the room's stream does not give.
+
+The message goes to the group-commit writer (messages/store.py) without the reader
+waiting for it, so a sender's messages keep their order in the writer's queue and
+share transactions; the writer publishes after commit, and the room's feed brings
+the message back to every subscription, the sender's included: that echo is the
+acknowledgement. `_stored` answers the sender alone where the stream does not: a
+repeated client_msg_id, or `unavailable`."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import math
+import time
+
+from service.messages.store import RoomGone, StoreResult
+from service.realtime import frames
+from service.realtime.closes import ROOM_DELETED
+from service.realtime.connection import Connection
+from service.realtime.protocol import FrameError, SendMessage
+from service.realtime.ratelimit import TokenBucket
+from service.realtime.subscription import Subscription
+from service.resources import Resources
+
+log = logging.getLogger("service.realtime")
+
+UNAVAILABLE = "the message could not be stored; retry with the same client_msg_id"
+
+
+async def send_message(resources: Resources, sub: Subscription, frame: SendMessage, bucket: TokenBucket) -> None:
+    conn = sub.conn
+    wait = bucket.take()
+    if wait > 0:
+        retry_after_ms = math.ceil(wait * 1000)
+        raise FrameError(
+            "rate_limited",
+            "sending too fast",
+            frame.client_msg_id,
+            room=frame.room,
+            ref=frame.ref,
+            retry_after_ms=retry_after_ms,
+        )
+    if conn.too_many_stores():
+        await conn.stores_below_limit()
+    try:
+        future = resources.writer.submit(sub.room_id, conn.user_id, conn.username, frame.body, frame.client_msg_id)
+    except Exception as exc:
+        log.warning("could not queue a message: %s: %s", type(exc).__name__, exc)
+        raise FrameError("unavailable", UNAVAILABLE, frame.client_msg_id, room=frame.room, ref=frame.ref) from None
+    conn.stores_started()
+    future.add_done_callback(functools.partial(_stored, resources, sub, frame, time.perf_counter()))
+
+
+def _stored(
+    resources: Resources, sub: Subscription, frame: SendMessage, started: float, future: asyncio.Future[StoreResult]
+) -> None:
+    """After commit (and publish): answer the sender where the room's stream does not."""
+    conn: Connection = sub.conn
+    conn.store_finished()
+    resources.metrics.store_seconds.observe(time.perf_counter() - started)
+    exc = future.exception() if not future.cancelled() else asyncio.CancelledError()
+    if isinstance(exc, RoomGone):
+        resources.hub.end_room(sub, ROOM_DELETED)
+    elif exc is not None:
+        log.warning("storing a message failed: %s: %s", type(exc).__name__, exc)
+        error = FrameError("unavailable", UNAVAILABLE, frame.client_msg_id, room=frame.room, ref=frame.ref)
+        conn.send(frames.error_frame(error))
+    elif future.result().created:
+        resources.metrics.messages_stored.inc()
+    else:
+        # The original, to the sender only, marked so it is not taken for a new message.
+        conn.send(frames.message_frame(future.result().message, duplicate=True), sub.room_id)

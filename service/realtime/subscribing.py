@@ -1,0 +1,86 @@
+"""A room joins a socket: visibility checked, the feed joined, welcome → replay → synced.
+
+The same for the per-room endpoint (its one room, at the handshake) and for each
+room of a `subscribe` frame on `/ws`. The subscription joins the room's feed before
+the room's position is read, so every message after the replay is held for it and
+released by `go_live`: no gap, no repeat. Replay frames go through the socket's
+queue, paced to what the client reads, interleaved with its other rooms' traffic."""
+
+from __future__ import annotations
+
+from service.auth.models import User
+from service.errors import NotFound
+from service.messages.store import StoredMessage, read_stored
+from service.realtime import frames
+from service.realtime.connection import Connection
+from service.realtime.subscription import Subscription
+from service.resources import Resources
+from service.rooms.models import Room
+from service.rooms.service import room_for_reader
+
+
+class RoomUnavailable(Exception):
+    """The room is missing, not visible to the user, or was deleted meanwhile;
+    nothing of it was sent."""
+
+
+async def readable(resources: Resources, user_id: int, is_admin: bool, room_id: int) -> bool:
+    reader = User(id=user_id, is_admin=is_admin)  # what visibility needs, not a loaded row
+    async with resources.sessionmaker() as session:
+        try:
+            await room_for_reader(session, room_id, reader)
+        except NotFound:
+            return False
+    return True
+
+
+async def subscribe(
+    resources: Resources,
+    conn: Connection,
+    room_id: int,
+    since: int | None,
+    ref: str | None = None,
+    *,
+    checked: bool = False,
+) -> Subscription:
+    """Check (unless `checked` already), join, replay. Raises RoomUnavailable
+    before anything of the room is sent."""
+    if not checked and not await readable(resources, conn.user_id, conn.is_admin, room_id):
+        raise RoomUnavailable
+    sub = conn.subscriptions[room_id] = Subscription(conn, room_id)
+    try:
+        await resources.hub.subscribe(sub)
+        await _replay(resources, sub, since, ref)
+    except BaseException:
+        await resources.hub.unsubscribe(sub)
+        raise
+    return sub
+
+
+async def _replay(resources: Resources, sub: Subscription, since: int | None, ref: str | None) -> None:
+    """welcome, the missed (or newest) messages, synced; live frames wait meanwhile."""
+    settings = resources.settings
+    conn = sub.conn
+    async with resources.sessionmaker() as session:
+        room = await session.get(Room, sub.room_id)
+        if room is None:
+            raise RoomUnavailable
+        # last_seq first: every seq up to it has committed, so the replay has no holes.
+        last = room.last_seq
+        if since is None:
+            start, limit = 0, settings.history_on_connect
+        else:
+            start, limit = min(since, last), settings.max_replay
+        rows: list[StoredMessage] = []
+        if limit > 0 and start < last:
+            rows = await read_stored(session, room.id, after=start, upto=last, limit=limit, newest=True)
+    # After joining: the user is among them, and later changes are held for this subscription.
+    online = await resources.hub.online(sub.room_id)
+    # The welcome's `room` is the Room itself; on /ws `hello` said who the user is.
+    await conn.put(frames.welcome_frame(room, None if conn.multiplexed else conn.user_json, online, ref))
+    for message in rows:
+        await conn.put(frames.message_frame(message), sub.room_id)
+    resources.metrics.replay_messages.observe(len(rows))
+    truncated = since is not None and last - start > settings.max_replay
+    await conn.put(frames.synced_frame(last, len(rows), truncated, ref), sub.room_id)
+    sub.go_live(last)
