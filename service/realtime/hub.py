@@ -7,9 +7,7 @@ to its subscriptions. Control events end access: a socket closes, or on the
 multiplexed socket one room ends with `unsubscribed`.
 
 Presence and typing frames are ephemeral: not stored, not sequenced, delivered to
-whoever is in the room when they arrive. The hub tells the presence store about a
-user's first and last subscription per room on this instance and announces what
-the store reports as joins and leaves."""
+whoever is in the room when they arrive (roster.py)."""
 
 from __future__ import annotations
 
@@ -35,6 +33,7 @@ from service.realtime.connection import Connection
 from service.realtime.envelope import CONTROL_CHANNEL, EPHEMERAL, room_channel
 from service.realtime.feed import RoomFeed
 from service.realtime.registry import Registry
+from service.realtime.roster import Roster
 from service.realtime.subscription import Subscription
 from service.rooms.models import Room
 
@@ -43,8 +42,6 @@ log = logging.getLogger("service.realtime")
 # How often feeds are checked against rooms.last_seq, for messages whose publish
 # was lost with nothing published after it to reveal the gap.
 RECONCILE_SECONDS = 1.0
-# Typing notices forwarded per user per room, at most one per this many seconds.
-TYPING_INTERVAL_SECONDS = 2.0
 
 
 class Hub:
@@ -63,9 +60,7 @@ class Hub:
         self._sessionmaker = sessionmaker
         self._feeds: dict[int, RoomFeed] = {}
         self._feed_lock = asyncio.Lock()
-        self._user_json: dict[int, bytes] = {}  # for users subscribed to a room here
-        # Presence calls in the order subscriptions began and ended.
-        self._presence_lock = asyncio.Lock()
+        self.roster = Roster(presence, self._feeds, self.publish_ephemeral)
         self._tasks: set[asyncio.Task[None]] = set()
         self._listener: asyncio.Task[None] | None = None
         self._resync: asyncio.Task[None] | None = None
@@ -79,7 +74,7 @@ class Hub:
         self._listener = asyncio.create_task(self._listen(), name="hub-listener")
         self._spawn(self._reconcile())
         if self.presence.needs_upkeep:
-            self._spawn(self._keep_presence())
+            self._spawn(self.roster.keep())
 
     @property
     def draining(self) -> bool:
@@ -120,9 +115,9 @@ class Hub:
             if feed is None:
                 feed = await self._open_feed(sub.room_id)
             first = feed.add(sub)
-            self._user_json[sub.user_id] = sub.conn.user_json
+            self.roster.seen(sub.user_id, sub.conn.user_json)
         if first:
-            await self._presence_changed(sub.room_id, sub.user_id, sub.conn.user_json)
+            await self.roster.changed(sub.room_id, sub.user_id, sub.conn.user_json)
 
     async def _open_feed(self, room_id: int) -> RoomFeed:
         feed = self._feeds[room_id] = RoomFeed(room_id, self._read_stored, self.metrics)
@@ -152,7 +147,7 @@ class Hub:
                 del self._feeds[sub.room_id]
                 feed.close()
                 await self.broker.unsubscribe(room_channel(sub.room_id))
-        await self._presence_changed(sub.room_id, sub.user_id, None)
+        await self.roster.changed(sub.room_id, sub.user_id, None)
 
     async def leave(self, conn: Connection) -> None:
         """The socket is gone: all its rooms end, and it no longer counts."""
@@ -160,7 +155,7 @@ class Hub:
         for sub in list(conn.subscriptions.values()):
             await self.unsubscribe(sub)
         if not self.registry.of_user(conn.user_id):
-            self._user_json.pop(conn.user_id, None)
+            self.roster.gone(conn.user_id)
 
     def end_room(self, sub: Subscription, close: Close) -> None:
         """Access to the room ended: the per-room socket closes; on /ws the room alone ends."""
@@ -180,68 +175,10 @@ class Hub:
     # Presence and typing ------------------------------------------------------------
 
     async def online(self, room_id: int) -> list[bytes]:
-        """Users with a socket in the room on any instance (this one's, if the store fails)."""
-        try:
-            return await self.presence.online(room_id)
-        except Exception as exc:
-            log.warning("reading presence failed (%s); answering with this instance's users", exc)
-            feed = self._feeds.get(room_id)
-            return [] if feed is None else [self._user_json[u] for u in feed.users if u in self._user_json]
-
-    async def _presence_changed(self, room_id: int, user_id: int, user_json: bytes | None) -> None:
-        """`user_json`: the user's first subscription to the room here began; None: their last ended."""
-        try:
-            # Announced under the lock too, so joins and leaves go out in the order they happened.
-            async with self._presence_lock:
-                if user_json is not None:
-                    announce = user_json if await self.presence.join(room_id, user_id, user_json) else None
-                else:
-                    announce = await self.presence.leave(room_id, user_id)
-                if announce is not None:
-                    await self._announce(room_id, user_id, "join" if user_json is not None else "leave", announce)
-        except Exception as exc:
-            # Messages flow on; the upkeep (or the entry's expiry) puts presence right.
-            log.warning("updating presence in room %s failed: %s", room_id, exc)
-
-    async def _announce(self, room_id: int, user_id: int, event: str, user_json: bytes) -> None:
-        # Not to the user: a join comes from their first socket, which has `online`
-        # in its welcome; a leave, from their last.
-        await self.publish_ephemeral(room_id, frames.presence_frame(event, user_json), exclude_user=user_id)
+        return await self.roster.online(room_id)
 
     async def typing(self, sub: Subscription) -> None:
-        """Forward a typing notice to the room's other users, one per user per 2 s."""
-        feed = self._feeds.get(sub.room_id)
-        if feed is None:
-            return
-        now = time.monotonic()
-        if now - feed.typing_at.get(sub.user_id, -TYPING_INTERVAL_SECONDS) < TYPING_INTERVAL_SECONDS:
-            return
-        feed.typing_at[sub.user_id] = now
-        try:
-            if await self.presence.allow_typing(sub.room_id, sub.user_id):
-                frame = frames.typing_frame(sub.conn.user_json)
-                await self.publish_ephemeral(sub.room_id, frame, exclude_user=sub.user_id)
-        except Exception as exc:
-            log.warning("forwarding a typing notice failed: %s", exc)
-
-    async def _keep_presence(self) -> None:
-        while True:
-            await asyncio.sleep(self.presence.upkeep_seconds)
-            try:
-                async with self._presence_lock:
-                    # A user whose last socket is on its way out may be gone from _user_json already.
-                    entries = [
-                        (feed.room_id, user_id, user_json)
-                        for feed in self._feeds.values()
-                        for user_id in feed.users
-                        if (user_json := self._user_json.get(user_id)) is not None
-                    ]
-                    for room_id, user_id, user_json in await self.presence.refresh(entries):
-                        await self._announce(room_id, user_id, "join", user_json)
-                    for room_id, user_id, user_json in await self.presence.sweep():
-                        await self._announce(room_id, user_id, "leave", user_json)
-            except Exception as exc:
-                log.warning("refreshing presence failed: %s", exc)
+        await self.roster.typing(sub)
 
     # Publishing (after commit) ----------------------------------------------------
 
