@@ -140,7 +140,7 @@ async def test_tokens_never_reach_the_log(tmp_path: Path) -> None:
         assert redacted in output, redacted
 
 
-async def test_readme_client_follows_a_room_across_a_restart_without_duplicates(tmp_path: Path) -> None:
+async def test_readme_client_follows_two_rooms_across_a_restart_without_duplicates(tmp_path: Path) -> None:
     code = re.search(r"```python\n(# follow\.py.*?)```", README.read_text(), re.S)
     assert code, "README has no follow.py client"
     script = tmp_path / "follow.py"
@@ -156,24 +156,26 @@ async def test_readme_client_follows_a_room_across_a_restart_without_duplicates(
 
     with ServiceProcess(env, tmp_path) as service:
         token = await _user(service.base, "alice")
-        room_id = await _room(service.base, token, "general")
-        await send(service.base, token, room_id, range(1, 3))  # history shown on first connect
+        first = await _room(service.base, token, "general")
+        second = await _room(service.base, token, "random")
+        await send(service.base, token, first, range(1, 3))  # history shown on first connect
         follower = subprocess.Popen(
-            [sys.executable, str(script), service.base, "alice", PASSWORD, str(room_id)],
+            [sys.executable, str(script), service.base, "alice", PASSWORD, str(first), str(second)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         try:
             lines = await _read_lines(follower, 2)
-            await send(service.base, token, room_id, range(3, 6))
+            await send(service.base, token, second, range(3, 6))
             lines += await _read_lines(follower, 3)
             service.stop()
             # Restarted on the same port; messages sent before the client is back are replayed.
             with ServiceProcess(env, tmp_path, port=service.port) as again:
-                await send(again.base, token, room_id, range(6, 9))
-                lines += await _read_lines(follower, 3, timeout=60)
-                await send(again.base, token, room_id, range(9, 11))
+                await send(again.base, token, first, range(6, 9))
+                await send(again.base, token, second, range(9, 11))
+                lines += await _read_lines(follower, 5, timeout=60)
+                await send(again.base, token, first, range(11, 13))
                 lines += await _read_lines(follower, 2)
         finally:
             follower.kill()
@@ -181,7 +183,12 @@ async def test_readme_client_follows_a_room_across_a_restart_without_duplicates(
             for stream in (follower.stdout, follower.stderr):
                 if stream is not None:
                     stream.close()
-    assert lines == [f"[{i}] alice: m{i}" for i in range(1, 11)]
+    shown: dict[int, list[str]] = {first: [], second: []}
+    for line in lines:
+        room, _, rest = line[1:].partition(":")
+        shown[int(room)].append(rest)
+    assert shown[first] == [f"{seq}] alice: m{i}" for seq, i in enumerate([1, 2, 6, 7, 8, 11, 12], start=1)]
+    assert shown[second] == [f"{seq}] alice: m{i}" for seq, i in enumerate([3, 4, 5, 9, 10], start=1)]
 
 
 async def _read_lines(proc: subprocess.Popen[str], count: int, timeout: float = 20) -> list[str]:
