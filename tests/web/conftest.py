@@ -126,10 +126,14 @@ class ChatPage:
         self.page.get_by_label("Password", exact=True).press("Enter")
         expect(self.page.locator("#view-rooms")).to_be_visible()
 
-    def create_room(self, name: str, description: str = "") -> None:
+    def create_room(self, name: str, description: str = "", *, private: bool = False) -> None:
+        if self.page.locator("#view-home").is_hidden():
+            self.page.get_by_role("button", name="+ New room").click()
         self.page.get_by_label("Name", exact=True).fill(name)
         if description:
             self.page.get_by_label("Description").fill(description)
+        if private:
+            self.page.get_by_label("Private (members only)").check()
         self.page.get_by_role("button", name="Create room").click()
         self.wait_live()
 
@@ -183,7 +187,7 @@ def open_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Call
     opened: list[ChatPage] = []
 
     def open_(base: str, **context_options: Any) -> ChatPage:
-        context = browser.new_context(viewport=VIEWPORT, **context_options)
+        context = browser.new_context(**{"viewport": VIEWPORT, **context_options})
         chat = ChatPage(context.new_page(), base)
         opened.append(chat)
         return chat
@@ -234,8 +238,9 @@ def send_over_websocket(base: str, token: str, room_id: int, bodies: list[str]) 
     with connect(url, open_timeout=10) as ws:
         while json.loads(ws.recv(timeout=10))["type"] != "synced":
             pass
+        batch = uuid.uuid4().hex[:8]  # ids unique across calls: a repeated one is a resend, stored once
         for index, body in enumerate(bodies):
-            ws.send(json.dumps({"type": "message", "body": body, "client_msg_id": f"py-{index}"}))
+            ws.send(json.dumps({"type": "message", "body": body, "client_msg_id": f"py-{batch}-{index}"}))
         echoed = 0
         while echoed < len(bodies):
             frame = json.loads(ws.recv(timeout=10))
