@@ -12,7 +12,16 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, ViewportSize, WebSocketRoute, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    ViewportSize,
+    WebSocket,
+    WebSocketRoute,
+    expect,
+    sync_playwright,
+)
 from websockets.sync.client import connect
 
 from tests.conftest import PASSWORD, ServiceProcess, service_env
@@ -79,10 +88,21 @@ class ChatPage:
         self.base = base
         self.errors: list[str] = []
         self.socket_urls: list[str] = []
+        self.sent: list[list[dict[str, Any]]] = []  # per socket opened, the JSON frames the page sent
         self.console: list[str] = []  # everything the page and the browser printed there
         page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
         page.on("console", self._console)
-        page.on("websocket", lambda ws: self.socket_urls.append(ws.url))
+        page.on("websocket", self._websocket)
+
+    def _websocket(self, ws: WebSocket) -> None:
+        self.socket_urls.append(ws.url)
+        frames: list[dict[str, Any]] = []
+        self.sent.append(frames)
+        ws.on("framesent", lambda payload: frames.append(json.loads(payload)))
+
+    def subscribes(self) -> list[list[dict[str, Any]]]:
+        """Per socket, the rooms its subscribe frames asked for ({"room", "since"} each)."""
+        return [[r for f in frames if f["type"] == "subscribe" for r in f["rooms"]] for frames in self.sent]
 
     def _console(self, message: ConsoleMessage) -> None:
         self.console.append(message.text)
@@ -106,17 +126,29 @@ class ChatPage:
         self.page.get_by_label("Password", exact=True).press("Enter")
         expect(self.page.locator("#view-rooms")).to_be_visible()
 
-    def create_room(self, name: str, description: str = "") -> None:
+    def create_room(self, name: str, description: str = "", *, private: bool = False) -> None:
+        if self.page.locator("#view-home").is_hidden():
+            self.page.get_by_role("button", name="+ New room").click()
         self.page.get_by_label("Name", exact=True).fill(name)
         if description:
             self.page.get_by_label("Description").fill(description)
+        if private:
+            self.page.get_by_label("Private (members only)").check()
         self.page.get_by_role("button", name="Create room").click()
         self.wait_live()
 
     def open_room(self, name: str) -> None:
+        """Through the sidebar (refreshed first: public rooms of others arrive by no event)."""
         self.page.get_by_role("button", name="Refresh").click()
-        self.page.locator("#room-list .room-name").get_by_text(name, exact=True).click()
+        self.room_button(name).click()
         self.wait_live()
+        expect(self.page.locator("#room-title")).to_have_text(name)
+
+    def room_button(self, name: str) -> Any:
+        """The room's entry in the sidebar."""
+        return self.page.locator("#room-list button.room-open").filter(
+            has=self.page.locator(".room-name").get_by_text(name, exact=True)
+        )
 
     def wait_live(self, timeout: float = 10_000) -> None:
         expect(self.page.locator("#view-room")).to_be_visible()
@@ -155,7 +187,7 @@ def open_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Call
     opened: list[ChatPage] = []
 
     def open_(base: str, **context_options: Any) -> ChatPage:
-        context = browser.new_context(viewport=VIEWPORT, **context_options)
+        context = browser.new_context(**{"viewport": VIEWPORT, **context_options})
         chat = ChatPage(context.new_page(), base)
         opened.append(chat)
         return chat
@@ -206,8 +238,9 @@ def send_over_websocket(base: str, token: str, room_id: int, bodies: list[str]) 
     with connect(url, open_timeout=10) as ws:
         while json.loads(ws.recv(timeout=10))["type"] != "synced":
             pass
+        batch = uuid.uuid4().hex[:8]  # ids unique across calls: a repeated one is a resend, stored once
         for index, body in enumerate(bodies):
-            ws.send(json.dumps({"type": "message", "body": body, "client_msg_id": f"py-{index}"}))
+            ws.send(json.dumps({"type": "message", "body": body, "client_msg_id": f"py-{batch}-{index}"}))
         echoed = 0
         while echoed < len(bodies):
             frame = json.loads(ws.recv(timeout=10))
@@ -215,8 +248,8 @@ def send_over_websocket(base: str, token: str, room_id: int, bodies: list[str]) 
 
 
 class SocketGate:
-    """The page's room sockets routed through Playwright, so a test can close one with
-    any code and hold the next connection back while it changes the room."""
+    """The page's socket to /ws routed through Playwright, so a test can close it with
+    any code and hold the next connection back while it changes a room."""
 
     def __init__(self, page: Page) -> None:
         self.page_sides: list[WebSocketRoute] = []
@@ -224,14 +257,23 @@ class SocketGate:
         self.hold = False
         self.held: WebSocketRoute | None = None
         self.page = page
-        page.route_web_socket(re.compile(r"/ws/rooms/"), self._route)
+        page.route_web_socket(re.compile(r"/ws$"), self._route)
         # Routed sockets fire no "websocket" event; count them in the page instead
-        # (after routing, so this wraps Playwright's stand-in, which then wraps the real one).
+        # (after routing, so this wraps Playwright's stand-in, which then wraps the real one),
+        # and keep the frames each one sent.
         page.add_init_script(
-            "window.__sockets = 0; window.__offers = []; const Native = WebSocket;"
+            "window.__sockets = 0; window.__offers = []; window.__sent = []; const Native = WebSocket;"
             "window.WebSocket = class extends Native {"
-            " constructor(...args) { super(...args); window.__sockets += 1; window.__offers.push(args[1] || []); } };"
+            " constructor(...args) { super(...args); window.__sockets += 1; window.__offers.push(args[1] || []);"
+            "  this.__sent = []; window.__sent.push(this.__sent); }"
+            " send(data) { this.__sent.push(String(data)); return super.send(data); } };"
         )
+
+    def subscribes(self) -> list[list[dict[str, Any]]]:
+        """Per socket, the rooms its subscribe frames asked for ({"room", "since"} each)."""
+        sent: list[list[str]] = self.page.evaluate("window.__sent")
+        frames = [[json.loads(data) for data in socket] for socket in sent]
+        return [[r for f in socket if f["type"] == "subscribe" for r in f["rooms"]] for socket in frames]
 
     @property
     def urls(self) -> list[str]:

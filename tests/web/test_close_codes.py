@@ -21,6 +21,7 @@ def test_room_deleted_returns_to_the_room_list_with_the_reason(
     chat.open_room(room_name)
 
     rest.call("DELETE", f"/rooms/{room['id']}", token, 204)
+    expect(chat.page.locator("#view-room")).to_be_hidden()
     expect(chat.page.locator("#view-rooms")).to_be_visible()
     expect(chat.page.locator("#rooms-notice")).to_contain_text("room deleted")
     expect(chat.page.locator("#room-list").get_by_text(room_name, exact=True)).to_have_count(0)
@@ -39,8 +40,10 @@ def test_removed_member_returns_to_the_room_list_with_the_reason(
     chat.open_room(room_name)
 
     rest.call("DELETE", f"/rooms/{room['id']}/members/{added['id']}", owner_token, 204)
+    expect(chat.page.locator("#view-room")).to_be_hidden()
     expect(chat.page.locator("#view-rooms")).to_be_visible()
     expect(chat.page.locator("#rooms-notice")).to_contain_text("removed from room")
+    expect(chat.page.locator("#room-list").get_by_text(room_name, exact=True)).to_have_count(0)
 
 
 def test_revoked_token_returns_to_sign_in_with_the_reason(

@@ -43,7 +43,7 @@ def test_truncated_replay_and_older_history_are_paged_over_rest(
         chat.wait_live()
         expect(chat.messages).to_have_count(9)
         assert chat.seqs() == list(range(1, 10))
-        assert gate.urls[1].endswith("?since=2")
+        assert gate.subscribes()[1] == [{"room": room_id, "since": 2}]
 
         # A new tab gets the newest three on connect and the older ones on request.
         late = open_page(service.base)
@@ -74,6 +74,7 @@ def test_token_expired_close_refreshes_then_reconnects_with_since(
     chat.wait_live()
     assert chat.access_token() != old
     assert f"chat.token.{chat.access_token()}" in gate.offers[1]
-    assert gate.urls[1].endswith("?since=1")
+    room_id = int(chat.page.evaluate("location.hash").rsplit("/", 1)[1])
+    assert {"room": room_id, "since": 1} in gate.subscribes()[1]
     chat.send("after")
     expect(chat.messages.locator(".body")).to_have_text(["before", "after"])

@@ -1,0 +1,59 @@
+// The sidebar: the user's rooms by name, the open one marked, rooms with unread messages
+// badged. It renders ChatState and sends intents; it fetches nothing itself.
+
+import { $, el } from "./dom.js";
+
+export class SidebarView {
+  /** intents: open(roomId), refresh(), newRoom() */
+  constructor(state, intents) {
+    this.state = state;
+    this.intents = intents;
+    this.buttons = new Map(); // room id → <button>, reused so focus survives a render
+    $("rooms-refresh").addEventListener("click", () => intents.refresh());
+    $("new-room").addEventListener("click", () => intents.newRoom());
+    state.onChange((what) => {
+      if (what === "rooms" || what === "current") this.render();
+    });
+  }
+
+  render() {
+    const state = this.state;
+    const meId = state.me ? state.me.id : null;
+    const rooms = state.sortedRooms();
+    const items = rooms.map((roomState) => {
+      const { room } = roomState;
+      let button = this.buttons.get(room.id);
+      if (!button) {
+        button = el("button", "room-open");
+        button.type = "button";
+        button.dataset.roomId = String(room.id);
+        button.addEventListener("click", () => this.intents.open(room.id));
+        this.buttons.set(room.id, button);
+      }
+      const unread = roomState.unread(meId);
+      const parts = [el("span", "room-name", room.name)];
+      if (room.private) parts.push(el("span", "badge", "private"));
+      if (unread) {
+        const badge = el("span", "unread", String(unread));
+        badge.title = `${unread} unread`;
+        parts.push(badge, el("span", "visually-hidden", unread === 1 ? " unread message" : " unread messages"));
+      }
+      button.replaceChildren(...parts);
+      button.classList.toggle("has-unread", unread > 0);
+      if (room.id === state.currentId) button.setAttribute("aria-current", "page");
+      else button.removeAttribute("aria-current");
+      const item = button.parentElement && button.parentElement.tagName === "LI" ? button.parentElement : el("li");
+      item.dataset.roomId = String(room.id);
+      if (item.firstChild !== button) item.replaceChildren(button);
+      return item;
+    });
+    for (const id of [...this.buttons.keys()]) if (!state.rooms.has(id)) this.buttons.delete(id);
+    $("room-list").replaceChildren(...items);
+    $("rooms-empty").hidden = rooms.length > 0;
+    const unreadElsewhere = rooms.reduce((n, r) => n + (r.room.id === state.currentId ? 0 : r.unread(meId)), 0);
+    const back = $("back-unread");
+    back.hidden = unreadElsewhere === 0;
+    back.textContent = unreadElsewhere ? String(unreadElsewhere) : "";
+    back.title = `${unreadElsewhere} unread in other rooms`;
+  }
+}

@@ -1,0 +1,413 @@
+// The one socket to /ws: its subscriptions, each room's cursor, and sends that survive
+// reconnects. After every (re)connect one subscribe frame resumes every room from its
+// own cursor, so each seq reaches the listener once, in order, with no gap.
+
+import { SignedOut } from "./api.js";
+
+const PING_EVERY_MS = 25_000;
+const PONG_WITHIN_MS = 10_000;
+const BACKOFF_FIRST_MS = 500;
+const BACKOFF_MAX_MS = 15_000;
+const TYPING_EVERY_MS = 2000;
+const TYPING_MARGIN_MS = 150;
+const RESEND_MAX_MS = 10_000;
+
+// 1008 reasons that mean the login itself is no good.
+const LOGIN_REASONS = new Set(["missing token", "invalid token", "token revoked"]);
+
+/** crypto.randomUUID exists only in secure contexts; plain http on a LAN address is not one. */
+export function newClientMsgId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function socketUrl() {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${location.host}/ws`;
+}
+
+// The token travels as a subprotocol offer, never in the URL: the browser prints the
+// URL of a socket that fails to connect in the console. The server selects chat.v1.json.
+function socketProtocols(token) {
+  return ["chat.v1.json", `chat.token.${token}`];
+}
+
+/**
+ * Events go to `listener`:
+ *   status(state, detail)             state: "connecting" | "live" | "reconnecting" | "offline"
+ *   hello(user)
+ *   welcome(roomId, room, online)     online: [User]
+ *   message(roomId, message)          a message of the room's stream, above its cursor, in seq order
+ *   synced(roomId, lastSeq)           the room is live
+ *   gap(roomId, afterSeq, beforeSeq)  a truncated replay skipped this window: page it over REST
+ *   acknowledged(roomId, clientMsgId) a pending send is stored
+ *   failed(roomId, clientMsgId, detail)
+ *   typing(roomId, user), presence(roomId, event, user)
+ *   roomAdded(room)                   the user became a member of a room
+ *   roomEnded(roomId, reason)         the room is gone for this user (deleted, removed, not found)
+ *   ended(reason)                     the login is no good any more; the socket is stopped
+ */
+export class ChatSocket {
+  constructor(auth, listener) {
+    this.auth = auth;
+    this.listener = listener;
+    this.me = null;
+    // room id → {cursor, synced, since, firstReplayed}; cursor: highest seq delivered, null before any
+    this.rooms = new Map();
+    this.pending = new Map(); // client_msg_id → {roomId, body, resendTimer, attempts}
+    this.socket = null;
+    this.open = false; // hello received on the current socket
+    this.usedToken = null;
+    this.rejectedToken = undefined; // closed "token expired": refresh before reconnecting
+    this.stopped = false;
+    this.attempt = 0;
+    this.reconnectTimer = 0;
+    this.pingTimer = 0;
+    this.pongTimer = 0;
+    this.lastTypingSent = new Map(); // room id → time
+    this.typingTimer = 0;
+  }
+
+  start() {
+    this.listener.status("connecting", "");
+    this.#connect();
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    this.stoppedTyping();
+    this.#stopPinging();
+    for (const entry of this.pending.values()) clearTimeout(entry.resendTimer);
+    this.pending.clear();
+    if (this.socket) {
+      const socket = this.socket;
+      this.socket = null;
+      socket.close(1000);
+    }
+  }
+
+  /** Skip the backoff wait (the network came back). */
+  reconnectNow() {
+    if (this.stopped || this.socket) return;
+    clearTimeout(this.reconnectTimer);
+    this.#connect();
+  }
+
+  isSynced(roomId) {
+    const sub = this.rooms.get(roomId);
+    return Boolean(this.open && sub && sub.synced);
+  }
+
+  cursor(roomId) {
+    const sub = this.rooms.get(roomId);
+    return sub ? sub.cursor : null;
+  }
+
+  /** Follow these rooms; those already followed keep their stream. */
+  subscribe(roomIds) {
+    const added = [];
+    for (const id of roomIds) {
+      if (this.rooms.has(id)) continue;
+      this.rooms.set(id, { cursor: null, synced: false, since: null, firstReplayed: null });
+      added.push(id);
+    }
+    if (added.length && this.open) this.#sendSubscribe(added);
+  }
+
+  /** Stop following a room, here and on the server. */
+  unsubscribe(roomId) {
+    if (!this.rooms.delete(roomId)) return;
+    this.#dropPending(roomId);
+    if (this.open) this.#sendFrame({ type: "unsubscribe", rooms: [roomId] });
+  }
+
+  /** Queue a message; it goes now if the room is live, else after its next synced. */
+  send(roomId, body) {
+    this.stoppedTyping();
+    const id = newClientMsgId();
+    this.pending.set(id, { roomId, body, resendTimer: 0, attempts: 0 });
+    if (this.isSynced(roomId)) this.#transmit(id);
+    return id;
+  }
+
+  discard(clientMsgId) {
+    const entry = this.pending.get(clientMsgId);
+    if (entry) clearTimeout(entry.resendTimer);
+    this.pending.delete(clientMsgId);
+  }
+
+  /** The user is typing in a room; the server hears it at most once per 2 s per room. Typing
+   * inside the window is sent when it ends, so a short burst right after a send is not lost. */
+  typing(roomId) {
+    if (!this.isSynced(roomId) || this.typingTimer) return;
+    // A little over 2 s apart: the server counts from when frames arrive, and drops early ones.
+    const wait = (this.lastTypingSent.get(roomId) ?? 0) + TYPING_EVERY_MS + TYPING_MARGIN_MS - Date.now();
+    if (wait <= 0) return this.#sendTyping(roomId);
+    this.typingTimer = setTimeout(() => this.#sendTyping(roomId), wait);
+  }
+
+  /** The input was emptied, sent, or left for another room: no typing frame is due any more. */
+  stoppedTyping() {
+    clearTimeout(this.typingTimer);
+    this.typingTimer = 0;
+  }
+
+  #sendTyping(roomId) {
+    this.typingTimer = 0;
+    if (!this.isSynced(roomId)) return;
+    this.lastTypingSent.set(roomId, Date.now());
+    this.#sendFrame({ type: "typing", room: roomId });
+  }
+
+  async #connect() {
+    if (this.stopped) return;
+    let token;
+    try {
+      token = await this.auth.accessToken({ rejected: this.rejectedToken });
+    } catch (error) {
+      if (error instanceof SignedOut) return this.#end(error.message);
+      return this.#retryLater("", ""); // the refresh could not reach the server
+    }
+    if (this.stopped) return;
+    this.rejectedToken = undefined;
+    const socket = new WebSocket(socketUrl(), socketProtocols(token));
+    this.socket = socket;
+    this.usedToken = token;
+    this.open = false;
+    socket.onmessage = (event) => {
+      if (socket !== this.socket) return;
+      let frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      this.#heard();
+      this.#frame(frame);
+    };
+    socket.onclose = (event) => {
+      if (socket === this.socket) this.#closed(event.code, event.reason);
+    };
+  }
+
+  #frame(frame) {
+    const roomId = typeof frame.room === "number" ? frame.room : null;
+    switch (frame.type) {
+      case "hello":
+        this.#hello(frame);
+        break;
+      case "welcome":
+        if (frame.room && this.rooms.has(frame.room.id)) {
+          this.listener.welcome(frame.room.id, frame.room, Array.isArray(frame.online) ? frame.online : []);
+        }
+        break;
+      case "message":
+        if (roomId !== null) this.#message(roomId, frame);
+        break;
+      case "synced":
+        if (roomId !== null) this.#synced(roomId, frame);
+        break;
+      case "typing":
+        if (roomId !== null && this.rooms.has(roomId) && frame.user && (!this.me || frame.user.id !== this.me.id)) {
+          this.listener.typing(roomId, frame.user);
+        }
+        break;
+      case "presence":
+        if (roomId !== null && this.rooms.has(roomId) && frame.user && (frame.event === "join" || frame.event === "leave")) {
+          this.listener.presence(roomId, frame.event, frame.user);
+        }
+        break;
+      case "unsubscribed":
+        if (roomId !== null && frame.reason !== "requested") this.#roomEnded(roomId, frame.reason || "access ended");
+        break;
+      case "room_added":
+        if (frame.room) this.listener.roomAdded(frame.room);
+        break;
+      case "error":
+        this.#error(roomId, frame);
+        break;
+      default:
+        break; // pong, and frames this client does not know yet
+    }
+  }
+
+  #hello(frame) {
+    this.me = frame.user;
+    this.open = true;
+    this.listener.hello(frame.user);
+    this.#startPinging();
+    if (this.rooms.size) this.#sendSubscribe([...this.rooms.keys()]);
+    else this.#live();
+  }
+
+  /** One frame for all of them, each from its own cursor. */
+  #sendSubscribe(roomIds) {
+    const rooms = roomIds.map((id) => {
+      const sub = this.rooms.get(id);
+      sub.synced = false;
+      sub.since = sub.cursor;
+      sub.firstReplayed = null;
+      return { room: id, since: sub.cursor };
+    });
+    this.#sendFrame({ type: "subscribe", rooms });
+  }
+
+  #message(roomId, frame) {
+    if (frame.client_msg_id && this.me && frame.user.id === this.me.id) this.#acknowledge(frame.client_msg_id);
+    // A duplicate is the answer to a resend: the stream carries (or carried) that seq already.
+    if (frame.duplicate) return;
+    const sub = this.rooms.get(roomId);
+    if (!sub) return;
+    if (sub.cursor !== null && frame.seq <= sub.cursor) return;
+    if (!sub.synced && sub.firstReplayed === null) sub.firstReplayed = frame.seq;
+    sub.cursor = frame.seq;
+    const { type: _type, duplicate: _duplicate, room: _room, ...message } = frame;
+    this.listener.message(roomId, message);
+  }
+
+  #synced(roomId, frame) {
+    const sub = this.rooms.get(roomId);
+    if (!sub) return;
+    sub.cursor = Math.max(sub.cursor ?? 0, frame.last_seq);
+    sub.synced = true;
+    this.listener.synced(roomId, sub.cursor);
+    if (frame.truncated && sub.since !== null) {
+      this.listener.gap(roomId, sub.since, sub.firstReplayed ?? frame.last_seq + 1);
+    }
+    this.#live();
+    // Anything not echoed yet goes again with the same id: the server stores it once.
+    for (const [id, entry] of this.pending) if (entry.roomId === roomId) this.#transmit(id);
+  }
+
+  #live() {
+    this.attempt = 0;
+    this.listener.status("live", "");
+  }
+
+  #roomEnded(roomId, reason) {
+    if (!this.rooms.delete(roomId)) return;
+    this.#dropPending(roomId);
+    this.listener.roomEnded(roomId, reason);
+  }
+
+  #dropPending(roomId) {
+    for (const [id, entry] of this.pending) {
+      if (entry.roomId !== roomId) continue;
+      clearTimeout(entry.resendTimer);
+      this.pending.delete(id);
+    }
+  }
+
+  #acknowledge(id) {
+    const entry = this.pending.get(id);
+    if (!entry) return;
+    clearTimeout(entry.resendTimer);
+    this.pending.delete(id);
+    this.listener.acknowledged(entry.roomId, id);
+  }
+
+  #error(roomId, frame) {
+    if (roomId !== null && (frame.code === "room_not_found" || frame.code === "too_many_rooms")) {
+      return this.#roomEnded(roomId, frame.detail || frame.code);
+    }
+    if (roomId !== null && frame.code === "not_subscribed" && this.rooms.has(roomId) && this.open) {
+      return this.#sendSubscribe([roomId]); // the server forgot it: resume from the cursor
+    }
+    const id = frame.client_msg_id;
+    const entry = id ? this.pending.get(id) : undefined;
+    if (!entry) {
+      if (frame.code !== "already_subscribed") console.warn("chat: server error frame", frame.code, frame.detail);
+      return;
+    }
+    if (frame.code === "unavailable" || frame.code === "rate_limited") {
+      entry.attempts += 1;
+      const wait =
+        frame.code === "rate_limited"
+          ? Number(frame.retry_after_ms) || 1000
+          : Math.min(RESEND_MAX_MS, 500 * 2 ** entry.attempts);
+      clearTimeout(entry.resendTimer);
+      entry.resendTimer = setTimeout(() => {
+        if (this.isSynced(entry.roomId) && this.pending.has(id)) this.#transmit(id);
+      }, wait);
+      return;
+    }
+    this.pending.delete(id);
+    this.listener.failed(entry.roomId, id, frame.detail || frame.code);
+  }
+
+  #transmit(id) {
+    const entry = this.pending.get(id);
+    if (entry) this.#sendFrame({ type: "message", room: entry.roomId, body: entry.body, client_msg_id: id });
+  }
+
+  #sendFrame(frame) {
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(frame));
+  }
+
+  #closed(code, reason) {
+    this.socket = null;
+    this.open = false;
+    for (const sub of this.rooms.values()) sub.synced = false;
+    this.#stopPinging();
+    if (this.stopped) return;
+    if (code === 1008 && reason === "token expired") {
+      this.rejectedToken = this.usedToken;
+      return this.#retryLater("token expired", reason);
+    }
+    if (code === 1008 && LOGIN_REASONS.has(reason)) return this.#end(reason);
+    if (code === 1008) {
+      // Refused for a reason a retry cannot fix (origin not allowed): say so and stop.
+      this.stop();
+      return this.listener.status("offline", reason || "access refused");
+    }
+    // 1011, 1012, 1013, abnormal closes, an unreachable server: all reconnect and resume.
+    return this.#retryLater(String(code), reason);
+  }
+
+  #retryLater(code, reason) {
+    if (this.stopped) return;
+    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** this.attempt) * (0.5 + Math.random());
+    this.attempt += 1;
+    this.listener.status("reconnecting", reason || (code === "1012" ? "server restarting" : ""));
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => this.#connect(), delay);
+  }
+
+  #end(reason) {
+    if (this.stopped) return; // the page already moved on
+    this.stop();
+    this.listener.ended(reason);
+  }
+
+  // Pings find a dead connection that never closes (a laptop waking up, a dropped NAT entry).
+  #startPinging() {
+    this.#stopPinging();
+    this.pingTimer = setInterval(() => {
+      this.#sendFrame({ type: "ping" });
+      clearTimeout(this.pongTimer);
+      this.pongTimer = setTimeout(() => this.#silent(), PONG_WITHIN_MS);
+    }, PING_EVERY_MS);
+  }
+
+  #stopPinging() {
+    clearInterval(this.pingTimer);
+    clearTimeout(this.pongTimer);
+  }
+
+  #heard() {
+    clearTimeout(this.pongTimer);
+  }
+
+  #silent() {
+    const socket = this.socket;
+    if (!socket) return;
+    this.socket = null;
+    socket.close();
+    this.#closed(1006, "no answer from the server");
+  }
+}
