@@ -698,6 +698,8 @@ class MuxStats:
     errors: list[str] = field(default_factory=list)
     dropped: int = 0
     senders: list[Sender] = field(default_factory=list)  # the current phase's, one per room
+    closing: bool = False  # we are closing the phase's sockets: an unclean close is not a drop
+    unclean_closes: int = 0  # our closes the server did not complete within close_timeout
 
 
 def mux_layout(users: int, per_user: int, members: int) -> tuple[int, list[tuple[int, ...]]]:
@@ -783,8 +785,11 @@ async def mux_read(peer: Peer, senders: Sequence[Sender], prefixes: Sequence[str
     except ConnectionClosed:
         pass
     if peer.ws.close_code is not None and peer.ws.close_code != 1000:
-        stats.dropped += 1
-        stats.errors.append(f"closed {peer.ws.close_code} {peer.ws.close_reason}")
+        if stats.closing:
+            stats.unclean_closes += 1
+        else:
+            stats.dropped += 1
+            stats.errors.append(f"closed {peer.ws.close_code} {peer.ws.close_reason}")
     peer.done.set()
 
 
@@ -958,8 +963,12 @@ async def run_mux(args: argparse.Namespace) -> dict[str, Any]:
     presence_ws = stats.presence
     mux_members = subscribed(peers)
     ws_fanout = await mux_fanout(args, peers, [peers[r].ws for r in range(n_rooms)], room_ids, mux_members, stats, True)
+    stats.closing = True
+    t_close = now_ns()
     await close_all([p.ws for p in peers])
     await asyncio.wait(readers, timeout=10)
+    ws_close_s = (now_ns() - t_close) / 1e9
+    stats.closing = False
     readers.clear()
     ws_times = [p.took for p in peers if p.took]
     ws_errors = len(stats.errors)
@@ -979,8 +988,12 @@ async def run_mux(args: argparse.Namespace) -> dict[str, Any]:
     senders_by_room = {p.sends: p.ws for p in room_peers if p.sends is not None}
     sender_ws = [senders_by_room[r] for r in range(n_rooms)]
     per_room_fanout = await mux_fanout(args, room_peers, sender_ws, room_ids, subscribed(room_peers), stats, False)
+    stats.closing = True
+    t_close = now_ns()
+    ws_unclean = stats.unclean_closes
     await close_all([p.ws for p in room_peers])
     await asyncio.wait(readers, timeout=10)
+    room_close_s = (now_ns() - t_close) / 1e9
     room_times = [p.took for p in room_peers if p.took]
 
     def kib(after: int | None, before: int | None, n: int) -> float | None:
@@ -1021,6 +1034,8 @@ async def run_mux(args: argparse.Namespace) -> dict[str, Any]:
             "subscribe_others_server_core_pct": subscribing.others_server_core_pct,
             "presence_frames": presence_ws,
             "errors": ws_errors,
+            "close_s": round(ws_close_s, 1),
+            "unclean_closes": ws_unclean,
             "fanout": ws_fanout,
         },
         "per_room": {
@@ -1037,6 +1052,8 @@ async def run_mux(args: argparse.Namespace) -> dict[str, Any]:
             "subscribe_gen_cpu_pct": room_subscribing.as_dict()["gen_cpu_pct"],
             "subscribe_others_server_core_pct": room_subscribing.others_server_core_pct,
             "presence_frames": stats.presence,
+            "close_s": round(room_close_s, 1),
+            "unclean_closes": stats.unclean_closes - ws_unclean,
             "fanout": per_room_fanout,
         },
         "misrouted": stats.misrouted,
@@ -1191,6 +1208,6 @@ if __name__ == "__main__":
     if arguments.scenario == "broadcast":
         sockets = arguments.rooms * arguments.clients_per_room
     if arguments.scenario == "mux":
-        sockets = arguments.users * (arguments.rooms_per_user + 1)
+        sockets = arguments.users * arguments.rooms_per_user
     procstat.raise_nofile(sockets + 1024)
     print(orjson.dumps(uvloop.run(main(arguments))).decode(), flush=True)

@@ -569,6 +569,12 @@ def mux_markdown(mux: dict[str, Any]) -> list[str]:
             f"{room['fanout']['lost']} / {room['fanout']['duplicated']}",
             None,
         ),
+        (
+            "closing all sockets: s / unclean (server did not finish the close in 2 s)",
+            f"{fmt(ws.get('close_s'))} / {fmt(ws.get('unclean_closes'))}",
+            f"{fmt(room.get('close_s'))} / {fmt(room.get('unclean_closes'))}",
+            None,
+        ),
     ]
     columns = [("what", "measure"), ("ws", "/ws"), ("room", "/ws/rooms/{id}"), ("ratio", "/ws ÷ per-room")]
     return [
@@ -704,15 +710,21 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
-    biggest = max(
-        [args.idle_connections, args.replay_clients, args.rooms * max(args.room_sizes)]
-        + args.fanout_sizes
-        + [args.mux_users * (args.mux_rooms_per_user + 1)]
-    )
-    limit = procstat.raise_nofile(biggest + 1024)  # children (servers, loadgen) inherit it
-    if limit < biggest + 100:
-        print(f"warning: RLIMIT_NOFILE is {limit}, below the {biggest} connections asked for", file=sys.stderr)
+    mux_sockets = args.mux_users * args.mux_rooms_per_user if "mux" in args.scenarios else 0
+    others = max([args.idle_connections, args.replay_clients, args.rooms * max(args.room_sizes)] + args.fanout_sizes)
+    limit = procstat.raise_nofile(max(others, mux_sockets) + 1024)  # children (servers, loadgen) inherit it
+    if limit < others + 100:
+        print(f"warning: RLIMIT_NOFILE is {limit}, below the {others} connections asked for", file=sys.stderr)
+    mux_capped = None
+    if mux_sockets + 1024 > limit:
+        # The per-room phase opens users x K sockets in the server and in the generator.
+        fit = (limit - 1024) // args.mux_rooms_per_user
+        fit = fit // 100 * 100 if fit >= 100 else max(1, fit)
+        mux_capped = f"RLIMIT_NOFILE is {limit} (hard limit): mux users lowered from {args.mux_users} to {fit}"
+        print(f"warning: {mux_capped}", file=sys.stderr)
+        args.mux_users = fit
     results: dict[str, Any] = {"meta": meta(args)}
+    results["meta"]["rlimit_nofile"] = limit
     os.sched_setaffinity(0, {args.client_core})  # the runner's own work stays off the server core
     out = args.out or BENCH / "results" / f"run-{time.strftime('%Y%m%d-%H%M%S')}{'-quick' if args.quick else ''}.json"
     steps = {
@@ -737,7 +749,7 @@ def main(argv: Sequence[str]) -> int:
     results["meta"]["loadavg_after"] = Path("/proc/loadavg").read_text().split()[:3]
     results["meta"]["elapsed_s"] = round(time.monotonic() - started, 1)
     results["ratios"] = ratios(results)
-    results["warnings"] = warnings(results)
+    results["warnings"] = warnings(results) + ([mux_capped] if mux_capped else [])
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(markdown(results))
