@@ -985,6 +985,7 @@ async def run_mux(args: argparse.Namespace) -> dict[str, Any]:
     await asyncio.sleep(args.settle)
     rss4 = procstat.rss_kib(args.server_pid) if args.server_pid else None
     room_subs = sum(p.synced for p in room_peers)
+    presence_room = stats.presence  # before the closes, whose leaves would count too
     senders_by_room = {p.sends: p.ws for p in room_peers if p.sends is not None}
     sender_ws = [senders_by_room[r] for r in range(n_rooms)]
     per_room_fanout = await mux_fanout(args, room_peers, sender_ws, room_ids, subscribed(room_peers), stats, False)
@@ -1051,7 +1052,7 @@ async def run_mux(args: argparse.Namespace) -> dict[str, Any]:
             "server_cpu_us_per_subscription": room_sub_cpu,
             "subscribe_gen_cpu_pct": room_subscribing.as_dict()["gen_cpu_pct"],
             "subscribe_others_server_core_pct": room_subscribing.others_server_core_pct,
-            "presence_frames": stats.presence,
+            "presence_frames": presence_room,
             "close_s": round(room_close_s, 1),
             "unclean_closes": stats.unclean_closes - ws_unclean,
             "fanout": per_room_fanout,
