@@ -667,6 +667,412 @@ async def run_replay(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+# ------------------------------------------------------------------------- mux
+
+
+@dataclass(eq=False)
+class Peer:
+    """One socket of the mux scenario: a /ws socket with all its user's rooms, or a
+    per-room socket with one. Frames are classified with substring checks, not
+    decoded: the generator must stay cheaper per frame than the server."""
+
+    ws: ClientConnection
+    rooms: tuple[int, ...]  # room indexes carried by this socket
+    sends: int | None  # room index whose echo on this socket frees its sender's window
+    want: int  # synced frames to wait for
+    synced: int = 0
+    failed: int = 0  # rooms answered with an error instead of synced
+    t0: int = 0
+    took: int = 0  # ns from subscribe (or connect) to the last synced
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    counts: dict[int, bytearray] = field(default_factory=dict)
+
+
+@dataclass
+class MuxStats:
+    latencies: array[int] = field(default_factory=lambda: array("q"))
+    delivered: int = 0
+    last_delivery: int = 0
+    presence: int = 0
+    misrouted: int = 0  # a /ws message frame whose "room" is not the room its body names
+    errors: list[str] = field(default_factory=list)
+    dropped: int = 0
+    senders: list[Sender] = field(default_factory=list)  # the current phase's, one per room
+    closing: bool = False  # we are closing the phase's sockets: an unclean close is not a drop
+    unclean_closes: int = 0  # our closes the server did not complete within close_timeout
+
+
+def mux_layout(users: int, per_user: int, members: int) -> tuple[int, list[tuple[int, ...]]]:
+    """Rooms and each user's rooms: user u is in rooms (u + j*stride) % R, j < per_user,
+    R = users*per_user/members, so every room has about `members` users and user r
+    (r < R) is in room r: it is that room's sender."""
+    n_rooms = max(per_user, round(users * per_user / members))
+    stride = n_rooms // per_user
+    return n_rooms, [tuple((u + j * stride) % n_rooms for j in range(per_user)) for u in range(users)]
+
+
+async def mux_users(port: int, n_users: int, n_rooms: int) -> tuple[list[str], list[int]]:
+    """n_users users, each with its own token (argon2 twice each: register, login), and n_rooms public rooms."""
+    run = secrets.token_hex(3)
+    limits = httpx.Limits(max_connections=8, max_keepalive_connections=8)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=300, limits=limits) as http:
+        limit = asyncio.Semaphore(4)  # the server hashes one at a time anyway (CHAT_HASH_CONCURRENCY)
+
+        async def user(i: int) -> str:
+            name = f"m{run}_{i}"
+            async with limit:
+                (await http.post("/auth/register", json={"username": name, "password": PASSWORD})).raise_for_status()
+                r = await http.post("/auth/token", data={"username": name, "password": PASSWORD})
+                r.raise_for_status()
+                return str(r.json()["access_token"])
+
+        tokens = list(await asyncio.gather(*(user(i) for i in range(n_users))))
+        auth = {"Authorization": f"Bearer {tokens[0]}"}
+        room_limit = asyncio.Semaphore(8)
+
+        async def create(i: int) -> int:
+            async with room_limit:
+                r = await http.post("/rooms", json={"name": f"mux-{run}-{i}"}, headers=auth)
+                r.raise_for_status()
+                return int(r.json()["id"])
+
+        return tokens, list(await asyncio.gather(*(create(i) for i in range(n_rooms))))
+
+
+async def mux_read(peer: Peer, senders: Sequence[Sender], prefixes: Sequence[str] | None, stats: MuxStats) -> None:
+    """Count every frame of one socket until it closes. prefixes: '{"room":<id>,' per
+    room index on /ws (checked against the body's room), None on per-room sockets."""
+    latencies, counts, sends = stats.latencies, peer.counts, peer.sends
+    try:
+        async for text in peer.ws:
+            t = now_ns()
+            i = text.find('"type":"', 0, 48)  # type: ignore[arg-type]
+            if text.startswith('message"', i + 8):  # type: ignore[arg-type]
+                j = text.find('"body":"', i)  # type: ignore[arg-type]
+                room_text, n_text, ts, _ = text[j + 8 : j + 80].split(":", 3)  # type: ignore[union-attr]
+                room, n = int(room_text), int(n_text)
+                c = counts[room]
+                if n >= len(c):
+                    c.extend(bytes(n - len(c) + 1024))
+                if c[n] < 255:
+                    c[n] += 1
+                latencies.append(t - int(ts))
+                stats.delivered += 1
+                stats.last_delivery = t
+                if prefixes is not None and not text.startswith(prefixes[room]):  # type: ignore[arg-type]
+                    stats.misrouted += 1
+                if room == sends:
+                    senders[room].window.release()
+            elif text.startswith('presence"', i + 8):  # type: ignore[arg-type]
+                stats.presence += 1
+            elif text.startswith('synced"', i + 8):  # type: ignore[arg-type]
+                peer.synced += 1
+                if peer.synced + peer.failed == peer.want:
+                    peer.took = t - peer.t0
+                    peer.done.set()
+            elif text.startswith("error", i + 8):  # type: ignore[arg-type]
+                frame = orjson.loads(text)
+                stats.errors.append(str(frame)[:200])
+                if cid := frame.get("client_msg_id"):
+                    room, n = (int(x) for x in cid.split("-")[1:])
+                    senders[room].rejected.add(n)
+                    senders[room].window.release()
+                elif frame.get("room") is not None:
+                    peer.failed += 1
+                    if peer.synced + peer.failed == peer.want:
+                        peer.done.set()
+            # hello, welcome, typing, pong: nothing to count
+    except ConnectionClosed:
+        pass
+    if peer.ws.close_code is not None and peer.ws.close_code != 1000:
+        if stats.closing:
+            stats.unclean_closes += 1
+        else:
+            stats.dropped += 1
+            stats.errors.append(f"closed {peer.ws.close_code} {peer.ws.close_reason}")
+    peer.done.set()
+
+
+async def mux_fanout(
+    args: argparse.Namespace,
+    peers: Sequence[Peer],
+    sender_ws: Sequence[ClientConnection],
+    room_ids: Sequence[int],
+    members: Sequence[int],
+    stats: MuxStats,
+    multiplexed: bool,
+) -> dict[str, Any]:
+    """Saturated: one sender per room keeps --inflight messages unacknowledged for --duration."""
+    senders = [Sender(r, asyncio.Semaphore(args.inflight)) for r in range(len(room_ids))]
+    # Same users and rooms in both phases: a client_msg_id seen before would be answered as a duplicate.
+    phase = "ws" if multiplexed else "room"
+    for peer in peers:
+        for room in peer.rooms:
+            peer.counts[room] = bytearray()
+    # Readers look senders up through this list, filled in place for the new phase.
+    stats.senders[:] = senders
+    pad = "x" * max(0, args.body_size - 40)
+    base = len(stats.latencies)
+    stats.delivered = 0
+
+    async def send(r: int, ws: ClientConnection, deadline: int) -> None:
+        sender = senders[r]
+        room = room_ids[r]
+        for n in range(args.max_messages):
+            remaining = (deadline - now_ns()) / 1e9
+            if remaining <= 0:
+                return
+            try:
+                async with asyncio.timeout(remaining):
+                    await sender.window.acquire()
+            except TimeoutError:
+                return
+            frame: dict[str, Any] = {
+                "type": "message",
+                "body": f"{r}:{n}:{now_ns()}:{pad}",
+                "client_msg_id": f"{phase}-{r}-{n}",
+            }
+            if multiplexed:
+                frame["room"] = room
+            await ws.send(orjson.dumps(frame).decode())
+            sender.sent += 1
+
+    window = Window(args.server_pid)
+    window.start()
+    t0 = window.t0
+    deadline = t0 + int(args.duration * 1e9)
+    await asyncio.gather(*(send(r, ws, deadline) for r, ws in enumerate(sender_ws)))
+    sending_s = (now_ns() - t0) / 1e9
+
+    def expected() -> int:
+        return sum((s.sent - len(s.rejected)) * members[s.index] for s in senders)
+
+    await drain(stats, expected, args.drain_idle, args.drain_max)  # type: ignore[arg-type]
+    cpu = window.stop()
+    delivered = stats.delivered
+    span = (max(stats.last_delivery, t0 + int(sending_s * 1e9)) - t0) / 1e9
+    lost = dup = 0
+    for peer in peers:
+        for room in peer.rooms:
+            c, s = peer.counts[room], senders[room]
+            if len(c) < s.sent:
+                c.extend(bytes(s.sent - len(c)))
+            lost += max(0, c.count(0, 0, s.sent) - len(s.rejected))
+            dup += sum(c) - (len(c) - c.count(0))
+    sent = sum(s.sent for s in senders)
+    return {
+        "senders": len(senders),
+        "inflight": args.inflight,
+        "sent": sent,
+        "rejected": sum(len(s.rejected) for s in senders),
+        "delivered": delivered,
+        "expected": expected(),
+        "lost": lost,
+        "duplicated": dup,
+        "msgs_per_s": round(sent / sending_s, 1),
+        "deliveries_per_s": round(delivered / span, 1) if span > 0 else None,
+        **percentiles_ms(stats.latencies[base:]),
+        **cpu.as_dict(),
+        "server_cpu_pct": round(100 * cpu.server_cpu_s / cpu.wall_s, 1) if cpu.server_cpu_s is not None else None,
+        "server_cpu_us_per_delivery": cpu.server_per(delivered, 1e6),
+        "gen_cpu_us_per_delivery": round(cpu.gen_cpu_s * 1e6 / delivered, 2) if delivered else None,
+    }
+
+
+async def run_mux(args: argparse.Namespace) -> dict[str, Any]:
+    """N users, each with K rooms on one /ws socket: memory and CPU per socket and per
+    subscription, the subscribe storm, then fan-out; then the same users, rooms and
+    traffic over one /ws/rooms/{id} socket per (user, room)."""
+    http_port, ws_base = args.port, f"ws://127.0.0.1:{args.port}"
+    n_rooms, layout = mux_layout(args.users, args.rooms_per_user, args.room_members)
+    t_setup = now_ns()
+    tokens, room_ids = await mux_users(http_port, args.users, n_rooms)
+    setup_s = (now_ns() - t_setup) / 1e9
+    members = [0] * n_rooms
+    for rooms in layout:
+        for r in rooms:
+            members[r] += 1
+    prefixes = [f'{{"room":{rid},' for rid in room_ids]
+    stats = MuxStats()
+    limit = asyncio.Semaphore(CONNECT_CONCURRENCY)
+    readers: list[asyncio.Task[None]] = []
+
+    async def open_ws(url: str) -> ClientConnection:
+        return await connect(
+            url, compression=None, ping_interval=None, max_size=2**22, open_timeout=120, close_timeout=2
+        )
+
+    async def open_mux(u: int) -> Peer:
+        async with limit:
+            ws = await open_ws(f"{ws_base}/ws?token={tokens[u]}")
+            hello = str(await ws.recv())
+            if not hello.startswith('{"type":"hello"'):
+                raise RuntimeError(f"expected hello, got {hello[:200]}")
+        rooms = layout[u]
+        peer = Peer(ws, rooms, u if u < n_rooms else None, len(rooms))
+        readers.append(asyncio.create_task(mux_read(peer, stats.senders, prefixes, stats)))
+        return peer
+
+    subscribe_limit = asyncio.Semaphore(args.subscribe_concurrency)
+
+    async def subscribe(peer: Peer) -> None:
+        frame = orjson.dumps({"type": "subscribe", "rooms": [{"room": room_ids[r], "since": None} for r in peer.rooms]})
+        async with subscribe_limit:
+            peer.t0 = now_ns()
+            await peer.ws.send(frame.decode())
+            await peer.done.wait()
+
+    async def open_room(u: int, r: int) -> Peer:
+        peer = Peer(None, (r,), r if u == r else None, 1)  # type: ignore[arg-type]
+        async with limit:
+            peer.t0 = now_ns()
+            peer.ws = await open_ws(f"{ws_base}/ws/rooms/{room_ids[r]}?token={tokens[u]}")
+            readers.append(asyncio.create_task(mux_read(peer, stats.senders, None, stats)))
+            await peer.done.wait()
+        return peer
+
+    def subscribed(peers: Sequence[Peer]) -> list[int]:
+        count = [0] * n_rooms
+        for peer in peers:
+            if peer.failed == 0 and peer.synced == peer.want:
+                for r in peer.rooms:
+                    count[r] += 1
+        return count
+
+    # Warm-up: pools and caches that are not per socket.
+    warm = await asyncio.gather(*(open_mux(u) for u in range(min(args.warmup, args.users))))
+    await asyncio.gather(*(subscribe(p) for p in warm))
+    await close_all([p.ws for p in warm])
+    await asyncio.sleep(args.settle)
+
+    # /ws: connect (hello), then the subscribe storm, then fan-out.
+    rss0 = procstat.rss_kib(args.server_pid) if args.server_pid else None
+    window = Window(args.server_pid)
+    window.start()
+    peers = list(await asyncio.gather(*(open_mux(u) for u in range(args.users))))
+    connected = window.stop()
+    await asyncio.sleep(args.settle)
+    rss1 = procstat.rss_kib(args.server_pid) if args.server_pid else None
+    window = Window(args.server_pid)
+    window.start()
+    await asyncio.gather(*(subscribe(p) for p in peers))
+    subscribing = window.stop()
+    await asyncio.sleep(args.settle)
+    rss2 = procstat.rss_kib(args.server_pid) if args.server_pid else None
+    subs = sum(p.synced for p in peers)
+    presence_ws = stats.presence
+    mux_members = subscribed(peers)
+    ws_fanout = await mux_fanout(args, peers, [peers[r].ws for r in range(n_rooms)], room_ids, mux_members, stats, True)
+    stats.closing = True
+    t_close = now_ns()
+    await close_all([p.ws for p in peers])
+    await asyncio.wait(readers, timeout=10)
+    ws_close_s = (now_ns() - t_close) / 1e9
+    stats.closing = False
+    readers.clear()
+    ws_times = [p.took for p in peers if p.took]
+    ws_errors = len(stats.errors)
+    await asyncio.sleep(args.settle)
+
+    # Per room: the same users and rooms, one socket per (user, room).
+    rss3 = procstat.rss_kib(args.server_pid) if args.server_pid else None
+    stats.presence = 0
+    window = Window(args.server_pid)
+    window.start()
+    pairs = [(u, r) for u, rooms in enumerate(layout) for r in rooms]
+    room_peers = list(await asyncio.gather(*(open_room(u, r) for u, r in pairs)))
+    room_subscribing = window.stop()
+    await asyncio.sleep(args.settle)
+    rss4 = procstat.rss_kib(args.server_pid) if args.server_pid else None
+    room_subs = sum(p.synced for p in room_peers)
+    presence_room = stats.presence  # before the closes, whose leaves would count too
+    senders_by_room = {p.sends: p.ws for p in room_peers if p.sends is not None}
+    sender_ws = [senders_by_room[r] for r in range(n_rooms)]
+    per_room_fanout = await mux_fanout(args, room_peers, sender_ws, room_ids, subscribed(room_peers), stats, False)
+    stats.closing = True
+    t_close = now_ns()
+    ws_unclean = stats.unclean_closes
+    await close_all([p.ws for p in room_peers])
+    await asyncio.wait(readers, timeout=10)
+    room_close_s = (now_ns() - t_close) / 1e9
+    room_times = [p.took for p in room_peers if p.took]
+
+    def kib(after: int | None, before: int | None, n: int) -> float | None:
+        return round((after - before) / n, 2) if after is not None and before is not None and n else None
+
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return round(a / b, 3) if a is not None and b else None
+
+    n_subs = args.users * args.rooms_per_user
+    ws_sub_cpu = subscribing.server_per(subs, 1e6)
+    room_sub_cpu = room_subscribing.server_per(room_subs, 1e6)
+    return {
+        "target": "service",
+        "users": args.users,
+        "rooms_per_user": args.rooms_per_user,
+        "rooms": n_rooms,
+        "members_per_room": [min(members), max(members)],
+        "subscriptions": n_subs,
+        "setup_s": round(setup_s, 1),
+        "ws": {
+            "sockets": len(peers),
+            "rss_before_kib": rss0,
+            "rss_connected_kib": rss1,
+            "rss_subscribed_kib": rss2,
+            "rss_per_socket_kib": kib(rss1, rss0, len(peers)),
+            "rss_per_subscription_kib": kib(rss2, rss1, subs),
+            "rss_per_subscription_incl_socket_kib": kib(rss2, rss0, subs),
+            "connects_per_s": connected.per_s(len(peers)),
+            "server_cpu_us_per_connect": connected.server_per(len(peers), 1e6),
+            "subscribed": subs,
+            "subscribe_failed": sum(p.failed for p in peers),
+            "subscribe_concurrency": args.subscribe_concurrency,
+            **{f"subscribe_{k}": v for k, v in percentiles_ms(ws_times).items()},
+            "subscribe_wall_s": round(subscribing.wall_s, 3),
+            "subscriptions_per_s": subscribing.per_s(subs),
+            "server_cpu_us_per_subscription": ws_sub_cpu,
+            "subscribe_gen_cpu_pct": subscribing.as_dict()["gen_cpu_pct"],
+            "subscribe_others_server_core_pct": subscribing.others_server_core_pct,
+            "presence_frames": presence_ws,
+            "errors": ws_errors,
+            "close_s": round(ws_close_s, 1),
+            "unclean_closes": ws_unclean,
+            "fanout": ws_fanout,
+        },
+        "per_room": {
+            "sockets": len(room_peers),
+            "rss_before_kib": rss3,
+            "rss_subscribed_kib": rss4,
+            "rss_per_subscription_kib": kib(rss4, rss3, room_subs),
+            "subscribed": room_subs,
+            "subscribe_failed": sum(p.failed for p in room_peers),
+            **{f"connect_synced_{k}": v for k, v in percentiles_ms(room_times).items()},
+            "subscribe_wall_s": round(room_subscribing.wall_s, 3),
+            "subscriptions_per_s": room_subscribing.per_s(room_subs),
+            "server_cpu_us_per_subscription": room_sub_cpu,
+            "subscribe_gen_cpu_pct": room_subscribing.as_dict()["gen_cpu_pct"],
+            "subscribe_others_server_core_pct": room_subscribing.others_server_core_pct,
+            "presence_frames": presence_room,
+            "close_s": round(room_close_s, 1),
+            "unclean_closes": stats.unclean_closes - ws_unclean,
+            "fanout": per_room_fanout,
+        },
+        "misrouted": stats.misrouted,
+        "errors": len(stats.errors),
+        "errors_sample": stats.errors[:3],
+        "dropped_connections": stats.dropped,
+        "ratio_ws_per_room": {
+            "deliveries_per_s": ratio(ws_fanout["deliveries_per_s"], per_room_fanout["deliveries_per_s"]),
+            "server_cpu_us_per_delivery": ratio(
+                ws_fanout["server_cpu_us_per_delivery"], per_room_fanout["server_cpu_us_per_delivery"]
+            ),
+            "server_cpu_us_per_subscription": ratio(ws_sub_cpu, room_sub_cpu),
+            # Sockets included: what one more (user, room) costs either way.
+            "rss_per_subscription_incl_socket_kib": ratio(kib(rss2, rss0, subs), kib(rss4, rss3, room_subs)),
+        },
+    }
+
+
 # ----------------------------------------------------------------------- login
 
 
@@ -752,6 +1158,27 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=500, help="reconnects in progress at once")
     p.add_argument("--fill-timeout", type=float, default=120)
 
+    p = sub.add_parser(
+        "mux", help="N users x K rooms on one /ws socket each, then one per-room socket per (user, room)"
+    )
+    common(p)
+    p.set_defaults(users=1000)
+    p.add_argument("--rooms-per-user", type=int, default=20)
+    p.add_argument("--room-members", type=int, default=50, help="users per room (rooms = users x K / this)")
+    p.add_argument(
+        "--subscribe-concurrency",
+        type=int,
+        default=50,
+        help="subscribe frames (or per-room connects) in progress at once",
+    )
+    p.add_argument("--inflight", type=int, default=2, help="unacknowledged messages per room's sender")
+    p.add_argument("--duration", type=float, default=10, help="seconds of sending per fan-out")
+    p.add_argument("--max-messages", type=int, default=1_000_000, help="per sender")
+    p.add_argument("--drain-idle", type=float, default=3, help="stop waiting after this long without a delivery")
+    p.add_argument("--drain-max", type=float, default=60)
+    p.add_argument("--warmup", type=int, default=20, help="sockets opened, subscribed and closed first")
+    p.add_argument("--settle", type=float, default=2.0, help="seconds before each RSS reading")
+
     p = sub.add_parser("login", help="a storm of POST /auth/token")
     common(p)
     p.add_argument("--logins", type=int, default=300)
@@ -767,6 +1194,7 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], Awaitable[dict[str, Any]]]] 
     "idle": run_idle,
     "replay": run_replay,
     "login": run_login,
+    "mux": run_mux,
 }
 
 
@@ -780,5 +1208,7 @@ if __name__ == "__main__":
     sockets = vars(arguments).get("connections", 0) + vars(arguments).get("clients", 0)
     if arguments.scenario == "broadcast":
         sockets = arguments.rooms * arguments.clients_per_room
+    if arguments.scenario == "mux":
+        sockets = arguments.users * arguments.rooms_per_user
     procstat.raise_nofile(sockets + 1024)
     print(orjson.dumps(uvloop.run(main(arguments))).decode(), flush=True)

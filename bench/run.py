@@ -38,7 +38,7 @@ CHAT_SERVICE = str(Path(PYTHON).parent / "chat-service")
 PEERS = {"raw_ws": "raw_ws.py", "bare_fastapi": "bare_fastapi.py", "socketio": "socketio_server.py"}
 TARGETS = ("service", "raw_ws", "bare_fastapi", "socketio")
 REFERENCES = ("raw_ws", "bare_fastapi", "socketio")
-SCENARIOS = ("fanout", "many-rooms", "idle", "replay", "login")
+SCENARIOS = ("fanout", "many-rooms", "idle", "replay", "login", "mux")
 IDLE_TARGETS = ("service", "bare_fastapi", "raw_ws")
 SERVER_LIFETIME_S = 3600  # peers exit by themselves after this, whatever happens
 CLIENT_BOUND_PCT = 85  # generator CPU above this: the client, not the server, set the pace
@@ -248,6 +248,22 @@ def run_replay(args: argparse.Namespace) -> dict[str, Any]:
         return {"scenario": "replay", **loadgen(args, "replay", srv, options)}
 
 
+def run_mux(args: argparse.Namespace) -> dict[str, Any]:
+    with server(
+        "service",
+        args,
+        CHAT_HISTORY_ON_CONNECT="0",
+        CHAT_MAX_ROOMS_PER_SOCKET=str(max(500, args.mux_rooms_per_user)),
+        # Registering and logging in 1,000 users takes a minute (argon2): tokens must outlive the run.
+        CHAT_ACCESS_TOKEN_MINUTES="120",
+    ) as srv:
+        options = ["--users", args.mux_users, "--rooms-per-user", args.mux_rooms_per_user]
+        options += ["--room-members", args.mux_room_members, "--subscribe-concurrency", args.mux_subscribe_concurrency]
+        options += ["--inflight", args.mux_inflight, "--duration", args.duration, "--drain-idle", args.drain_idle]
+        options += ["--body-size", args.body_size, "--settle", args.settle]
+        return {"scenario": "mux", **loadgen(args, "mux", srv, options)}
+
+
 def run_login(args: argparse.Namespace) -> dict[str, Any]:
     with server("service", args) as srv:
         options = ["--logins", args.logins, "--users", args.login_users, "--concurrency", args.login_concurrency]
@@ -302,6 +318,30 @@ def warnings(results: dict[str, Any]) -> list[str]:
             if key != "idle" and (r.get("gen_cpu_pct") or 0) > CLIENT_BOUND_PCT:
                 found.append(f"{label}: generator at {r['gen_cpu_pct']}% CPU: client-bound, the server may do more")
             found += noisy(label, r)
+    mux = results.get("mux")
+    if mux and "error" in mux:
+        found.append(f"mux: FAILED: {mux['error']}")
+    elif mux:
+        for field in ("misrouted", "errors", "dropped_connections"):
+            if mux.get(field):
+                found.append(f"mux: {field} = {mux[field]} (e.g. {mux.get('errors_sample')})")
+        for endpoint in ("ws", "per_room"):
+            part = mux[endpoint]
+            if part.get("subscribe_failed"):
+                found.append(f"mux {endpoint}: {part['subscribe_failed']} subscriptions failed")
+            if (part.get("subscribe_others_server_core_pct") or 0) > NOISY_PCT:
+                found.append(
+                    f"mux {endpoint} subscribe: other processes took "
+                    f"{part['subscribe_others_server_core_pct']}% of the server core: noisy"
+                )
+            fan = part["fanout"]
+            label = f"mux {endpoint} fan-out"
+            for field in ("lost", "duplicated"):
+                if fan.get(field):
+                    found.append(f"{label}: {field} = {fan[field]}")
+            if (fan.get("gen_cpu_pct") or 0) > CLIENT_BOUND_PCT:
+                found.append(f"{label}: generator at {fan['gen_cpu_pct']}% CPU: client-bound, the server may do more")
+            found += noisy(label, fan)
     for key in ("replay", "login"):
         r = results.get(key)
         if r:
@@ -444,9 +484,104 @@ def markdown(results: dict[str, Any]) -> str:
                 ],
             ),
         ]
+    mux = results.get("mux")
+    if mux and "error" not in mux:
+        parts += mux_markdown(mux)
     found = results.get("warnings") or []
     parts += ["### Warnings", "\n".join(f"- {w}" for w in found) if found else "none"]
     return "\n\n".join(parts) + "\n"
+
+
+def mux_markdown(mux: dict[str, Any]) -> list[str]:
+    ws, room = mux["ws"], mux["per_room"]
+    ratios = mux["ratio_ws_per_room"]
+    lo, hi = mux["members_per_room"]
+    head = (
+        f"{mux['users']} users × {mux['rooms_per_user']} rooms ({mux['rooms']} rooms of {lo}–{hi} users, "
+        f"{mux['subscriptions']:,} subscriptions); subscribe concurrency {ws['subscribe_concurrency']}; "
+        f"fan-out: one sender per room, {ws['fanout']['inflight']} in flight each, saturated"
+    )
+    rows = [
+        ("sockets", ws["sockets"], room["sockets"], None),
+        ("server RSS KiB per socket, idle (after hello)", ws["rss_per_socket_kib"], None, None),
+        ("server RSS KiB per subscription (socket excluded)", ws["rss_per_subscription_kib"], None, None),
+        (
+            "server RSS KiB per subscription, sockets included",
+            ws["rss_per_subscription_incl_socket_kib"],
+            room["rss_per_subscription_kib"],
+            ratios["rss_per_subscription_incl_socket_kib"],
+        ),
+        ("server CPU µs per /ws connect (to hello)", ws["server_cpu_us_per_connect"], None, None),
+        (
+            "subscribe p50 ms (/ws: subscribe→last synced; per room: connect→synced)",
+            ws["subscribe_p50_ms"],
+            room["connect_synced_p50_ms"],
+            None,
+        ),
+        ("subscribe p99 ms", ws["subscribe_p99_ms"], room["connect_synced_p99_ms"], None),
+        ("subscriptions/s", ws["subscriptions_per_s"], room["subscriptions_per_s"], None),
+        (
+            "server CPU µs per subscription",
+            ws["server_cpu_us_per_subscription"],
+            room["server_cpu_us_per_subscription"],
+            ratios["server_cpu_us_per_subscription"],
+        ),
+        ("fan-out sent msg/s", ws["fanout"]["msgs_per_s"], room["fanout"]["msgs_per_s"], None),
+        (
+            "fan-out deliveries/s",
+            ws["fanout"]["deliveries_per_s"],
+            room["fanout"]["deliveries_per_s"],
+            ratios["deliveries_per_s"],
+        ),
+        (
+            "fan-out server CPU µs/delivery",
+            ws["fanout"]["server_cpu_us_per_delivery"],
+            room["fanout"]["server_cpu_us_per_delivery"],
+            ratios["server_cpu_us_per_delivery"],
+        ),
+        (
+            "fan-out generator CPU µs/delivery",
+            ws["fanout"]["gen_cpu_us_per_delivery"],
+            room["fanout"]["gen_cpu_us_per_delivery"],
+            None,
+        ),
+        (
+            "fan-out p50 / p99 ms",
+            f"{fmt(ws['fanout']['p50_ms'])} / {fmt(ws['fanout']['p99_ms'])}",
+            f"{fmt(room['fanout']['p50_ms'])} / {fmt(room['fanout']['p99_ms'])}",
+            None,
+        ),
+        (
+            "fan-out srv CPU % / gen CPU %",
+            f"{fmt(ws['fanout']['server_cpu_pct'])} / {fmt(ws['fanout']['gen_cpu_pct'])}",
+            f"{fmt(room['fanout']['server_cpu_pct'])} / {fmt(room['fanout']['gen_cpu_pct'])}",
+            None,
+        ),
+        (
+            "fan-out others on srv core %",
+            ws["fanout"]["others_server_core_pct"],
+            room["fanout"]["others_server_core_pct"],
+            None,
+        ),
+        (
+            "fan-out lost / dup",
+            f"{ws['fanout']['lost']} / {ws['fanout']['duplicated']}",
+            f"{room['fanout']['lost']} / {room['fanout']['duplicated']}",
+            None,
+        ),
+        (
+            "closing all sockets: s / unclean (server did not finish the close in 2 s)",
+            f"{fmt(ws.get('close_s'))} / {fmt(ws.get('unclean_closes'))}",
+            f"{fmt(room.get('close_s'))} / {fmt(room.get('unclean_closes'))}",
+            None,
+        ),
+    ]
+    columns = [("what", "measure"), ("ws", "/ws"), ("room", "/ws/rooms/{id}"), ("ratio", "/ws ÷ per-room")]
+    return [
+        "### Many rooms on one socket (/ws) vs one socket per room",
+        head,
+        table([dict(zip(("what", "ws", "room", "ratio"), row, strict=True)) for row in rows], columns),
+    ]
 
 
 # ------------------------------------------------------------------------ meta
@@ -553,6 +688,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--logins", type=int, default=300)
     p.add_argument("--login-users", type=int, default=10)
     p.add_argument("--login-concurrency", type=int, default=32)
+    p.add_argument("--mux-users", type=int, default=1000, help="mux: users, one /ws socket each")
+    p.add_argument("--mux-rooms-per-user", type=int, default=20, help="mux: rooms each user subscribes to")
+    p.add_argument("--mux-room-members", type=int, default=50, help="mux: users per room (sets the number of rooms)")
+    p.add_argument("--mux-subscribe-concurrency", type=int, default=50, help="mux: subscribes (connects) at once")
+    p.add_argument("--mux-inflight", type=int, default=2, help="mux: unacknowledged messages per room's sender")
     p.add_argument("--scenario-timeout", type=float, default=600, help="hard limit per loadgen run, seconds")
     p.add_argument("--keep-logs", action="store_true", help="keep server logs and databases")
     args = p.parse_args(argv)
@@ -561,6 +701,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         args.fanout_sizes, args.rooms, args.room_sizes = [50], 20, [2]
         args.idle_connections, args.replay_clients, args.replay_missed = 200, 20, 200
         args.logins, args.login_users, args.scenario_timeout = 30, 2, 120
+        args.mux_users, args.mux_rooms_per_user, args.mux_room_members = 40, 5, 10
     unknown = set(args.scenarios) - set(SCENARIOS) or set(args.targets) - set(TARGETS)
     if unknown:
         p.error(f"unknown: {', '.join(sorted(unknown))}")
@@ -569,11 +710,21 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
-    biggest = max([args.idle_connections, args.replay_clients, args.rooms * max(args.room_sizes)] + args.fanout_sizes)
-    limit = procstat.raise_nofile(biggest + 1024)  # children (servers, loadgen) inherit it
-    if limit < biggest + 100:
-        print(f"warning: RLIMIT_NOFILE is {limit}, below the {biggest} connections asked for", file=sys.stderr)
+    mux_sockets = args.mux_users * args.mux_rooms_per_user if "mux" in args.scenarios else 0
+    others = max([args.idle_connections, args.replay_clients, args.rooms * max(args.room_sizes)] + args.fanout_sizes)
+    limit = procstat.raise_nofile(max(others, mux_sockets) + 1024)  # children (servers, loadgen) inherit it
+    if limit < others + 100:
+        print(f"warning: RLIMIT_NOFILE is {limit}, below the {others} connections asked for", file=sys.stderr)
+    mux_capped = None
+    if mux_sockets + 1024 > limit:
+        # The per-room phase opens users x K sockets in the server and in the generator.
+        fit = (limit - 1024) // args.mux_rooms_per_user
+        fit = fit // 100 * 100 if fit >= 100 else max(1, fit)
+        mux_capped = f"RLIMIT_NOFILE is {limit} (hard limit): mux users lowered from {args.mux_users} to {fit}"
+        print(f"warning: {mux_capped}", file=sys.stderr)
+        args.mux_users = fit
     results: dict[str, Any] = {"meta": meta(args)}
+    results["meta"]["rlimit_nofile"] = limit
     os.sched_setaffinity(0, {args.client_core})  # the runner's own work stays off the server core
     out = args.out or BENCH / "results" / f"run-{time.strftime('%Y%m%d-%H%M%S')}{'-quick' if args.quick else ''}.json"
     steps = {
@@ -582,6 +733,7 @@ def main(argv: Sequence[str]) -> int:
         "idle": run_idle,
         "replay": run_replay,
         "login": run_login,
+        "mux": run_mux,
     }
     started = time.monotonic()
     for name in SCENARIOS:
@@ -597,7 +749,7 @@ def main(argv: Sequence[str]) -> int:
     results["meta"]["loadavg_after"] = Path("/proc/loadavg").read_text().split()[:3]
     results["meta"]["elapsed_s"] = round(time.monotonic() - started, 1)
     results["ratios"] = ratios(results)
-    results["warnings"] = warnings(results)
+    results["warnings"] = warnings(results) + ([mux_capped] if mux_capped else [])
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(markdown(results))
