@@ -91,7 +91,7 @@ async def _open_room_socket(websocket: WebSocket, resources: Resources, raw_room
     since = parse_since(websocket.query_params.get("since"))
     user, claims = await authenticate(websocket, resources)
     room = room_id(raw_room_id)
-    if room is None or not await readable(resources, user.id, user.is_admin, room):
+    if room is None or room not in await readable(resources, user.id, user.is_admin, [room]):
         raise Rejected(ROOM_NOT_FOUND)
     conn = admit(websocket, resources, user, claims, binary=binary, multiplexed=False)
     try:
@@ -184,6 +184,7 @@ async def _subscribe_rooms(
 ) -> None:
     """Each room in the order given; a room that cannot be served is answered and the rest go on."""
     limit = resources.settings.max_rooms_per_socket
+    visible = await readable(resources, conn.user_id, conn.is_admin, [room for room, _ in rooms])
     for room, since in rooms:
         if conn.close_request is not None:
             return
@@ -194,7 +195,9 @@ async def _subscribe_rooms(
             conn.send(frames.error_frame(FrameError("too_many_rooms", detail, room=room, ref=ref)))
         else:
             try:
-                await subscribe(resources, conn, room, since, ref)
+                if room not in visible:
+                    raise RoomUnavailable
+                await subscribe(resources, conn, room, since, ref, checked=True)
             except RoomUnavailable:
                 conn.send(frames.error_frame(FrameError("room_not_found", "room not found", room=room, ref=ref)))
 

@@ -8,6 +8,8 @@ queue, paced to what the client reads, interleaved with its other rooms' traffic
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from service.auth.models import User
 from service.errors import NotFound
 from service.messages.store import StoredMessage, read_stored
@@ -15,8 +17,7 @@ from service.realtime import frames
 from service.realtime.connection import Connection
 from service.realtime.subscription import Subscription
 from service.resources import Resources
-from service.rooms.models import Room
-from service.rooms.service import room_for_reader
+from service.rooms.service import readable_room_ids, room_for_reader
 
 
 class RoomUnavailable(Exception):
@@ -24,14 +25,11 @@ class RoomUnavailable(Exception):
     nothing of it was sent."""
 
 
-async def readable(resources: Resources, user_id: int, is_admin: bool, room_id: int) -> bool:
+async def readable(resources: Resources, user_id: int, is_admin: bool, room_ids: Sequence[int]) -> set[int]:
+    """Those of the rooms the user may read (one query for a whole subscribe frame)."""
     reader = User(id=user_id, is_admin=is_admin)  # what visibility needs, not a loaded row
     async with resources.sessionmaker() as session:
-        try:
-            await room_for_reader(session, room_id, reader)
-        except NotFound:
-            return False
-    return True
+        return await readable_room_ids(session, room_ids, reader)
 
 
 async def subscribe(
@@ -45,7 +43,7 @@ async def subscribe(
 ) -> Subscription:
     """Check (unless `checked` already), join, replay. Raises RoomUnavailable
     before anything of the room is sent."""
-    if not checked and not await readable(resources, conn.user_id, conn.is_admin, room_id):
+    if not checked and room_id not in await readable(resources, conn.user_id, conn.is_admin, [room_id]):
         raise RoomUnavailable
     sub = conn.subscriptions[room_id] = Subscription(conn, room_id)
     try:
@@ -62,9 +60,13 @@ async def _replay(resources: Resources, sub: Subscription, since: int | None, re
     settings = resources.settings
     conn = sub.conn
     async with resources.sessionmaker() as session:
-        room = await session.get(Room, sub.room_id)
-        if room is None:
-            raise RoomUnavailable
+        # Visibility again, now that the subscription is registered: a removal
+        # committed since the frame's check is seen here, and one committed later
+        # reaches the subscription as a control event.
+        try:
+            room = await room_for_reader(session, sub.room_id, User(id=conn.user_id, is_admin=conn.is_admin))
+        except NotFound:
+            raise RoomUnavailable from None
         # last_seq first: every seq up to it has committed, so the replay has no holes.
         last = room.last_seq
         if since is None:

@@ -31,6 +31,12 @@ async def room_for_reader(session: AsyncSession, room_id: int, user: User) -> Ro
     return room
 
 
+async def readable_room_ids(session: AsyncSession, room_ids: Sequence[int], user: User) -> set[int]:
+    """Those of `room_ids` the user may read, in one query."""
+    rows = await session.scalars(select(Room.id).where(Room.id.in_(room_ids), _visible_to(user)))
+    return set(rows.all())
+
+
 def require_manager(room: Room, user: User) -> None:
     if not (user.is_admin or room.owner_id == user.id):
         raise Forbidden("only the room's owner or an admin may do this")
