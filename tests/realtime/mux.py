@@ -8,11 +8,13 @@ order of the whole connection afterwards."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from tests.realtime.conftest import TIMEOUT, Client, LiveServer
 
@@ -105,6 +107,15 @@ class Mux(Client):
     async def next_type(self, kind: str, room_id: int | None = None, timeout: float = TIMEOUT) -> Frame:
         """The next frame of this type (about this room, when given)."""
         return await self.next(lambda f: f["type"] == kind and (room_id is None or room_of(f) == room_id), timeout)
+
+    async def closed(self, timeout: float = TIMEOUT) -> tuple[int, str]:
+        """Read (into the log) until the server closes; (code, reason)."""
+        async with asyncio.timeout(timeout):
+            with contextlib.suppress(ConnectionClosed):
+                while True:
+                    await self._read(timeout)
+        assert self.ws.close_code is not None
+        return self.ws.close_code, self.ws.close_reason or ""
 
     async def hello(self) -> Frame:
         """The first frame of the connection, which must be hello."""

@@ -425,13 +425,15 @@ async def test_token_expiry_closes_1008_and_one_subscribe_resumes(server: LiveSe
     mux = await connect_mux(server, short.token)
     await mux.subscribed([(a, 0), (b, 0)])
     await fill(server, token, a, 1)
-    await mux.messages_of(a, 1)
     assert await mux.closed() == (1008, "token expired")
-    missed = {room_id: await fill(server, token, room_id, 2, tag="away") for room_id in (a, b)}
+    cursors = {r: max(mux.stream(r), default=0) for r in (a, b)}
+    assert cursors[b] == 0
+    missed = {r: await fill(server, token, r, 2, tag="away") for r in (a, b)}
     again = await connect_mux(server, token)
-    answers = await again.subscribed([(a, 1), (b, 0)])
-    for room_id in (a, b):
-        assert answers[room_id].replay == tagged(missed[room_id], room_id)
+    answers = await again.subscribed(list(cursors.items()))
+    assert answers[a].seqs == list(range(cursors[a] + 1, 4))
+    assert answers[b].replay == tagged(missed[b], b)
+    assert mux.stream(a) + again.stream(a) == [1, 2, 3]
 
 
 async def test_shutdown_closes_1012(database_url: str) -> None:
@@ -458,9 +460,17 @@ async def test_one_mux_socket_is_one_connection_against_the_cap(make_server: Ser
     # More rooms on the same socket are no more connections.
     await mux.subscribed(rooms[3:])
     await per_room.close()
-    await wait_until(lambda: server.resources.hub.connection_count == 1)
-    second = await connect_mux(server, token)
+    # The freed slot can be used again, once the server has let go of the closed socket.
+    async with asyncio.timeout(10):
+        while True:
+            second = await connect_mux(server, token, hello=False)
+            try:
+                await second.hello()
+                break
+            except ConnectionClosed:
+                assert (second.ws.close_code, second.ws.close_reason) == (1013, "too many connections")
     await second.subscribed(rooms)
+    await mux.pong()
 
 
 # Encodings, presence, typing, duplicates ------------------------------------------
@@ -517,7 +527,7 @@ async def test_presence_and_typing_per_room_tagged_with_the_room(server: LiveSer
     await b.pong()
     assert not [f for f in a.log if f["type"] in ("typing", "presence") and f["user"] == alice]
     assert not [f for f in b.log if f["type"] in ("typing", "presence") and f["user"] == bob]
-    assert not [f for f in a.log if f["type"] in ("typing", "presence") and f["room"] not in (x, y)]
+    assert not [f for f in a.log if f["type"] in ("typing", "presence") and f.get("room") not in (x, y)]
 
     await b.unsubscribe([x])
     assert await a.next_type("presence") == {"type": "presence", "event": "leave", "user": bob, "room": x}
