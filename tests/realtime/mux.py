@@ -101,8 +101,8 @@ class Mux(Client):
                 self.inbox.append(frame)
 
     async def next_of(self, room_id: int, timeout: float = TIMEOUT) -> Frame:
-        """The next frame about this room."""
-        return await self.next(lambda f: room_of(f) == room_id, timeout)
+        """The next frame of this room's subscription (room_added, which only announces the room, aside)."""
+        return await self.next(lambda f: room_of(f) == room_id and f["type"] != "room_added", timeout)
 
     async def next_type(self, kind: str, room_id: int | None = None, timeout: float = TIMEOUT) -> Frame:
         """The next frame of this type (about this room, when given)."""
