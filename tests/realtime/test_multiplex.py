@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import random
 import socket
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from service.auth.security import TokenCodec
 from tests.conftest import PASSWORD, TEST_KEY, make_settings
-from tests.realtime.conftest import LiveServer, ServerFactory, auth, serve, wait_until
+from tests.realtime.conftest import Client, LiveServer, ServerFactory, auth, serve, wait_until
 from tests.realtime.mux import Frame, Mux, check_handshake_order, connect_mux, mux_url, room_of
 
 MSGPACK = "chat.v1.msgpack"
@@ -746,3 +747,51 @@ async def test_readers_of_six_rooms_reconnecting_under_a_flood_see_each_message_
         assert reconnects > 6
         for room_id in rooms:
             assert seen[room_id] == list(range(1, total + 1)), room_id
+
+
+async def _admitted(open_socket: Callable[[], Awaitable[Client]]) -> Client:
+    """A new socket of a user at the cap, once the server has let go of the previous one (within 10 s)."""
+    async with asyncio.timeout(10):
+        while True:
+            client = await open_socket()
+            try:
+                await client.recv()
+                return client
+            except ConnectionClosed:
+                assert (client.ws.close_code, client.ws.close_reason) == (1013, "too many connections")
+
+
+async def test_a_mux_socket_closed_or_dropped_mid_replay_frees_its_slot(make_server: ServerFactory) -> None:
+    """The client goes away while its rooms' replays are still being sent: the server lets go of
+    the socket, so the user's reconnects are not refused."""
+    server = await make_server(send_queue=8, max_connections_per_user=1)
+    _, token = await server.user("alice")
+    _, writer_token = await server.user("bob")
+    rooms = [(await server.room(writer_token, f"r{i}"))["id"] for i in range(3)]
+    for room_id in rooms:
+        await fill(server, writer_token, room_id, 30)
+    for attempt in range(6):
+        mux = await _admitted(lambda: connect_mux(server, token, hello=False, max_queue=None))
+        assert isinstance(mux, Mux) and mux.log[-1]["type"] == "hello"
+        await mux.subscribe([(r, 0) for r in rooms])
+        await mux.next_type("message")  # replay under way
+        if attempt % 2:
+            mux.ws.transport.abort()
+        else:
+            await mux.close()
+
+
+async def test_a_per_room_socket_closed_or_dropped_mid_replay_still_frees_its_slot(make_server: ServerFactory) -> None:
+    """The per-room socket's contract, unchanged by /ws: a client gone mid-replay is let go of."""
+    server = await make_server(send_queue=8, max_connections_per_user=1)
+    _, token = await server.user("alice")
+    _, writer_token = await server.user("bob")
+    room = (await server.room(writer_token, "r"))["id"]
+    await fill(server, writer_token, room, 90)
+    for attempt in range(6):
+        client = await _admitted(lambda: server.connect(room, token, since=0, max_queue=None))
+        await client.recv_type("message")  # replay under way
+        if attempt % 2:
+            client.ws.transport.abort()
+        else:
+            await client.close()
