@@ -7,6 +7,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from starlette.types import Message
 from starlette.websockets import WebSocket
 
 from service.auth.models import User
@@ -57,6 +58,7 @@ class Connection:
         "_space",
         "_writer",
         "_reader",
+        "_receiving",
         "_pending_stores",
         "_stores_below_limit",
     )
@@ -90,6 +92,7 @@ class Connection:
         self._space: asyncio.Event | None = None  # set while a replay waits for room in the queue
         self._writer: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[object] | None = None
+        self._receiving = False
         self._pending_stores = 0
         self._stores_below_limit: asyncio.Event | None = None
 
@@ -111,10 +114,22 @@ class Connection:
             await self._stores_below_limit.wait()
 
     def watch(self, reader: asyncio.Task[object] | None) -> None:
-        """`reader`, the task reading the socket, is cancelled by close()."""
+        """`reader`, the task reading the socket: a close interrupts it while it waits
+        in `receive`. Elsewhere (storing, subscribing, a replay) it is never cancelled,
+        since a database call cut short can leave its connection in a transaction;
+        it sees `close_request` after the frame in hand instead."""
         self._reader = reader
-        if self.close_request is not None and reader is not None:
-            reader.cancel()  # closed while the replay was being sent
+
+    async def receive(self) -> Message:
+        self._receiving = True
+        try:
+            return await self.websocket.receive()
+        finally:
+            self._receiving = False
+
+    def _interrupt_reader(self) -> None:
+        if self._reader is not None and self._receiving:
+            self._reader.cancel()
 
     async def finish(self, *, flush: bool) -> None:
         """Stop the writer, after it sent what is queued when `flush` (bounded by
@@ -174,8 +189,7 @@ class Connection:
         self._wake_writer()
         if self._space is not None:
             self._space.set()  # a replay waiting for room gives up
-        if self._reader is not None:
-            self._reader.cancel()
+        self._interrupt_reader()
         writer = self._writer
         if writer is None:
             return
@@ -191,12 +205,25 @@ class Connection:
         key = "bytes" if self.binary else "text"
         loop = asyncio.get_running_loop()
         half = max(1, self.queue_size // 2)
-        while True:
-            while queue:
-                await send({"type": "websocket.send", key: queue.popleft()})
-                if self._space is not None and len(queue) < half:
-                    self._space.set()
-            if self.close_request is not None:
-                return
-            self._wake = loop.create_future()
-            await self._wake
+        try:
+            while True:
+                while queue:
+                    await send({"type": "websocket.send", key: queue.popleft()})
+                    if self._space is not None and len(queue) < half:
+                        self._space.set()
+                if self.close_request is not None:
+                    return
+                self._wake = loop.create_future()
+                await self._wake
+        except Exception:
+            self._lost()  # the client is gone (ClientDisconnected, a reset): nothing more can be sent
+
+    def _lost(self) -> None:
+        """The socket can take no more frames: stop everything that waits on it (a
+        replay waiting for room in the queue, the reader), so the endpoint releases it."""
+        if self.close_request is None:
+            self.close_request = CloseRequest(1000)
+        self._queue.clear()
+        if self._space is not None:
+            self._space.set()
+        self._interrupt_reader()

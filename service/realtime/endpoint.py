@@ -130,9 +130,8 @@ async def _read_frames(websocket: WebSocket, resources: Resources, conn: Connect
     """Read until the client goes away; every bad frame is answered, none is fatal."""
     settings = resources.settings
     bucket = TokenBucket(settings.rate_per_second, settings.rate_burst)
-    receive = websocket.receive
-    while True:
-        message = await receive()
+    while conn.close_request is None:
+        message = await conn.receive()
         if message["type"] == "websocket.disconnect":
             return
         try:
