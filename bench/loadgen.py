@@ -384,10 +384,11 @@ def message_frame(sender: int, n: int, ts: int, pad: str) -> str:
     return orjson.dumps({"type": "message", "body": body, "client_msg_id": f"{sender}-{n}"}).decode()
 
 
-async def send_closed(
-    ws: ClientConnection, target: Target, sender: Sender, deadline: int, limit: int, pad: str
+async def send_saturated(
+    ws: ClientConnection, sender: Sender, deadline: int, limit: int, frame_for: Callable[[int], str]
 ) -> None:
-    """Saturated: keep `inflight` messages outstanding; the echo of one frees a slot."""
+    """Saturated: keep `inflight` messages outstanding; the echo of one frees a slot.
+    `frame_for(n)` is built once its slot is free, so its timestamp is the send's."""
     for n in range(limit):
         remaining = (deadline - now_ns()) / 1e9
         if remaining <= 0:
@@ -397,8 +398,16 @@ async def send_closed(
                 await sender.window.acquire()
         except TimeoutError:
             return
-        await ws.send(target.wrap(message_frame(sender.index, n, now_ns(), pad)))
+        await ws.send(frame_for(n))
         sender.sent += 1
+
+
+async def send_closed(
+    ws: ClientConnection, target: Target, sender: Sender, deadline: int, limit: int, pad: str
+) -> None:
+    await send_saturated(
+        ws, sender, deadline, limit, lambda n: target.wrap(message_frame(sender.index, n, now_ns(), pad))
+    )
 
 
 async def send_open(
@@ -816,17 +825,9 @@ async def mux_fanout(
     stats.delivered = 0
 
     async def send(r: int, ws: ClientConnection, deadline: int) -> None:
-        sender = senders[r]
         room = room_ids[r]
-        for n in range(args.max_messages):
-            remaining = (deadline - now_ns()) / 1e9
-            if remaining <= 0:
-                return
-            try:
-                async with asyncio.timeout(remaining):
-                    await sender.window.acquire()
-            except TimeoutError:
-                return
+
+        def frame_for(n: int) -> str:
             frame: dict[str, Any] = {
                 "type": "message",
                 "body": f"{r}:{n}:{now_ns()}:{pad}",
@@ -834,8 +835,9 @@ async def mux_fanout(
             }
             if multiplexed:
                 frame["room"] = room
-            await ws.send(orjson.dumps(frame).decode())
-            sender.sent += 1
+            return orjson.dumps(frame).decode()
+
+        await send_saturated(ws, senders[r], deadline, args.max_messages, frame_for)
 
     window = Window(args.server_pid)
     window.start()
