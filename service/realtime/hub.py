@@ -209,7 +209,13 @@ class Hub:
         self._on_ephemeral(room_id, exclude_user, frame)
 
     async def publish_control(self, event: ControlEvent) -> None:
-        await self.broker.publish(CONTROL_CHANNEL, control.encode(event))
+        """After the change committed. Without the broker the change still holds (new
+        sockets and REST calls see it); only other instances' open sockets miss it."""
+        try:
+            await self.broker.publish(CONTROL_CHANNEL, control.encode(event))
+        except Exception as exc:
+            log.warning("publishing a control event failed (%s); applying it on this instance only", exc)
+            self._on_control(event)
 
     # Receiving --------------------------------------------------------------------
 

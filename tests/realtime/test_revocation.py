@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from service.auth.security import TokenCodec
 from service.control import FamilyRevoked
 from tests.conftest import PASSWORD, TEST_KEY
@@ -64,3 +66,22 @@ async def test_socket_admitted_after_its_logins_revocation_arrived_is_closed(ser
     await wait_until(lambda: ("family", "f" * 32) in hub.registry._revoked)
     client = await server.connect(room["id"], raced)
     assert await client.closed() == (1008, "token revoked")
+
+
+async def test_logout_with_the_broker_down_still_ends_the_login_and_its_sockets_here(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The revocation is committed before the broker is told; a broker that fails
+    then costs only the other instances' notice, not the logout."""
+    _, token = await server.user("alice")
+    room = await server.room(token, "general")
+    client = await server.connect(room["id"], token)
+    await client.handshake()
+
+    async def broker_down(channel: str, payload: bytes) -> None:
+        raise ConnectionError("broker away")
+
+    monkeypatch.setattr(server.resources.hub.broker, "publish", broker_down)
+    assert (await server.http.post("/auth/logout", headers=auth(token))).status_code == 204
+    assert await client.closed() == (1008, "token revoked")
+    assert (await server.http.get("/users/me", headers=auth(token))).status_code == 401
