@@ -22,6 +22,8 @@ MAX_URL_BYTES = 8_000
 MAX_HEADER_LINE_BYTES = 8_000
 MAX_HEADERS = 100
 MAX_HEAD_BYTES = 64 * 1024
+# How long a refused connection's incoming bytes are read and dropped before it closes.
+LINGER_SECONDS = 2.0
 
 
 class GuardedHttpProtocol(HttpToolsProtocol):
@@ -32,6 +34,11 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._header_count = 0
         self._refused = False
+        # Bytes fed while a request's head is incomplete: httptools gathers a header
+        # line with `bytes +=` and reports it only once it ends, so the limits are
+        # also checked here, on what arrives, before it is fed.
+        self._in_head = True
+        self._head_fed = 0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -45,6 +52,11 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         # uvicorn's own, but a refusal raised from a callback is not "invalid HTTP".
         if self._refused:
             return
+        if self._in_head:
+            if self._head_fed > MAX_HEAD_BYTES:  # what came before was all head
+                self._refuse(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, stop=False)
+                return
+            self._head_fed += len(data)
         self._unset_keepalive_if_required()
         try:
             self.parser.feed_data(data)
@@ -81,8 +93,13 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self._refuse(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
         super().on_header(name, value)
 
+    def on_headers_complete(self) -> None:
+        self._in_head, self._head_fed = False, 0
+        super().on_headers_complete()
+
     def on_message_complete(self) -> None:
         self._disarm()
+        self._in_head = True  # the next request on this connection starts with its head
         super().on_message_complete()
 
     def handle_websocket_upgrade(self) -> None:
@@ -121,7 +138,14 @@ class GuardedHttpProtocol(HttpToolsProtocol):
                 b"connection: close",
             ]
             self.transport.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
-            self.transport.close()
+            # A lingering close: closing with the client's bytes unread would reset the
+            # connection and could destroy the answer before it is read. Stop sending,
+            # drop what still arrives, and close a little later.
+            if self.transport.can_write_eof():
+                self.transport.write_eof()
+                self.loop.call_later(LINGER_SECONDS, self.transport.close)
+            else:
+                self.transport.close()
         if stop:
             raise _Refused
 

@@ -115,3 +115,25 @@ async def test_oversized_headers_are_answered_431_at_once(server: LiveServer) ->
     room = await server.room(token, "after")
     client = await server.connect(room["id"], token)
     await client.handshake()
+
+
+async def test_a_header_line_that_never_ends_is_refused_431_after_the_head_limit(server: LiveServer) -> None:
+    """Without a line end the parser reports nothing; the bytes are counted as they arrive."""
+    reader, writer = await open_raw(server.port)
+    writer.write(b"GET /healthz HTTP/1.1\r\nhost: t\r\nx-a: ")
+    sent = 0
+
+    async def flood() -> None:
+        nonlocal sent
+        with contextlib.suppress(ConnectionError):
+            while sent < 64 * 1024 * 1024:
+                writer.write(b"a" * 65536)
+                await writer.drain()
+                sent += 65536
+
+    flooding = asyncio.create_task(flood())
+    response = await read_response(reader, timeout=5)  # long before the 10 s deadline
+    flooding.cancel()
+    writer.close()
+    assert status_of(response) == 431
+    assert sent < 8 * 1024 * 1024  # refused after about the limit
