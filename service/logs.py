@@ -13,8 +13,9 @@ from urllib.parse import unquote_plus
 
 from uvicorn.config import LOGGING_CONFIG
 
-# A query string in a log line: from "?" to the next space or quote.
-_QUERY = re.compile(r"\?([^\s\"']*)")
+# A query string in a log line: from "?" to the next space. Not to a quote: a
+# client may put one before its token (the log format's closing quote is kept).
+_QUERY = re.compile(r"\?(\S*)")
 # A JWT anywhere, however it got into the line.
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 REDACTED = "[redacted]"
@@ -33,7 +34,9 @@ def _redact_query(match: re.Match[str]) -> str:
     pairs = []
     for pair in match.group(1).split("&"):
         name, sep, _ = pair.partition("=")
-        pairs.append(f"{name}={REDACTED}" if sep and "token" in unquote_plus(name).lower() else pair)
+        if sep and "token" in unquote_plus(name).lower():
+            pair = f"{name}={REDACTED}" + ('"' if pair.endswith('"') else "")
+        pairs.append(pair)
     return "?" + "&".join(pairs)
 
 

@@ -152,14 +152,16 @@ class Connection:
             frame = with_room(frame, room)
         self.enqueue(to_msgpack(frame) if self.binary else frame)
 
-    async def put(self, frame: str, room: int | None = None) -> None:
+    async def put(self, frame: str, room: int | None = None, sub: Subscription | None = None) -> None:
         """`send` for a replay: waits while the queue is half full instead of
-        overflowing it, so a long replay paces itself to what the client reads."""
+        overflowing it, so a long replay paces itself to what the client reads.
+        A frame of `sub` is dropped if the subscription ended while it waited."""
         while len(self._queue) >= max(1, self.queue_size // 2) and self.close_request is None:
             self._space = self._space or asyncio.Event()
             self._space.clear()
             await self._space.wait()
-        self.send(frame, room)
+        if sub is None or not sub.ended:
+            self.send(frame, room)
 
     def enqueue(self, frame: str | bytes) -> None:
         """Queue a frame already in this connection's form."""

@@ -187,18 +187,21 @@ async def _subscribe_rooms(
     for room, since in rooms:
         if conn.close_request is not None:
             return
+        # Answers are paced like replays: a frame naming many rooms cannot overflow the queue.
         if room in conn.subscriptions:
-            conn.send(frames.error_frame(FrameError("already_subscribed", "already subscribed", room=room, ref=ref)))
+            await conn.put(
+                frames.error_frame(FrameError("already_subscribed", "already subscribed", room=room, ref=ref))
+            )
         elif len(conn.subscriptions) >= limit:
             detail = f"at most {limit} rooms on one socket"
-            conn.send(frames.error_frame(FrameError("too_many_rooms", detail, room=room, ref=ref)))
+            await conn.put(frames.error_frame(FrameError("too_many_rooms", detail, room=room, ref=ref)))
         else:
             try:
                 if room not in visible:
                     raise RoomUnavailable
                 await subscribe(resources, conn, room, since, ref, checked=True)
             except RoomUnavailable:
-                conn.send(frames.error_frame(FrameError("room_not_found", "room not found", room=room, ref=ref)))
+                await conn.put(frames.error_frame(FrameError("room_not_found", "room not found", room=room, ref=ref)))
 
 
 async def _unsubscribe_rooms(
@@ -207,10 +210,10 @@ async def _unsubscribe_rooms(
     for room in room_ids:
         sub = conn.subscriptions.get(room)
         if sub is None or sub.ended:
-            conn.send(frames.error_frame(FrameError("not_subscribed", "not subscribed", room=room, ref=ref)))
+            await conn.put(frames.error_frame(FrameError("not_subscribed", "not subscribed", room=room, ref=ref)))
             continue
         sub.end()  # nothing more of the room goes out, from here on
-        conn.send(frames.unsubscribed_frame(room, REQUESTED, ref))
+        await conn.put(frames.unsubscribed_frame(room, REQUESTED, ref))
         await resources.hub.unsubscribe(sub)
 
 

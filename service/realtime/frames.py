@@ -55,7 +55,7 @@ def room_object(room: Room) -> dict[str, Any]:
     }
 
 
-def message_frame(message: StoredMessage, *, duplicate: bool = False) -> str:
+def message_frame(message: StoredMessage, *, duplicate: bool = False, ref: str | None = None) -> str:
     frame: dict[str, Any] = {
         "type": "message",
         "id": message.id,
@@ -68,7 +68,7 @@ def message_frame(message: StoredMessage, *, duplicate: bool = False) -> str:
     }
     if duplicate:
         frame["duplicate"] = True
-    return _encode(frame)
+    return _encode(_with_ref(frame, ref))
 
 
 def hello_frame(user_json: bytes) -> str:

@@ -71,4 +71,4 @@ def _stored(
         resources.metrics.messages_stored.inc()
     else:
         # The original, to the sender only, marked so it is not taken for a new message.
-        conn.send(frames.message_frame(future.result().message, duplicate=True), sub.room_id)
+        conn.send(frames.message_frame(future.result().message, duplicate=True, ref=frame.ref), sub.room_id)

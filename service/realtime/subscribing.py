@@ -79,10 +79,15 @@ async def _replay(resources: Resources, sub: Subscription, since: int | None, re
     # After joining: the user is among them, and later changes are held for this subscription.
     online = await resources.hub.online(sub.room_id)
     # The welcome's `room` is the Room itself; on /ws `hello` said who the user is.
-    await conn.put(frames.welcome_frame(room, None if conn.multiplexed else conn.user_json, online, ref))
+    # The room may end meanwhile (removal, deletion: `unsubscribed` is sent then);
+    # nothing of it follows that.
+    await conn.put(frames.welcome_frame(room, None if conn.multiplexed else conn.user_json, online, ref), sub=sub)
     for message in rows:
-        await conn.put(frames.message_frame(message), sub.room_id)
+        if sub.ended:
+            return
+        await conn.put(frames.message_frame(message), sub.room_id, sub)
     resources.metrics.replay_messages.observe(len(rows))
     truncated = since is not None and last - start > settings.max_replay
-    await conn.put(frames.synced_frame(last, len(rows), truncated, ref), sub.room_id)
-    sub.go_live(last)
+    if not sub.ended:
+        await conn.put(frames.synced_frame(last, len(rows), truncated, ref), sub.room_id, sub)
+        sub.go_live(last)
