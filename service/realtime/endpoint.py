@@ -30,7 +30,7 @@ from service.realtime.handshake import Rejected, admit, authenticate, check_orig
 from service.realtime.protocol import FrameError, Ping, SendMessage, Subscribe, Typing, Unsubscribe
 from service.realtime.ratelimit import TokenBucket
 from service.realtime.sending import send_message
-from service.realtime.subscribing import RoomUnavailable, readable, subscribe
+from service.realtime.subscribing import RoomUnavailable, readable, reader_of, subscribe
 from service.realtime.subscription import Subscription
 from service.resources import Resources
 
@@ -91,11 +91,11 @@ async def _open_room_socket(websocket: WebSocket, resources: Resources, raw_room
     since = parse_since(websocket.query_params.get("since"))
     user, claims = await authenticate(websocket, resources)
     room = room_id(raw_room_id)
-    if room is None or room not in await readable(resources, user.id, user.is_admin, [room]):
+    if room is None or room not in await readable(resources, user, [room]):
         raise Rejected(ROOM_NOT_FOUND)
     conn = admit(websocket, resources, user, claims, binary=binary, multiplexed=False)
     try:
-        await subscribe(resources, conn, room, since, checked=True)
+        await subscribe(resources, conn, room, since)
     except RoomUnavailable:
         raise Rejected(ROOM_DELETED) from None
     return conn
@@ -106,7 +106,7 @@ async def _serve(websocket: WebSocket, conn: Connection, resources: Resources) -
     for (Connection.close) interrupts the reading here."""
     conn.watch(asyncio.current_task())
     try:
-        await _read_frames(websocket, resources, conn)
+        await _read_frames(resources, conn)
     except asyncio.CancelledError:
         if conn.close_request is None:
             await conn.finish(flush=False)
@@ -126,7 +126,7 @@ async def _serve(websocket: WebSocket, conn: Connection, resources: Resources) -
     await _close(websocket, request.code, request.reason)
 
 
-async def _read_frames(websocket: WebSocket, resources: Resources, conn: Connection) -> None:
+async def _read_frames(resources: Resources, conn: Connection) -> None:
     """Read until the client goes away; every bad frame is answered, none is fatal."""
     settings = resources.settings
     bucket = TokenBucket(settings.rate_per_second, settings.rate_burst)
@@ -183,7 +183,7 @@ async def _subscribe_rooms(
 ) -> None:
     """Each room in the order given; a room that cannot be served is answered and the rest go on."""
     limit = resources.settings.max_rooms_per_socket
-    visible = await readable(resources, conn.user_id, conn.is_admin, [room for room, _ in rooms])
+    visible = await readable(resources, reader_of(conn), [room for room, _ in rooms])
     for room, since in rooms:
         if conn.close_request is not None:
             return
@@ -196,11 +196,12 @@ async def _subscribe_rooms(
             detail = f"at most {limit} rooms on one socket"
             await conn.put(frames.error_frame(FrameError("too_many_rooms", detail, room=room, ref=ref)))
         else:
-            try:
-                if room not in visible:
-                    raise RoomUnavailable
-                await subscribe(resources, conn, room, since, ref, checked=True)
-            except RoomUnavailable:
+            served = False
+            if room in visible:
+                with contextlib.suppress(RoomUnavailable):  # deleted, or left, since the check
+                    await subscribe(resources, conn, room, since, ref)
+                    served = True
+            if not served:
                 await conn.put(frames.error_frame(FrameError("room_not_found", "room not found", room=room, ref=ref)))
 
 

@@ -25,26 +25,23 @@ class RoomUnavailable(Exception):
     nothing of it was sent."""
 
 
-async def readable(resources: Resources, user_id: int, is_admin: bool, room_ids: Sequence[int]) -> set[int]:
+def reader_of(conn: Connection) -> User:
+    """What visibility needs of the socket's user: no row is kept per socket."""
+    return User(id=conn.user_id, is_admin=conn.is_admin)
+
+
+async def readable(resources: Resources, reader: User, room_ids: Sequence[int]) -> set[int]:
     """Those of the rooms the user may read (one query for a whole subscribe frame)."""
-    reader = User(id=user_id, is_admin=is_admin)  # what visibility needs, not a loaded row
     async with resources.sessionmaker() as session:
         return await readable_room_ids(session, room_ids, reader)
 
 
 async def subscribe(
-    resources: Resources,
-    conn: Connection,
-    room_id: int,
-    since: int | None,
-    ref: str | None = None,
-    *,
-    checked: bool = False,
+    resources: Resources, conn: Connection, room_id: int, since: int | None, ref: str | None = None
 ) -> Subscription:
-    """Check (unless `checked` already), join, replay. Raises RoomUnavailable
-    before anything of the room is sent."""
-    if not checked and room_id not in await readable(resources, conn.user_id, conn.is_admin, [room_id]):
-        raise RoomUnavailable
+    """Join, replay. The caller checked visibility (`readable`, for many rooms at
+    once); the replay checks it again once the subscription is registered. Raises
+    RoomUnavailable before anything of the room is sent."""
     sub = conn.subscriptions[room_id] = Subscription(conn, room_id)
     try:
         await resources.hub.subscribe(sub)
@@ -64,7 +61,7 @@ async def _replay(resources: Resources, sub: Subscription, since: int | None, re
         # committed since the frame's check is seen here, and one committed later
         # reaches the subscription as a control event.
         try:
-            room = await room_for_reader(session, sub.room_id, User(id=conn.user_id, is_admin=conn.is_admin))
+            room = await room_for_reader(session, sub.room_id, reader_of(conn))
         except NotFound:
             raise RoomUnavailable from None
         # last_seq first: every seq up to it has committed, so the replay has no holes.
