@@ -156,26 +156,8 @@ class Room:
 
 async def service_rooms(port: int, n_users: int, n_rooms: int) -> list[Room]:
     """Register n_users (argon2: ~50 ms each), log them in, create n_rooms public rooms."""
-    run = secrets.token_hex(3)
-    names = [f"b{run}_{i}" for i in range(n_users)]
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=120) as http:
-        tokens = []
-        for name in names:
-            r = await http.post("/auth/register", json={"username": name, "password": PASSWORD})
-            r.raise_for_status()
-            r = await http.post("/auth/token", data={"username": name, "password": PASSWORD})
-            r.raise_for_status()
-            tokens.append(r.json()["access_token"])
-        auth = {"Authorization": f"Bearer {tokens[0]}"}
-        limit = asyncio.Semaphore(8)
-
-        async def create(i: int) -> Room:
-            async with limit:
-                r = await http.post("/rooms", json={"name": f"bench-{run}-{i}"}, headers=auth)
-                r.raise_for_status()
-                return Room(str(r.json()["id"]), tokens)
-
-        return list(await asyncio.gather(*(create(i) for i in range(n_rooms))))
+    tokens, room_ids = await users_and_rooms(port, n_users, n_rooms)
+    return [Room(str(room_id), tokens) for room_id in room_ids]
 
 
 async def service_last_seqs(port: int, rooms: Sequence[Room]) -> list[int]:
@@ -720,7 +702,7 @@ def mux_layout(users: int, per_user: int, members: int) -> tuple[int, list[tuple
     return n_rooms, [tuple((u + j * stride) % n_rooms for j in range(per_user)) for u in range(users)]
 
 
-async def mux_users(port: int, n_users: int, n_rooms: int) -> tuple[list[str], list[int]]:
+async def users_and_rooms(port: int, n_users: int, n_rooms: int) -> tuple[list[str], list[int]]:
     """n_users users, each with its own token (argon2 twice each: register, login), and n_rooms public rooms."""
     run = secrets.token_hex(3)
     limits = httpx.Limits(max_connections=8, max_keepalive_connections=8)
@@ -741,7 +723,7 @@ async def mux_users(port: int, n_users: int, n_rooms: int) -> tuple[list[str], l
 
         async def create(i: int) -> int:
             async with room_limit:
-                r = await http.post("/rooms", json={"name": f"mux-{run}-{i}"}, headers=auth)
+                r = await http.post("/rooms", json={"name": f"bench-{run}-{i}"}, headers=auth)
                 r.raise_for_status()
                 return int(r.json()["id"])
 
@@ -888,7 +870,7 @@ async def run_mux(args: argparse.Namespace) -> dict[str, Any]:
     http_port, ws_base = args.port, f"ws://127.0.0.1:{args.port}"
     n_rooms, layout = mux_layout(args.users, args.rooms_per_user, args.room_members)
     t_setup = now_ns()
-    tokens, room_ids = await mux_users(http_port, args.users, n_rooms)
+    tokens, room_ids = await users_and_rooms(http_port, args.users, n_rooms)
     setup_s = (now_ns() - t_setup) / 1e9
     members = [0] * n_rooms
     for rooms in layout:
