@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     max_connections_per_user: int = Field(default=20, ge=1)
     # Rooms subscribed at once on one /ws socket.
     max_rooms_per_socket: int = Field(default=500, ge=1)
+    # 0: authors may edit their messages for as long as they exist.
+    edit_window_minutes: int = Field(default=0, ge=0, le=10**7)
     ws_compression: bool = False
     auto_migrate: bool = True
     # full: a commit (so an echo) survives power loss; normal: faster, survives

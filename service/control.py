@@ -43,7 +43,18 @@ class RoomAdded:
     room_id: int
 
 
-ControlEvent = TokenRevoked | FamilyRevoked | MemberRemoved | RoomDeleted | RoomAdded
+@dataclass(frozen=True, slots=True)
+class ReadMoved:
+    """The user's read marker moved: their multiplexed sockets are told, all but
+    `origin` (the socket whose `read` frame moved it, if one did)."""
+
+    user_id: int
+    room_id: int
+    seq: int
+    origin: str | None = None
+
+
+ControlEvent = TokenRevoked | FamilyRevoked | MemberRemoved | RoomDeleted | RoomAdded | ReadMoved
 
 _KINDS: dict[str, type[ControlEvent]] = {
     "token_revoked": TokenRevoked,
@@ -51,6 +62,7 @@ _KINDS: dict[str, type[ControlEvent]] = {
     "member_removed": MemberRemoved,
     "room_deleted": RoomDeleted,
     "room_added": RoomAdded,
+    "read_moved": ReadMoved,
 }
 _NAMES = {cls: kind for kind, cls in _KINDS.items()}
 

@@ -18,8 +18,9 @@ from service.config import Settings, get_settings
 from service.db import create_engine, create_sessionmaker
 from service.errors import install_error_handlers
 from service.health.router import router as health_router
+from service.markers.router import router as markers_router
 from service.messages.router import router as messages_router
-from service.messages.store import MessageWriter
+from service.messages.writer import MessageWriter
 from service.metrics import Metrics
 from service.presence import create_presence
 from service.presence.router import router as presence_router
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router, prefix=API_PREFIX)
     app.include_router(rooms_router, prefix=API_PREFIX)
     app.include_router(messages_router, prefix=API_PREFIX)
+    app.include_router(markers_router, prefix=API_PREFIX)
     app.include_router(presence_router, prefix=API_PREFIX)
     app.include_router(realtime_router)
     app.include_router(health_router)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from service.auth.security import PasswordHasher, TokenCodec
 from service.auth.throttle import LoginThrottle
 from service.config import Settings
-from service.messages.store import MessageWriter
+from service.messages.writer import MessageWriter
 from service.metrics import Metrics
 from service.realtime.hub import Hub
 

@@ -10,7 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from service.migrate import head_revision
 from tests.conftest import PASSWORD, ServiceProcess, service_env
+
+HEAD = head_revision()
 
 CLI = [sys.executable, "-m", "service"]
 
@@ -26,15 +29,15 @@ def run(args: list[str], env: dict[str, str], cwd: Path, stdin: str | None = Non
 
 def test_db_commands(env: dict[str, str], tmp_path: Path) -> None:
     upgraded = run(["db", "upgrade"], env, tmp_path)
-    assert upgraded.returncode == 0 and "upgraded the database from revision none to 0001" in upgraded.stdout
+    assert upgraded.returncode == 0 and f"upgraded the database from revision none to {HEAD}" in upgraded.stdout
     again = run(["db", "upgrade"], env, tmp_path)
-    assert again.returncode == 0 and "already at revision 0001" in again.stdout
+    assert again.returncode == 0 and f"already at revision {HEAD}" in again.stdout
     current = run(["db", "current"], env, tmp_path)
-    assert current.returncode == 0 and "0001 (head): up to date" in current.stdout
+    assert current.returncode == 0 and f"{HEAD} (head): up to date" in current.stdout
     history = run(["db", "history"], env, tmp_path)
     assert history.returncode == 0 and "initial schema" in history.stdout
     downgraded = run(["db", "downgrade", "base"], env, tmp_path)
-    assert downgraded.returncode == 0 and "downgraded the database from revision 0001 to none" in downgraded.stdout
+    assert downgraded.returncode == 0 and f"downgraded the database from revision {HEAD} to none" in downgraded.stdout
     assert "no schema yet" in run(["db", "current"], env, tmp_path).stdout
     bad = run(["db", "upgrade", "nonexistent"], env, tmp_path)
     assert bad.returncode != 0 and "error:" in bad.stderr
@@ -55,7 +58,7 @@ def test_first_admin_recipe_works_in_a_fresh_directory(env: dict[str, str], tmp_
     done = run(["user", "create", "admin", "--admin", "--password-stdin"], env, tmp_path, stdin=PASSWORD + "\n")
     assert done.returncode == 0, done.stderr
     assert "created user 'admin'" in done.stdout and "admin)" in done.stdout
-    assert "0001 (head)" in run(["db", "current"], env, tmp_path).stdout
+    assert f"{HEAD} (head)" in run(["db", "current"], env, tmp_path).stdout
 
 
 def test_user_create_without_auto_migrate_says_what_to_do_and_leaves_no_file(
@@ -128,9 +131,9 @@ def test_serve_says_what_it_runs_on_once(env: dict[str, str], tmp_path: Path) ->
         key = one("signing key: ")
         migrations = one("migrations: ")
         if run_number == 1:
-            assert "generated into" in key and "from revision none to 0001" in migrations
+            assert "generated into" in key and f"from revision none to {HEAD}" in migrations
         else:
-            assert "read from" in key and "already at revision 0001" in migrations
+            assert "read from" in key and f"already at revision {HEAD}" in migrations
 
 
 def test_startup_log_hides_database_and_redis_passwords(tmp_path: Path) -> None:

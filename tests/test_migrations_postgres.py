@@ -57,4 +57,4 @@ def test_instances_migrating_at_once_are_safe(empty_postgres: str, tmp_path: Pat
     current = subprocess.run(
         [sys.executable, "-m", "service", "db", "current"], env=env, cwd=tmp_path, capture_output=True, text=True
     )
-    assert "0001" in current.stdout
+    assert f"{migrate.head_revision()} (head)" in current.stdout

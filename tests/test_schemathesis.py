@@ -25,9 +25,9 @@ from schemathesis.specs.openapi.checks import (
 
 from service.db import create_engine
 from service.main import create_app
-from service.messages.store import store_message
 from service.resources import Resources
 from tests.conftest import PASSWORD, TABLES, _pg, make_settings
+from tests.storing import store_message
 
 CHECKS = [
     not_a_server_error,

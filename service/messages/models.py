@@ -1,29 +1,71 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Final
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.auth.models import User
 from service.db import Base, BigIntPK, UTCDateTime, utcnow
 
+# The kinds of a room's stream: each row is one position (`seq`) in it.
+MESSAGE: Final = "message"
+EDIT: Final = "edit"
+DELETE: Final = "delete"
+
+# The messages that count as unread: written here once for the index and the count
+# query alike, since a partial index serves only queries whose WHERE matches its own.
+COUNTED = "kind = 'message' AND NOT deleted"
+
 
 class Message(Base):
+    """One entry of a room's stream: a message, or an edit or delete of the message
+    at `target_seq`. A message row holds the message's current state (an edit
+    rewrites its body, a delete empties it); an edit row keeps the body it set,
+    emptied too when its message is deleted."""
+
     __tablename__ = "messages"
     __table_args__ = (
         # Also the index for history paging and replay (room_id, seq).
         UniqueConstraint("room_id", "seq"),
         # NULLs are distinct, so messages without a client_msg_id never collide.
         UniqueConstraint("room_id", "user_id", "client_msg_id"),
+        CheckConstraint("kind IN ('message', 'edit', 'delete')", name="kind"),
+        # Unread counts read this index alone: the room's messages above a marker, by
+        # author. kind and deleted are constant here, yet columns too: SQLite reads an
+        # index alone only when it holds every column the query names.
+        Index(
+            "ix_messages_unread",
+            "room_id",
+            "seq",
+            "user_id",
+            "kind",
+            "deleted",
+            sqlite_where=text(COUNTED),
+            postgresql_where=text(COUNTED),
+        ),
+        # A delete empties the edits of its message.
+        Index(
+            "ix_messages_target",
+            "room_id",
+            "target_seq",
+            sqlite_where=text("target_seq IS NOT NULL"),
+            postgresql_where=text("target_seq IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(8), default=MESSAGE, server_default=MESSAGE)
+    target_seq: Mapped[int | None] = mapped_column(Integer, default=None)
+    # The author of a message; who edited or deleted, for an event.
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
     client_msg_id: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     user: Mapped[User] = relationship(lazy="raise")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import uuid
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -22,6 +24,9 @@ if TYPE_CHECKING:
 MAX_PENDING_STORES = 64
 # A graceful close first sends what is queued, for at most this long.
 FLUSH_SECONDS = 5.0
+# Names a socket among every instance's (`origin`).
+_INSTANCE = uuid.uuid4().hex[:12]
+_serials = itertools.count(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,7 @@ class Connection:
 
     __slots__ = (
         "websocket",
+        "serial",
         "user_id",
         "username",
         "is_admin",
@@ -75,6 +81,7 @@ class Connection:
         multiplexed: bool = False,
     ) -> None:
         self.websocket = websocket
+        self.serial = next(_serials)
         self.user_id = user.id
         self.username = user.username
         self.is_admin = user.is_admin
@@ -95,6 +102,11 @@ class Connection:
         self._receiving = False
         self._pending_stores = 0
         self._stores_below_limit: asyncio.Event | None = None
+
+    @property
+    def origin(self) -> str:
+        """This socket's name on every instance."""
+        return f"{_INSTANCE}:{self.serial}"
 
     def stores_started(self) -> None:
         self._pending_stores += 1

@@ -3,7 +3,7 @@
 `/ws/rooms/{room_id}` is a socket subscribed to one room at the handshake;
 `/ws` starts with `hello` and subscribes rooms as the client asks. One frame's
 journey: `_read_frames` → protocol.parse_* → sending.send_message → the writer
-(messages/store.py: batch, commit, publish) → hub → the room's feed (seq order) →
+(messages/writer.py: batch, commit, publish) → hub → the room's feed (seq order) →
 each subscription → its socket's queue → the connection's writer task."""
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ from service.realtime.closes import (
 )
 from service.realtime.connection import Connection
 from service.realtime.handshake import Rejected, admit, authenticate, check_origin, parse_since, room_id
-from service.realtime.protocol import FrameError, Ping, SendMessage, Subscribe, Typing, Unsubscribe
+from service.realtime.protocol import FrameError, Ping, Read, SendMessage, Subscribe, Typing, Unsubscribe
 from service.realtime.ratelimit import TokenBucket
+from service.realtime.reading import read
 from service.realtime.sending import send_message
 from service.realtime.subscribing import RoomUnavailable, readable, reader_of, subscribe
 from service.realtime.subscription import Subscription
@@ -145,6 +146,8 @@ async def _read_frames(resources: Resources, conn: Connection) -> None:
                     await send_message(
                         resources, _subscription(conn, frame.room, frame.ref, frame.client_msg_id), frame, bucket
                     )
+                case Read():
+                    await read(resources, _subscription(conn, frame.room, frame.ref), frame)
                 case Subscribe(rooms=rooms, ref=ref):
                     await _subscribe_rooms(resources, conn, rooms, ref)
                 case Unsubscribe(rooms=room_ids, ref=ref):

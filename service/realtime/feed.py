@@ -1,6 +1,6 @@
 """One room's feed on this instance: its subscriptions, in strict seq order.
 
-Messages arrive through the broker (or straight from the writer when the broker
+The stream's entries (messages, edits, deletes) arrive through the broker (or straight from the writer when the broker
 is in-process) and may come early, late, twice or never. The feed delivers each
 seq once, in order: an early arrival waits for the seqs before it, and a seq that
 does not come in time (lost by the broker, or its publisher died after commit)
@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from service.messages.store import StoredMessage
+from service.messages.stream import StreamEvent
 from service.metrics import Metrics
 from service.realtime import frames
 from service.realtime.envelope import Wire
@@ -24,8 +24,8 @@ log = logging.getLogger("service.realtime")
 GAP_WAIT_SECONDS = 0.25
 CATCH_UP_BATCH = 500
 
-# (room id, after seq, up to seq or None, limit) -> the stored messages, in seq order
-ReadStored = Callable[[int, int, int | None, int], Awaitable[Sequence[StoredMessage]]]
+# (room id, after seq, up to seq or None, limit) -> the room's stream, in seq order
+ReadStored = Callable[[int, int, int | None, int], Awaitable[Sequence[StreamEvent]]]
 
 
 class RoomFeed:
@@ -131,9 +131,9 @@ class RoomFeed:
         while not self.closed:
             upto = None if before is None else before - 1
             rows = await self._read_stored(self.room_id, self.last_seq, upto, CATCH_UP_BATCH)
-            for message in rows:
-                if message.seq == self.last_seq + 1:
-                    self._deliver(message.seq, frames.message_frame(message))
+            for event in rows:
+                if event.seq == self.last_seq + 1:
+                    self._deliver(event.seq, frames.stream_frame(event))
             self._drain_early()
             if len(rows) < CATCH_UP_BATCH:
                 return

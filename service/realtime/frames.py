@@ -12,15 +12,17 @@ import msgpack  # type: ignore[import-untyped]
 import orjson
 
 from service.auth.models import User
-from service.messages.store import StoredMessage
+from service.messages.frames import encode, message_frame, stream_frame, with_ref
 from service.rooms.models import Room
 
 if TYPE_CHECKING:
     from service.realtime.protocol import FrameError
 
+__all__ = ["message_frame", "stream_frame"]  # the room's stream, encoded by the messages package
+
 
 def _encode(obj: dict[str, Any]) -> str:
-    return orjson.dumps(obj, option=orjson.OPT_UTC_Z).decode()
+    return encode(obj)
 
 
 def to_msgpack(frame: str) -> bytes:
@@ -55,20 +57,8 @@ def room_object(room: Room) -> dict[str, Any]:
     }
 
 
-def message_frame(message: StoredMessage, *, duplicate: bool = False, ref: str | None = None) -> str:
-    frame: dict[str, Any] = {
-        "type": "message",
-        "id": message.id,
-        "room_id": message.room_id,
-        "seq": message.seq,
-        "user": {"id": message.user_id, "username": message.username},
-        "body": message.body,
-        "client_msg_id": message.client_msg_id,
-        "created_at": message.created_at,
-    }
-    if duplicate:
-        frame["duplicate"] = True
-    return _encode(_with_ref(frame, ref))
+def read_frame(room_id: int, seq: int) -> str:
+    return _encode({"type": "read", "room": room_id, "seq": seq})
 
 
 def hello_frame(user_json: bytes) -> str:
@@ -81,12 +71,12 @@ def welcome_frame(room: Room, user_json: bytes | None, online: list[bytes], ref:
     if user_json is not None:
         frame["user"] = orjson.Fragment(user_json)
     frame["online"] = [orjson.Fragment(u) for u in online]
-    return _encode(_with_ref(frame, ref))
+    return _encode(with_ref(frame, ref))
 
 
 def synced_frame(last_seq: int, replayed: int, truncated: bool, ref: str | None = None) -> str:
     frame = {"type": "synced", "last_seq": last_seq, "replayed": replayed, "truncated": truncated}
-    return _encode(_with_ref(frame, ref))
+    return _encode(with_ref(frame, ref))
 
 
 def presence_frame(event: str, user_json: bytes) -> str:
@@ -98,7 +88,7 @@ def typing_frame(user_json: bytes) -> str:
 
 
 def unsubscribed_frame(room_id: int, reason: str, ref: str | None = None) -> str:
-    return _encode(_with_ref({"type": "unsubscribed", "room": room_id, "reason": reason}, ref))
+    return _encode(with_ref({"type": "unsubscribed", "room": room_id, "reason": reason}, ref))
 
 
 def room_added_frame(room: Room) -> str:
@@ -119,12 +109,6 @@ def error_frame(error: FrameError) -> str:
 
 def pong_frame(ref: str | None = None) -> str:
     return PONG_FRAME if ref is None else _encode({"type": "pong", "ref": ref})
-
-
-def _with_ref(frame: dict[str, Any], ref: str | None) -> dict[str, Any]:
-    if ref is not None:
-        frame["ref"] = ref
-    return frame
 
 
 PONG_FRAME = _encode({"type": "pong"})

@@ -23,8 +23,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service import control
 from service.config import Settings
-from service.control import ControlEvent, FamilyRevoked, MemberRemoved, RoomAdded, RoomDeleted, TokenRevoked
-from service.messages.store import StoredMessage, read_stored
+from service.control import (
+    ControlEvent,
+    FamilyRevoked,
+    MemberRemoved,
+    ReadMoved,
+    RoomAdded,
+    RoomDeleted,
+    TokenRevoked,
+)
+from service.messages.reads import read_stored
+from service.messages.stream import StreamEvent
 from service.metrics import Metrics
 from service.presence import PresenceStore
 from service.realtime import envelope, frames
@@ -169,7 +178,7 @@ class Hub:
         sub.conn.send(frames.unsubscribed_frame(sub.room_id, close[1]))
         self._spawn(self.unsubscribe(sub))
 
-    async def _read_stored(self, room_id: int, after: int, upto: int | None, limit: int) -> Sequence[StoredMessage]:
+    async def _read_stored(self, room_id: int, after: int, upto: int | None, limit: int) -> Sequence[StreamEvent]:
         async with self._sessionmaker() as session:
             return await read_stored(session, room_id, after=after, upto=upto, limit=limit)
 
@@ -183,10 +192,10 @@ class Hub:
 
     # Publishing (after commit) ----------------------------------------------------
 
-    async def publish_stored(self, messages: Sequence[StoredMessage]) -> None:
-        """After commit: each message's frame, encoded once, to its room's channel."""
-        for message in messages:
-            await self.publish_message(message.room_id, message.seq, frames.message_frame(message))
+    async def publish_stored(self, events: Sequence[StreamEvent]) -> None:
+        """After commit: each event's frame, encoded once, to its room's channel."""
+        for event in events:
+            await self.publish_message(event.room_id, event.seq, frames.stream_frame(event))
 
     async def publish_message(self, room_id: int, seq: int, frame: str) -> None:
         if self.broker.local_only:
@@ -294,6 +303,11 @@ class Hub:
             case RoomAdded(user_id=user_id, room_id=room_id):
                 if any(c.multiplexed for c in registry.of_user(user_id)):
                     self._spawn(self._tell_room_added(user_id, room_id))
+            case ReadMoved(user_id=user_id, room_id=room_id, seq=seq, origin=origin):
+                frame = frames.read_frame(room_id, seq)
+                for conn in registry.of_user(user_id):
+                    if conn.multiplexed and conn.origin != origin:
+                        conn.send(frame)
             case None:
                 log.warning("ignored a control event of an unknown kind")
 

@@ -1,8 +1,8 @@
 """Client frames: subprotocol negotiation, and parsing what clients send into typed frames.
 
-The per-room socket takes `message`, `typing` and `ping`. The multiplexed socket
-(`/ws`) also takes `subscribe` and `unsubscribe`, its `message` and `typing` name
-their `room`, and any frame may carry a `ref` that the answers to it echo. What
+The per-room socket takes `message`, `typing`, `read` and `ping`. The multiplexed
+socket (`/ws`) also takes `subscribe` and `unsubscribe`, its `message`, `typing`
+and `read` name their `room`, and any frame may carry a `ref` that the answers to it echo. What
 the server sends is in frames.py."""
 
 from __future__ import annotations
@@ -58,6 +58,15 @@ class Typing:
 
 
 @dataclass(frozen=True, slots=True)
+class Read:
+    """The user has read the room up to `seq`."""
+
+    seq: int
+    room: int | None = None
+    ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Subscribe:
     rooms: tuple[tuple[int, int | None], ...]  # (room id, since)
     ref: str | None = None
@@ -69,7 +78,7 @@ class Unsubscribe:
     ref: str | None = None
 
 
-ClientFrame = Ping | SendMessage | Typing | Subscribe | Unsubscribe
+ClientFrame = Ping | SendMessage | Typing | Read | Subscribe | Unsubscribe
 
 
 def choose_subprotocol(offered: list[str]) -> str | None:
@@ -114,9 +123,14 @@ def parse_client_object(data: object, max_message_chars: int, *, multiplexed: bo
         return Subscribe(_subscriptions(data.get("rooms"), ref), ref)
     if multiplexed and kind == "unsubscribe":
         return Unsubscribe(_room_ids(data.get("rooms"), ref), ref)
-    room = _room(data, ref, echo_id) if multiplexed and kind in ("message", "typing") else None
+    room = _room(data, ref, echo_id) if multiplexed and kind in ("message", "typing", "read") else None
     if kind == "typing":
         return Typing(room, ref)
+    if kind == "read":
+        seq = data.get("seq")
+        if not (type(seq) is int and 0 <= seq <= MAX_SEQ):
+            raise FrameError("invalid_frame", '"seq" must be a seq (an integer from 0)', room=room, ref=ref)
+        return Read(seq, room, ref)
     if kind != "message":
         raise FrameError("invalid_frame", _type_problem(kind), echo_id, ref=ref)
     if client_msg_id is not None and echo_id is None:

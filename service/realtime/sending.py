@@ -1,6 +1,6 @@
 """A client's message on its way to the store, and the answers the room's stream does not give.
 
-The message goes to the group-commit writer (messages/store.py) without the reader
+The message goes to the group-commit writer (messages/writer.py) without the reader
 waiting for it, so a sender's messages keep their order in the writer's queue and
 share transactions; the writer publishes after commit, and the room's feed brings
 the message back to every subscription, the sender's included: that echo is the
@@ -15,7 +15,7 @@ import logging
 import math
 import time
 
-from service.messages.store import RoomGone, StoreResult
+from service.messages.stream import RoomGone, StoreResult
 from service.realtime import frames
 from service.realtime.closes import ROOM_DELETED
 from service.realtime.connection import Connection

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 from service.auth.models import User
 from service.errors import NotFound
-from service.messages.store import StoredMessage, read_stored
+from service.messages.reads import read_stored
+from service.messages.stream import StreamEvent
 from service.realtime import frames
 from service.realtime.connection import Connection
 from service.realtime.subscription import Subscription
@@ -53,7 +54,7 @@ async def subscribe(
 
 
 async def _replay(resources: Resources, sub: Subscription, since: int | None, ref: str | None) -> None:
-    """welcome, the missed (or newest) messages, synced; live frames wait meanwhile."""
+    """welcome, the missed (or newest) entries of the stream, synced; live frames wait meanwhile."""
     settings = resources.settings
     conn = sub.conn
     async with resources.sessionmaker() as session:
@@ -70,7 +71,7 @@ async def _replay(resources: Resources, sub: Subscription, since: int | None, re
             start, limit = 0, settings.history_on_connect
         else:
             start, limit = min(since, last), settings.max_replay
-        rows: list[StoredMessage] = []
+        rows: list[StreamEvent] = []
         if limit > 0 and start < last:
             rows = await read_stored(session, room.id, after=start, upto=last, limit=limit, newest=True)
     # After joining: the user is among them, and later changes are held for this subscription.
@@ -79,10 +80,10 @@ async def _replay(resources: Resources, sub: Subscription, since: int | None, re
     # The room may end meanwhile (removal, deletion: `unsubscribed` is sent then);
     # nothing of it follows that.
     await conn.put(frames.welcome_frame(room, None if conn.multiplexed else conn.user_json, online, ref), sub=sub)
-    for message in rows:
+    for event in rows:
         if sub.ended:
             return
-        await conn.put(frames.message_frame(message), sub.room_id, sub)
+        await conn.put(frames.stream_frame(event), sub.room_id, sub)
     resources.metrics.replay_messages.observe(len(rows))
     truncated = since is not None and last - start > settings.max_replay
     if not sub.ended:

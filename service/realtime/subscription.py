@@ -18,12 +18,13 @@ if TYPE_CHECKING:
 
 
 class Subscription:
-    __slots__ = ("conn", "room_id", "last_seq", "ended", "_live", "_held")
+    __slots__ = ("conn", "room_id", "last_seq", "read_seq", "ended", "_live", "_held")
 
     def __init__(self, conn: Connection, room_id: int) -> None:
         self.conn = conn
         self.room_id = room_id
         self.last_seq = 0
+        self.read_seq = -1  # the marker this socket last set: a `read` at or below it writes nothing
         self.ended = False  # unsubscribed, or the room ended for this socket: nothing more goes out
         self._live = False
         self._held: list[tuple[int, Wire]] = []  # seq 0: a presence or typing frame

@@ -20,8 +20,8 @@ class Room(Base):
     private: Mapped[bool] = mapped_column(Boolean, default=False)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # The room's message counter. Incrementing it in the inserting transaction
-    # locks the row, so seq is gapless and follows commit order.
+    # The room's stream counter (messages, edits, deletes). Incrementing it in the
+    # inserting transaction locks the row, so seq is gapless and follows commit order.
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
 
     owner: Mapped[User] = relationship(lazy="raise")
@@ -33,5 +33,7 @@ class RoomMember(Base):
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The member's read marker: the stream position they have read up to.
+    last_read_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     user: Mapped[User] = relationship(lazy="raise")

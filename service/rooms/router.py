@@ -78,6 +78,14 @@ async def add_member(body: MemberIn, room: ManagedRoom, session: SessionDep, res
     return member
 
 
+@router.post("/{room_id}/join", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(*READER_ERRORS))
+async def join_room(room: ReadableRoom, user: CurrentUser, session: SessionDep, resources: ResourcesDep) -> None:
+    """Become a member of a public room; joining again changes nothing."""
+    if await service.join_room(session, room, user):
+        await session.commit()  # a member before any socket is told
+        await resources.hub.publish_control(RoomAdded(user.id, room.id))
+
+
 @router.delete(
     "/{room_id}/members/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,

@@ -97,12 +97,33 @@ async def add_member(session: AsyncSession, room: Room, username: str) -> User:
         raise NotFound("user not found")
     if await session.get(RoomMember, (room.id, user.id)) is not None:
         raise Conflict("already a member")
-    session.add(RoomMember(room_id=room.id, user_id=user.id))
+    session.add(_membership(room, user.id))
     try:
         await session.flush()
     except IntegrityError:
         raise Conflict("already a member") from None
     return user
+
+
+async def join_room(session: AsyncSession, room: Room, user: User) -> bool:
+    """Join a public room; False when the user was a member already."""
+    if await session.get(RoomMember, (room.id, user.id)) is not None:
+        return False
+    if room.private:
+        # Private rooms are joined by invitation only (POST /rooms/{id}/members).
+        raise NotFound(ROOM_NOT_FOUND)
+    session.add(_membership(room, user.id))
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()  # a concurrent join of the same user got there first
+        return False
+    return True
+
+
+def _membership(room: Room, user_id: int) -> RoomMember:
+    # A new member starts with nothing unread: the marker at the room's end.
+    return RoomMember(room_id=room.id, user_id=user_id, last_read_seq=room.last_seq)
 
 
 async def remove_member(session: AsyncSession, room: Room, caller: User, user_id: int) -> None:

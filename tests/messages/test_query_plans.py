@@ -6,14 +6,20 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
-from service.messages import store
+from service.auth.models import User
+from service.db import create_engine, create_sessionmaker
+from service.markers.service import my_rooms
+from service.messages import sqlite_batch
 
 HOT_QUERIES = {
     "replay": "SELECT * FROM messages WHERE room_id = 1 AND seq > 5 AND seq <= 900 ORDER BY seq DESC LIMIT 1000",
     "history forward": "SELECT * FROM messages WHERE room_id = 1 AND seq > 5 ORDER BY seq LIMIT 51",
     "history backward": "SELECT * FROM messages WHERE room_id = 1 AND seq < 90 ORDER BY seq DESC LIMIT 51",
     "idempotency": "SELECT * FROM messages WHERE room_id = 1 AND user_id = 2 AND client_msg_id = 'x'",
+    "events page": "SELECT * FROM messages WHERE room_id = 1 AND seq > 5 ORDER BY seq LIMIT 101",
+    "edits of a deleted message": "UPDATE messages SET body = NULL WHERE room_id = 1 AND target_seq = 7",
     "visible rooms": "SELECT * FROM room_members WHERE room_id = 1 AND user_id = 2",
     "login": "SELECT * FROM users WHERE username_key = 'alice'",
 }
@@ -27,16 +33,40 @@ def test_hot_query_searches_an_index_and_never_sorts(migrated_template: Path, na
     assert "TEMP B-TREE" not in plan and not plan.startswith("SCAN"), plan
 
 
-@pytest.mark.parametrize("statement", ["_SQLITE_RESERVE", "_SQLITE_RESERVED", "_SQLITE_INSERT"])
+@pytest.mark.parametrize("statement", ["_RESERVE", "_RESERVED", "_INSERT", "_ADVANCE_MARKERS"])
 def test_batch_statements_never_scan_a_table(migrated_template: Path, statement: str) -> None:
     """The writer's SQLite statements touch rooms by primary key and read messages'
     highest id from the index end, whatever the table sizes."""
-    sql = getattr(store, statement)
+    sql = getattr(sqlite_batch, statement)
     params = ('{"1": 2}', "2026-01-01 00:00:00")[: 1 + sql.count("?2")]
     with sqlite3.connect(migrated_template) as conn:
         plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
     assert not [
         step for step in plan if step.startswith("SCAN") and "json_each" not in step and "counts" not in step
     ], plan
-    if "rooms" in sql:
+    if "UPDATE rooms" in sql or "FROM rooms" in sql:
         assert "SEARCH rooms USING INTEGER PRIMARY KEY (rowid=?)" in plan, plan
+    if "room_members" in sql:
+        assert any(step.startswith("SEARCH room_members USING INDEX") for step in plan), plan
+
+
+async def test_unread_counts_read_the_partial_index_alone(migrated_template: Path, tmp_path: Path) -> None:
+    """GET /users/me/rooms counts unread messages from ix_messages_unread, without
+    visiting the table: the query's condition must match the index's literally."""
+    path = tmp_path / "plans.db"
+    path.write_bytes(migrated_template.read_bytes())
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    seen: list[tuple[str, object]] = []
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def capture(_conn: object, _cursor: object, statement: str, params: object, *_: object) -> None:
+        seen.append((statement, params))
+
+    async with create_sessionmaker(engine)() as session:
+        await my_rooms(session, User(id=1, is_admin=False))
+    await engine.dispose()
+    statement, params = next((s, p) for s, p in seen if "count(" in s)
+    with sqlite3.connect(path) as conn:
+        plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + statement, params)]  # type: ignore[arg-type]
+    assert any("USING COVERING INDEX ix_messages_unread" in step for step in plan), plan
+    assert not any(step.startswith("SCAN messages") for step in plan), plan

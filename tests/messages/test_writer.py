@@ -10,10 +10,12 @@ import aiosqlite
 import pytest
 from sqlalchemy import text
 
-from service.messages import store
-from service.messages.store import MessageWriter, RoomGone, StoreResult
+from service.messages.batch import Pending, store_batch
+from service.messages.stream import RoomGone, StoreResult
+from service.messages.writer import MessageWriter
 from service.resources import Resources
 from tests.conftest import Api
+from tests.storing import store_message
 
 
 def transactions(results: Sequence[StoreResult]) -> int:
@@ -92,7 +94,7 @@ async def test_created_at_is_stored_as_every_other_timestamp(api: Api, resources
         pytest.skip("SQLite stores timestamps as text")
     (room_id,), uid = await _setup(api, 1)
     await resources.writer.store(room_id, uid, "by the writer", None, "alice")
-    await store.store_message(resources.engine, room_id, uid, "one by one")
+    await store_message(resources.engine, room_id, uid, "one by one")
     async with resources.engine.connect() as conn:
         stored = (await conn.execute(text("SELECT created_at FROM messages"))).scalars().all()
         room = (await conn.execute(text("SELECT created_at FROM rooms"))).scalar_one()
@@ -118,9 +120,9 @@ async def test_a_cancel_during_commit_is_still_a_cancel(
         return rows
 
     monkeypatch.setattr(aiosqlite.Connection, "execute_fetchall", commit_then_cancelled)
-    batch = [store._Pending(room_id, uid, "alice", "kept", None)]
+    batch = [Pending(room_id, uid, "alice", "kept", None)]
     with pytest.raises(asyncio.CancelledError):
-        await store._store_batch(resources.engine, batch, look_up_repeats=False)
+        await store_batch(resources.engine, batch, look_up_repeats=False)
     monkeypatch.undo()
     page = (await api.client.get(f"/rooms/{room_id}/messages", headers=await api.user("bob"))).json()
     assert [m["body"] for m in page["items"]] == ["kept"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from service.messages.store import store_message
 from service.realtime import protocol
 from tests.realtime.conftest import LiveServer
+from tests.storing import store_message
 
 
 async def test_out_of_order_and_lost_publishes_reach_clients_in_order_once(server: LiveServer) -> None:

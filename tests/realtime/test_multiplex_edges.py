@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from service.messages.store import store_message
 from tests.realtime.conftest import ServerFactory, auth
 from tests.realtime.mux import connect_mux, room_of
+from tests.storing import store_message
 
 
 async def test_nothing_of_a_room_follows_its_unsubscribed_even_mid_replay(make_server: ServerFactory) -> None:

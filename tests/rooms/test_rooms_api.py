@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from service.messages.store import store_message
 from service.resources import Resources
 from tests.conftest import Api
+from tests.storing import store_message
 
 
 async def test_create_room_makes_creator_owner_and_member(api: Api) -> None:

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.paging import MAX_SEQ
+from service.rooms.schemas import RoomOut
+
+
+class ReadIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seq: Annotated[int, Field(ge=0, le=MAX_SEQ, description="clamped to the room's last_seq")]
+
+
+class MyRoom(BaseModel):
+    room: RoomOut
+    last_read_seq: int
+    unread: int = Field(description="messages of others above last_read_seq, not deleted")
+
+
+class MyRoomList(BaseModel):
+    items: list[MyRoom]

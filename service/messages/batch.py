@@ -1,0 +1,249 @@
+"""One batch of new messages in one transaction: seqs reserved per room, rows
+inserted, senders' read markers moved, repeats of a client_msg_id answered with
+the original. SQLite's fast path is in sqlite_batch.py."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Table, bindparam, case, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from service.auth.models import User
+from service.db import utcnow
+from service.messages import sqlite_batch
+from service.messages.models import Message
+from service.messages.reads import STORED
+from service.messages.stream import RoomGone, StoredMessage, StoreResult
+from service.rooms.models import Room, RoomMember
+
+_messages: Table = Message.__table__  # type: ignore[assignment]
+_rooms: Table = Room.__table__  # type: ignore[assignment]
+_members: Table = RoomMember.__table__  # type: ignore[assignment]
+_users: Table = User.__table__  # type: ignore[assignment]
+# A repeated client_msg_id, through SQLAlchemy or straight from the SQLite driver.
+REPEATED = (IntegrityError, sqlite3.IntegrityError)
+
+Results = list[StoreResult | BaseException | None]
+
+
+@dataclass(slots=True)
+class Pending:
+    room_id: int
+    user_id: int
+    username: str | None
+    body: str
+    client_msg_id: str | None
+    future: asyncio.Future[StoreResult] | None = None
+
+
+async def store_batch(
+    engine: AsyncEngine, batch: list[Pending], *, look_up_repeats: bool = True
+) -> list[StoreResult | BaseException]:
+    """Store a batch in one transaction; a result (or RoomGone) per item, in order.
+
+    Without `look_up_repeats`, a client_msg_id stored before raises IntegrityError
+    (the unique constraint) instead of costing a query on every batch."""
+    results: Results = [None] * len(batch)
+    if engine.dialect.name == "sqlite" and not look_up_repeats and all(p.username for p in batch):
+        fresh, repeats = _sort_out(batch, {}, results)
+        if fresh:
+            async with sqlite_batch.transaction(engine) as run:
+                now = utcnow()
+                placed, made = await _insert_sqlite(run, engine, batch, fresh, results, now)
+            _stored(batch, placed, made, now, {}, results)
+    else:
+        async with engine.begin() as conn:
+            existing = await _existing(conn, batch) if look_up_repeats else {}
+            fresh, repeats = _sort_out(batch, existing, results)
+            if fresh:
+                now = utcnow()
+                ids: Sequence[int]
+                if conn.dialect.name == "sqlite":
+                    placed, ids = await _insert_sqlite(sqlite_batch.through(conn), engine, batch, fresh, results, now)
+                else:
+                    placed, ids = await _insert(conn, batch, fresh, results, now)
+                names = await _usernames(conn, {batch[i].user_id for i, _ in placed if not batch[i].username})
+                _stored(batch, placed, ids, now, names, results)
+    for i, first in repeats.items():
+        original = results[first]
+        results[i] = StoreResult(original.message, created=False) if isinstance(original, StoreResult) else original
+    return [r if r is not None else RuntimeError("not stored") for r in results]
+
+
+def _sort_out(
+    batch: list[Pending], existing: dict[tuple[int, int, str], StoredMessage], results: Results
+) -> tuple[dict[int, list[int]], dict[int, int]]:
+    """New messages by room (batch indexes), and repeats of one earlier in the batch
+    (index -> that index); repeats of stored ones are answered in `results`."""
+    fresh: dict[int, list[int]] = {}
+    first_of: dict[tuple[int, int, str], int] = {}
+    repeats: dict[int, int] = {}
+    for i, p in enumerate(batch):
+        if p.client_msg_id is not None:
+            key = (p.room_id, p.user_id, p.client_msg_id)
+            if key in existing:
+                results[i] = StoreResult(existing[key], created=False)
+                continue
+            if key in first_of:
+                repeats[i] = first_of[key]
+                continue
+            first_of[key] = i
+        fresh.setdefault(p.room_id, []).append(i)
+    return fresh, repeats
+
+
+async def _insert_sqlite(
+    run: sqlite_batch.Run,
+    engine: AsyncEngine,
+    batch: list[Pending],
+    fresh: dict[int, list[int]],
+    results: Results,
+    now: datetime,
+) -> tuple[list[tuple[int, int]], range]:
+    lasts, last_id = await sqlite_batch.reserve_seqs(run, {room_id: len(ix) for room_id, ix in fresh.items()})
+    placed = _place(batch, fresh, lasts, results)
+    ids = range(last_id + 1, last_id + 1 + len(placed))
+    if placed:
+        rows: list[tuple[object, ...]] = [
+            (message_id, batch[i].room_id, seq, batch[i].user_id, batch[i].body, batch[i].client_msg_id)
+            for (i, seq), message_id in zip(placed, ids, strict=True)
+        ]
+        await sqlite_batch.insert(run, engine.dialect, rows, now)
+        await sqlite_batch.advance_markers(run, _marks(batch, placed))
+    return placed, ids
+
+
+# Built once: constructing statements costs more than running them here.
+_NEXT_SEQS = (
+    update(_rooms)
+    .where(_rooms.c.id == bindparam("room_id"))
+    .values(last_seq=_rooms.c.last_seq + bindparam("count"))
+    .returning(_rooms.c.last_seq)
+)
+_INSERT = insert(_messages).returning(_messages.c.id, sort_by_parameter_order=True)
+_ADVANCE_MARKER = (
+    update(_members)
+    .where(
+        _members.c.room_id == bindparam("r"),
+        _members.c.user_id == bindparam("u"),
+        _members.c.last_read_seq < bindparam("s"),
+    )
+    .values(last_read_seq=bindparam("s"))
+)
+
+
+async def _insert(
+    conn: AsyncConnection, batch: list[Pending], fresh: dict[int, list[int]], results: Results, now: datetime
+) -> tuple[list[tuple[int, int]], Sequence[int]]:
+    lasts = await _reserve_seqs(conn, {room_id: len(indexes) for room_id, indexes in fresh.items()})
+    placed = _place(batch, fresh, lasts, results)
+    if not placed:
+        return [], []
+    rows = [
+        {
+            "room_id": batch[i].room_id,
+            "seq": seq,
+            "user_id": batch[i].user_id,
+            "body": batch[i].body,
+            "client_msg_id": batch[i].client_msg_id,
+            "created_at": now,
+        }
+        for i, seq in placed
+    ]
+    ids = (await conn.execute(_INSERT, rows)).scalars().all()
+    marks = [{"r": r, "u": u, "s": s} for (r, u), s in sorted(_marks(batch, placed).items())]
+    await conn.execute(_ADVANCE_MARKER, marks)
+    return placed, ids
+
+
+def _marks(batch: list[Pending], placed: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """Each sender's last seq per room: sending moves the sender's read marker."""
+    marks: dict[tuple[int, int], int] = {}
+    for i, seq in placed:
+        key = (batch[i].room_id, batch[i].user_id)
+        marks[key] = max(seq, marks.get(key, 0))
+    return marks
+
+
+def _place(
+    batch: list[Pending], fresh: dict[int, list[int]], lasts: dict[int, int], results: Results
+) -> list[tuple[int, int]]:
+    """(batch index, seq) of each new message whose room still exists; RoomGone for the others."""
+    placed: list[tuple[int, int]] = []
+    for room_id in sorted(fresh):
+        indexes = fresh[room_id]
+        last = lasts.get(room_id)
+        if last is None:
+            for i in indexes:
+                results[i] = RoomGone(room_id)
+            continue
+        placed += [(i, seq) for seq, i in enumerate(indexes, start=last - len(indexes) + 1)]
+    return placed
+
+
+def _stored(
+    batch: list[Pending],
+    placed: list[tuple[int, int]],
+    ids: Sequence[int],
+    now: datetime,
+    names: dict[int, str],
+    results: Results,
+) -> None:
+    for (i, seq), message_id in zip(placed, ids, strict=True):
+        p = batch[i]
+        message = StoredMessage(
+            message_id, p.room_id, seq, p.user_id, p.username or names[p.user_id], p.body, p.client_msg_id, now
+        )
+        results[i] = StoreResult(message, created=True)
+
+
+async def lock_room_seqs(conn: AsyncConnection, room_ids: Sequence[int]) -> None:
+    """On PostgreSQL, lock the rooms' rows in id order, so batches on other
+    instances cannot deadlock with this one."""
+    if conn.dialect.name == "postgresql" and len(room_ids) > 1:
+        ids = sorted(room_ids)
+        await conn.execute(select(_rooms.c.id).where(_rooms.c.id.in_(ids)).order_by(_rooms.c.id).with_for_update())
+
+
+async def _reserve_seqs(conn: AsyncConnection, counts: dict[int, int]) -> dict[int, int]:
+    """Advance each room's last_seq by its count; the new last_seq per existing room.
+
+    The rooms' row locks are held until commit: another writer gets its seqs only
+    after this commit, so seq is gapless and in commit order."""
+    if len(counts) == 1:
+        ((room_id, count),) = counts.items()
+        last = await conn.scalar(_NEXT_SEQS, {"room_id": room_id, "count": count})
+        return {} if last is None else {room_id: last}
+    ids = sorted(counts)
+    await lock_room_seqs(conn, ids)
+    rows = await conn.execute(
+        update(_rooms)
+        .where(_rooms.c.id.in_(ids))
+        .values(last_seq=_rooms.c.last_seq + case(counts, value=_rooms.c.id))
+        .returning(_rooms.c.id, _rooms.c.last_seq)
+    )
+    return {r.id: r.last_seq for r in rows}
+
+
+async def _existing(conn: AsyncConnection, batch: list[Pending]) -> dict[tuple[int, int, str], StoredMessage]:
+    """Messages already stored under the batch's client_msg_ids."""
+    wanted = {(p.room_id, p.user_id, p.client_msg_id) for p in batch if p.client_msg_id is not None}
+    if not wanted:
+        return {}
+    rows = await conn.execute(
+        STORED.where(tuple_(_messages.c.room_id, _messages.c.user_id, _messages.c.client_msg_id).in_(list(wanted)))
+    )
+    return {(r.room_id, r.user_id, r.client_msg_id): StoredMessage(*tuple(r)) for r in rows}
+
+
+async def _usernames(conn: AsyncConnection, user_ids: set[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    rows = await conn.execute(select(_users.c.id, _users.c.username).where(_users.c.id.in_(user_ids)))
+    return {r.id: r.username for r in rows}

@@ -1,0 +1,145 @@
+"""The one place that assigns `seq`: every message, edit and delete of every room
+goes through one writer task.
+
+Messages that arrived meanwhile are stored in one transaction (group commit,
+batch.py); an edit or delete is a transaction of its own (changes.py), in its
+place in the queue. Each commit is published (`on_stored`) before anyone who
+asked is answered."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service.messages import changes
+from service.messages.batch import REPEATED, Pending, store_batch
+from service.messages.changes import Change
+from service.messages.stream import StoredDelete, StoredEdit, StoreResult, StreamEvent
+
+log = logging.getLogger("service.messages")
+
+OnStored = Callable[[Sequence[StreamEvent]], Awaitable[None]]
+
+
+class MessageWriter:
+    """Group commit: up to `max_batch` queued messages per transaction; a batch of
+    1 is one commit per message. `on_stored` runs after each commit, before any
+    sender is answered."""
+
+    def __init__(self, engine: AsyncEngine, max_batch: int, on_stored: OnStored | None = None) -> None:
+        self._engine = engine
+        self._max_batch = max_batch
+        self._on_stored = on_stored
+        self._queue: deque[Pending | Change] = deque()
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="message-writer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for job in self._queue:
+            _fail(job.future, RuntimeError("the service is shutting down"))
+        self._queue.clear()
+
+    def submit(
+        self, room_id: int, user_id: int, username: str | None, body: str, client_msg_id: str | None = None
+    ) -> asyncio.Future[StoreResult]:
+        """Queue a message; the future resolves after its commit (and publish)."""
+        future: asyncio.Future[StoreResult] = asyncio.get_running_loop().create_future()
+        self._queue.append(Pending(room_id, user_id, username, body, client_msg_id, future))
+        self._ready.set()
+        return future
+
+    async def store(
+        self, room_id: int, user_id: int, body: str, client_msg_id: str | None = None, username: str | None = None
+    ) -> StoreResult:
+        return await self.submit(room_id, user_id, username, body, client_msg_id)
+
+    async def change(
+        self,
+        room_id: int,
+        target_seq: int,
+        user_id: int,
+        username: str,
+        is_admin: bool,
+        body: str | None,
+        edit_window: timedelta | None = None,
+    ) -> StoredEdit | StoredDelete | None:
+        """Edit (`body`) or delete (None) a message; the event once committed and
+        published, None for a delete of a deleted message. Raises what the checks
+        refuse (changes.py)."""
+        future: asyncio.Future[StoredEdit | StoredDelete | None] = asyncio.get_running_loop().create_future()
+        self._queue.append(Change(room_id, target_seq, user_id, username, is_admin, body, edit_window, future))
+        self._ready.set()
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            while self._queue:
+                batch: list[Pending] = []
+                while self._queue and len(batch) < self._max_batch and isinstance(self._queue[0], Pending):
+                    batch.append(self._queue.popleft())  # type: ignore[arg-type]
+                if batch:
+                    await self._store(batch)
+                elif isinstance(job := self._queue.popleft(), Change):
+                    await self._change(job)
+
+    async def _change(self, change: Change) -> None:
+        try:
+            event = await changes.apply(self._engine, change)
+        except Exception as exc:
+            _fail(change.future, exc)
+            return
+        if event is not None:
+            await self._publish([event])
+        if change.future is not None and not change.future.done():
+            change.future.set_result(event)
+
+    async def _store(self, batch: list[Pending]) -> None:
+        try:
+            results = await store_batch(self._engine, batch, look_up_repeats=False)
+        except REPEATED:
+            # A repeated client_msg_id (a client retrying): one by one, looking repeats up.
+            results = []
+            for pending in batch:
+                try:
+                    results += await store_batch(self._engine, [pending])
+                except Exception as exc:
+                    results.append(exc)
+        except Exception as exc:
+            results = [exc] * len(batch)
+        new = [r.message for r in results if isinstance(r, StoreResult) and r.created]
+        if new:
+            await self._publish(new)
+        for pending, result in zip(batch, results, strict=True):
+            if isinstance(result, BaseException):
+                _fail(pending.future, result)
+            elif pending.future is not None and not pending.future.done():
+                pending.future.set_result(result)
+
+    async def _publish(self, events: Sequence[StreamEvent]) -> None:
+        if self._on_stored is None:
+            return
+        try:
+            await self._on_stored(events)
+        except Exception:
+            log.exception("publishing stored events failed")
+
+
+def _fail(future: asyncio.Future[Any] | None, exc: BaseException) -> None:
+    if future is not None and not future.done():
+        future.set_exception(exc)

@@ -1,0 +1,26 @@
+"""A `read` frame: the user's marker moves (markers/service.py), and their other
+multiplexed sockets, on every instance, are told with a `read` frame.
+
+A marker only moves forward, and at most to the last seq this socket received: so
+every write is paid for by a frame the socket was sent, and a client repeating
+`read` costs no database write."""
+
+from __future__ import annotations
+
+from service.control import ReadMoved
+from service.markers.service import mark_read
+from service.realtime.protocol import Read
+from service.realtime.subscription import Subscription
+from service.resources import Resources
+
+
+async def read(resources: Resources, sub: Subscription, frame: Read) -> None:
+    seq = min(frame.seq, sub.last_seq)
+    if seq <= sub.read_seq:
+        return
+    sub.read_seq = seq
+    async with resources.sessionmaker() as session:
+        moved = await mark_read(session, sub.room_id, sub.user_id, seq)
+        await session.commit()
+    if moved is not None:
+        await resources.hub.publish_control(ReadMoved(sub.user_id, sub.room_id, moved, sub.conn.origin))

@@ -1,0 +1,23 @@
+"""Storing messages straight into the database, for tests that need history."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service.messages.batch import REPEATED, Pending, store_batch
+from service.messages.stream import StoreResult
+
+
+async def store_message(
+    engine: AsyncEngine, room_id: int, user_id: int, body: str, client_msg_id: str | None = None
+) -> StoreResult:
+    """One message in its own transaction, nothing published."""
+    pending = Pending(room_id, user_id, None, body, client_msg_id)
+    try:
+        result = (await store_batch(engine, [pending]))[0]
+    except REPEATED:
+        # A concurrent send with the same client_msg_id committed first; look again.
+        result = (await store_batch(engine, [pending]))[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
