@@ -37,6 +37,8 @@ SERVER_FRAMES = _messages("receiveRoomStream")
 CLIENT_FRAMES = _messages("sendToRoom")
 MUX_SERVER_FRAMES = _messages("receiveMultiplexed")
 MUX_CLIENT_FRAMES = _messages("sendMultiplexed")
+# The frames of a room's stream, each with its own seq.
+STREAM_FRAMES = {"message", "edit", "delete"}
 
 
 def _require(reason: str) -> None:
@@ -71,11 +73,13 @@ class Recorder:
     def __init__(self, client: Client, *, multiplexed: bool = False) -> None:
         self.client = client
         self.seen: list[dict[str, Any]] = []
+        self.sent: list[dict[str, Any]] = []
         self.server_frames = MUX_SERVER_FRAMES if multiplexed else SERVER_FRAMES
         self.client_frames = MUX_CLIENT_FRAMES if multiplexed else CLIENT_FRAMES
 
     async def send(self, frame: dict[str, Any]) -> None:
         _validate(self.client_frames[frame["type"]], frame)
+        self.sent.append(frame)
         await self.client.send(frame)
 
     async def recv(self, kind: str | None = None) -> dict[str, Any]:
@@ -86,6 +90,25 @@ class Recorder:
             self.seen.append(frame)
             if kind is None or frame["type"] == kind:
                 return frame
+
+    def replayed(self) -> list[dict[str, Any]]:
+        """The stream frames (message, edit, delete) before the first `synced`."""
+        end = next(i for i, f in enumerate(self.seen) if f["type"] == "synced")
+        return [f for f in self.seen[:end] if f["type"] in STREAM_FRAMES]
+
+
+def _assert_current_state(replay: list[dict[str, Any]], edited: int, deleted: int) -> None:
+    """A replay after `edited` was edited and `deleted` edited then deleted: messages in
+    their current state, the deleted one's text gone from its edit too, then the delete."""
+    by_seq = {f["seq"]: f for f in replay}
+    assert by_seq[edited]["type"] == "message" and by_seq[edited]["edited_at"] is not None
+    assert by_seq[deleted]["type"] == "message" and by_seq[deleted]["deleted"] is True
+    assert by_seq[deleted]["body"] is None
+    edits = [f for f in replay if f["type"] == "edit"]
+    assert {f["target_seq"] for f in edits} == {edited, deleted}
+    assert all((f["body"] is None) == (f["target_seq"] == deleted) for f in edits)
+    assert [f["target_seq"] for f in replay if f["type"] == "delete"] == [deleted]
+    assert [f["seq"] for f in replay] == sorted(by_seq)
 
 
 @pytest.mark.parametrize("subprotocol", ["chat.v1.json", "chat.v1.msgpack"])
@@ -117,11 +140,34 @@ async def test_every_server_frame_matches_the_document(
     await alice.send({"type": "ping"})
     await alice.recv("pong")
 
+    # Edits and deletes are made over REST while the sockets are open; each is an event of the stream.
+    await bob.send({"type": "message", "body": "hey", "client_msg_id": "b1"})
+    hey = await alice.recv("message")
+    messages_url = f"/rooms/{room['id']}/messages"
+    r = await server.http.patch(f"{messages_url}/{hey['seq']}", json={"body": "hey!"}, headers=auth(bob_token))
+    assert r.status_code == 200 and r.json()["edited_at"] is not None, r.text
+    edit = await alice.recv("edit")
+    assert (edit["target_seq"], edit["body"], edit["edited_at"]) == (hey["seq"], "hey!", r.json()["edited_at"])
+    hello = next(f for f in alice.seen if f["type"] == "message" and f["client_msg_id"] == "c1")
+    r = await server.http.patch(f"{messages_url}/{hello['seq']}", json={"body": "hello!"}, headers=auth(alice_token))
+    assert r.status_code == 200, r.text
+    assert (await alice.recv("edit"))["target_seq"] == hello["seq"]
+    assert (await server.http.delete(f"{messages_url}/{hello['seq']}", headers=auth(alice_token))).status_code == 204
+    delete = await alice.recv("delete")
+    assert (delete["target_seq"], delete["user"]["username"]) == (hello["seq"], "alice")
+    # A read is not answered: the pong right after it is the next frame.
+    await alice.send({"type": "read", "seq": delete["seq"]})
+    await alice.send({"type": "ping"})
+    assert (await alice.recv())["type"] == "pong"
+    mine = (await server.http.get("/users/me/rooms", headers=auth(alice_token))).json()["items"]
+    assert [(m["room"]["id"], m["last_read_seq"]) for m in mine] == [(room["id"], delete["seq"])]
+
     await alice.client.ws.send(b"\x00" if subprotocol.endswith("json") else "{}")
     bad: list[dict[str, Any]] = [
         {"type": "shout"},
         {"type": "message", "body": " "},
         {"type": "message", "body": "far too long"},
+        {"type": "read", "seq": -1},
     ]
     for frame in bad:
         await alice.client.send(frame)
@@ -149,15 +195,28 @@ async def test_every_server_frame_matches_the_document(
     await bob.client.close()
     assert (await alice.recv("presence"))["event"] == "leave"
     again = await connect(alice_token, since=0)
-    await again.recv("synced")
+    synced = await again.recv("synced")
 
     seen = {f["type"] for f in alice.seen + again.seen}
     assert seen == set(SERVER_FRAMES), f"frames the document lists but the test never saw: {set(SERVER_FRAMES) - seen}"
+    sent = {f["type"] for f in alice.sent + bob.sent}
+    assert sent == set(CLIENT_FRAMES), (
+        f"client frames the document lists but the test never sent: {set(CLIENT_FRAMES) - sent}"
+    )
     documented_codes = SPEC["components"]["messages"]["error"]["payload"]["properties"]["code"]["enum"]
     seen_codes = {f["code"] for f in alice.seen if f["type"] == "error"}
     expected = set(documented_codes) - ({"invalid_json"} if subprotocol.endswith("msgpack") else set())
     assert seen_codes == expected
-    assert any(f["type"] == "message" for f in again.seen)  # replayed frames validated too
+    # Replayed frames are validated too, in their current state.
+    replay = again.replayed()
+    _assert_current_state(replay, edited=hey["seq"], deleted=hello["seq"])
+    # The events page holds exactly the frames the socket replayed, under the same schemas.
+    r = await server.http.get(f"/rooms/{room['id']}/events", params={"after_seq": 0}, headers=auth(alice_token))
+    assert r.status_code == 200, r.text
+    events = [e for e in r.json()["items"] if e["seq"] <= synced["last_seq"]]
+    for event in events:
+        _validate(SERVER_FRAMES[event["type"]], event)
+    assert events == replay
 
 
 @pytest.mark.parametrize("subprotocol", ["chat.v1.json", "chat.v1.msgpack"])
@@ -194,7 +253,32 @@ async def test_every_multiplexed_frame_matches_the_document(make_server: ServerF
     await alice.send({"type": "message", "room": ours["id"], "body": "hi", "client_msg_id": "m1", "ref": "r"})
     await alice.recv("message")
     await alice.send({"type": "message", "room": ours["id"], "body": "hi", "client_msg_id": "m1"})
-    assert (await alice.recv("message"))["duplicate"] is True
+    hi = await alice.recv("message")
+    assert hi["duplicate"] is True
+    # Edits and deletes over REST while the socket is open, each an event of the room's stream.
+    messages = f"/rooms/{ours['id']}/messages"
+    await alice.send({"type": "message", "room": ours["id"], "body": "typo", "client_msg_id": "m2"})
+    typo = await alice.recv("message")
+    r = await server.http.patch(f"{messages}/{typo['seq']}", json={"body": "fixed"}, headers=auth(alice_token))
+    assert r.status_code == 200, r.text
+    assert (await alice.recv("edit"))["room"] == ours["id"]
+    r = await server.http.patch(f"{messages}/{hi['seq']}", json={"body": "hi there"}, headers=auth(alice_token))
+    assert r.status_code == 200, r.text
+    assert (await alice.recv("edit"))["target_seq"] == hi["seq"]
+    assert (await server.http.delete(f"{messages}/{hi['seq']}", headers=auth(alice_token))).status_code == 204
+    delete = await alice.recv("delete")
+    assert (delete["room"], delete["target_seq"]) == (ours["id"], hi["seq"])
+    # Alice's second /ws socket replays the room in its current state and reads it: the first socket is told.
+    second = Recorder(Client(await connect(url, subprotocols=[subprotocol]), ephemeral=True), multiplexed=True)
+    await second.recv("hello")
+    await second.send({"type": "subscribe", "rooms": [{"room": ours["id"], "since": 0}]})
+    synced = await second.recv("synced")
+    _assert_current_state(second.replayed(), edited=typo["seq"], deleted=hi["seq"])
+    await second.send({"type": "read", "room": ours["id"], "seq": synced["last_seq"], "ref": "rd"})
+    assert await alice.recv("read") == {"type": "read", "room": ours["id"], "seq": synced["last_seq"]}
+    await second.send({"type": "ping", "ref": "after-read"})
+    assert (await second.recv())["ref"] == "after-read"  # the read has no answer, nor an echo to its socket
+    await second.client.close()
     await alice.send({"type": "typing", "room": extra["id"]})
     assert (await alice.recv("error"))["code"] == "not_subscribed"
     await alice.send({"type": "ping", "ref": "p"})
@@ -208,6 +292,7 @@ async def test_every_multiplexed_frame_matches_the_document(make_server: ServerF
     assert (await server.http.delete(f"/rooms/{doomed['id']}", headers=auth(bob_token))).status_code == 204
     assert (await alice.recv("unsubscribed"))["reason"] == "room deleted"
     assert {f["type"] for f in alice.seen} == set(MUX_SERVER_FRAMES)
+    assert {f["type"] for f in alice.sent + second.sent} == set(MUX_CLIENT_FRAMES)
 
 
 async def test_the_service_serves_the_document(server: LiveServer) -> None:
