@@ -31,7 +31,17 @@ def _seqs(page: dict) -> list[int]:
 async def test_message_shape(api: Api, resources: Resources) -> None:
     room, alice = await _room_with_messages(api, resources, 1)
     (message,) = (await _page(api, room["id"], alice))["items"]
-    assert set(message) == {"id", "room_id", "seq", "user", "body", "client_msg_id", "created_at", "edited_at", "deleted"}
+    assert set(message) == {
+        "id",
+        "room_id",
+        "seq",
+        "user",
+        "body",
+        "client_msg_id",
+        "created_at",
+        "edited_at",
+        "deleted",
+    }
     assert message["edited_at"] is None and message["deleted"] is False
     assert message["user"] == {"id": room["owner_id"], "username": "alice"}
     assert message["body"] == "m1" and message["seq"] == 1 and message["client_msg_id"] is None
