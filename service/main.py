@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             codec=TokenCodec(settings.resolve_secret_key(), settings),
             hub=hub,
             metrics=metrics,
-            writer=MessageWriter(engine, settings.store_batch, on_stored=hub.publish_stored),
+            writer=MessageWriter(engine, settings.store_batch, on_stored=hub.publish_stored, on_read=hub.read_moved),
         )
         try:
             await migrate.ensure_current(engine)

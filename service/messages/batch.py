@@ -55,8 +55,8 @@ async def store_batch(
         if fresh:
             async with sqlite_batch.transaction(engine) as run:
                 now = utcnow()
-                placed, made = await _insert_sqlite(run, engine, batch, fresh, results, now)
-            _stored(batch, placed, made, now, {}, results)
+                placed, made, told = await _insert_sqlite(run, engine, batch, fresh, results, now)
+            _stored(batch, placed, made, told, now, {}, results)
     else:
         async with engine.begin() as conn:
             existing = await _existing(conn, batch) if look_up_repeats else {}
@@ -65,11 +65,12 @@ async def store_batch(
                 now = utcnow()
                 ids: Sequence[int]
                 if conn.dialect.name == "sqlite":
-                    placed, ids = await _insert_sqlite(sqlite_batch.through(conn), engine, batch, fresh, results, now)
+                    run = sqlite_batch.through(conn)
+                    placed, ids, told = await _insert_sqlite(run, engine, batch, fresh, results, now)
                 else:
-                    placed, ids = await _insert(conn, batch, fresh, results, now)
+                    placed, ids, told = await _insert(conn, batch, fresh, results, now)
                 names = await _usernames(conn, {batch[i].user_id for i, _ in placed if not batch[i].username})
-                _stored(batch, placed, ids, now, names, results)
+                _stored(batch, placed, ids, told, now, names, results)
     for i, first in repeats.items():
         original = results[first]
         results[i] = StoreResult(original.message, created=False) if isinstance(original, StoreResult) else original
@@ -105,7 +106,7 @@ async def _insert_sqlite(
     fresh: dict[int, list[int]],
     results: Results,
     now: datetime,
-) -> tuple[list[tuple[int, int]], range]:
+) -> tuple[list[tuple[int, int]], range, set[int]]:
     lasts, last_id = await sqlite_batch.reserve_seqs(run, {room_id: len(ix) for room_id, ix in fresh.items()})
     placed = _place(batch, fresh, lasts, results)
     ids = range(last_id + 1, last_id + 1 + len(placed))
@@ -115,8 +116,10 @@ async def _insert_sqlite(
             for (i, seq), message_id in zip(placed, ids, strict=True)
         ]
         await sqlite_batch.insert(run, engine.dialect, rows, now)
-        await sqlite_batch.advance_markers(run, _marks(batch, placed))
-    return placed, ids
+        senders = _Senders(batch, placed)
+        senders.before = await sqlite_batch.advance_markers(run, senders.marks())
+        return placed, ids, senders.told()
+    return placed, ids, set()
 
 
 # Built once: constructing statements costs more than running them here.
@@ -140,11 +143,11 @@ _ADVANCE_MARKER = (
 
 async def _insert(
     conn: AsyncConnection, batch: list[Pending], fresh: dict[int, list[int]], results: Results, now: datetime
-) -> tuple[list[tuple[int, int]], Sequence[int]]:
+) -> tuple[list[tuple[int, int]], Sequence[int], set[int]]:
     lasts = await _reserve_seqs(conn, {room_id: len(indexes) for room_id, indexes in fresh.items()})
     placed = _place(batch, fresh, lasts, results)
     if not placed:
-        return [], []
+        return [], [], set()
     rows = [
         {
             "room_id": batch[i].room_id,
@@ -157,18 +160,35 @@ async def _insert(
         for i, seq in placed
     ]
     ids = (await conn.execute(_INSERT, rows)).scalars().all()
-    marks = [{"r": r, "u": u, "s": s} for (r, u), s in sorted(_marks(batch, placed).items())]
-    await conn.execute(_ADVANCE_MARKER, marks)
-    return placed, ids
+    senders = _Senders(batch, placed)
+    marks = senders.marks()
+    pairs = tuple_(_members.c.room_id, _members.c.user_id).in_(list(marks))
+    before = await conn.execute(select(_members.c.room_id, _members.c.user_id, _members.c.last_read_seq).where(pairs))
+    senders.before = {(r, u): seen for r, u, seen in before}
+    await conn.execute(_ADVANCE_MARKER, [{"r": r, "u": u, "s": s} for (r, u), s in sorted(marks.items())])
+    return placed, ids, senders.told()
 
 
-def _marks(batch: list[Pending], placed: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
-    """Each sender's last seq per room: sending moves the sender's read marker."""
-    marks: dict[tuple[int, int], int] = {}
-    for i, seq in placed:
-        key = (batch[i].room_id, batch[i].user_id)
-        marks[key] = max(seq, marks.get(key, 0))
-    return marks
+class _Senders:
+    """Sending moves the sender's read marker to their last message in the room.
+    When it moves past entries that are not theirs, their devices are told (SPEC 3.3)."""
+
+    def __init__(self, batch: list[Pending], placed: list[tuple[int, int]]) -> None:
+        self._last: dict[tuple[int, int], tuple[int, int]] = {}  # (room, user) -> (seq, batch index)
+        self._count: dict[tuple[int, int], int] = {}
+        for i, seq in placed:
+            key = (batch[i].room_id, batch[i].user_id)
+            self._last[key] = max((seq, i), self._last.get(key, (0, -1)))
+            self._count[key] = self._count.get(key, 0) + 1
+        self.before: dict[tuple[int, int], int] = {}  # members' markers before the batch
+
+    def marks(self) -> dict[tuple[int, int], int]:
+        return {key: seq for key, (seq, _) in self._last.items()}
+
+    def told(self) -> set[int]:
+        """Batch indexes of the last messages of senders whose marker moved past others' entries."""
+        before = self.before
+        return {i for key, (seq, i) in self._last.items() if key in before and seq - before[key] > self._count[key]}
 
 
 def _place(
@@ -191,6 +211,7 @@ def _stored(
     batch: list[Pending],
     placed: list[tuple[int, int]],
     ids: Sequence[int],
+    told: set[int],
     now: datetime,
     names: dict[int, str],
     results: Results,
@@ -200,7 +221,7 @@ def _stored(
         message = StoredMessage(
             message_id, p.room_id, seq, p.user_id, p.username or names[p.user_id], p.body, p.client_msg_id, now
         )
-        results[i] = StoreResult(message, created=True)
+        results[i] = StoreResult(message, created=True, read_past_others=i in told)
 
 
 async def lock_room_seqs(conn: AsyncConnection, room_ids: Sequence[int]) -> None:

@@ -54,7 +54,6 @@ async def apply(engine: AsyncEngine, change: Change) -> StoredEdit | StoredDelet
 
 
 async def _apply(engine: AsyncEngine, change: Change) -> StoredEdit | StoredDelete:
-    now = utcnow()
     room_id, target_seq = change.room_id, change.target_seq
     async with engine.begin() as conn:
         room = (
@@ -68,6 +67,7 @@ async def _apply(engine: AsyncEngine, change: Change) -> StoredEdit | StoredDele
         if room is None:
             raise NotFound("room not found")
         seq, owner_id = room
+        now = utcnow()  # under the lock: edits' times follow their seqs
         target = (
             await conn.execute(
                 select(_messages.c.user_id, _messages.c.deleted, _messages.c.created_at).where(

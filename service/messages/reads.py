@@ -53,6 +53,21 @@ async def read_stored(
     return events
 
 
+async def start_of_newest(conn: AsyncConnection | AsyncSession, room_id: int, count: int, upto: int) -> int:
+    """The seq just before the `count`-th newest message up to `upto`: a replay after
+    it brings the newest `count` messages and the edits and deletes among them."""
+    if count <= 0:
+        return upto
+    seq = await conn.scalar(
+        select(_messages.c.seq)
+        .where(_messages.c.room_id == room_id, _messages.c.seq <= upto, _messages.c.kind == MESSAGE)
+        .order_by(_messages.c.seq.desc())
+        .offset(count - 1)
+        .limit(1)
+    )
+    return 0 if seq is None else seq - 1
+
+
 def _event(row: Sequence[object]) -> StreamEvent:
     *fields, kind, target_seq = row
     if kind == MESSAGE:

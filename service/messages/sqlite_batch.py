@@ -41,6 +41,11 @@ SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(va
        json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), ?2
 FROM json_each(?1)
 """
+# The markers of [room, user, …] pairs, before they move.
+_MARKERS = """
+SELECT room_id, user_id, last_read_seq FROM room_members
+WHERE (room_id, user_id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1))
+"""
 # Senders have read up to what they sent: [room, user, seq] per sender and room.
 _ADVANCE_MARKERS = """
 UPDATE room_members SET last_read_seq = sent.seq
@@ -96,9 +101,12 @@ async def insert(run: Run, dialect: Dialect, rows: list[tuple[object, ...]], now
     await run(_INSERT, (orjson.dumps(rows).decode(), _created_at_bind(dialect)(now)))
 
 
-async def advance_markers(run: Run, marks: dict[tuple[int, int], int]) -> None:
-    rows = [(room_id, user_id, seq) for (room_id, user_id), seq in marks.items()]
-    await run(_ADVANCE_MARKERS, (orjson.dumps(rows).decode(),))
+async def advance_markers(run: Run, marks: dict[tuple[int, int], int]) -> dict[tuple[int, int], int]:
+    """Move each (room, user) marker up to its seq; the markers as they were."""
+    rows = orjson.dumps([(room_id, user_id, seq) for (room_id, user_id), seq in marks.items()]).decode()
+    before = cast(list[tuple[int, int, int]], await run(_MARKERS, (rows,)))
+    await run(_ADVANCE_MARKERS, (rows,))
+    return {(room_id, user_id): seq for room_id, user_id, seq in before}
 
 
 def _created_at_bind(dialect: Dialect) -> Callable[[datetime], object]:

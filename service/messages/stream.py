@@ -58,3 +58,6 @@ StreamEvent = StoredMessage | StoredEdit | StoredDelete
 class StoreResult:
     message: StoredMessage
     created: bool  # False: a repeat of an earlier client_msg_id; nothing new stored
+    # The sender's read marker moved past entries of the stream that were not theirs
+    # (set on their last message of the batch in the room): their devices are told.
+    read_past_others: bool = False

@@ -26,6 +26,8 @@ from service.messages.stream import StoredDelete, StoredEdit, StoreResult, Strea
 log = logging.getLogger("service.messages")
 
 OnStored = Callable[[Sequence[StreamEvent]], Awaitable[None]]
+# (user, room, seq): sending moved the user's read marker past others' entries.
+OnRead = Callable[[int, int, int], Awaitable[None]]
 
 
 class MessageWriter:
@@ -33,10 +35,13 @@ class MessageWriter:
     1 is one commit per message. `on_stored` runs after each commit, before any
     sender is answered."""
 
-    def __init__(self, engine: AsyncEngine, max_batch: int, on_stored: OnStored | None = None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, max_batch: int, on_stored: OnStored | None = None, on_read: OnRead | None = None
+    ) -> None:
         self._engine = engine
         self._max_batch = max_batch
         self._on_stored = on_stored
+        self._on_read = on_read
         self._queue: deque[Pending | Change] = deque()
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -125,6 +130,7 @@ class MessageWriter:
         new = [r.message for r in results if isinstance(r, StoreResult) and r.created]
         if new:
             await self._publish(new)
+            await self._tell_readers(results)
         for pending, result in zip(batch, results, strict=True):
             if isinstance(result, BaseException):
                 _fail(pending.future, result)
@@ -138,6 +144,16 @@ class MessageWriter:
             await self._on_stored(events)
         except Exception:
             log.exception("publishing stored events failed")
+
+    async def _tell_readers(self, results: Sequence[StoreResult | BaseException]) -> None:
+        if self._on_read is None:
+            return
+        for r in results:
+            if isinstance(r, StoreResult) and r.read_past_others:
+                try:
+                    await self._on_read(r.message.user_id, r.message.room_id, r.message.seq)
+                except Exception:
+                    log.exception("telling a sender's devices of their read marker failed")
 
 
 def _fail(future: asyncio.Future[Any] | None, exc: BaseException) -> None:

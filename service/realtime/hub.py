@@ -217,6 +217,10 @@ class Hub:
                 log.warning("publishing to the broker failed (%s); delivering locally", exc)
         self._on_ephemeral(room_id, exclude_user, frame)
 
+    async def read_moved(self, user_id: int, room_id: int, seq: int) -> None:
+        """Sending moved the user's marker past others' messages: all their /ws sockets hear of it."""
+        await self.publish_control(ReadMoved(user_id, room_id, seq))
+
     async def publish_control(self, event: ControlEvent) -> None:
         """After the change committed. Without the broker the change still holds (new
         sockets and REST calls see it); only other instances' open sockets miss it."""

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from service.auth.models import User
 from service.errors import NotFound
-from service.messages.reads import read_stored
+from service.messages.reads import read_stored, start_of_newest
 from service.messages.stream import StreamEvent
 from service.realtime import frames
 from service.realtime.connection import Connection
@@ -68,12 +68,13 @@ async def _replay(resources: Resources, sub: Subscription, since: int | None, re
         # last_seq first: every seq up to it has committed, so the replay has no holes.
         last = room.last_seq
         if since is None:
-            start, limit = 0, settings.history_on_connect
+            # The newest messages, with the edits and deletes among them.
+            start = await start_of_newest(session, room.id, settings.history_on_connect, last)
         else:
-            start, limit = min(since, last), settings.max_replay
+            start = min(since, last)
         rows: list[StreamEvent] = []
-        if limit > 0 and start < last:
-            rows = await read_stored(session, room.id, after=start, upto=last, limit=limit, newest=True)
+        if start < last:
+            rows = await read_stored(session, room.id, after=start, upto=last, limit=settings.max_replay, newest=True)
     # After joining: the user is among them, and later changes are held for this subscription.
     online = await resources.hub.online(sub.room_id)
     # The welcome's `room` is the Room itself; on /ws `hello` said who the user is.
