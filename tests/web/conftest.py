@@ -137,18 +137,37 @@ class ChatPage:
         self.page.get_by_role("button", name="Create room").click()
         self.wait_live()
 
-    def open_room(self, name: str) -> None:
-        """Through the sidebar (refreshed first: public rooms of others arrive by no event)."""
+    def open_room(self, name: str, *, join: bool = True) -> None:
+        """Through the sidebar (refreshed first: public rooms of others arrive by no event);
+        a public room the user is not in is joined, unless `join` is false."""
         self.page.get_by_role("button", name="Refresh").click()
         self.room_button(name).click()
         self.wait_live()
         expect(self.page.locator("#room-title")).to_have_text(name)
+        if join and self.public_room_button(name).count():
+            self.page.get_by_role("button", name="Join room").click()
+            expect(self.my_room_button(name)).to_have_count(1)
+            expect(self.page.get_by_label("Message", exact=True)).to_be_visible()
 
     def room_button(self, name: str) -> Any:
-        """The room's entry in the sidebar."""
+        """The room's entry in the sidebar: among the user's rooms or the public ones to join."""
+        return self.page.locator("#view-rooms button.room-open").filter(
+            has=self.page.locator(".room-name").get_by_text(name, exact=True)
+        )
+
+    def my_room_button(self, name: str) -> Any:
         return self.page.locator("#room-list button.room-open").filter(
             has=self.page.locator(".room-name").get_by_text(name, exact=True)
         )
+
+    def public_room_button(self, name: str) -> Any:
+        return self.page.locator("#public-list button.room-open").filter(
+            has=self.page.locator(".room-name").get_by_text(name, exact=True)
+        )
+
+    def message(self, body: str) -> Any:
+        """The shown message (of the room's stream) whose body is exactly this."""
+        return self.messages.filter(has=self.page.locator(".body").get_by_text(body, exact=True))
 
     def wait_live(self, timeout: float = 10_000) -> None:
         expect(self.page.locator("#view-room")).to_be_visible()

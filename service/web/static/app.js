@@ -1,10 +1,14 @@
 // The page: sign-in, then the sidebar of rooms beside the open room, all on one socket.
 // This module wires the socket's events into ChatState and the views' intents into REST
 // calls and socket frames; the views only render state. Routes: #/login, #/rooms, #/rooms/<id>.
+// The socket follows the user's rooms (for their unread counts) and the open room.
 
 import { ApiError, Auth, SignedOut } from "./api.js";
+import { Directory } from "./directory.js";
 import { $ } from "./dom.js";
 import { HomeView } from "./home-view.js";
+import { PeopleView } from "./people-view.js";
+import { ReadTracker } from "./reading.js";
 import { RoomView } from "./room-view.js";
 import { SidebarView } from "./sidebar-view.js";
 import { SignInView } from "./signin-view.js";
@@ -23,6 +27,14 @@ const auth = new Auth((reason) => navigate("#/login", `Signed out: ${reason}.`))
 const state = new ChatState();
 let socket = null;
 let notice = "";
+let connections = 0; // hellos on this page's socket: after the first, counts are asked again
+const leaving = new Set(); // rooms this page asked to leave
+
+const reads = new ReadTracker(state, () => socket);
+const directory = new Directory(auth, state, {
+  mine: (roomIds) => socket && socket.subscribe(roomIds),
+  lost: (roomIds) => roomIds.forEach((id) => endRoom(id, "you are not a member any more")),
+});
 
 // --- the socket's events, into the state -------------------------------------------
 
@@ -33,20 +45,26 @@ const socketEvents = {
   },
   hello(user) {
     state.setMe(user);
+    connections += 1;
+    if (connections > 1) directory.recount(); // reads made elsewhere while away are not replayed
   },
   welcome(roomId, room, online) {
     state.welcome(roomId, room, online);
   },
-  message(roomId, message) {
-    state.addMessages(roomId, [message]);
+  stream(roomId, frame) {
+    state.applyStream(roomId, [frame]);
   },
-  synced(roomId) {
-    state.synced(roomId);
+  synced(roomId, info) {
+    state.synced(roomId, info);
+    reads.flush(); // reads the room could not take while it was not live
   },
   gap(roomId, afterSeq, beforeSeq) {
     pageGap(roomId, afterSeq, beforeSeq).catch((error) => {
       if (!(error instanceof SignedOut)) console.warn("chat: missed messages could not be loaded", error);
     });
+  },
+  read(roomId, seq) {
+    state.readMoved(roomId, seq);
   },
   acknowledged(roomId, clientMsgId) {
     state.acknowledged(roomId, clientMsgId);
@@ -64,9 +82,7 @@ const socketEvents = {
     follow([room]);
   },
   roomEnded(roomId, reason) {
-    const wasOpen = state.currentId === roomId;
-    state.removeRoom(roomId);
-    if (wasOpen) navigate("#/rooms", `You left the room: ${reason}.`);
+    endRoom(roomId, reason);
   },
   ended(reason) {
     // signOut tells the page (Auth's callback), which shows the sign-in view with the reason.
@@ -75,31 +91,47 @@ const socketEvents = {
   },
 };
 
-/** Rooms to list and to follow on the socket. */
+/** Rooms the user is a member of from now on: listed with their counts, followed on the socket. */
 function follow(rooms) {
-  const added = state.addRooms(rooms);
+  const added = state.addMemberRooms(rooms);
   if (socket && added.length) socket.subscribe(added);
 }
 
-/** The window (afterSeq, beforeSeq) a truncated replay skipped, oldest first. */
+/** The room is not the user's any more (left, removed, deleted): a public one stays listed. */
+function endRoom(roomId, reason) {
+  const room = state.rooms.get(roomId);
+  if (!room) return;
+  const wasOpen = state.currentId === roomId;
+  if (socket) socket.unsubscribe(roomId);
+  if (reason === "room deleted") state.removeRoom(roomId);
+  else state.leftRoom(roomId);
+  if (!wasOpen) return;
+  if (leaving.has(roomId)) navigate("#/rooms", `You left ${room.room.name}.`);
+  else navigate("#/rooms", `You left the room: ${reason}.`);
+}
+
+/** The window (afterSeq, beforeSeq) of the stream a truncated replay skipped, oldest first:
+ * GET /events answers frames exactly as the socket would have replayed them. */
 async function pageGap(roomId, afterSeq, beforeSeq) {
   let after = afterSeq;
   for (;;) {
-    const query = `after_seq=${after}&before_seq=${beforeSeq}&limit=${GAP_PAGE}`;
-    const page = await auth.request("GET", `/rooms/${roomId}/messages?${query}`);
-    state.addMessages(roomId, page.items);
-    if (!page.has_more || page.items.length === 0) return;
-    after = page.items[page.items.length - 1].seq;
+    const page = await auth.request("GET", `/rooms/${roomId}/events?after_seq=${after}&limit=${GAP_PAGE}`);
+    // What the socket delivered from beforeSeq on is newer than any page: only the gap counts.
+    state.applyStream(roomId, page.items.filter((frame) => frame.seq < beforeSeq));
+    const last = page.items[page.items.length - 1];
+    if (!page.has_more || !last || last.seq >= beforeSeq - 1) break;
+    after = last.seq;
   }
+  state.gapFilled(roomId);
 }
 
-async function loadRooms() {
-  try {
-    const page = await auth.request("GET", "/rooms?limit=200");
-    follow(page.items);
-  } catch (error) {
+let loading = Promise.resolve();
+
+function loadRooms() {
+  loading = directory.load().catch((error) => {
     if (!(error instanceof SignedOut)) $("rooms-notice").textContent = `Rooms could not be loaded: ${errorText(error)}`;
-  }
+  });
+  return loading;
 }
 
 async function loadMembers(roomId) {
@@ -154,6 +186,40 @@ const roomView = new RoomView(state, {
     if (socket) socket.discard(clientMsgId);
     state.discard(state.currentId, clientMsgId);
   },
+  async join() {
+    const roomId = state.currentId;
+    try {
+      await auth.request("POST", `/rooms/${roomId}/join`);
+    } catch (error) {
+      return errorText(error);
+    }
+    const room = state.rooms.get(roomId);
+    if (room) follow([room.room]); // room_added follows; the open room is followed already
+    loadMembers(roomId);
+    return "";
+  },
+  async edit(seq, body) {
+    const roomId = state.currentId;
+    try {
+      const message = await auth.request("PATCH", `/rooms/${roomId}/messages/${seq}`, { json: { body } });
+      state.addMessages(roomId, [message]); // ahead of its edit frame
+      return "";
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 409) return "This message was deleted.";
+      return errorText(error);
+    }
+  },
+  async remove(seq) {
+    const roomId = state.currentId;
+    try {
+      await auth.request("DELETE", `/rooms/${roomId}/messages/${seq}`);
+    } catch (error) {
+      return errorText(error);
+    }
+    const message = state.rooms.get(roomId)?.messages.get(seq);
+    if (message) state.addMessages(roomId, [{ ...message, deleted: true, body: null }]); // ahead of its frame
+    return "";
+  },
   async loadOlder() {
     const room = state.current;
     if (!room || loadingOlder) return;
@@ -169,6 +235,9 @@ const roomView = new RoomView(state, {
       loadingOlder = false;
     }
   },
+});
+
+const people = new PeopleView(state, {
   /** Resolves to an error text, or "" when done. */
   async addMember(username) {
     const roomId = state.currentId;
@@ -192,6 +261,20 @@ const roomView = new RoomView(state, {
       return errorText(error);
     }
     await loadMembers(roomId);
+    return "";
+  },
+  async leave() {
+    const roomId = state.currentId;
+    if (roomId === null || !state.me) return "";
+    leaving.add(roomId);
+    try {
+      await auth.request("DELETE", `/rooms/${roomId}/members/${state.me.id}`);
+    } catch (error) {
+      leaving.delete(roomId);
+      return errorText(error);
+    }
+    endRoom(roomId, "you left"); // the server ends it on this socket too
+    leaving.delete(roomId);
     return "";
   },
 });
@@ -230,13 +313,14 @@ function showLogin(message) {
   signIn.show(message);
 }
 
-/** Signed in: one socket for the whole session, following every listed room. */
+/** Signed in: one socket for the whole session, following the user's rooms and the open one. */
 function startChat() {
   $("view-login").hidden = true;
   $("view-chat").hidden = false;
   showTopbar();
   if (socket) return;
   state.reset(auth.user);
+  connections = 0;
   socket = new ChatSocket(auth, socketEvents);
   socket.start();
   loadRooms();
@@ -246,12 +330,27 @@ function stopChat() {
   if (!socket) return;
   socket.stop();
   socket = null;
+  directory.stop();
+  reads.reset();
   state.reset(null);
+}
+
+/** The room the user looks at; a public room they have not joined is followed only meanwhile. */
+function look(roomId) {
+  const previous = state.currentId;
+  state.open(roomId);
+  const left = previous === roomId ? null : state.rooms.get(previous);
+  if (left && !left.member) {
+    if (socket) socket.unsubscribe(previous);
+    state.forgetMessages(previous);
+  }
+  const room = roomId === null ? null : state.rooms.get(roomId);
+  if (room && !room.member && socket) socket.subscribe([roomId]);
 }
 
 function showHome(message) {
   if (socket) socket.stoppedTyping();
-  state.open(null);
+  look(null);
   $("view-chat").dataset.screen = "rooms";
   $("view-home").hidden = false;
   $("view-room").hidden = true;
@@ -263,20 +362,21 @@ function showHome(message) {
 function showRoom(roomId) {
   if (state.currentId === roomId && !$("view-room").hidden) return;
   if (socket) socket.stoppedTyping();
-  state.open(roomId);
+  look(roomId);
   $("view-chat").dataset.screen = "room";
   $("view-home").hidden = true;
   $("view-room").hidden = false;
   roomView.show();
+  people.show();
   loadMembers(roomId);
   $("room-title").focus();
 }
 
-/** A link to a room the list does not hold (yet): ask for it, then follow it. */
+/** A link to a room the lists do not hold (yet, or at all): wait for them, else ask for the room. */
 async function openUnlisted(roomId) {
   try {
-    const room = await auth.request("GET", `/rooms/${roomId}`);
-    follow([room]);
+    await loading;
+    if (!state.rooms.has(roomId)) state.addOtherRoom(await auth.request("GET", `/rooms/${roomId}`));
     if (location.hash === `#/rooms/${roomId}`) showRoom(roomId);
   } catch (error) {
     if (!(error instanceof SignedOut)) navigate("#/rooms", `That room cannot be opened: ${errorText(error)}.`);

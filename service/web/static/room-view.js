@@ -1,8 +1,10 @@
 // The open room: its messages by seq with day separators and runs of one author grouped,
-// pending sends, who is typing and online, and the members (managed by the owner).
+// edits and deletes applied in place, the user's Edit and Delete controls, pending sends,
+// who is typing, and the composer (or, in a public room the user has not joined, "Join").
 // It renders ChatState and sends intents; it fetches nothing itself.
 
 import { $, el } from "./dom.js";
+import { messageItem } from "./message-item.js";
 
 const GROUP_WITHIN_MS = 5 * 60_000;
 const AT_END_PX = 48;
@@ -23,15 +25,16 @@ function dayLabel(date) {
 
 export class RoomView {
   /** intents: send(body), typing(), stoppedTyping(), loadOlder(), back(), discard(clientMsgId),
-   * addMember(username) → Promise, removeMember(user) → Promise */
+   * join() → Promise<error text>, edit(seq, body) → Promise<error text>, remove(seq) → Promise<error text> */
   constructor(state, intents) {
     this.state = state;
     this.intents = intents;
     this.roomId = null;
     this.rendered = []; // seqs in #messages, ascending
     this.last = null; // the last rendered message, to group the next one with
+    this.control = null; // {seq, mode: "editing" | "confirming", draft, error, busy}: one message at a time
 
-    state.onChange((what, roomId) => this.#changed(what, roomId));
+    state.onChange((what, roomId, detail) => this.#changed(what, roomId, detail));
     $("back").addEventListener("click", () => intents.back());
     $("older").addEventListener("click", () => intents.loadOlder());
     $("composer").addEventListener("submit", (event) => {
@@ -46,9 +49,16 @@ export class RoomView {
       if (event.target.value.trim()) intents.typing();
       else intents.stoppedTyping();
     });
-    $("add-member").addEventListener("submit", (event) => this.#addMember(event));
-    // On a phone the people panel starts folded, leaving the height to the conversation.
-    if (matchMedia("(max-width: 40rem)").matches) $("people-details").open = false;
+    $("join").addEventListener("click", () => this.#join());
+    const log = $("messages");
+    log.addEventListener("click", (event) => this.#clicked(event));
+    log.addEventListener("submit", (event) => this.#submitEdit(event));
+    log.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && event.target.classList.contains("edit-input")) this.#endControl(true);
+    });
+    log.addEventListener("input", (event) => {
+      if (this.control && event.target.classList.contains("edit-input")) this.control.draft = event.target.value;
+    });
   }
 
   /** A room was opened (or reopened): everything is drawn afresh. */
@@ -60,16 +70,15 @@ export class RoomView {
     if (switched) {
       $("message-input").value = "";
       $("older").textContent = "Load older messages";
-      $("member-username").value = "";
-      $("add-member-error").textContent = "";
+      $("join-error").textContent = "";
+      this.control = null;
     }
     this.#renderHeader();
     this.#renderConnection();
+    this.#renderMembership();
     this.#renderAll();
     this.#renderPending();
     this.#renderTyping();
-    this.#renderOnline();
-    this.#renderMembers();
     this.#scrollToEnd();
   }
 
@@ -77,19 +86,21 @@ export class RoomView {
     $("older").textContent = detail ? `Load older messages (failed: ${detail})` : "Load older messages";
   }
 
-  #changed(what, roomId) {
+  #changed(what, roomId, detail) {
     if (what === "connection") return this.#renderConnection();
     const room = this.state.current;
-    if (!room || roomId !== room.room.id || this.roomId !== roomId) return;
+    if (!room || this.roomId !== room.room.id) return;
+    if (what === "rooms") return this.#renderMembership(); // joined or left, here or elsewhere
+    if (roomId !== room.room.id) return;
     if (what === "room") {
       this.#renderHeader();
       this.#renderConnection();
-      this.#renderOnline();
+      this.#renderMembership();
+      if (!room.seqs.length && this.rendered.length) this.#renderAll(); // its messages were forgotten
     } else if (what === "messages") this.#renderNew();
+    else if (what === "updated") this.#renderUpdated(detail);
     else if (what === "pending") this.#renderPending();
     else if (what === "typing") this.#renderTyping();
-    else if (what === "online") this.#renderOnline();
-    else if (what === "members") this.#renderMembers();
   }
 
   #renderHeader() {
@@ -97,6 +108,23 @@ export class RoomView {
     $("room-title").textContent = room.name;
     $("room-info").textContent = [room.private ? "private" : "public", room.description].filter(Boolean).join(" · ");
     document.title = `Chat: ${room.name}`;
+  }
+
+  /** A member writes; anyone else reads a public room and may join it. */
+  #renderMembership() {
+    const room = this.state.current;
+    $("composer").hidden = !room.member;
+    $("join-bar").hidden = room.member;
+  }
+
+  async #join() {
+    const button = $("join");
+    button.disabled = true;
+    $("join-error").textContent = "";
+    const text = await this.intents.join();
+    button.disabled = false;
+    $("join-error").textContent = text;
+    if (!text && this.state.current && this.state.current.member) $("message-input").focus();
   }
 
   #renderConnection() {
@@ -165,19 +193,118 @@ export class RoomView {
 
   #messageItem(message) {
     const me = this.state.me;
-    const item = el("li", "message");
-    if (me && message.user.id === me.id) item.classList.add("own");
-    const meta = el("div", "meta");
-    meta.append(el("span", "author", message.user.username));
-    if (message.created_at) {
-      const when = new Date(message.created_at);
-      const time = el("time", "", when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
-      time.dateTime = message.created_at;
-      time.title = when.toLocaleString();
-      meta.append(time);
-    }
-    item.append(meta, el("p", "body", message.body));
+    const room = this.state.current;
+    const own = Boolean(me && message.user.id === me.id);
+    const manages = Boolean(me && (me.is_admin || room.room.owner_id === me.id));
+    const control = this.control && this.control.seq === message.seq ? this.control : null;
+    const item = messageItem(message, {
+      own,
+      canEdit: own,
+      canDelete: own || manages,
+      mode: control ? control.mode : "",
+      draft: control ? control.draft : "",
+      error: control ? control.error : "",
+    });
+    item.dataset.seq = String(message.seq);
     return item;
+  }
+
+  /** Messages changed in place (edited, deleted): their items are drawn again. */
+  #renderUpdated(seqs) {
+    const room = this.state.current;
+    for (const seq of seqs) {
+      const message = room.messages.get(seq);
+      if (this.control && this.control.seq === seq) {
+        if (!message.deleted && this.control.mode === "editing") continue; // the form stays as typed
+        this.control = null;
+      }
+      this.#redraw(seq);
+    }
+  }
+
+  #itemOf(seq) {
+    return $("messages").querySelector(`li[data-seq="${Number(seq)}"]`);
+  }
+
+  /** Draw one message again; focus stays on the same control if it is still there. */
+  #redraw(seq, focus = null) {
+    const old = this.#itemOf(seq);
+    const message = this.state.current.messages.get(seq);
+    if (!old || !message) return;
+    const hadFocus = old.contains(document.activeElement);
+    const action = hadFocus ? document.activeElement.dataset.action : undefined;
+    const item = this.#messageItem(message);
+    if (old.classList.contains("grouped")) item.classList.add("grouped");
+    old.replaceWith(item);
+    const target = focus ?? (action ? `[data-action="${action}"]` : null);
+    const node = target ? item.querySelector(target) : null;
+    if (node) node.focus();
+    else if (hadFocus) $("message-input").focus();
+  }
+
+  // Edit and delete: one message at a time is being edited or asked about.
+
+  #clicked(event) {
+    const button = event.target.closest("button[data-action]");
+    const item = button && button.closest("li[data-seq]");
+    if (!item) return;
+    const seq = Number(item.dataset.seq);
+    const action = button.dataset.action;
+    if (action === "edit") this.#startControl(seq, "editing");
+    else if (action === "delete") this.#startControl(seq, "confirming");
+    else if (action === "cancel-edit" || action === "cancel-delete") this.#endControl(true);
+    else if (action === "confirm-delete") this.#confirmDelete(seq);
+  }
+
+  #startControl(seq, mode) {
+    const message = this.state.current.messages.get(seq);
+    if (!message || message.deleted) return;
+    if (this.control) this.#endControl(false);
+    this.control = { seq, mode, draft: message.body, error: "", busy: false };
+    this.#redraw(seq, mode === "editing" ? ".edit-input" : '[data-action="confirm-delete"]');
+  }
+
+  /** Close the editor or the question; `refocus`: back on the message's own button. */
+  #endControl(refocus) {
+    const control = this.control;
+    if (!control) return;
+    this.control = null;
+    this.#redraw(control.seq, refocus ? `[data-action="${control.mode === "editing" ? "edit" : "delete"}"]` : null);
+  }
+
+  async #submitEdit(event) {
+    if (!event.target.classList.contains("edit-form")) return;
+    event.preventDefault();
+    const control = this.control;
+    if (!control || control.mode !== "editing" || control.busy) return;
+    const message = this.state.current.messages.get(control.seq);
+    const body = control.draft;
+    if (!body.trim()) return this.#controlError(control, "A message cannot be empty: delete it instead.");
+    if (!message || body === message.body) return this.#endControl(true);
+    control.busy = true;
+    const text = await this.intents.edit(control.seq, body);
+    control.busy = false;
+    if (this.control !== control) return;
+    if (text) return this.#controlError(control, text);
+    this.#endControl(true);
+  }
+
+  async #confirmDelete(seq) {
+    const control = this.control;
+    if (!control || control.seq !== seq || control.busy) return;
+    control.busy = true;
+    const text = await this.intents.remove(seq);
+    control.busy = false;
+    if (this.control !== control) return; // deleted meanwhile: drawn as a tombstone already
+    if (text) return this.#controlError(control, text);
+    this.control = null;
+    this.#redraw(seq);
+    $("message-input").focus();
+  }
+
+  #controlError(control, text) {
+    control.error = text;
+    this.#redraw(control.seq, control.mode === "editing" ? ".edit-input" : '[data-action="confirm-delete"]');
   }
 
   #renderPending() {
@@ -186,7 +313,7 @@ export class RoomView {
     const scroll = $("log-scroll");
     const atEnd = scroll.scrollHeight - scroll.scrollTop - scroll.clientHeight < AT_END_PX;
     const items = [...room.pending].map(([id, entry]) => {
-      const item = this.#messageItem({ user: me, body: entry.body, created_at: null });
+      const item = messageItem({ user: me, body: entry.body, created_at: null }, { own: true });
       item.classList.add(entry.failed === null ? "pending" : "failed");
       item.dataset.clientMsgId = id;
       item.append(el("span", "state", entry.failed === null ? "sending…" : `not sent: ${entry.failed}`));
@@ -210,7 +337,7 @@ export class RoomView {
     scroll.scrollTop = scroll.scrollHeight;
   }
 
-  // Typing, online, members.
+  // Typing.
 
   #renderTyping() {
     const room = this.state.current;
@@ -220,69 +347,5 @@ export class RoomView {
     else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
     else if (names.length > 2) text = `${names.length} people are typing…`;
     $("typing").textContent = text;
-  }
-
-  #renderOnline() {
-    const room = this.state.current;
-    const me = this.state.me;
-    const users = [...room.online.values()].sort((a, b) => a.username.localeCompare(b.username));
-    $("online").replaceChildren(
-      ...users.map((user) => {
-        const item = el("li", "person", user.username);
-        item.dataset.userId = String(user.id);
-        if (me && user.id === me.id) item.append(el("span", "muted", " (you)"));
-        return item;
-      }),
-    );
-    $("online-count").textContent = `(${users.length})`;
-  }
-
-  #renderMembers() {
-    const room = this.state.current;
-    const me = this.state.me;
-    const manages = Boolean(me && (me.is_admin || room.room.owner_id === me.id));
-    $("add-member").hidden = !manages;
-    $("members-error").textContent = room.membersError;
-    const members = room.members ?? [];
-    $("members-count").textContent = room.members ? `(${members.length})` : "";
-    $("members").replaceChildren(
-      ...members.map((user) => {
-        const item = el("li", "member");
-        item.dataset.userId = String(user.id);
-        item.append(el("span", "member-name", user.username));
-        if (user.id === room.room.owner_id) item.append(el("span", "badge", "owner"));
-        else if (me && user.id === me.id) item.append(el("span", "muted", " (you)"));
-        if (manages && user.id !== room.room.owner_id) {
-          const remove = el("button", "link remove", "Remove");
-          remove.type = "button";
-          remove.setAttribute("aria-label", `Remove ${user.username}`);
-          remove.addEventListener("click", () => this.#removeMember(user, remove));
-          item.append(remove);
-        }
-        return item;
-      }),
-    );
-  }
-
-  async #addMember(event) {
-    event.preventDefault();
-    const input = $("member-username");
-    const error = $("add-member-error");
-    const username = input.value.trim();
-    error.textContent = "";
-    if (!username) {
-      error.textContent = "Enter a username.";
-      return;
-    }
-    const text = await this.intents.addMember(username);
-    if (text) error.textContent = text;
-    else input.value = "";
-  }
-
-  async #removeMember(user, button) {
-    button.disabled = true;
-    const text = await this.intents.removeMember(user);
-    if (text) $("members-error").textContent = text;
-    button.disabled = false;
   }
 }

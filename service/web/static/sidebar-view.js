@@ -1,5 +1,6 @@
-// The sidebar: the user's rooms by name, the open one marked, rooms with unread messages
-// badged. It renders ChatState and sends intents; it fetches nothing itself.
+// The sidebar: the user's rooms, the most recently active first, with their unread
+// counts; below them the public rooms they may open and join, by name. The open room is
+// marked. It renders ChatState and sends intents; it fetches nothing itself.
 
 import { $, el } from "./dom.js";
 
@@ -18,42 +19,46 @@ export class SidebarView {
 
   render() {
     const state = this.state;
-    const meId = state.me ? state.me.id : null;
-    const rooms = state.sortedRooms();
-    const items = rooms.map((roomState) => {
-      const { room } = roomState;
-      let button = this.buttons.get(room.id);
-      if (!button) {
-        button = el("button", "room-open");
-        button.type = "button";
-        button.dataset.roomId = String(room.id);
-        button.addEventListener("click", () => this.intents.open(room.id));
-        this.buttons.set(room.id, button);
-      }
-      const unread = roomState.unread(meId);
-      const parts = [el("span", "room-name", room.name)];
-      if (room.private) parts.push(el("span", "badge", "private"));
-      if (unread) {
-        const badge = el("span", "unread", String(unread));
-        badge.title = `${unread} unread`;
-        parts.push(badge, el("span", "visually-hidden", unread === 1 ? " unread message" : " unread messages"));
-      }
-      button.replaceChildren(...parts);
-      button.classList.toggle("has-unread", unread > 0);
-      if (room.id === state.currentId) button.setAttribute("aria-current", "page");
-      else button.removeAttribute("aria-current");
-      const item = button.parentElement && button.parentElement.tagName === "LI" ? button.parentElement : el("li");
-      item.dataset.roomId = String(room.id);
-      if (item.firstChild !== button) item.replaceChildren(button);
-      return item;
-    });
+    const mine = state.memberRooms();
+    const others = state.otherRooms();
+    $("room-list").replaceChildren(...mine.map((room) => this.#item(room, true)));
+    $("public-list").replaceChildren(...others.map((room) => this.#item(room, false)));
     for (const id of [...this.buttons.keys()]) if (!state.rooms.has(id)) this.buttons.delete(id);
-    $("room-list").replaceChildren(...items);
-    $("rooms-empty").hidden = rooms.length > 0;
-    const unreadElsewhere = rooms.reduce((n, r) => n + (r.room.id === state.currentId ? 0 : r.unread(meId)), 0);
+    $("rooms-empty").hidden = mine.length > 0;
+    $("public-list").hidden = others.length === 0;
+    $("public-heading").hidden = others.length === 0;
+    const unreadElsewhere = mine.reduce((n, r) => n + (r.room.id === state.currentId ? 0 : r.unread), 0);
     const back = $("back-unread");
     back.hidden = unreadElsewhere === 0;
     back.textContent = unreadElsewhere ? String(unreadElsewhere) : "";
     back.title = `${unreadElsewhere} unread in other rooms`;
+  }
+
+  #item(roomState, member) {
+    const { room } = roomState;
+    let button = this.buttons.get(room.id);
+    if (!button) {
+      button = el("button", "room-open");
+      button.type = "button";
+      button.dataset.roomId = String(room.id);
+      button.addEventListener("click", () => this.intents.open(room.id));
+      this.buttons.set(room.id, button);
+    }
+    const unread = member ? roomState.unread : 0;
+    const parts = [el("span", "room-name", room.name)];
+    if (room.private) parts.push(el("span", "badge", "private"));
+    if (unread) {
+      const badge = el("span", "unread", String(unread));
+      badge.title = `${unread} unread`;
+      parts.push(badge, el("span", "visually-hidden", unread === 1 ? " unread message" : " unread messages"));
+    }
+    button.replaceChildren(...parts);
+    button.classList.toggle("has-unread", unread > 0);
+    if (room.id === this.state.currentId) button.setAttribute("aria-current", "page");
+    else button.removeAttribute("aria-current");
+    const item = button.parentElement && button.parentElement.tagName === "LI" ? button.parentElement : el("li");
+    item.dataset.roomId = String(room.id);
+    if (item.firstChild !== button) item.replaceChildren(button);
+    return item;
   }
 }

@@ -1,29 +1,20 @@
-// The one socket to /ws: its subscriptions, each room's cursor, and sends that survive
-// reconnects. After every (re)connect one subscribe frame resumes every room from its
-// own cursor, so each seq reaches the listener once, in order, with no gap.
+// The one socket to /ws: its subscriptions and each room's cursor, the highest seq of
+// the room's stream received (messages, edits and deletes alike). After every
+// (re)connect one subscribe frame resumes every room from its own cursor, so each seq
+// reaches the listener once, in order, with no gap. What the page sends besides
+// subscriptions (messages, typing, reads) goes through the Outbox (outbox.js).
 
 import { SignedOut } from "./api.js";
+import { Outbox } from "./outbox.js";
 
 const PING_EVERY_MS = 25_000;
 const PONG_WITHIN_MS = 10_000;
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15_000;
-const TYPING_EVERY_MS = 2000;
-const TYPING_MARGIN_MS = 150;
-const RESEND_MAX_MS = 10_000;
+const STREAM_FRAMES = new Set(["message", "edit", "delete"]);
 
 // 1008 reasons that mean the login itself is no good.
 const LOGIN_REASONS = new Set(["missing token", "invalid token", "token revoked"]);
-
-/** crypto.randomUUID exists only in secure contexts; plain http on a LAN address is not one. */
-export function newClientMsgId() {
-  if (crypto.randomUUID) return crypto.randomUUID();
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[6] = (bytes[6] & 0x0f) | 0x40;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
 
 function socketUrl() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
@@ -39,11 +30,12 @@ function socketProtocols(token) {
 /**
  * Events go to `listener`:
  *   status(state, detail)             state: "connecting" | "live" | "reconnecting" | "offline"
- *   hello(user)
+ *   hello(user)                       on every (re)connect
  *   welcome(roomId, room, online)     online: [User]
- *   message(roomId, message)          a message of the room's stream, above its cursor, in seq order
- *   synced(roomId, lastSeq)           the room is live
+ *   stream(roomId, frame)             a message, edit or delete frame above the room's cursor, in seq order
+ *   synced(roomId, info)              the room is live; info {since, firstReplayed, lastSeq, truncated}
  *   gap(roomId, afterSeq, beforeSeq)  a truncated replay skipped this window: page it over REST
+ *   read(roomId, seq)                 the user's marker moved (another device, or REST)
  *   acknowledged(roomId, clientMsgId) a pending send is stored
  *   failed(roomId, clientMsgId, detail)
  *   typing(roomId, user), presence(roomId, event, user)
@@ -56,9 +48,9 @@ export class ChatSocket {
     this.auth = auth;
     this.listener = listener;
     this.me = null;
-    // room id → {cursor, synced, since, firstReplayed}; cursor: highest seq delivered, null before any
+    // room id → {cursor, synced, welcomed, since, firstReplayed}; cursor: highest seq delivered, null before any
     this.rooms = new Map();
-    this.pending = new Map(); // client_msg_id → {roomId, body, resendTimer, attempts}
+    this.outbox = new Outbox(this, listener);
     this.socket = null;
     this.open = false; // hello received on the current socket
     this.usedToken = null;
@@ -68,8 +60,6 @@ export class ChatSocket {
     this.reconnectTimer = 0;
     this.pingTimer = 0;
     this.pongTimer = 0;
-    this.lastTypingSent = new Map(); // room id → time
-    this.typingTimer = 0;
   }
 
   start() {
@@ -80,10 +70,8 @@ export class ChatSocket {
   stop() {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
-    this.stoppedTyping();
+    this.outbox.stop();
     this.#stopPinging();
-    for (const entry of this.pending.values()) clearTimeout(entry.resendTimer);
-    this.pending.clear();
     if (this.socket) {
       const socket = this.socket;
       this.socket = null;
@@ -113,7 +101,7 @@ export class ChatSocket {
     const added = [];
     for (const id of roomIds) {
       if (this.rooms.has(id)) continue;
-      this.rooms.set(id, { cursor: null, synced: false, since: null, firstReplayed: null });
+      this.rooms.set(id, { cursor: null, synced: false, welcomed: false, since: null, firstReplayed: null });
       added.push(id);
     }
     if (added.length && this.open) this.#sendSubscribe(added);
@@ -122,46 +110,29 @@ export class ChatSocket {
   /** Stop following a room, here and on the server. */
   unsubscribe(roomId) {
     if (!this.rooms.delete(roomId)) return;
-    this.#dropPending(roomId);
-    if (this.open) this.#sendFrame({ type: "unsubscribe", rooms: [roomId] });
+    this.outbox.dropRoom(roomId);
+    if (this.open) this.sendFrame({ type: "unsubscribe", rooms: [roomId] });
   }
 
-  /** Queue a message; it goes now if the room is live, else after its next synced. */
+  // What the page sends: see outbox.js.
   send(roomId, body) {
-    this.stoppedTyping();
-    const id = newClientMsgId();
-    this.pending.set(id, { roomId, body, resendTimer: 0, attempts: 0 });
-    if (this.isSynced(roomId)) this.#transmit(id);
-    return id;
+    return this.outbox.send(roomId, body);
   }
 
   discard(clientMsgId) {
-    const entry = this.pending.get(clientMsgId);
-    if (entry) clearTimeout(entry.resendTimer);
-    this.pending.delete(clientMsgId);
+    this.outbox.discard(clientMsgId);
   }
 
-  /** The user is typing in a room; the server hears it at most once per 2 s per room. Typing
-   * inside the window is sent when it ends, so a short burst right after a send is not lost. */
+  read(roomId, seq) {
+    return this.outbox.read(roomId, seq);
+  }
+
   typing(roomId) {
-    if (!this.isSynced(roomId) || this.typingTimer) return;
-    // A little over 2 s apart: the server counts from when frames arrive, and drops early ones.
-    const wait = (this.lastTypingSent.get(roomId) ?? 0) + TYPING_EVERY_MS + TYPING_MARGIN_MS - Date.now();
-    if (wait <= 0) return this.#sendTyping(roomId);
-    this.typingTimer = setTimeout(() => this.#sendTyping(roomId), wait);
+    this.outbox.typing(roomId);
   }
 
-  /** The input was emptied, sent, or left for another room: no typing frame is due any more. */
   stoppedTyping() {
-    clearTimeout(this.typingTimer);
-    this.typingTimer = 0;
-  }
-
-  #sendTyping(roomId) {
-    this.typingTimer = 0;
-    if (!this.isSynced(roomId)) return;
-    this.lastTypingSent.set(roomId, Date.now());
-    this.#sendFrame({ type: "typing", room: roomId });
+    this.outbox.stoppedTyping();
   }
 
   async #connect() {
@@ -203,11 +174,17 @@ export class ChatSocket {
         break;
       case "welcome":
         if (frame.room && this.rooms.has(frame.room.id)) {
+          this.rooms.get(frame.room.id).welcomed = true;
           this.listener.welcome(frame.room.id, frame.room, Array.isArray(frame.online) ? frame.online : []);
         }
         break;
       case "message":
-        if (roomId !== null) this.#message(roomId, frame);
+      case "edit":
+      case "delete":
+        if (roomId !== null) this.#stream(roomId, frame);
+        break;
+      case "read":
+        if (roomId !== null && Number.isInteger(frame.seq)) this.listener.read(roomId, frame.seq);
         break;
       case "synced":
         if (roomId !== null) this.#synced(roomId, frame);
@@ -250,38 +227,40 @@ export class ChatSocket {
     const rooms = roomIds.map((id) => {
       const sub = this.rooms.get(id);
       sub.synced = false;
+      sub.welcomed = false; // frames of a subscription that came before this one are not its stream
       sub.since = sub.cursor;
       sub.firstReplayed = null;
       return { room: id, since: sub.cursor };
     });
-    this.#sendFrame({ type: "subscribe", rooms });
+    this.sendFrame({ type: "subscribe", rooms });
   }
 
-  #message(roomId, frame) {
-    if (frame.client_msg_id && this.me && frame.user.id === this.me.id) this.#acknowledge(frame.client_msg_id);
+  #stream(roomId, frame) {
+    if (frame.type === "message" && frame.client_msg_id && this.me && frame.user.id === this.me.id) {
+      this.outbox.acknowledge(frame.client_msg_id);
+    }
     // A duplicate is the answer to a resend: the stream carries (or carried) that seq already.
-    if (frame.duplicate) return;
+    if (frame.duplicate || !STREAM_FRAMES.has(frame.type)) return;
     const sub = this.rooms.get(roomId);
-    if (!sub) return;
+    if (!sub || !sub.welcomed) return;
     if (sub.cursor !== null && frame.seq <= sub.cursor) return;
     if (!sub.synced && sub.firstReplayed === null) sub.firstReplayed = frame.seq;
     sub.cursor = frame.seq;
-    const { type: _type, duplicate: _duplicate, room: _room, ...message } = frame;
-    this.listener.message(roomId, message);
+    const { room: _room, duplicate: _duplicate, ...rest } = frame;
+    this.listener.stream(roomId, rest);
   }
 
   #synced(roomId, frame) {
     const sub = this.rooms.get(roomId);
-    if (!sub) return;
+    if (!sub || !sub.welcomed) return;
     sub.cursor = Math.max(sub.cursor ?? 0, frame.last_seq);
     sub.synced = true;
-    this.listener.synced(roomId, sub.cursor);
-    if (frame.truncated && sub.since !== null) {
-      this.listener.gap(roomId, sub.since, sub.firstReplayed ?? frame.last_seq + 1);
-    }
+    const truncated = Boolean(frame.truncated) && sub.since !== null;
+    const info = { since: sub.since, firstReplayed: sub.firstReplayed, lastSeq: sub.cursor, truncated };
+    this.listener.synced(roomId, info);
+    if (truncated) this.listener.gap(roomId, sub.since, sub.firstReplayed ?? frame.last_seq + 1);
     this.#live();
-    // Anything not echoed yet goes again with the same id: the server stores it once.
-    for (const [id, entry] of this.pending) if (entry.roomId === roomId) this.#transmit(id);
+    this.outbox.synced(roomId);
   }
 
   #live() {
@@ -291,24 +270,8 @@ export class ChatSocket {
 
   #roomEnded(roomId, reason) {
     if (!this.rooms.delete(roomId)) return;
-    this.#dropPending(roomId);
+    this.outbox.dropRoom(roomId);
     this.listener.roomEnded(roomId, reason);
-  }
-
-  #dropPending(roomId) {
-    for (const [id, entry] of this.pending) {
-      if (entry.roomId !== roomId) continue;
-      clearTimeout(entry.resendTimer);
-      this.pending.delete(id);
-    }
-  }
-
-  #acknowledge(id) {
-    const entry = this.pending.get(id);
-    if (!entry) return;
-    clearTimeout(entry.resendTimer);
-    this.pending.delete(id);
-    this.listener.acknowledged(entry.roomId, id);
   }
 
   #error(roomId, frame) {
@@ -318,34 +281,12 @@ export class ChatSocket {
     if (roomId !== null && frame.code === "not_subscribed" && this.rooms.has(roomId) && this.open) {
       return this.#sendSubscribe([roomId]); // the server forgot it: resume from the cursor
     }
-    const id = frame.client_msg_id;
-    const entry = id ? this.pending.get(id) : undefined;
-    if (!entry) {
-      if (frame.code !== "already_subscribed") console.warn("chat: server error frame", frame.code, frame.detail);
-      return;
-    }
-    if (frame.code === "unavailable" || frame.code === "rate_limited") {
-      entry.attempts += 1;
-      const wait =
-        frame.code === "rate_limited"
-          ? Number(frame.retry_after_ms) || 1000
-          : Math.min(RESEND_MAX_MS, 500 * 2 ** entry.attempts);
-      clearTimeout(entry.resendTimer);
-      entry.resendTimer = setTimeout(() => {
-        if (this.isSynced(entry.roomId) && this.pending.has(id)) this.#transmit(id);
-      }, wait);
-      return;
-    }
-    this.pending.delete(id);
-    this.listener.failed(entry.roomId, id, frame.detail || frame.code);
+    if (this.outbox.error(frame)) return;
+    if (frame.code !== "already_subscribed") console.warn("chat: server error frame", frame.code, frame.detail);
   }
 
-  #transmit(id) {
-    const entry = this.pending.get(id);
-    if (entry) this.#sendFrame({ type: "message", room: entry.roomId, body: entry.body, client_msg_id: id });
-  }
-
-  #sendFrame(frame) {
+  /** For the Outbox: a frame goes out only on an open socket (a reconnect resends what must). */
+  sendFrame(frame) {
     if (this.socket && this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(frame));
   }
 
@@ -388,7 +329,7 @@ export class ChatSocket {
   #startPinging() {
     this.#stopPinging();
     this.pingTimer = setInterval(() => {
-      this.#sendFrame({ type: "ping" });
+      this.sendFrame({ type: "ping" });
       clearTimeout(this.pongTimer);
       this.pongTimer = setTimeout(() => this.#silent(), PONG_WITHIN_MS);
     }, PING_EVERY_MS);

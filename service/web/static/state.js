@@ -1,67 +1,11 @@
-// The client-side state of rooms and messages: each room's messages unique and ordered by
-// seq, what the user has read, pending sends, who is online and typing. Views render it;
-// they are told what changed through `onChange(what, roomId)`.
+// The client-side state: the user's rooms (members, most recently active first) and the
+// public rooms they may join, each room's messages and unread count (room-state.js),
+// pending sends, who is online and typing. Views render it; they are told what changed
+// through `onChange(what, roomId, detail)`. "recount": the unread counts need the server.
+
+import { RoomState } from "./room-state.js";
 
 const TYPING_SHOWN_MS = 3000;
-const READ_KEY = "chat.read";
-
-/** One room as this client knows it. */
-class RoomState {
-  constructor(room) {
-    this.room = room;
-    this.messages = new Map(); // seq → Message
-    this.seqs = []; // ascending
-    this.readSeq = null; // highest seq the user has looked at; null until known
-    this.synced = false;
-    this.online = new Map(); // user id → User
-    this.typists = new Map(); // user id → {username, timer}
-    this.pending = new Map(); // client_msg_id → {body, failed: detail | null}
-    this.members = null; // [User] once fetched
-    this.membersError = "";
-  }
-
-  get lastSeq() {
-    return this.seqs.length ? this.seqs[this.seqs.length - 1] : (this.room.last_seq ?? 0);
-  }
-
-  get oldestSeq() {
-    return this.seqs.length ? this.seqs[0] : this.lastSeq + 1;
-  }
-
-  /** Messages from others above the read mark. */
-  unread(meId) {
-    if (this.readSeq === null) return 0;
-    let count = 0;
-    for (let i = this.seqs.length - 1; i >= 0 && this.seqs[i] > this.readSeq; i -= 1) {
-      if (this.messages.get(this.seqs[i]).user.id !== meId) count += 1;
-    }
-    return count;
-  }
-
-  /** Insert by seq; a seq already held is skipped, whichever way it came (replay, live, REST). */
-  add(messages) {
-    const added = [];
-    for (const message of messages) {
-      if (this.messages.has(message.seq)) continue;
-      this.messages.set(message.seq, message);
-      const at = insertionIndex(this.seqs, message.seq);
-      this.seqs.splice(at, 0, message.seq);
-      added.push(message);
-    }
-    return added;
-  }
-}
-
-function insertionIndex(seqs, seq) {
-  let low = 0;
-  let high = seqs.length;
-  while (low < high) {
-    const mid = (low + high) >> 1;
-    if (seqs[mid] < seq) low = mid + 1;
-    else high = mid;
-  }
-  return low;
-}
 
 export class ChatState {
   constructor() {
@@ -70,23 +14,30 @@ export class ChatState {
     this.currentId = null;
     this.connection = { state: "connecting", detail: "" };
     this.listeners = [];
+    this.clock = 0; // activity order
+    this.generation = 0; // memberships granted; a snapshot older than one does not undo it
   }
 
   onChange(listener) {
     this.listeners.push(listener);
   }
 
-  #changed(what, roomId = null) {
-    for (const listener of this.listeners) listener(what, roomId);
+  #changed(what, roomId = null, detail = null) {
+    for (const listener of this.listeners) listener(what, roomId, detail);
   }
 
   get current() {
     return this.currentId === null ? null : (this.rooms.get(this.currentId) ?? null);
   }
 
-  /** Rooms by name, as the sidebar lists them. */
-  sortedRooms() {
-    return [...this.rooms.values()].sort((a, b) => a.room.name.localeCompare(b.room.name));
+  /** The user's rooms, the most recently active first. */
+  memberRooms() {
+    return [...this.rooms.values()].filter((r) => r.member).sort((a, b) => b.activity - a.activity);
+  }
+
+  /** Public rooms the user could join, by name. */
+  otherRooms() {
+    return [...this.rooms.values()].filter((r) => !r.member).sort((a, b) => a.room.name.localeCompare(b.room.name));
   }
 
   reset(me) {
@@ -108,19 +59,90 @@ export class ChatState {
     this.#changed("connection");
   }
 
-  /** Rooms from the list or from room_added; returns the ids that are new here. */
-  addRooms(rooms) {
+  // --- which rooms --------------------------------------------------------------------
+
+  #room(room) {
+    let state = this.rooms.get(room.id);
+    if (state) state.room = { ...state.room, ...room };
+    else {
+      state = new RoomState(room, this.me ? this.me.id : null);
+      state.activity = ++this.clock;
+      this.rooms.set(room.id, state);
+    }
+    return state;
+  }
+
+  /** Rooms the user is a member of from now on (created, joined, added); the new ids. */
+  addMemberRooms(rooms) {
     const added = [];
     for (const room of rooms) {
       const known = this.rooms.get(room.id);
-      if (known) known.room = { ...known.room, ...room };
-      else {
-        this.rooms.set(room.id, new RoomState(room));
-        added.push(room.id);
-      }
+      const state = this.#room(room);
+      if (!known || !known.member) added.push(room.id);
+      if (!state.member) state.activity = ++this.clock;
+      state.becameMember(room.last_seq ?? 0);
+      state.generation = ++this.generation;
     }
     this.#changed("rooms");
     return added;
+  }
+
+  /** Public rooms from GET /rooms: those not joined are listed to join; returns the ids dropped. */
+  setListedRooms(rooms) {
+    const listed = new Set();
+    for (const room of rooms) {
+      listed.add(room.id);
+      if (!room.private || this.rooms.has(room.id)) this.#room(room);
+    }
+    const dropped = [];
+    for (const [id, state] of this.rooms) {
+      if (!state.member && !listed.has(id) && id !== this.currentId) dropped.push(id);
+    }
+    for (const id of dropped) this.rooms.delete(id);
+    this.#changed("rooms");
+    return dropped;
+  }
+
+  /** A room to read without joining (a link to it). */
+  addOtherRoom(room) {
+    this.#room(room);
+    this.#changed("rooms");
+  }
+
+  /** A snapshot taken when `generation` was current: GET /users/me/rooms. Returns the ids
+   * that are the user's rooms now, and those that stopped being theirs (for leftRoom). */
+  setMyRooms(items, generation) {
+    const mine = [];
+    const bumped = [];
+    for (let i = items.length - 1; i >= 0; i -= 1) {
+      const { room, last_read_seq: lastRead, unread } = items[i];
+      const state = this.#room(room);
+      if (state.activitySeq > room.last_seq) bumped.push(state);
+      else state.activity = ++this.clock;
+      state.activitySeq = Math.max(state.activitySeq, room.last_seq);
+      state.setSnapshot(lastRead, unread, room.last_seq);
+      mine.push(room.id);
+    }
+    // Rooms active since the snapshot stay on top, in the order they were.
+    for (const state of bumped.sort((a, b) => a.activity - b.activity)) state.activity = ++this.clock;
+    const listed = new Set(mine);
+    const lost = [];
+    for (const [id, state] of this.rooms) {
+      if (state.member && !listed.has(id) && state.generation <= generation) lost.push(id);
+    }
+    this.#changed("rooms");
+    return { mine, lost };
+  }
+
+  /** The user left, or was removed: a public room stays listed, to join again. */
+  leftRoom(roomId) {
+    const state = this.rooms.get(roomId);
+    if (!state) return;
+    if (state.room.private || state.room.kind === "direct") return this.removeRoom(roomId);
+    state.clearUnread(false);
+    state.forgetMessages();
+    this.#changed("rooms");
+    this.#changed("room", roomId);
   }
 
   removeRoom(roomId) {
@@ -132,11 +154,16 @@ export class ChatState {
     this.#changed("rooms");
   }
 
-  /** The room the user looks at (null: none); looking at it reads it. */
+  /** The room the user looks at (null: none). */
   open(roomId) {
     this.currentId = roomId;
-    this.#markRead(roomId);
     this.#changed("current", roomId);
+  }
+
+  /** A room previewed without joining is forgotten when left. */
+  forgetMessages(roomId) {
+    const state = this.rooms.get(roomId);
+    if (state && !state.member) state.forgetMessages();
   }
 
   welcome(roomId, room, online) {
@@ -148,34 +175,103 @@ export class ChatState {
     this.#changed("rooms");
   }
 
-  /** Messages of the room's stream or REST pages, in any order. */
+  // --- the stream ---------------------------------------------------------------------
+
+  /** Frames of the room's stream (message, edit, delete) in seq order: live, replayed,
+   * or paged over REST. */
+  applyStream(roomId, frames) {
+    const state = this.rooms.get(roomId);
+    if (!state) return;
+    let recount = false;
+    let active = false;
+    const added = [];
+    const changed = new Set();
+    for (const frame of frames) {
+      active = state.streamed(frame.seq) || active;
+      if (frame.type === "message") {
+        const [news, updated] = state.addMessages([frame]);
+        added.push(...news);
+        updated.forEach((seq) => changed.add(seq));
+        if (this.me && frame.user.id === this.me.id) recount = !state.moveMarker(frame.seq) || recount;
+      } else if (frame.type === "edit" || frame.type === "delete") {
+        if (frame.type === "delete") recount = !state.deleted(frame) || recount;
+        if (state.applyChange(frame)) changed.add(frame.target_seq);
+      }
+    }
+    if (active) state.activity = ++this.clock;
+    this.#announce(roomId, added, [...changed], recount);
+  }
+
+  /** Messages from REST (history pages, an edit's answer) in any order. */
   addMessages(roomId, messages) {
     const state = this.rooms.get(roomId);
     if (!state) return;
-    const added = state.add(messages);
-    if (!added.length) return;
-    for (const message of added) this.#stopTyping(roomId, message.user.id);
-    if (roomId === this.currentId) this.#markRead(roomId);
-    this.#changed("messages", roomId);
-    this.#changed("rooms");
+    const [added, changed] = state.addMessages(messages);
+    let recount = false;
+    for (const message of added) {
+      if (this.me && message.user.id === this.me.id) recount = !state.moveMarker(message.seq) || recount;
+    }
+    this.#announce(roomId, added, changed, recount);
   }
 
-  synced(roomId) {
+  #announce(roomId, added, changed, recount) {
+    for (const message of added) this.#stopTyping(roomId, message.user.id);
+    if (added.length) this.#changed("messages", roomId);
+    if (changed.length) this.#changed("updated", roomId, changed);
+    if (added.length || changed.length) this.#changed("rooms");
+    if (recount) this.#changed("recount", roomId);
+  }
+
+  /** The replay is done: `info` {since, firstReplayed, lastSeq, truncated} says what is held. */
+  synced(roomId, info) {
     const state = this.rooms.get(roomId);
     if (!state) return;
     state.synced = true;
-    // A room never looked at from this browser: what came before is not news.
-    if (state.readSeq === null) state.readSeq = this.#storedRead(roomId) ?? state.lastSeq;
-    if (roomId === this.currentId) this.#markRead(roomId);
+    state.streamSeq = Math.max(state.streamSeq, info.lastSeq);
+    const from = (info.firstReplayed ?? info.lastSeq + 1) - 1;
+    if (info.since === null || state.heldFrom === null) state.heldFrom = from;
+    else if (info.truncated) {
+      state.gapHeldFrom = state.heldFrom; // back once the gap is paged
+      state.heldFrom = from;
+    }
     this.#changed("room", roomId);
     this.#changed("rooms");
+  }
+
+  /** A truncated replay's gap is paged: everything since the old cursor is held again. */
+  gapFilled(roomId) {
+    const state = this.rooms.get(roomId);
+    if (!state || state.gapHeldFrom === undefined) return;
+    state.heldFrom = Math.min(state.heldFrom ?? Infinity, state.gapHeldFrom);
+    state.gapHeldFrom = undefined;
   }
 
   unsynced() {
     for (const state of this.rooms.values()) state.synced = false;
   }
 
-  // Pending sends.
+  // --- read markers -------------------------------------------------------------------
+
+  /** The marker moved (a read frame from another device); recounts as needed. */
+  readMoved(roomId, seq) {
+    const state = this.rooms.get(roomId);
+    if (!state) return;
+    const exact = state.moveMarker(seq);
+    this.#changed("rooms");
+    if (!exact) this.#changed("recount", roomId);
+  }
+
+  /** The user sees everything the room has received: the seq to report read, or null. */
+  markSeen(roomId) {
+    const state = this.rooms.get(roomId);
+    if (!state || !state.member || !state.synced || state.marker === null) return null;
+    const seq = state.streamSeq;
+    if (seq <= state.marker) return null;
+    this.readMoved(roomId, seq);
+    return seq;
+  }
+
+  // --- pending sends ------------------------------------------------------------------
 
   addPending(roomId, clientMsgId, body) {
     const state = this.rooms.get(roomId);
@@ -201,7 +297,7 @@ export class ChatState {
     if (state && state.pending.delete(clientMsgId)) this.#changed("pending", roomId);
   }
 
-  // Presence, typing, members.
+  // --- presence, typing, members ------------------------------------------------------
 
   presence(roomId, event, user) {
     const state = this.rooms.get(roomId);
@@ -244,41 +340,5 @@ export class ChatState {
     for (const { timer } of state.typists.values()) clearTimeout(timer);
     state.typists.clear();
     this.#changed("typing", roomId);
-  }
-
-  // Read marks live in localStorage, per user, so another tab or a reload knows them.
-
-  #markRead(roomId) {
-    const state = roomId === null ? null : this.rooms.get(roomId);
-    if (!state || !state.synced) return;
-    if (state.readSeq !== null && state.readSeq >= state.lastSeq) return;
-    state.readSeq = state.lastSeq;
-    this.#storeRead(roomId, state.readSeq);
-    this.#changed("rooms");
-  }
-
-  #readMarks() {
-    if (!this.me) return {};
-    try {
-      return JSON.parse(localStorage.getItem(`${READ_KEY}.${this.me.id}`)) || {};
-    } catch {
-      return {};
-    }
-  }
-
-  #storedRead(roomId) {
-    const seq = this.#readMarks()[roomId];
-    return Number.isInteger(seq) ? seq : null;
-  }
-
-  #storeRead(roomId, seq) {
-    if (!this.me) return;
-    const marks = this.#readMarks();
-    marks[roomId] = seq;
-    try {
-      localStorage.setItem(`${READ_KEY}.${this.me.id}`, JSON.stringify(marks));
-    } catch {
-      // Storage full or refused: the marks last as long as the page.
-    }
   }
 }

@@ -1,0 +1,52 @@
+// The rooms to list: the user's own (GET /users/me/rooms: read markers, unread counts,
+// the most recently active first) and the public rooms they may join (GET /rooms).
+// The counts are asked again, debounced, whenever the page cannot work them out from
+// what it holds (the state's "recount"), and after every reconnect, since read frames
+// sent while the socket was down are not replayed.
+
+const RECOUNT_AFTER_MS = 250;
+
+export class Directory {
+  /** hooks: mine(roomIds) the user's rooms, to follow; lost(roomIds) no longer theirs. */
+  constructor(auth, state, hooks) {
+    this.auth = auth;
+    this.state = state;
+    this.hooks = hooks;
+    this.timer = 0;
+    state.onChange((what) => {
+      if (what === "recount") this.recount();
+    });
+  }
+
+  /** Both lists; throws what the requests threw. */
+  async load() {
+    await Promise.all([this.#mine(), this.#listed()]);
+  }
+
+  /** The user's rooms and counts again, soon (several asks make one request). */
+  recount() {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = 0;
+      this.#mine().catch((error) => console.warn("chat: unread counts could not be loaded", error));
+    }, RECOUNT_AFTER_MS);
+  }
+
+  stop() {
+    clearTimeout(this.timer);
+    this.timer = 0;
+  }
+
+  async #mine() {
+    const generation = this.state.generation; // memberships granted after this stay
+    const page = await this.auth.request("GET", "/users/me/rooms");
+    const { mine, lost } = this.state.setMyRooms(page.items, generation);
+    this.hooks.mine(mine);
+    if (lost.length) this.hooks.lost(lost);
+  }
+
+  async #listed() {
+    const page = await this.auth.request("GET", "/rooms?limit=200");
+    this.state.setListedRooms(page.items);
+  }
+}

@@ -1,0 +1,95 @@
+// One message of the log as an <li>: author, time, body, "(edited)", and the controls
+// the user may use on it: Edit (their own messages, an inline form) and Delete (their
+// own, or any in a room they own or as an admin; asked once more first). A deleted
+// message keeps its place as a tombstone and never shows its old text.
+// Buttons carry data-action; the room view handles them (one listener for the log).
+
+import { el } from "./dom.js";
+
+export const MAX_BODY = 4000;
+
+function button(text, action, className = "link") {
+  const node = el("button", className, text);
+  node.type = "button";
+  node.dataset.action = action;
+  return node;
+}
+
+function timeOf(iso, className = "") {
+  const when = new Date(iso);
+  const time = el("time", className, when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+  time.dateTime = iso;
+  time.title = when.toLocaleString();
+  return time;
+}
+
+/**
+ * options: own (the user wrote it), canEdit, canDelete,
+ *   mode: "" | "editing" | "confirming", draft (the editor's text), error (under the message)
+ */
+export function messageItem(message, options = {}) {
+  const { own = false, canEdit = false, canDelete = false, mode = "", draft = "", error = "" } = options;
+  const item = el("li", "message");
+  if (own) item.classList.add("own");
+  const meta = el("div", "meta");
+  meta.append(el("span", "author", message.user.username));
+  if (message.created_at) meta.append(timeOf(message.created_at));
+  if (message.deleted) {
+    item.classList.add("deleted");
+    item.append(meta, el("p", "body tombstone", "message deleted"));
+    return item;
+  }
+  if (message.edited_at) {
+    const edited = el("span", "edited", "(edited)");
+    edited.title = `edited ${new Date(message.edited_at).toLocaleString()}`;
+    meta.append(edited);
+  }
+  if (mode === "editing") {
+    item.append(meta, editor(message, draft));
+  } else {
+    item.append(meta, el("p", "body", message.body));
+    if ((canEdit || canDelete) && mode !== "confirming") {
+      // Beside the body, not in the meta line: a grouped message hides its meta.
+      const actions = el("div", "actions");
+      if (canEdit) actions.append(button("Edit", "edit"));
+      if (canDelete) actions.append(button("Delete", "delete"));
+      item.append(actions);
+      item.classList.add("has-actions");
+    }
+    if (mode === "confirming") item.append(confirmation());
+  }
+  if (error) item.append(el("p", "error", error));
+  return item;
+}
+
+function editor(message, draft) {
+  const form = el("form", "edit-form");
+  form.method = "post";
+  const id = `edit-${message.seq}`;
+  const label = el("label", "visually-hidden", "Edit message");
+  label.htmlFor = id;
+  const input = el("input", "edit-input");
+  input.id = id;
+  input.name = "body";
+  input.autocomplete = "off";
+  input.maxLength = MAX_BODY;
+  input.value = draft;
+  const save = el("button", "small", "Save");
+  save.type = "submit";
+  const row = el("div", "row");
+  row.append(input, save, button("Cancel", "cancel-edit", "secondary small"));
+  form.append(label, row, el("p", "hint", "Enter saves, Escape cancels."));
+  return form;
+}
+
+function confirmation() {
+  const row = el("div", "row confirm");
+  row.setAttribute("role", "group");
+  row.setAttribute("aria-label", "Delete this message?");
+  row.append(
+    el("span", "", "Delete this message for everyone?"),
+    button("Yes, delete", "confirm-delete", "danger small"),
+    button("Cancel", "cancel-delete", "secondary small"),
+  );
+  return row;
+}
