@@ -3,7 +3,8 @@
 // calls and socket frames; the views only render state. Routes: #/login, #/rooms, #/rooms/<id>.
 // The socket follows the user's rooms (for their unread counts) and the open room.
 
-import { ApiError, Auth, SignedOut } from "./api.js";
+import { RoomActions, errorText } from "./actions.js";
+import { Auth, SignedOut } from "./api.js";
 import { Directory } from "./directory.js";
 import { $ } from "./dom.js";
 import { HomeView } from "./home-view.js";
@@ -15,25 +16,17 @@ import { SignInView } from "./signin-view.js";
 import { ChatSocket } from "./socket.js";
 import { ChatState } from "./state.js";
 
-const HISTORY_PAGE = 50;
-const GAP_PAGE = 200;
-
-function errorText(error) {
-  if (error instanceof ApiError || error instanceof SignedOut) return error.message;
-  return "the server cannot be reached; try again";
-}
-
 const auth = new Auth((reason) => navigate("#/login", `Signed out: ${reason}.`));
 const state = new ChatState();
 let socket = null;
 let notice = "";
 let connections = 0; // hellos on this page's socket: after the first, counts are asked again
-const leaving = new Set(); // rooms this page asked to leave
 
+const actions = new RoomActions(auth, state, { socket: () => socket, navigate: (...args) => navigate(...args) });
 const reads = new ReadTracker(state, () => socket);
 const directory = new Directory(auth, state, {
   mine: (roomIds) => socket && socket.subscribe(roomIds),
-  lost: (roomIds) => roomIds.forEach((id) => endRoom(id, "you are not a member any more")),
+  lost: (roomIds) => roomIds.forEach((id) => actions.endRoom(id, "you are not a member any more")),
 });
 
 // --- the socket's events, into the state -------------------------------------------
@@ -59,7 +52,7 @@ const socketEvents = {
     reads.flush(); // reads the room could not take while it was not live
   },
   gap(roomId, afterSeq, beforeSeq) {
-    pageGap(roomId, afterSeq, beforeSeq).catch((error) => {
+    actions.pageGap(roomId, afterSeq, beforeSeq).catch((error) => {
       if (!(error instanceof SignedOut)) console.warn("chat: missed messages could not be loaded", error);
     });
   },
@@ -79,10 +72,10 @@ const socketEvents = {
     state.presence(roomId, event, user);
   },
   roomAdded(room) {
-    follow([room]);
+    actions.follow([room]);
   },
   roomEnded(roomId, reason) {
-    endRoom(roomId, reason);
+    actions.endRoom(roomId, reason);
   },
   ended(reason) {
     // signOut tells the page (Auth's callback), which shows the sign-in view with the reason.
@@ -91,56 +84,23 @@ const socketEvents = {
   },
 };
 
-/** Rooms the user is a member of from now on: listed with their counts, followed on the socket. */
-function follow(rooms) {
-  const added = state.addMemberRooms(rooms);
-  if (socket && added.length) socket.subscribe(added);
-}
-
-/** The room is not the user's any more (left, removed, deleted): a public one stays listed. */
-function endRoom(roomId, reason) {
-  const room = state.rooms.get(roomId);
-  if (!room) return;
-  const wasOpen = state.currentId === roomId;
-  if (socket) socket.unsubscribe(roomId);
-  if (reason === "room deleted") state.removeRoom(roomId);
-  else state.leftRoom(roomId);
-  if (!wasOpen) return;
-  if (leaving.has(roomId)) navigate("#/rooms", `You left ${room.room.name}.`);
-  else navigate("#/rooms", `You left the room: ${reason}.`);
-}
-
-/** The window (afterSeq, beforeSeq) of the stream a truncated replay skipped, oldest first:
- * GET /events answers frames exactly as the socket would have replayed them. */
-async function pageGap(roomId, afterSeq, beforeSeq) {
-  let after = afterSeq;
-  for (;;) {
-    const page = await auth.request("GET", `/rooms/${roomId}/events?after_seq=${after}&limit=${GAP_PAGE}`);
-    // What the socket delivered from beforeSeq on is newer than any page: only the gap counts.
-    state.applyStream(roomId, page.items.filter((frame) => frame.seq < beforeSeq));
-    const last = page.items[page.items.length - 1];
-    if (!page.has_more || !last || last.seq >= beforeSeq - 1) break;
-    after = last.seq;
-  }
-  state.gapFilled(roomId);
-}
-
 let loading = Promise.resolve();
+let loads = 0; // in flight: the sidebar is aria-busy meanwhile
 
 function loadRooms() {
-  loading = directory.load().catch((error) => {
-    if (!(error instanceof SignedOut)) $("rooms-notice").textContent = `Rooms could not be loaded: ${errorText(error)}`;
-  });
+  loads += 1;
+  $("view-rooms").setAttribute("aria-busy", "true");
+  loading = directory
+    .load()
+    .catch((error) => {
+      if (error instanceof SignedOut) return;
+      $("rooms-notice").textContent = `Rooms could not be loaded: ${errorText(error)}`;
+    })
+    .finally(() => {
+      loads -= 1;
+      if (loads === 0) $("view-rooms").setAttribute("aria-busy", "false");
+    });
   return loading;
-}
-
-async function loadMembers(roomId) {
-  try {
-    const page = await auth.request("GET", `/rooms/${roomId}/members`);
-    state.setMembers(roomId, page.items);
-  } catch (error) {
-    if (!(error instanceof SignedOut)) state.setMembers(roomId, null, `Members could not be loaded: ${errorText(error)}`);
-  }
 }
 
 // --- the views and their intents ----------------------------------------------------
@@ -157,7 +117,7 @@ const signIn = new SignInView({
 const home = new HomeView({
   async createRoom(fields) {
     const room = await auth.request("POST", "/rooms", { json: fields });
-    follow([room]);
+    actions.follow([room]);
     navigate(`#/rooms/${room.id}`);
   },
 });
@@ -171,7 +131,6 @@ new SidebarView(state, {
   },
 });
 
-let loadingOlder = false;
 const roomView = new RoomView(state, {
   send(body) {
     const roomId = state.currentId;
@@ -186,108 +145,30 @@ const roomView = new RoomView(state, {
     if (socket) socket.discard(clientMsgId);
     state.discard(state.currentId, clientMsgId);
   },
-  async join() {
-    const roomId = state.currentId;
-    try {
-      await auth.request("POST", `/rooms/${roomId}/join`);
-    } catch (error) {
-      return errorText(error);
-    }
-    const room = state.rooms.get(roomId);
-    if (room) follow([room.room]); // room_added follows; the open room is followed already
-    loadMembers(roomId);
-    return "";
-  },
-  async edit(seq, body) {
-    const roomId = state.currentId;
-    try {
-      const message = await auth.request("PATCH", `/rooms/${roomId}/messages/${seq}`, { json: { body } });
-      state.addMessages(roomId, [message]); // ahead of its edit frame
-      return "";
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 409) return "This message was deleted.";
-      return errorText(error);
-    }
-  },
-  async remove(seq) {
-    const roomId = state.currentId;
-    try {
-      await auth.request("DELETE", `/rooms/${roomId}/messages/${seq}`);
-    } catch (error) {
-      return errorText(error);
-    }
-    const message = state.rooms.get(roomId)?.messages.get(seq);
-    if (message) state.addMessages(roomId, [{ ...message, deleted: true, body: null }]); // ahead of its frame
-    return "";
-  },
-  async loadOlder() {
-    const room = state.current;
-    if (!room || loadingOlder) return;
-    loadingOlder = true;
-    const roomId = room.room.id;
-    try {
-      const page = await auth.request("GET", `/rooms/${roomId}/messages?before_seq=${room.oldestSeq}&limit=${HISTORY_PAGE}`);
-      state.addMessages(roomId, page.items);
-      roomView.olderFailed("");
-    } catch (error) {
-      if (!(error instanceof SignedOut)) roomView.olderFailed(errorText(error));
-    } finally {
-      loadingOlder = false;
-    }
-  },
+  loadOlder: async () => roomView.olderFailed(await actions.loadOlder()),
+  join: () => actions.join(),
+  edit: (seq, body) => actions.edit(seq, body),
+  remove: (seq) => actions.remove(seq),
 });
 
 const people = new PeopleView(state, {
-  /** Resolves to an error text, or "" when done. */
-  async addMember(username) {
-    const roomId = state.currentId;
-    try {
-      await auth.request("POST", `/rooms/${roomId}/members`, { json: { username } });
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 404 && error.message === "user not found") {
-        return `There is no user ${username}.`;
-      }
-      if (error instanceof ApiError && error.status === 409) return `${username} is a member already.`;
-      return errorText(error);
-    }
-    await loadMembers(roomId);
-    return "";
-  },
-  async removeMember(user) {
-    const roomId = state.currentId;
-    try {
-      await auth.request("DELETE", `/rooms/${roomId}/members/${user.id}`);
-    } catch (error) {
-      return errorText(error);
-    }
-    await loadMembers(roomId);
-    return "";
-  },
-  async leave() {
-    const roomId = state.currentId;
-    if (roomId === null || !state.me) return "";
-    leaving.add(roomId);
-    try {
-      await auth.request("DELETE", `/rooms/${roomId}/members/${state.me.id}`);
-    } catch (error) {
-      leaving.delete(roomId);
-      return errorText(error);
-    }
-    endRoom(roomId, "you left"); // the server ends it on this socket too
-    leaving.delete(roomId);
-    return "";
-  },
+  addMember: (username) => actions.addMember(username),
+  removeMember: (user) => actions.removeMember(user),
+  leave: () => actions.leave(),
 });
 
 // --- navigation ---------------------------------------------------------------------
 
+let routed = null; // the hash route() last ran for
+
 function navigate(hash, message = "") {
   notice = message;
-  if (location.hash === hash) route();
-  else location.hash = hash;
+  if (location.hash !== hash) location.hash = hash; // hashchange routes
+  else if (routed === hash) route(); // else the hashchange on its way does, with this notice
 }
 
 function route() {
+  routed = location.hash;
   const message = notice;
   notice = "";
   if (!auth.user) return showLogin(message);
@@ -368,7 +249,7 @@ function showRoom(roomId) {
   $("view-room").hidden = false;
   roomView.show();
   people.show();
-  loadMembers(roomId);
+  actions.loadMembers(roomId);
   $("room-title").focus();
 }
 

@@ -39,15 +39,18 @@ export function messageItem(message, options = {}) {
     item.append(meta, el("p", "body tombstone", "message deleted"));
     return item;
   }
-  if (message.edited_at) {
-    const edited = el("span", "edited", "(edited)");
-    edited.title = `edited ${new Date(message.edited_at).toLocaleString()}`;
-    meta.append(edited);
-  }
   if (mode === "editing") {
     item.append(meta, editor(message, draft));
   } else {
-    item.append(meta, el("p", "body", message.body));
+    // "(edited)" follows the text, not the meta line: a grouped message hides its meta.
+    const content = el("div", "content");
+    content.append(el("p", "body", message.body));
+    if (message.edited_at) {
+      const edited = el("span", "edited", "(edited)");
+      edited.title = `edited ${new Date(message.edited_at).toLocaleString()}`;
+      content.append(edited);
+    }
+    item.append(meta, content);
     if ((canEdit || canDelete) && mode !== "confirming") {
       // Beside the body, not in the meta line: a grouped message hides its meta.
       const actions = el("div", "actions");
@@ -87,7 +90,7 @@ function confirmation() {
   row.setAttribute("role", "group");
   row.setAttribute("aria-label", "Delete this message?");
   row.append(
-    el("span", "", "Delete this message for everyone?"),
+    el("span", "", "Delete for everyone?"),
     button("Yes, delete", "confirm-delete", "danger small"),
     button("Cancel", "cancel-delete", "secondary small"),
   );

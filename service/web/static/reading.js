@@ -4,6 +4,7 @@
 // server tells the user's other devices.
 
 const READ_AFTER_MS = 400;
+const LOOK_ON = new Set(["messages", "room", "current"]); // the open room got news, went live, or opened
 
 export class ReadTracker {
   /** socket(): the page's ChatSocket, or null while signed out. */
@@ -13,9 +14,7 @@ export class ReadTracker {
     this.due = new Map(); // room id → seq to report
     this.timer = 0;
     state.onChange((what, roomId) => {
-      if (roomId !== null && roomId === state.currentId && (what === "messages" || what === "room" || what === "current")) {
-        this.look();
-      }
+      if (roomId !== null && roomId === state.currentId && LOOK_ON.has(what)) this.look();
     });
     window.addEventListener("focus", () => this.look());
     document.addEventListener("visibilitychange", () => this.look());

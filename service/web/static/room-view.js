@@ -4,6 +4,7 @@
 // It renders ChatState and sends intents; it fetches nothing itself.
 
 import { $, el } from "./dom.js";
+import { MessageControls } from "./message-controls.js";
 import { messageItem } from "./message-item.js";
 
 const GROUP_WITHIN_MS = 5 * 60_000;
@@ -32,7 +33,10 @@ export class RoomView {
     this.roomId = null;
     this.rendered = []; // seqs in #messages, ascending
     this.last = null; // the last rendered message, to group the next one with
-    this.control = null; // {seq, mode: "editing" | "confirming", draft, error, busy}: one message at a time
+    this.controls = new MessageControls($("messages"), intents, {
+      message: (seq) => this.state.current?.messages.get(seq),
+      redraw: (seq, focus) => this.#redraw(seq, focus),
+    });
 
     state.onChange((what, roomId, detail) => this.#changed(what, roomId, detail));
     $("back").addEventListener("click", () => intents.back());
@@ -50,15 +54,6 @@ export class RoomView {
       else intents.stoppedTyping();
     });
     $("join").addEventListener("click", () => this.#join());
-    const log = $("messages");
-    log.addEventListener("click", (event) => this.#clicked(event));
-    log.addEventListener("submit", (event) => this.#submitEdit(event));
-    log.addEventListener("keydown", (event) => {
-      if (event.key === "Escape" && event.target.classList.contains("edit-input")) this.#endControl(true);
-    });
-    log.addEventListener("input", (event) => {
-      if (this.control && event.target.classList.contains("edit-input")) this.control.draft = event.target.value;
-    });
   }
 
   /** A room was opened (or reopened): everything is drawn afresh. */
@@ -71,7 +66,7 @@ export class RoomView {
       $("message-input").value = "";
       $("older").textContent = "Load older messages";
       $("join-error").textContent = "";
-      this.control = null;
+      this.controls.reset();
     }
     this.#renderHeader();
     this.#renderConnection();
@@ -196,15 +191,8 @@ export class RoomView {
     const room = this.state.current;
     const own = Boolean(me && message.user.id === me.id);
     const manages = Boolean(me && (me.is_admin || room.room.owner_id === me.id));
-    const control = this.control && this.control.seq === message.seq ? this.control : null;
-    const item = messageItem(message, {
-      own,
-      canEdit: own,
-      canDelete: own || manages,
-      mode: control ? control.mode : "",
-      draft: control ? control.draft : "",
-      error: control ? control.error : "",
-    });
+    const options = { own, canEdit: own, canDelete: own || manages, ...this.controls.of(message.seq) };
+    const item = messageItem(message, options);
     item.dataset.seq = String(message.seq);
     return item;
   }
@@ -212,21 +200,15 @@ export class RoomView {
   /** Messages changed in place (edited, deleted): their items are drawn again. */
   #renderUpdated(seqs) {
     const room = this.state.current;
-    for (const seq of seqs) {
-      const message = room.messages.get(seq);
-      if (this.control && this.control.seq === seq) {
-        if (!message.deleted && this.control.mode === "editing") continue; // the form stays as typed
-        this.control = null;
-      }
-      this.#redraw(seq);
-    }
+    for (const seq of seqs) if (this.controls.changed(room.messages.get(seq))) this.#redraw(seq);
   }
 
   #itemOf(seq) {
     return $("messages").querySelector(`li[data-seq="${Number(seq)}"]`);
   }
 
-  /** Draw one message again; focus stays on the same control if it is still there. */
+  /** Draw one message again; focus goes to `focus` (a selector in it), else stays on the
+   * same control if it is still there. */
   #redraw(seq, focus = null) {
     const old = this.#itemOf(seq);
     const message = this.state.current.messages.get(seq);
@@ -240,71 +222,6 @@ export class RoomView {
     const node = target ? item.querySelector(target) : null;
     if (node) node.focus();
     else if (hadFocus) $("message-input").focus();
-  }
-
-  // Edit and delete: one message at a time is being edited or asked about.
-
-  #clicked(event) {
-    const button = event.target.closest("button[data-action]");
-    const item = button && button.closest("li[data-seq]");
-    if (!item) return;
-    const seq = Number(item.dataset.seq);
-    const action = button.dataset.action;
-    if (action === "edit") this.#startControl(seq, "editing");
-    else if (action === "delete") this.#startControl(seq, "confirming");
-    else if (action === "cancel-edit" || action === "cancel-delete") this.#endControl(true);
-    else if (action === "confirm-delete") this.#confirmDelete(seq);
-  }
-
-  #startControl(seq, mode) {
-    const message = this.state.current.messages.get(seq);
-    if (!message || message.deleted) return;
-    if (this.control) this.#endControl(false);
-    this.control = { seq, mode, draft: message.body, error: "", busy: false };
-    this.#redraw(seq, mode === "editing" ? ".edit-input" : '[data-action="confirm-delete"]');
-  }
-
-  /** Close the editor or the question; `refocus`: back on the message's own button. */
-  #endControl(refocus) {
-    const control = this.control;
-    if (!control) return;
-    this.control = null;
-    this.#redraw(control.seq, refocus ? `[data-action="${control.mode === "editing" ? "edit" : "delete"}"]` : null);
-  }
-
-  async #submitEdit(event) {
-    if (!event.target.classList.contains("edit-form")) return;
-    event.preventDefault();
-    const control = this.control;
-    if (!control || control.mode !== "editing" || control.busy) return;
-    const message = this.state.current.messages.get(control.seq);
-    const body = control.draft;
-    if (!body.trim()) return this.#controlError(control, "A message cannot be empty: delete it instead.");
-    if (!message || body === message.body) return this.#endControl(true);
-    control.busy = true;
-    const text = await this.intents.edit(control.seq, body);
-    control.busy = false;
-    if (this.control !== control) return;
-    if (text) return this.#controlError(control, text);
-    this.#endControl(true);
-  }
-
-  async #confirmDelete(seq) {
-    const control = this.control;
-    if (!control || control.seq !== seq || control.busy) return;
-    control.busy = true;
-    const text = await this.intents.remove(seq);
-    control.busy = false;
-    if (this.control !== control) return; // deleted meanwhile: drawn as a tombstone already
-    if (text) return this.#controlError(control, text);
-    this.control = null;
-    this.#redraw(seq);
-    $("message-input").focus();
-  }
-
-  #controlError(control, text) {
-    control.error = text;
-    this.#redraw(control.seq, control.mode === "editing" ? ".edit-input" : '[data-action="confirm-delete"]');
   }
 
   #renderPending() {

@@ -4,6 +4,16 @@
 
 import { $, el } from "./dom.js";
 
+/** The list holds `items` in this order; nodes already in place are not touched, so a
+ * render does not take the focus from the button the user is on. */
+function place(list, items) {
+  items.forEach((item, index) => {
+    const at = list.children[index];
+    if (at !== item) list.insertBefore(item, at ?? null);
+  });
+  while (list.children.length > items.length) list.lastElementChild.remove();
+}
+
 export class SidebarView {
   /** intents: open(roomId), refresh(), newRoom() */
   constructor(state, intents) {
@@ -21,8 +31,11 @@ export class SidebarView {
     const state = this.state;
     const mine = state.memberRooms();
     const others = state.otherRooms();
-    $("room-list").replaceChildren(...mine.map((room) => this.#item(room, true)));
-    $("public-list").replaceChildren(...others.map((room) => this.#item(room, false)));
+    const focused = document.activeElement;
+    place($("room-list"), mine.map((room) => this.#item(room, true)));
+    place($("public-list"), others.map((room) => this.#item(room, false)));
+    // A room that moved up (news) keeps the keyboard's focus.
+    if (focused !== document.activeElement && focused && focused.isConnected) focused.focus();
     for (const id of [...this.buttons.keys()]) if (!state.rooms.has(id)) this.buttons.delete(id);
     $("rooms-empty").hidden = mine.length > 0;
     $("public-list").hidden = others.length === 0;
