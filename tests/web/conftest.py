@@ -88,21 +88,40 @@ class ChatPage:
         self.base = base
         self.errors: list[str] = []
         self.socket_urls: list[str] = []
+        self.sockets: list[WebSocket] = []
         self.sent: list[list[dict[str, Any]]] = []  # per socket opened, the JSON frames the page sent
         self.console: list[str] = []  # everything the page and the browser printed there
+        self.received: list[str] = []  # frames the server sent, for the artifacts of a failed test
         page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
         page.on("console", self._console)
         page.on("websocket", self._websocket)
 
     def _websocket(self, ws: WebSocket) -> None:
         self.socket_urls.append(ws.url)
+        self.sockets.append(ws)
         frames: list[dict[str, Any]] = []
         self.sent.append(frames)
         ws.on("framesent", lambda payload: frames.append(json.loads(payload)))
+        ws.on("framereceived", lambda payload: self.received.append(str(payload)))
 
     def subscribes(self) -> list[list[dict[str, Any]]]:
         """Per socket, the rooms its subscribe frames asked for ({"room", "since"} each)."""
         return [[r for f in frames if f["type"] == "subscribe" for r in f["rooms"]] for frames in self.sent]
+
+    def reads(self, room_id: int) -> list[int]:
+        """The seqs of the read frames the page sent for the room, on any of its sockets."""
+        return [f["seq"] for frames in self.sent for f in frames if f["type"] == "read" and f.get("room") == room_id]
+
+    def wait_for_read(self, room_id: int, seq: int) -> None:
+        """Until the page has reported the room read up to `seq` (or further)."""
+        if any(sent >= seq for sent in self.reads(room_id)):
+            return
+
+        def reported(payload: str | bytes) -> bool:
+            frame = json.loads(payload)
+            return bool(frame["type"] == "read" and frame.get("room") == room_id and frame["seq"] >= seq)
+
+        self.sockets[-1].wait_for_event("framesent", predicate=reported, timeout=10_000)
 
     def _console(self, message: ConsoleMessage) -> None:
         self.console.append(message.text)
@@ -140,7 +159,7 @@ class ChatPage:
     def open_room(self, name: str, *, join: bool = True) -> None:
         """Through the sidebar (refreshed first: public rooms of others arrive by no event);
         a public room the user is not in is joined, unless `join` is false."""
-        self.page.get_by_role("button", name="Refresh").click()
+        self.refresh_rooms()
         self.room_button(name).click()
         self.wait_live()
         expect(self.page.locator("#room-title")).to_have_text(name)
@@ -148,6 +167,11 @@ class ChatPage:
             self.page.get_by_role("button", name="Join room").click()
             expect(self.my_room_button(name)).to_have_count(1)
             expect(self.page.get_by_label("Message", exact=True)).to_be_visible()
+
+    def refresh_rooms(self) -> None:
+        """Both lists asked again, and answered: which list a room is in is settled."""
+        self.page.get_by_role("button", name="Refresh").click()
+        expect(self.page.locator("#view-rooms")).to_have_attribute("aria-busy", "false")
 
     def room_button(self, name: str) -> Any:
         """The room's entry in the sidebar: among the user's rooms or the public ones to join."""
@@ -164,6 +188,10 @@ class ChatPage:
         return self.page.locator("#public-list button.room-open").filter(
             has=self.page.locator(".room-name").get_by_text(name, exact=True)
         )
+
+    def badge(self, name: str) -> Any:
+        """The unread count on the room's entry in the sidebar (absent when nothing is unread)."""
+        return self.room_button(name).locator(".unread")
 
     def message(self, body: str) -> Any:
         """The shown message (of the room's stream) whose body is exactly this."""
@@ -217,6 +245,10 @@ def open_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Call
         if failed and not chat.page.is_closed():
             ARTIFACTS.mkdir(exist_ok=True)
             chat.page.screenshot(path=ARTIFACTS / f"{request.node.name}-failed-{index}.png")
+            # What the page printed and threw, and the frames it sent: enough to tell a race.
+            sent = [json.dumps(frame) for frames in chat.sent for frame in frames]
+            lines = [*chat.errors, *chat.console, "--- sent", *sent, "--- received", *chat.received]
+            (ARTIFACTS / f"{request.node.name}-failed-{index}.txt").write_text("\n".join(lines))
         chat.page.context.close()
     if not failed:
         assert [error for chat in opened for error in chat.errors] == []

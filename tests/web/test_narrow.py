@@ -27,7 +27,7 @@ def test_narrow_screen_shows_the_conversation_and_a_way_back_to_the_rooms(
     phone.sign_up(here)
     page = phone.page
     expect(page.locator("#view-rooms")).to_be_visible()
-    page.get_by_role("button", name="Refresh").click()
+    phone.refresh_rooms()
     expect(phone.public_room_button(busy["name"])).to_be_visible()
     _fits(page)
 
