@@ -171,3 +171,30 @@ def test_a_public_room_is_read_before_joining_then_joined_and_left(
     expect(chat.public_room_button(name)).to_have_count(1)
     members = rest.call("GET", f"/rooms/{room['id']}/members", ada_token, 200)["items"]
     assert [m["username"] for m in members] == [ada]
+
+
+def test_messages_that_arrive_while_the_window_is_in_the_background_stay_unread_until_it_is_back(
+    service: ServiceProcess, rest: Rest, open_page: Callable[..., ChatPage]
+) -> None:
+    ada, ben = unique("ada"), unique("ben")
+    ada_token, ben_token = rest.user(ada), rest.user(ben)
+    name = unique("away")
+    room = rest.call("POST", "/rooms", ada_token, 201, json={"name": name})
+    rest.call("POST", f"/rooms/{room['id']}/join", ben_token, 204)
+    chat = open_page(service.base)
+    chat.log_in(ben)
+    chat.open_room(name)
+
+    # The window loses focus (Playwright keeps every page focused, so the page is told so).
+    chat.page.evaluate(
+        "() => { window.__focused = false; document.hasFocus = () => window.__focused;"
+        " window.dispatchEvent(new Event('blur')); }"
+    )
+    send_over_websocket(service.base, ada_token, room["id"], ["while you were away", "still away?"])
+    expect(chat.messages).to_have_count(2)
+    expect(chat.badge(name)).to_have_text("2")  # shown, but not seen
+    assert chat.reads(room["id"]) == []
+
+    chat.page.evaluate("() => { window.__focused = true; window.dispatchEvent(new Event('focus')); }")
+    expect(chat.badge(name)).to_have_count(0)
+    chat.wait_for_read(room["id"], 2)
