@@ -122,9 +122,16 @@ async def test_bodies_are_checked_like_messages(make_server: ServerFactory) -> N
     _, token = await server.user("alice")
     room = (await server.room(token, "general"))["id"]
     await post(server, token, room, "hello")
-    for body in ("", " ", " \t\n ", "a\x00b", "\x00", "x" * 11, None, 5, ["x"]):
+    # Blank as the socket sees it (str.strip): the information separators U+001C-U+001F too.
+    blank = ("", " ", " \t\n ", "\u3000", "\x1c", "\x1d\x1e\x1f", " \x1f ")
+    for body in (*blank, "a\x00b", "\x00", "x" * 11, None, 5, ["x"]):
         r = await edit(server, token, room, 1, body)
         assert r.status_code == 422, (body, r.text)
+    socket = await server.connect(room, token)
+    await replayed(socket)
+    for body in blank:
+        await socket.message(body)
+        assert (await socket.recv())["code"] == "empty_body", body
     r = await server.http.patch(f"/rooms/{room}/messages/1", json={}, headers=auth(token))
     assert r.status_code == 422
     r = await server.http.patch(f"/rooms/{room}/messages/1", json={"body": "ok", "seq": 3}, headers=auth(token))
