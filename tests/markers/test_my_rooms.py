@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.realtime.conftest import LiveServer, auth
 from tests.realtime.mux import connect_mux
 from tests.streams import admin, delete, edit, join, mark, my_rooms, post
@@ -104,3 +106,19 @@ async def test_leaving_removes_the_room_from_the_list_joining_again_starts_at_th
     # A deleted room leaves every list.
     assert (await server.http.delete(f"/rooms/{room}", headers=auth(alice))).status_code == 204
     assert await my_rooms(server, alice) == [] and await my_rooms(server, bob) == []
+
+
+async def test_concurrent_joins_make_one_membership_and_one_announcement(server: LiveServer) -> None:
+    _, alice = await server.user("alice")
+    _, bob = await server.user("bob")
+    room = (await server.room(alice, "general"))["id"]
+    later = (await server.room(alice, "later"))["id"]
+    mux = await connect_mux(server, bob)
+    answers = await asyncio.gather(*(join(server, bob, room) for _ in range(8)))
+    assert [r.status_code for r in answers] == [204] * 8
+    assert (await mux.next_type("room_added"))["room"]["id"] == room
+    await join(server, bob, later)
+    assert (await mux.next_type("room_added"))["room"]["id"] == later
+    assert await _order(server, bob) == [later, room]
+    members = (await server.http.get(f"/rooms/{room}/members", headers=auth(bob))).json()["items"]
+    assert [u["username"] for u in members] == ["alice", "bob"]

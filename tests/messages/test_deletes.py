@@ -26,6 +26,7 @@ async def test_the_author_the_owner_and_an_admin_may_delete_nobody_else(server: 
     _, owner_token = await server.user("owner")
     bob, bob_token = await server.user("bob")
     _, carol_token = await server.user("carol")
+    _, dave_token = await server.user("dave")  # no member: the room is public, so readable
     root, root_token = await admin(server, "root")
     owner = await server.me(owner_token)
     room = (await server.room(owner_token, "general"))["id"]
@@ -34,7 +35,7 @@ async def test_the_author_the_owner_and_an_admin_may_delete_nobody_else(server: 
     watcher = await server.connect(room, carol_token, since=4)
     await replayed(watcher)
 
-    for token in (carol_token,):  # a member who is neither the author nor the owner
+    for token in (carol_token, dave_token):  # neither the author nor the owner nor an admin
         for seq in (1, 2, 3):
             assert (await delete(server, token, room, seq)).status_code == 403
     assert (await delete(server, bob_token, room, 4)).status_code == 403  # carol's, not bob's

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.messages.batch import Pending, store_batch
 from tests.realtime.conftest import Client, LiveServer, ServerFactory, auth
 from tests.realtime.mux import connect_mux
 from tests.streams import (
@@ -214,3 +215,54 @@ async def test_a_truncated_replay_is_completed_by_paging_events(make_server: Ser
     _, replay, synced = await replayed(newest)
     assert replay == stream[-3:] and [f["type"] for f in replay] == ["edit", "delete", "message"]
     assert synced["truncated"] is False and synced["replayed"] == 3
+
+
+async def test_history_lists_messages_only_and_pages_across_the_events(server: LiveServer) -> None:
+    _, alice = await server.user("alice")
+    _, bob = await server.user("bob")
+    room = (await server.room(alice, "general"))["id"]
+    await _mix(server, room, alice, bob)  # messages at 1, 2, 4, 7, 10
+
+    async def page(**params: int) -> tuple[list[int], bool]:
+        r = await server.http.get(f"/rooms/{room}/messages", params=params, headers=auth(bob))
+        assert r.status_code == 200, r.text
+        return [m["seq"] for m in r.json()["items"]], r.json()["has_more"]
+
+    assert await page(after_seq=0, limit=2) == ([1, 2], True)
+    assert await page(after_seq=2, limit=2) == ([4, 7], True)
+    assert await page(after_seq=7, limit=2) == ([10], False)
+    assert await page(after_seq=3, limit=1) == ([4], True)
+    assert await page(before_seq=10, limit=2) == ([4, 7], True)
+    assert await page(before_seq=4, limit=2) == ([1, 2], False)
+    assert await page(limit=3) == ([4, 7, 10], True)
+    assert await page(after_seq=4, before_seq=10) == ([7], False)
+
+
+async def test_msgpack_sockets_get_the_same_stream_frames(server: LiveServer) -> None:
+    _, alice = await server.user("alice")
+    _, bob = await server.user("bob")
+    room = (await server.room(alice, "general"))["id"]
+    packed = await server.connect(room, bob, since=0, subprotocols=["chat.v1.msgpack"])
+    await replayed(packed)
+    plain = await server.connect(room, bob, since=0)
+    await replayed(plain)
+    await _mix(server, room, alice, bob)
+    live = [await next_entry(packed) for _ in range(10)]
+    assert live == [await next_entry(plain) for _ in range(10)]
+    again = await server.connect(room, bob, since=0, subprotocols=["chat.v1.msgpack"])
+    _, replay, _ = await replayed(again)
+    assert replay == await events(server, bob, room)
+    await packed.send({"type": "read", "seq": 3})
+    await packed.send({"type": "read", "seq": "3"})
+    assert (await packed.recv())["code"] == "invalid_frame"
+
+
+async def test_events_pages_a_hundred_by_default(server: LiveServer) -> None:
+    user, alice = await server.user("alice")
+    room = (await server.room(alice, "general"))["id"]
+    pending = [Pending(room, user["id"], "alice", f"m{i}", None) for i in range(130)]
+    await store_batch(server.resources.engine, pending)
+    page = (await events_page(server, alice, room, after_seq=0)).json()
+    assert [f["seq"] for f in page["items"]] == list(range(1, 101)) and page["has_more"] is True
+    page = (await events_page(server, alice, room, after_seq=100)).json()
+    assert [f["seq"] for f in page["items"]] == list(range(101, 131)) and page["has_more"] is False
