@@ -36,7 +36,8 @@ async def test_a_read_frame_on_a_room_socket_moves_the_marker_and_tells_the_user
     await replayed(socket)
     device = await connect_mux(server, bob)  # subscribed to nothing: still told
     alices = await connect_mux(server, alice)
-    await post(server, alice, room, "a", "b", "c")  # 2-4
+    _, carol = await server.user("carol")
+    await post(server, carol, room, "a", "b", "c")  # 2-4
     for _ in range(3):
         await next_entry(socket)
     await socket.send({"type": "read", "seq": 3})
@@ -152,3 +153,24 @@ async def test_a_read_frame_of_a_non_member_keeps_nothing(server: LiveServer) ->
     assert await socket.recv() == {"type": "pong"}
     await _quiet(device)
     assert await marker(server, stranger, room) is None
+
+
+async def test_sending_past_others_entries_tells_the_senders_ws_sockets(server: LiveServer) -> None:
+    _, alice = await server.user("alice")
+    _, bob = await server.user("bob")
+    room = (await server.room(alice, "general"))["id"]
+    devices = [await connect_mux(server, alice), await connect_mux(server, alice)]
+    bobs = await connect_mux(server, bob)
+    sender = devices[0]
+    await sender.subscribe([(room, 0)])
+    await mux_replayed(sender, room)
+    for n in range(1, 4):  # 1-3: nothing of others is passed, the echo says it all
+        await sender.said(room, f"a{n}", f"a{n}")
+    for device in devices:
+        await _quiet(device)
+    await post(server, bob, room, "b1")  # 4
+    await sender.said(room, "a4", "a4")  # 5: alice's marker passes bob's message
+    for device in devices:
+        assert await device.next_type("read") == {"type": "read", "room": room, "seq": 5}
+    assert await _marker(server, alice, room) == 5
+    await _quiet(bobs)
