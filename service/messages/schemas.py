@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from service.auth.schemas import UserRef
 
@@ -34,6 +34,14 @@ class MessageEdit(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     body: Body = Field(description="at most CHAT_MAX_MESSAGE_CHARS characters")
+
+    @field_validator("body")
+    @classmethod
+    def _not_blank(cls, body: str) -> str:
+        # Blank as a sent message is (str.strip): the pattern's \s misses U+001C-U+001F.
+        if not body.strip():
+            raise ValueError("the message body is empty")
+        return body
 
 
 # The stream's frames, as GET /rooms/{id}/events pages them (docs/protocol.md).

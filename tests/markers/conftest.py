@@ -1,0 +1,3 @@
+"""The live server of tests/realtime (a real uvicorn and real clients) for the read-marker tests too."""
+
+from tests.realtime.conftest import make_server, server  # noqa: F401
