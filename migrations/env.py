@@ -24,6 +24,17 @@ def _database_url() -> str:
     return settings.database_url
 
 
+# The search index lives outside the models (migration 0004): its engine-specific
+# tables, column and index are not the models' to compare.
+SEARCH_COLUMN, SEARCH_INDEX, FTS_TABLES = "search", "ix_messages_search", "messages_fts"
+
+
+def _include(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    if not reflected or name is None:
+        return True
+    return not (name in (SEARCH_COLUMN, SEARCH_INDEX) or (type_ == "table" and name.startswith(FTS_TABLES)))
+
+
 def _configure(connection: Connection | None = None, url: str | None = None) -> None:
     dialect = connection.dialect.name if connection is not None else url.split(":", 1)[0]
     context.configure(
@@ -32,6 +43,7 @@ def _configure(connection: Connection | None = None, url: str | None = None) -> 
         target_metadata=metadata,
         render_as_batch=dialect.startswith("sqlite"),
         compare_type=True,
+        include_object=_include,
         literal_binds=connection is None,
     )
 

@@ -16,6 +16,7 @@ from service.auth.security import PasswordHasher, TokenCodec
 from service.auth.throttle import LoginThrottle
 from service.config import Settings, get_settings
 from service.db import create_engine, create_sessionmaker
+from service.direct.router import router as direct_router
 from service.errors import install_error_handlers
 from service.health.router import router as health_router
 from service.markers.router import router as markers_router
@@ -29,6 +30,7 @@ from service.realtime.endpoint import router as realtime_router
 from service.realtime.hub import Hub
 from service.resources import Resources
 from service.rooms.router import router as rooms_router
+from service.search.router import router as search_router
 from service.transport.body import BodyLimit
 from service.web import install as install_web
 
@@ -89,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(rooms_router, prefix=API_PREFIX)
     app.include_router(messages_router, prefix=API_PREFIX)
     app.include_router(markers_router, prefix=API_PREFIX)
+    app.include_router(direct_router, prefix=API_PREFIX)
+    app.include_router(search_router, prefix=API_PREFIX)
     app.include_router(presence_router, prefix=API_PREFIX)
     app.include_router(realtime_router)
     app.include_router(health_router)

@@ -27,7 +27,11 @@ def test_round_trip_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
     db = tmp_path / "rt.db"
     settings = make_settings(f"sqlite+aiosqlite:///{db}")
     migrate.upgrade(settings)
-    assert _tables(db) == {"users", "rooms", "room_members", "messages", "refresh_tokens", "revoked_access_tokens"}
+    tables = {"users", "rooms", "room_members", "messages", "refresh_tokens", "revoked_access_tokens"}
+    fts = {"messages_fts", *(f"messages_fts_{part}" for part in ("data", "idx", "docsize", "config"))}
+    assert _tables(db) == tables | fts
+    migrate.downgrade(settings, "0003")
+    assert _tables(db) == tables
     migrate.downgrade(settings, "base")
     assert _tables(db) == set()
     migrate.upgrade(settings)

@@ -54,6 +54,7 @@ def room_object(room: Room) -> dict[str, Any]:
         "owner_id": room.owner_id,
         "created_at": room.created_at,
         "last_seq": room.last_seq,
+        "kind": room.kind,
     }
 
 

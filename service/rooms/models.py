@@ -1,21 +1,30 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Final
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.auth.models import User
 from service.db import Base, BigIntPK, UTCDateTime, utcnow
 
+ROOM: Final = "room"
+DIRECT: Final = "direct"  # a conversation of two users
+
 
 class Room(Base):
     __tablename__ = "rooms"
+    __table_args__ = (CheckConstraint("kind IN ('room', 'direct')", name="kind"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), default=ROOM, server_default=ROOM)
     name: Mapped[str] = mapped_column(String(64))
     # casefold()ed name: uniqueness ignores case, Unicode included, on every backend.
-    name_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # None for direct conversations, which are outside the rule.
+    name_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # "<lower user id>:<higher user id>": one conversation per pair, however many ask at once.
+    direct_key: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     description: Mapped[str] = mapped_column(String(500), default="")
     private: Mapped[bool] = mapped_column(Boolean, default=False)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)

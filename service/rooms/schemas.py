@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from service.auth.schemas import Username, UserOut
@@ -49,6 +49,7 @@ class RoomOut(BaseModel):
     owner_id: int
     created_at: datetime
     last_seq: int
+    kind: Literal["room", "direct"] = Field(description="direct: a conversation of two users (POST /dms)")
 
 
 class RoomPage(BaseModel):

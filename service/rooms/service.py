@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.models import User
 from service.errors import Conflict, Forbidden, NotFound
-from service.rooms.models import Room, RoomMember
+from service.rooms.models import DIRECT, Room, RoomMember
 
 ROOM_NOT_FOUND = "room not found"
 
@@ -42,12 +42,18 @@ def require_manager(room: Room, user: User) -> None:
         raise Forbidden("only the room's owner or an admin may do this")
 
 
+def require_group(room: Room) -> None:
+    """A direct conversation keeps its name and exactly its two members."""
+    if room.kind == DIRECT:
+        raise Forbidden("a direct conversation keeps its name and its two members")
+
+
 async def list_rooms(session: AsyncSession, user: User, limit: int, offset: int) -> tuple[Sequence[Room], int]:
     visible = _visible_to(user)
     total = await session.scalar(select(func.count()).select_from(Room).where(visible))
-    rooms = await session.scalars(
-        select(Room).where(visible).order_by(Room.name_key, Room.id).limit(limit).offset(offset)
-    )
+    # Rooms by name, then direct conversations (outside the unique-name rule) by name.
+    order = (Room.name_key.is_(None), Room.name_key, Room.name, Room.id)
+    rooms = await session.scalars(select(Room).where(visible).order_by(*order).limit(limit).offset(offset))
     return rooms.all(), total or 0
 
 
@@ -68,6 +74,7 @@ async def create_room(session: AsyncSession, owner: User, name: str, description
 
 
 async def update_room(session: AsyncSession, room: Room, name: str | None, description: str | None) -> Room:
+    require_group(room)
     if name is not None:
         room.name, room.name_key = name, name.casefold()
     if description is not None:
@@ -76,7 +83,9 @@ async def update_room(session: AsyncSession, room: Room, name: str | None, descr
     return room
 
 
-async def delete_room(session: AsyncSession, room: Room) -> None:
+async def delete_room(session: AsyncSession, room: Room, caller: User) -> None:
+    if room.kind == DIRECT and not caller.is_admin:
+        raise Forbidden("a direct conversation is deleted by an admin only")
     # Messages and memberships go with it through ON DELETE CASCADE.
     await session.execute(delete(Room).where(Room.id == room.id))
 
@@ -92,12 +101,13 @@ async def list_members(session: AsyncSession, room: Room) -> Sequence[User]:
 
 
 async def add_member(session: AsyncSession, room: Room, username: str) -> User:
+    require_group(room)
     user = await session.scalar(select(User).where(User.username_key == username.lower()))
     if user is None:
         raise NotFound("user not found")
     if await session.get(RoomMember, (room.id, user.id)) is not None:
         raise Conflict("already a member")
-    session.add(_membership(room, user.id))
+    session.add(membership(room, user.id))
     try:
         await session.flush()
     except IntegrityError:
@@ -112,7 +122,7 @@ async def join_room(session: AsyncSession, room: Room, user: User) -> bool:
     if room.private:
         # Private rooms are joined by invitation only (POST /rooms/{id}/members).
         raise NotFound(ROOM_NOT_FOUND)
-    session.add(_membership(room, user.id))
+    session.add(membership(room, user.id))
     try:
         await session.flush()
     except IntegrityError:
@@ -121,12 +131,13 @@ async def join_room(session: AsyncSession, room: Room, user: User) -> bool:
     return True
 
 
-def _membership(room: Room, user_id: int) -> RoomMember:
+def membership(room: Room, user_id: int) -> RoomMember:
     # A new member starts with nothing unread: the marker at the room's end.
     return RoomMember(room_id=room.id, user_id=user_id, last_read_seq=room.last_seq)
 
 
 async def remove_member(session: AsyncSession, room: Room, caller: User, user_id: int) -> None:
+    require_group(room)
     if user_id != caller.id:
         require_manager(room, caller)
     if user_id == room.owner_id:

@@ -8,7 +8,8 @@ from tests.storing import store_message
 async def test_create_room_makes_creator_owner_and_member(api: Api) -> None:
     alice = await api.user("alice")
     room = await api.room(alice, "General", description="talk")
-    assert set(room) == {"id", "name", "description", "private", "owner_id", "created_at", "last_seq"}
+    assert set(room) == {"id", "name", "description", "private", "owner_id", "created_at", "last_seq", "kind"}
+    assert room["kind"] == "room"
     assert room["name"] == "General" and room["private"] is False and room["last_seq"] == 0
     me = (await api.client.get("/users/me", headers=alice)).json()
     assert room["owner_id"] == me["id"]

@@ -1,0 +1,1 @@
+"""Direct conversations: one private room per pair of users, its two members fixed."""

@@ -1,0 +1,73 @@
+"""Searching the messages a user may read, newest first."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, column, false, or_, select, table, text, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from service.auth.models import User
+from service.messages.models import Message
+from service.rooms.models import Room, RoomMember
+from service.search import query as q
+
+# SQLite's external-content FTS5 table (migration 0004): its rowid is the message id.
+_fts = table("messages_fts", column("rowid"))
+
+
+def _readable_rooms(user: User) -> ColumnElement[bool]:
+    """Messages.room_id among the rooms the user may read (as GET /rooms/{id})."""
+    if user.is_admin:
+        return true()
+    member_of = select(RoomMember.room_id).where(RoomMember.user_id == user.id)
+    public = select(Room.id).where(Room.private == false())
+    return or_(Message.room_id.in_(member_of), Message.room_id.in_(public))
+
+
+def _matching(dialect: str, terms: list[q.Term]) -> tuple[Select[int], ColumnElement[Any]]:
+    """Ids of the matching messages, and the id column to page and order by."""
+    if dialect == "sqlite":
+        ids = (
+            select(Message.id)
+            .select_from(_fts)
+            .join(Message, Message.id == _fts.c.rowid)
+            .where(text("messages_fts MATCH :match").bindparams(match=q.fts5(terms)))
+        )
+        return ids, _fts.c.rowid
+    # Only messages have a tsvector; deleted ones have none (no body).
+    matched = text("messages.search @@ to_tsquery('simple', :match)").bindparams(match=q.tsquery(terms))
+    return select(Message.id).where(matched), Message.__table__.c.id
+
+
+def _dialect(session: AsyncSession) -> str:
+    bind = session.bind
+    assert bind is not None
+    return bind.dialect.name
+
+
+async def search(
+    session: AsyncSession,
+    user: User,
+    terms: list[q.Term],
+    *,
+    room_id: int | None,
+    before_id: int | None,
+    limit: int,
+) -> tuple[Sequence[Message], bool]:
+    ids, order_id = _matching(_dialect(session), terms)
+    ids = ids.where(_readable_rooms(user))
+    if room_id is not None:
+        ids = ids.where(Message.room_id == room_id)
+    if before_id is not None:
+        ids = ids.where(order_id < before_id)
+    found: list[int] = list((await session.scalars(ids.order_by(order_id.desc()).limit(limit + 1))).all())
+    has_more = len(found) > limit
+    found = found[:limit]
+    if not found:
+        return [], has_more
+    rows = await session.scalars(select(Message).options(joinedload(Message.user)).where(Message.id.in_(found)))
+    by_id = {m.id: m for m in rows}
+    return [by_id[i] for i in found if i in by_id], has_more
