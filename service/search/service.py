@@ -27,9 +27,15 @@ def _readable_rooms(user: User) -> ColumnElement[bool]:
     return or_(Message.room_id.in_(member_of), Message.room_id.in_(public))
 
 
-def _matching(dialect: str, terms: list[q.Term]) -> tuple[Select[int], ColumnElement[Any]]:
+# PostgreSQL: how many matches a word may have to count as rare (below).
+PROBE = 2000
+
+
+async def _matching(session: AsyncSession, terms: list[q.Term]) -> tuple[Select[int], ColumnElement[Any]]:
     """Ids of the matching messages, and the id column to page and order by."""
-    if dialect == "sqlite":
+    if _dialect(session) == "sqlite":
+        # FTS5 walks its doclists newest first and stops at the page's end: rare or
+        # common, a page costs about the same.
         ids = (
             select(Message.id)
             .select_from(_fts)
@@ -39,7 +45,16 @@ def _matching(dialect: str, terms: list[q.Term]) -> tuple[Select[int], ColumnEle
         return ids, _fts.c.rowid
     # Only messages have a tsvector; deleted ones have none (no body).
     matched = text("messages.search @@ to_tsquery('simple', :match)").bindparams(match=q.tsquery(terms))
-    return select(Message.id).where(matched), Message.__table__.c.id
+    order_id = Message.__table__.c.id
+    # The planner guesses a rare word's matches badly (a word outside its statistics
+    # is taken as common), then walks the primary key backwards through every row:
+    # 0.7 s on a million. So look first: the GIN index hands over a rare word's
+    # matches whole, in a millisecond; only a word with more than PROBE matches
+    # goes to the ordered walk, which finds a page of a common word at once.
+    hits = list((await session.scalars(select(Message.id).where(matched).limit(PROBE + 1))).all())
+    if len(hits) <= PROBE:
+        return select(Message.id).where(order_id.in_(hits)), order_id
+    return select(Message.id).where(matched), order_id
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -57,7 +72,7 @@ async def search(
     before_id: int | None,
     limit: int,
 ) -> tuple[Sequence[Message], bool]:
-    ids, order_id = _matching(_dialect(session), terms)
+    ids, order_id = await _matching(session, terms)
     ids = ids.where(_readable_rooms(user))
     if room_id is not None:
         ids = ids.where(Message.room_id == room_id)

@@ -142,3 +142,18 @@ async def test_overlong_and_empty_queries_are_422_and_wordless_ones_find_nothing
     many = " ".join(["cat"] * 60 + ["sat"])
     assert await _found(api, alice, many) == ["Sat the cat", "the cat sat on the mat"]
     assert (await api.client.get("/search", params={"q": "cat"})).status_code == 401
+
+
+async def test_common_words_page_alike(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL looks a word up in the index before choosing how to page it (service.PROBE):
+    a word past the probe pages the same as a rare one."""
+    from service.search import service
+
+    monkeypatch.setattr(service, "PROBE", 2)
+    alice, bob = await api.user("alice"), await api.user("bob")
+    await _room_with(api, alice, "general", [f"needle {i}" for i in range(5)])
+    await _room_with(api, alice, "hidden", ["needle hidden"], private=True)
+    assert await _found(api, bob, "needle", limit=2) == ["needle 4", "needle 3"]
+    r = (await api.client.get("/search", params={"q": "needle", "limit": 10}, headers=bob)).json()
+    assert [m["body"] for m in r["items"]] == [f"needle {i}" for i in range(4, -1, -1)] and not r["has_more"]
+    assert len(await _found(api, alice, "needle")) == 6
