@@ -233,6 +233,10 @@ async def test_every_multiplexed_frame_matches_the_document(make_server: ServerF
     r = await server.http.post(f"/rooms/{theirs['id']}/members", json={"username": "alice"}, headers=auth(bob_token))
     assert r.status_code == 201
     assert (await alice.recv("room_added"))["room"]["id"] == theirs["id"]
+    # A direct conversation is announced the same way, with its kind.
+    r = await server.http.post("/dms", json={"username": "alice"}, headers=auth(bob_token))
+    assert r.status_code == 201
+    assert (await alice.recv("room_added"))["room"]["kind"] == "direct"
     rooms = [{"room": ours["id"], "since": None}, {"room": theirs["id"], "since": 0}, {"room": 10**9, "since": None}]
     await alice.send({"type": "subscribe", "rooms": rooms, "ref": "s1"})
     for _ in range(2):
