@@ -2,6 +2,7 @@
 // This module wires the socket's events into ChatState and the views' intents into REST
 // calls and socket frames; the views only render state. Routes: #/login, #/rooms, #/rooms/<id>.
 // The socket follows the user's rooms (for their unread counts) and the open room.
+// A user's name starts a direct conversation.
 
 import { RoomActions, errorText } from "./actions.js";
 import { Auth, SignedOut } from "./api.js";
@@ -15,6 +16,7 @@ import { SidebarView } from "./sidebar-view.js";
 import { SignInView } from "./signin-view.js";
 import { ChatSocket } from "./socket.js";
 import { ChatState } from "./state.js";
+import { UserMenu } from "./user-menu.js";
 
 const auth = new Auth((reason) => navigate("#/login", `Signed out: ${reason}.`));
 const state = new ChatState();
@@ -157,6 +159,8 @@ const people = new PeopleView(state, {
   leave: () => actions.leave(),
 });
 
+const userMenu = new UserMenu({ message: (username) => actions.openConversation(username) });
+
 // --- navigation ---------------------------------------------------------------------
 
 let routed = null; // the hash route() last ran for
@@ -183,6 +187,7 @@ function showTopbar() {
   const user = auth.user;
   $("whoami").textContent = user ? `Signed in as ${user.username}` : "";
   $("logout").hidden = !user;
+  if (!user) userMenu.close(false);
 }
 
 function showLogin(message) {

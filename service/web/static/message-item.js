@@ -3,8 +3,10 @@
 // own, or any in a room they own or as an admin; asked once more first). A deleted
 // message keeps its place as a tombstone and never shows its old text.
 // Buttons carry data-action; the room view handles them (one listener for the log).
+// The author's name opens "Message <name>" (user-menu.js), except on the user's own.
 
 import { el } from "./dom.js";
+import { userName } from "./user-menu.js";
 
 export const MAX_BODY = 4000;
 
@@ -32,7 +34,7 @@ export function messageItem(message, options = {}) {
   const item = el("li", "message");
   if (own) item.classList.add("own");
   const meta = el("div", "meta");
-  meta.append(el("span", "author", message.user.username));
+  meta.append(userName(message.user, "author", own));
   if (message.created_at) meta.append(timeOf(message.created_at));
   if (message.deleted) {
     item.classList.add("deleted");

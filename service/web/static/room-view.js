@@ -6,6 +6,7 @@
 import { $, el } from "./dom.js";
 import { MessageControls } from "./message-controls.js";
 import { messageItem } from "./message-item.js";
+import { isDirect, roomLabel } from "./names.js";
 
 const GROUP_WITHIN_MS = 5 * 60_000;
 const AT_END_PX = 48;
@@ -100,9 +101,11 @@ export class RoomView {
 
   #renderHeader() {
     const { room } = this.state.current;
-    $("room-title").textContent = room.name;
-    $("room-info").textContent = [room.private ? "private" : "public", room.description].filter(Boolean).join(" · ");
-    document.title = `Chat: ${room.name}`;
+    const name = roomLabel(room, this.state.me);
+    $("room-title").textContent = name;
+    const kind = isDirect(room) ? "direct conversation" : room.private ? "private" : "public";
+    $("room-info").textContent = [kind, room.description].filter(Boolean).join(" · ");
+    document.title = `Chat: ${name}`;
   }
 
   /** A member writes; anyone else reads a public room and may join it. */
@@ -178,8 +181,7 @@ export class RoomView {
     }
     const grouped = !newDay && previous.user.id === message.user.id && when - previousWhen < GROUP_WITHIN_MS;
     const item = this.#messageItem(message);
-    item.dataset.seq = String(message.seq);
-    if (grouped) item.classList.add("grouped");
+    if (grouped) this.#group(item);
     items.push(item);
     this.rendered.push(message.seq);
     this.last = message;
@@ -195,6 +197,13 @@ export class RoomView {
     const item = messageItem(message, options);
     item.dataset.seq = String(message.seq);
     return item;
+  }
+
+  /** One more message of the author above: its name is not shown again, nor a tab stop. */
+  #group(item) {
+    item.classList.add("grouped");
+    const author = item.querySelector(".author.user-link");
+    if (author) author.tabIndex = -1;
   }
 
   /** Messages changed in place (edited, deleted): their items are drawn again. */
@@ -216,7 +225,7 @@ export class RoomView {
     const hadFocus = old.contains(document.activeElement);
     const action = hadFocus ? document.activeElement.dataset.action : undefined;
     const item = this.#messageItem(message);
-    if (old.classList.contains("grouped")) item.classList.add("grouped");
+    if (old.classList.contains("grouped")) this.#group(item);
     old.replaceWith(item);
     const target = focus ?? (action ? `[data-action="${action}"]` : null);
     const node = target ? item.querySelector(target) : null;
