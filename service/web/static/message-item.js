@@ -17,6 +17,38 @@ function button(text, action, className = "link") {
   return node;
 }
 
+export function dayKey(date) {
+  return `${date.getFullYear()}-${date.getMonth()}-${date.getDate()}`;
+}
+
+/** The separator that starts a day in the log: "Today", "Yesterday", or the date. */
+export function daySeparator(date) {
+  const today = new Date();
+  const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+  let label;
+  if (dayKey(date) === dayKey(today)) label = "Today";
+  else if (dayKey(date) === dayKey(yesterday)) label = "Yesterday";
+  else {
+    const options = { weekday: "long", day: "numeric", month: "long" };
+    if (date.getFullYear() !== today.getFullYear()) options.year = "numeric";
+    label = date.toLocaleDateString([], options);
+  }
+  const separator = el("li", "day-separator");
+  separator.setAttribute("role", "separator");
+  separator.append(el("span", "", label));
+  return separator;
+}
+
+/** Where a window of older history ends (room-state.js's hole): a button pages what follows. */
+export function holeItem(buttonId) {
+  const item = el("li", "hole");
+  const button = el("button", "secondary small", "Show newer messages");
+  button.type = "button";
+  button.id = buttonId;
+  item.append(button);
+  return item;
+}
+
 function timeOf(iso, className = "") {
   const when = new Date(iso);
   const time = el("time", className, when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
