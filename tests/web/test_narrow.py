@@ -7,7 +7,7 @@ from collections.abc import Callable
 from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.conftest import ServiceProcess
-from tests.web.conftest import ChatPage, Rest, unique
+from tests.web.conftest import ChatPage, Rest, send_over_websocket, unique
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 
@@ -55,4 +55,48 @@ def test_narrow_screen_shows_the_conversation_and_a_way_back_to_the_rooms(
     _fits(page)
     page.get_by_role("button", name="Join room").click()
     expect(page.locator("#message-input")).to_be_in_viewport()
+    _fits(page)
+
+
+def test_narrow_screen_searches_opens_a_result_and_starts_a_conversation(
+    service: ServiceProcess, rest: Rest, open_page: Callable[..., ChatPage]
+) -> None:
+    other, here = unique("pia"), unique("leo")
+    word = unique("pocketword").replace("_", "")
+    token = rest.user(other)
+    room = rest.call("POST", "/rooms", token, 201, json={"name": unique("street")})
+    send_over_websocket(service.base, token, room["id"], [f"a {word} " + "that wraps on a phone " * 6, "later"])
+    phone = open_page(service.base, viewport=PHONE, is_mobile=True, has_touch=True)
+    phone.sign_up(here)
+    page = phone.page
+    box = page.get_by_role("searchbox", name="Search messages")
+    expect(box).to_be_in_viewport()
+    _fits(page)
+
+    box.fill(word)
+    box.press("Enter")
+    result = page.locator("#search-results li button")
+    expect(result).to_have_count(1)
+    expect(result).to_be_in_viewport()
+    _fits(page)
+    result.click()
+    phone.wait_live()
+    expect(page.locator("#view-rooms")).to_be_hidden()
+    marked = page.locator("#messages li.marked")
+    expect(marked.locator(".body")).to_contain_text(word)
+    expect(marked).to_be_in_viewport()
+    _fits(page)
+
+    # The author's name: "Message <name>" in view, then the conversation has the screen.
+    marked.get_by_role("button", name=other, exact=True).click()
+    offer = page.get_by_role("button", name=f"Message {other}", exact=True)
+    expect(offer).to_be_in_viewport()
+    _fits(page)
+    offer.click()
+    phone.wait_live()
+    expect(page.locator("#room-title")).to_have_text(other)
+    for part in ("#log-scroll", "#message-input", "#send"):
+        expect(page.locator(part)).to_be_in_viewport()
+    page.get_by_role("button", name="← Rooms").click()
+    expect(page.locator("#dm-list .room-name")).to_have_text([other])
     _fits(page)

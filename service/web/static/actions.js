@@ -49,6 +49,21 @@ export class RoomActions {
     else this.page.navigate("#/rooms", `You left the room: ${reason}.`);
   }
 
+  /** The direct conversation with `username`, made the first time, then opened. */
+  async openConversation(username) {
+    let room;
+    try {
+      room = await this.auth.request("POST", "/dms", { json: { username } });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return `There is no user ${username}.`;
+      if (error instanceof ApiError && error.status === 422) return `You cannot write to ${username} directly.`;
+      return errorText(error);
+    }
+    this.follow([room]); // room_added says so too, on each of the two users' sockets
+    this.page.navigate(`#/rooms/${room.id}`);
+    return "";
+  }
+
   async join() {
     const roomId = this.state.currentId;
     try {

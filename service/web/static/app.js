@@ -2,19 +2,24 @@
 // This module wires the socket's events into ChatState and the views' intents into REST
 // calls and socket frames; the views only render state. Routes: #/login, #/rooms, #/rooms/<id>.
 // The socket follows the user's rooms (for their unread counts) and the open room.
+// A user's name starts a direct conversation; a search result opens its room at the message.
 
 import { RoomActions, errorText } from "./actions.js";
 import { Auth, SignedOut } from "./api.js";
 import { Directory } from "./directory.js";
 import { $ } from "./dom.js";
 import { HomeView } from "./home-view.js";
+import { Jumper } from "./jump.js";
 import { PeopleView } from "./people-view.js";
 import { ReadTracker } from "./reading.js";
 import { RoomView } from "./room-view.js";
+import { Search } from "./search.js";
+import { SearchView } from "./search-view.js";
 import { SidebarView } from "./sidebar-view.js";
 import { SignInView } from "./signin-view.js";
 import { ChatSocket } from "./socket.js";
 import { ChatState } from "./state.js";
+import { UserMenu } from "./user-menu.js";
 
 const auth = new Auth((reason) => navigate("#/login", `Signed out: ${reason}.`));
 const state = new ChatState();
@@ -24,6 +29,8 @@ let connections = 0; // hellos on this page's socket: after the first, counts ar
 
 const actions = new RoomActions(auth, state, { socket: () => socket, navigate: (...args) => navigate(...args) });
 const reads = new ReadTracker(state, () => socket);
+const jumper = new Jumper(auth, state);
+const search = new Search(auth, state);
 const directory = new Directory(auth, state, {
   mine: (roomIds) => socket && socket.subscribe(roomIds),
   lost: (roomIds) => roomIds.forEach((id) => actions.endRoom(id, "you are not a member any more")),
@@ -149,12 +156,20 @@ const roomView = new RoomView(state, {
   join: () => actions.join(),
   edit: (seq, body) => actions.edit(seq, body),
   remove: (seq) => actions.remove(seq),
+  fillHole: () => jumper.fillHole(state.currentId),
 });
 
 const people = new PeopleView(state, {
   addMember: (username) => actions.addMember(username),
   removeMember: (user) => actions.removeMember(user),
   leave: () => actions.leave(),
+});
+
+const userMenu = new UserMenu({ message: (username) => actions.openConversation(username) });
+
+const searchView = new SearchView(state, {
+  search: (q, options) => search.page(q, options),
+  open: (message) => openAt(message.room_id, message.seq),
 });
 
 // --- navigation ---------------------------------------------------------------------
@@ -183,6 +198,8 @@ function showTopbar() {
   const user = auth.user;
   $("whoami").textContent = user ? `Signed in as ${user.username}` : "";
   $("logout").hidden = !user;
+  searchView.enable(Boolean(user));
+  if (!user) userMenu.close(false);
 }
 
 function showLogin(message) {
@@ -251,6 +268,14 @@ function showRoom(roomId) {
   people.show();
   actions.loadMembers(roomId);
   $("room-title").focus();
+}
+
+/** A search result: its room, scrolled to the message, with the history around it paged in. */
+async function openAt(roomId, seq) {
+  navigate(`#/rooms/${roomId}`);
+  if (state.rooms.has(roomId)) showRoom(roomId); // now, not on the hashchange: the jump needs it open
+  const problem = await jumper.reveal(roomId, seq);
+  if (state.currentId === roomId && !$("view-room").hidden) roomView.reveal(seq, problem);
 }
 
 /** A link to a room the lists do not hold (yet, or at all): wait for them, else ask for the room. */

@@ -3,8 +3,10 @@
 // own, or any in a room they own or as an admin; asked once more first). A deleted
 // message keeps its place as a tombstone and never shows its old text.
 // Buttons carry data-action; the room view handles them (one listener for the log).
+// The author's name opens "Message <name>" (user-menu.js), except on the user's own.
 
 import { el } from "./dom.js";
+import { userName } from "./user-menu.js";
 
 export const MAX_BODY = 4000;
 
@@ -13,6 +15,38 @@ function button(text, action, className = "link") {
   node.type = "button";
   node.dataset.action = action;
   return node;
+}
+
+export function dayKey(date) {
+  return `${date.getFullYear()}-${date.getMonth()}-${date.getDate()}`;
+}
+
+/** The separator that starts a day in the log: "Today", "Yesterday", or the date. */
+export function daySeparator(date) {
+  const today = new Date();
+  const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+  let label;
+  if (dayKey(date) === dayKey(today)) label = "Today";
+  else if (dayKey(date) === dayKey(yesterday)) label = "Yesterday";
+  else {
+    const options = { weekday: "long", day: "numeric", month: "long" };
+    if (date.getFullYear() !== today.getFullYear()) options.year = "numeric";
+    label = date.toLocaleDateString([], options);
+  }
+  const separator = el("li", "day-separator");
+  separator.setAttribute("role", "separator");
+  separator.append(el("span", "", label));
+  return separator;
+}
+
+/** Where a window of older history ends (room-state.js's hole): a button pages what follows. */
+export function holeItem(buttonId) {
+  const item = el("li", "hole");
+  const button = el("button", "secondary small", "Show newer messages");
+  button.type = "button";
+  button.id = buttonId;
+  item.append(button);
+  return item;
 }
 
 function timeOf(iso, className = "") {
@@ -32,7 +66,7 @@ export function messageItem(message, options = {}) {
   const item = el("li", "message");
   if (own) item.classList.add("own");
   const meta = el("div", "meta");
-  meta.append(el("span", "author", message.user.username));
+  meta.append(userName(message.user, "author", own));
   if (message.created_at) meta.append(timeOf(message.created_at));
   if (message.deleted) {
     item.classList.add("deleted");

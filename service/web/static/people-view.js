@@ -1,8 +1,20 @@
 // The open room's People panel: who is online, the members (the owner adds and removes
-// them), and "Leave room" for a member who is not its owner.
+// them), and "Leave room" for a member who is not its owner. A conversation's two
+// members are fixed. Others' names open "Message <name>" (user-menu.js).
 // It renders ChatState and sends intents; it fetches nothing itself.
 
 import { $, el } from "./dom.js";
+import { isDirect } from "./names.js";
+import { userName } from "./user-menu.js";
+
+/** The list's items drawn again; a name that had the focus keeps it. */
+function redraw(list, items) {
+  const focused = list.contains(document.activeElement) ? document.activeElement : null;
+  const name = focused && focused.classList.contains("user-link") ? focused.dataset.username : null;
+  list.replaceChildren(...items);
+  const again = name ? [...list.querySelectorAll("button.user-link")].find((b) => b.dataset.username === name) : null;
+  if (again) again.focus();
+}
 
 export class PeopleView {
   /** intents: addMember(username) → Promise<error text>, removeMember(user) → Promise<error text>,
@@ -44,11 +56,14 @@ export class PeopleView {
     const room = this.state.current;
     const me = this.state.me;
     const users = [...room.online.values()].sort((a, b) => a.username.localeCompare(b.username));
-    $("online").replaceChildren(
-      ...users.map((user) => {
-        const item = el("li", "person", user.username);
+    redraw(
+      $("online"),
+      users.map((user) => {
+        const self = Boolean(me && user.id === me.id);
+        const item = el("li", "person");
         item.dataset.userId = String(user.id);
-        if (me && user.id === me.id) item.append(el("span", "muted", " (you)"));
+        item.append(userName(user, "person-name", self));
+        if (self) item.append(el("span", "muted", " (you)"));
         return item;
       }),
     );
@@ -58,17 +73,19 @@ export class PeopleView {
   #renderMembers() {
     const room = this.state.current;
     const me = this.state.me;
-    const manages = Boolean(me && (me.is_admin || room.room.owner_id === me.id));
+    const direct = isDirect(room.room);
+    const manages = Boolean(me && (me.is_admin || room.room.owner_id === me.id)) && !direct;
     $("add-member").hidden = !manages;
     $("members-error").textContent = room.membersError;
     const members = room.members ?? [];
     $("members-count").textContent = room.members ? `(${members.length})` : "";
-    $("members").replaceChildren(
-      ...members.map((user) => {
+    redraw(
+      $("members"),
+      members.map((user) => {
         const item = el("li", "member");
         item.dataset.userId = String(user.id);
-        item.append(el("span", "member-name", user.username));
-        if (user.id === room.room.owner_id) item.append(el("span", "badge", "owner"));
+        item.append(userName(user, "member-name", Boolean(me && user.id === me.id)));
+        if (user.id === room.room.owner_id && !direct) item.append(el("span", "badge", "owner"));
         else if (me && user.id === me.id) item.append(el("span", "muted", " (you)"));
         if (manages && user.id !== room.room.owner_id) {
           const remove = el("button", "link remove", "Remove");
@@ -82,7 +99,7 @@ export class PeopleView {
     );
     // The owner cannot leave (they delete the room instead); a conversation's two are fixed.
     const owner = Boolean(me && room.room.owner_id === me.id);
-    $("leave").hidden = !room.member || owner || room.room.kind === "direct";
+    $("leave").hidden = !room.member || owner || direct;
   }
 
   async #addMember(event) {

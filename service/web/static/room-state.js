@@ -7,6 +7,11 @@
 //
 // Merging is order-free: a delete is final, and a body replaces another only when its
 // edited_at is later, so a REST page, a replay and live frames can arrive in any order.
+//
+// The messages held run without a gap from the oldest one to the newest, except for one
+// `hole` at most: a window of older history opened at a search result (jump.js) sits
+// below it, apart from the messages above it, until the hole is paged or the window
+// dropped. Messages with hole.after < seq < hole.before may be missing.
 
 /** ISO 8601 UTC times, comparable as strings: the fraction padded to microseconds. */
 function timeKey(iso) {
@@ -54,6 +59,7 @@ export class RoomState {
     this.online = new Map(); // user id → User
     this.typists = new Map(); // user id → {username, timer}
     this.pending = new Map(); // client_msg_id → {body, failed: detail | null}
+    this.hole = null; // {after, before}: see above
     this.members = null; // [User] once fetched
     this.membersError = "";
     this.clearUnread(false);
@@ -70,6 +76,16 @@ export class RoomState {
     this.streamSeq = 0;
     this.synced = false;
     this.heldFrom = null;
+    this.hole = null;
+  }
+
+  /** Forget the window of older history below the hole (another one is opened). */
+  dropWindow() {
+    if (!this.hole) return;
+    const keep = insertionIndex(this.seqs, this.hole.before);
+    for (const seq of this.seqs.slice(0, keep)) this.messages.delete(seq);
+    this.seqs = this.seqs.slice(keep);
+    this.hole = null;
   }
 
   get lastSeq() {

@@ -1,38 +1,29 @@
 // The open room: its messages by seq with day separators and runs of one author grouped,
 // edits and deletes applied in place, the user's Edit and Delete controls, pending sends,
 // who is typing, and the composer (or, in a public room the user has not joined, "Join").
+// A message opened from a search is scrolled to and marked; a window of older history
+// opened there shows where it ends ("Show newer messages", room-state.js's hole).
 // It renders ChatState and sends intents; it fetches nothing itself.
 
 import { $, el } from "./dom.js";
+import { anchorOf, centre, isAtEnd, restore, scrollToEnd } from "./log-scroll.js";
 import { MessageControls } from "./message-controls.js";
-import { messageItem } from "./message-item.js";
+import { dayKey, daySeparator, holeItem, messageItem } from "./message-item.js";
+import { isDirect, roomLabel } from "./names.js";
 
 const GROUP_WITHIN_MS = 5 * 60_000;
-const AT_END_PX = 48;
-
-function dayKey(date) {
-  return `${date.getFullYear()}-${date.getMonth()}-${date.getDate()}`;
-}
-
-function dayLabel(date) {
-  const today = new Date();
-  const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
-  if (dayKey(date) === dayKey(today)) return "Today";
-  if (dayKey(date) === dayKey(yesterday)) return "Yesterday";
-  const options = { weekday: "long", day: "numeric", month: "long" };
-  if (date.getFullYear() !== today.getFullYear()) options.year = "numeric";
-  return date.toLocaleDateString([], options);
-}
 
 export class RoomView {
   /** intents: send(body), typing(), stoppedTyping(), loadOlder(), back(), discard(clientMsgId),
-   * join() → Promise<error text>, edit(seq, body) → Promise<error text>, remove(seq) → Promise<error text> */
+   * join() → Promise<error text>, edit(seq, body) → Promise<error text>, remove(seq) → Promise<error text>,
+   * fillHole() → Promise<error text> */
   constructor(state, intents) {
     this.state = state;
     this.intents = intents;
     this.roomId = null;
     this.rendered = []; // seqs in #messages, ascending
     this.last = null; // the last rendered message, to group the next one with
+    this.marked = null; // the seq opened from a search
     this.controls = new MessageControls($("messages"), intents, {
       message: (seq) => this.state.current?.messages.get(seq),
       redraw: (seq, focus) => this.#redraw(seq, focus),
@@ -54,6 +45,9 @@ export class RoomView {
       else intents.stoppedTyping();
     });
     $("join").addEventListener("click", () => this.#join());
+    $("messages").addEventListener("click", (event) => {
+      if (event.target instanceof Element && event.target.closest("#fill-hole")) this.#fillHole();
+    });
   }
 
   /** A room was opened (or reopened): everything is drawn afresh. */
@@ -66,7 +60,9 @@ export class RoomView {
       $("message-input").value = "";
       $("older").textContent = "Load older messages";
       $("join-error").textContent = "";
+      $("room-notice").textContent = "";
       this.controls.reset();
+      this.marked = null;
     }
     this.#renderHeader();
     this.#renderConnection();
@@ -74,7 +70,26 @@ export class RoomView {
     this.#renderAll();
     this.#renderPending();
     this.#renderTyping();
-    this.#scrollToEnd();
+    scrollToEnd($("log-scroll"));
+  }
+
+  /** The message opened from a search: scrolled to the middle, marked, and focused;
+   * `problem`: why it cannot be shown. */
+  reveal(seq, problem = "") {
+    $("room-notice").textContent = problem;
+    const previous = this.marked === null ? null : this.#itemOf(this.marked);
+    this.marked = problem ? null : seq;
+    if (previous) {
+      previous.classList.remove("marked");
+      if (previous.classList.contains("grouped")) this.#group(previous);
+    }
+    const item = problem ? null : this.#itemOf(seq);
+    if (!item) return;
+    item.classList.add("marked");
+    item.tabIndex = -1;
+    item.querySelector(".author.user-link")?.removeAttribute("tabindex"); // shown even if grouped
+    centre($("log-scroll"), item);
+    item.focus({ preventScroll: true });
   }
 
   olderFailed(detail) {
@@ -100,9 +115,11 @@ export class RoomView {
 
   #renderHeader() {
     const { room } = this.state.current;
-    $("room-title").textContent = room.name;
-    $("room-info").textContent = [room.private ? "private" : "public", room.description].filter(Boolean).join(" · ");
-    document.title = `Chat: ${room.name}`;
+    const name = roomLabel(room, this.state.me);
+    $("room-title").textContent = name;
+    const kind = isDirect(room) ? "direct conversation" : room.private ? "private" : "public";
+    $("room-info").textContent = [kind, room.description].filter(Boolean).join(" · ");
+    document.title = `Chat: ${name}`;
   }
 
   /** A member writes; anyone else reads a public room and may join it. */
@@ -137,15 +154,39 @@ export class RoomView {
 
   #renderAll() {
     const room = this.state.current;
-    const scroll = $("log-scroll");
-    const fromBottom = scroll.scrollHeight - scroll.scrollTop;
+    const anchor = anchorOf($("log-scroll"), $("messages"));
     this.rendered = [];
     this.last = null;
     const nodes = [];
-    for (const seq of room.seqs) nodes.push(...this.#itemsFor(room.messages.get(seq)));
+    const hole = room.hole;
+    const holeHere = () => hole && this.last && this.last.seq <= hole.after;
+    for (const seq of room.seqs) {
+      if (seq >= hole?.before && holeHere()) nodes.push(this.#hole());
+      nodes.push(...this.#itemsFor(room.messages.get(seq)));
+    }
+    if (holeHere()) nodes.push(this.#hole());
     $("messages").replaceChildren(...nodes);
     $("older").hidden = room.oldestSeq <= 1;
-    scroll.scrollTop = scroll.scrollHeight - fromBottom; // keep what the reader was looking at
+    restore($("log-scroll"), $("messages"), anchor); // keep what the reader was looking at
+  }
+
+  /** Where a window of older history ends; what follows starts afresh (its day, its author). */
+  #hole() {
+    this.last = null;
+    return holeItem("fill-hole");
+  }
+
+  async #fillHole() {
+    const button = $("fill-hole");
+    if (!button || button.disabled) return;
+    button.disabled = true;
+    const text = await this.intents.fillHole();
+    if (button.isConnected && !text) this.#renderAll(); // nothing new came: the hole had no messages
+    const now = $("fill-hole");
+    if (now && now !== button && document.activeElement === document.body) now.focus(); // more to show
+    if (now !== button) return;
+    button.disabled = false;
+    button.textContent = text ? `Show newer messages (failed: ${text})` : "Show newer messages";
   }
 
   /** New messages at the end are appended; anything older (a page, a gap) redraws. */
@@ -154,13 +195,12 @@ export class RoomView {
     const lastShown = this.rendered.length ? this.rendered[this.rendered.length - 1] : 0;
     const firstNew = room.seqs.findIndex((seq) => seq > lastShown);
     if (firstNew !== this.rendered.length) return this.#renderAll();
-    const scroll = $("log-scroll");
-    const atEnd = scroll.scrollHeight - scroll.scrollTop - scroll.clientHeight < AT_END_PX;
+    const atEnd = isAtEnd($("log-scroll"));
     const nodes = [];
     for (const seq of room.seqs.slice(firstNew)) nodes.push(...this.#itemsFor(room.messages.get(seq)));
     $("messages").append(...nodes);
     $("older").hidden = room.oldestSeq <= 1;
-    if (atEnd) this.#scrollToEnd();
+    if (atEnd) scrollToEnd($("log-scroll"));
   }
 
   /** The message's <li>, after a day separator when it starts a day. */
@@ -170,16 +210,10 @@ export class RoomView {
     const previous = this.last;
     const previousWhen = previous ? new Date(previous.created_at) : null;
     const newDay = !previousWhen || dayKey(previousWhen) !== dayKey(when);
-    if (newDay) {
-      const separator = el("li", "day-separator");
-      separator.setAttribute("role", "separator");
-      separator.append(el("span", "", dayLabel(when)));
-      items.push(separator);
-    }
+    if (newDay) items.push(daySeparator(when));
     const grouped = !newDay && previous.user.id === message.user.id && when - previousWhen < GROUP_WITHIN_MS;
     const item = this.#messageItem(message);
-    item.dataset.seq = String(message.seq);
-    if (grouped) item.classList.add("grouped");
+    if (grouped) this.#group(item);
     items.push(item);
     this.rendered.push(message.seq);
     this.last = message;
@@ -194,7 +228,19 @@ export class RoomView {
     const options = { own, canEdit: own, canDelete: own || manages, ...this.controls.of(message.seq) };
     const item = messageItem(message, options);
     item.dataset.seq = String(message.seq);
+    if (message.seq === this.marked) {
+      item.classList.add("marked");
+      item.tabIndex = -1;
+    }
     return item;
+  }
+
+  /** One more message of the author above: its name is not shown again, nor a tab stop
+   * (unless it is the message opened from a search). */
+  #group(item) {
+    item.classList.add("grouped");
+    const author = item.querySelector(".author.user-link");
+    if (author && !item.classList.contains("marked")) author.tabIndex = -1;
   }
 
   /** Messages changed in place (edited, deleted): their items are drawn again. */
@@ -216,7 +262,7 @@ export class RoomView {
     const hadFocus = old.contains(document.activeElement);
     const action = hadFocus ? document.activeElement.dataset.action : undefined;
     const item = this.#messageItem(message);
-    if (old.classList.contains("grouped")) item.classList.add("grouped");
+    if (old.classList.contains("grouped")) this.#group(item);
     old.replaceWith(item);
     const target = focus ?? (action ? `[data-action="${action}"]` : null);
     const node = target ? item.querySelector(target) : null;
@@ -227,8 +273,7 @@ export class RoomView {
   #renderPending() {
     const room = this.state.current;
     const me = this.state.me;
-    const scroll = $("log-scroll");
-    const atEnd = scroll.scrollHeight - scroll.scrollTop - scroll.clientHeight < AT_END_PX;
+    const atEnd = isAtEnd($("log-scroll"));
     const items = [...room.pending].map(([id, entry]) => {
       const item = messageItem({ user: me, body: entry.body, created_at: null }, { own: true });
       item.classList.add(entry.failed === null ? "pending" : "failed");
@@ -246,12 +291,7 @@ export class RoomView {
       return item;
     });
     $("pending").replaceChildren(...items);
-    if (atEnd) this.#scrollToEnd();
-  }
-
-  #scrollToEnd() {
-    const scroll = $("log-scroll");
-    scroll.scrollTop = scroll.scrollHeight;
+    if (atEnd) scrollToEnd($("log-scroll"));
   }
 
   // Typing.

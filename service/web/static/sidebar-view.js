@@ -1,8 +1,10 @@
 // The sidebar: the user's rooms, the most recently active first, with their unread
-// counts; below them the public rooms they may open and join, by name. The open room is
+// counts; their direct conversations the same way, each named after the other user;
+// below them the public rooms they may open and join, by name. The open room is
 // marked. It renders ChatState and sends intents; it fetches nothing itself.
 
 import { $, el } from "./dom.js";
+import { isDirect, roomLabel } from "./names.js";
 
 /** The list holds `items` in this order; nodes already in place are not touched, so a
  * render does not take the focus from the button the user is on. */
@@ -30,14 +32,18 @@ export class SidebarView {
   render() {
     const state = this.state;
     const mine = state.memberRooms();
+    const rooms = mine.filter((r) => !isDirect(r.room));
+    const direct = mine.filter((r) => isDirect(r.room));
     const others = state.otherRooms();
     const focused = document.activeElement;
-    place($("room-list"), mine.map((room) => this.#item(room, true)));
+    place($("room-list"), rooms.map((room) => this.#item(room, true)));
+    place($("dm-list"), direct.map((room) => this.#item(room, true)));
     place($("public-list"), others.map((room) => this.#item(room, false)));
     // A room that moved up (news) keeps the keyboard's focus.
     if (focused !== document.activeElement && focused && focused.isConnected) focused.focus();
     for (const id of [...this.buttons.keys()]) if (!state.rooms.has(id)) this.buttons.delete(id);
-    $("rooms-empty").hidden = mine.length > 0;
+    $("rooms-empty").hidden = rooms.length > 0;
+    $("dms-empty").hidden = direct.length > 0;
     $("public-list").hidden = others.length === 0;
     $("public-heading").hidden = others.length === 0;
     const unreadElsewhere = mine.reduce((n, r) => n + (r.room.id === state.currentId ? 0 : r.unread), 0);
@@ -58,8 +64,8 @@ export class SidebarView {
       this.buttons.set(room.id, button);
     }
     const unread = member ? roomState.unread : 0;
-    const parts = [el("span", "room-name", room.name)];
-    if (room.private) parts.push(el("span", "badge", "private"));
+    const parts = [el("span", "room-name", roomLabel(room, this.state.me))];
+    if (room.private && !isDirect(room)) parts.push(el("span", "badge", "private"));
     if (unread) {
       const badge = el("span", "unread", String(unread));
       badge.title = `${unread} unread`;
