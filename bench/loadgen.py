@@ -154,9 +154,10 @@ class Room:
         return self.tokens[self._turn % len(self.tokens)]
 
 
-async def service_rooms(port: int, n_users: int, n_rooms: int) -> list[Room]:
-    """Register n_users (argon2: ~50 ms each), log them in, create n_rooms public rooms."""
-    tokens, room_ids = await users_and_rooms(port, n_users, n_rooms)
+async def service_rooms(port: int, n_users: int, n_rooms: int, members: bool = False) -> list[Room]:
+    """Register n_users (argon2: ~50 ms each), log them in, create n_rooms public rooms
+    (with `members`, every user a member of each)."""
+    tokens, room_ids = await users_and_rooms(port, n_users, n_rooms, members)
     return [Room(str(room_id), tokens) for room_id in room_ids]
 
 
@@ -174,9 +175,9 @@ async def service_last_seqs(port: int, rooms: Sequence[Room]) -> list[int]:
         return list(await asyncio.gather(*(last_seq(r) for r in rooms)))
 
 
-async def make_rooms(target: Target, n_rooms: int, n_users: int) -> list[Room]:
+async def make_rooms(target: Target, n_rooms: int, n_users: int, members: bool = False) -> list[Room]:
     if isinstance(target, ServiceTarget):
-        return await service_rooms(target.port, n_users, n_rooms)
+        return await service_rooms(target.port, n_users, n_rooms, members)
     return [Room(f"room-{i}") for i in range(n_rooms)]
 
 
@@ -445,7 +446,7 @@ async def drain(stats: Stats, expected: Callable[[], int], idle_s: float, max_s:
 
 async def run_broadcast(args: argparse.Namespace) -> dict[str, Any]:
     target = make_target(args.target, args.port)
-    rooms = await make_rooms(target, args.rooms, args.users)
+    rooms = await make_rooms(target, args.rooms, args.users, args.members)
     stats = Stats()
     senders = [Sender(r, asyncio.Semaphore(args.inflight)) for r in range(len(rooms))]
     sockets, receivers, start_seq = await connect_room_clients(target, rooms, args.clients_per_room, senders)
@@ -506,6 +507,7 @@ async def run_broadcast(args: argparse.Namespace) -> dict[str, Any]:
         "mode": args.mode,
         "rooms": len(rooms),
         "clients_per_room": args.clients_per_room,
+        "members": args.members,
         "connections": len(sockets),
         "inflight": args.inflight if args.mode == "saturated" else None,
         "rate_target": args.rate if args.mode == "rate" else None,
@@ -702,8 +704,9 @@ def mux_layout(users: int, per_user: int, members: int) -> tuple[int, list[tuple
     return n_rooms, [tuple((u + j * stride) % n_rooms for j in range(per_user)) for u in range(users)]
 
 
-async def users_and_rooms(port: int, n_users: int, n_rooms: int) -> tuple[list[str], list[int]]:
-    """n_users users, each with its own token (argon2 twice each: register, login), and n_rooms public rooms."""
+async def users_and_rooms(port: int, n_users: int, n_rooms: int, members: bool = False) -> tuple[list[str], list[int]]:
+    """n_users users, each with its own token (argon2 twice each: register, login), and n_rooms public rooms
+    created by the first; with `members`, every user is a member of every room (else the first alone)."""
     run = secrets.token_hex(3)
     limits = httpx.Limits(max_connections=8, max_keepalive_connections=8)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=300, limits=limits) as http:
@@ -727,7 +730,16 @@ async def users_and_rooms(port: int, n_users: int, n_rooms: int) -> tuple[list[s
                 r.raise_for_status()
                 return int(r.json()["id"])
 
-        return tokens, list(await asyncio.gather(*(create(i) for i in range(n_rooms))))
+        room_ids = list(await asyncio.gather(*(create(i) for i in range(n_rooms))))
+
+        async def add(room_id: int, i: int) -> None:
+            async with room_limit:
+                r = await http.post(f"/rooms/{room_id}/members", json={"username": f"m{run}_{i}"}, headers=auth)
+                r.raise_for_status()
+
+        if members:
+            await asyncio.gather(*(add(room_id, i) for room_id in room_ids for i in range(1, n_users)))
+        return tokens, room_ids
 
 
 async def mux_read(peer: Peer, senders: Sequence[Sender], prefixes: Sequence[str] | None, stats: MuxStats) -> None:
@@ -1127,6 +1139,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--max-messages", type=int, default=1_000_000, help="per sender")
     p.add_argument("--drain-idle", type=float, default=3, help="stop waiting after this long without a delivery")
     p.add_argument("--drain-max", type=float, default=60)
+    p.add_argument(
+        "--members",
+        action="store_true",
+        help="service: every user is a member of every room, so each message moves its sender's read marker",
+    )
 
     p = sub.add_parser("idle", help="open N idle connections, RSS per connection")
     common(p)

@@ -4,11 +4,16 @@ pinned to another, and writes a JSON file plus a markdown report (stdout).
     .venv/bin/python bench/run.py            # full run
     .venv/bin/python bench/run.py --quick    # smoke run, under a minute
 
+The service measured is the one installed in the interpreter's environment
+(`chat-service` beside it), so another checkout's venv python runs this harness
+against that checkout's service (see bench/ab.py).
+
 See bench/README.md for what each scenario measures."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import ctypes
 import json
@@ -38,11 +43,12 @@ CHAT_SERVICE = str(Path(PYTHON).parent / "chat-service")
 PEERS = {"raw_ws": "raw_ws.py", "bare_fastapi": "bare_fastapi.py", "socketio": "socketio_server.py"}
 TARGETS = ("service", "raw_ws", "bare_fastapi", "socketio")
 REFERENCES = ("raw_ws", "bare_fastapi", "socketio")
-SCENARIOS = ("fanout", "many-rooms", "idle", "replay", "login", "mux")
+SCENARIOS = ("fanout", "many-rooms", "idle", "replay", "login", "mux", "unread")
 IDLE_TARGETS = ("service", "bare_fastapi", "raw_ws")
 SERVER_LIFETIME_S = 3600  # peers exit by themselves after this, whatever happens
 CLIENT_BOUND_PCT = 85  # generator CPU above this: the client, not the server, set the pace
 NOISY_PCT = 10  # other processes used more than this of the server's or generator's core
+UNREAD_TARGET_MS = 50  # GET /users/me/rooms, 200 rooms, 50,000 unread (issue 13)
 
 
 def _die_with_parent() -> None:
@@ -66,16 +72,17 @@ class Server:
     port: int
     proc: subprocess.Popen[bytes]
     log: Path
+    database_url: str | None = None  # the service's
 
     @property
     def pid(self) -> int:
         return self.proc.pid
 
 
-def service_env(workdir: Path, args: argparse.Namespace, **extra: str) -> dict[str, str]:
+def service_env(args: argparse.Namespace, database_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHAT_")}
     env.update(
-        CHAT_DATABASE_URL=f"sqlite+aiosqlite:///{workdir}/bench.db",
+        CHAT_DATABASE_URL=database_url,
         CHAT_SECRET_KEY=secrets.token_urlsafe(36),  # 48 characters
         CHAT_RATE_PER_SECOND="1000000",
         CHAT_RATE_BURST="1000000",
@@ -91,17 +98,68 @@ def service_env(workdir: Path, args: argparse.Namespace, **extra: str) -> dict[s
 
 
 @contextlib.contextmanager
+def fresh_database(args: argparse.Namespace, workdir: Path) -> Iterator[str]:
+    """The service's database URL: a new SQLite file in workdir, or a new PostgreSQL
+    database (--database postgresql), dropped afterwards."""
+    if args.database == "sqlite":
+        yield f"sqlite+aiosqlite:///{workdir}/bench.db"
+        return
+    name = f"chat_bench_{os.getpid()}_{secrets.token_hex(4)}"
+    pg_admin(args.pg_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield pg_database_url(args.pg_url, name)
+    finally:
+        if args.keep_logs:
+            print(f"  PostgreSQL database kept: {name}", file=sys.stderr)
+        else:
+            pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pg_database_url(admin_url: str, name: str) -> str:
+    """The service's (SQLAlchemy asyncpg) URL of database `name` on the server of admin_url."""
+    base = admin_url.split("://", 1)[1].rsplit("/", 1)[0]
+    return f"postgresql+asyncpg://{base}/{name}"
+
+
+def pg_admin(admin_url: str, statement: str) -> None:
+    """Run one statement (CREATE/DROP DATABASE: outside a transaction) on the admin database."""
+    import asyncpg  # the service's PostgreSQL driver (extra "scale", part of "test")
+
+    async def run() -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+@contextlib.contextmanager
 def server(kind: str, args: argparse.Namespace, **service_extra: str) -> Iterator[Server]:
     """A fresh server (fresh database for the service) pinned to the server core."""
-    workdir = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-", dir=args.db_dir))
+    with contextlib.ExitStack() as stack:
+        workdir = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-", dir=args.db_dir))
+        if not args.keep_logs:
+            stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+        env, database_url = dict(os.environ), None
+        if kind == "service":
+            database_url = stack.enter_context(fresh_database(args, workdir))
+            env = service_env(args, database_url, **service_extra)
+        yield stack.enter_context(start(kind, args, workdir, env, database_url))
+
+
+@contextlib.contextmanager
+def start(
+    kind: str, args: argparse.Namespace, workdir: Path, env: dict[str, str], database_url: str | None
+) -> Iterator[Server]:
+    """Start a server in workdir pinned to the server core; stopped on exit."""
     port = free_port()
     if kind == "service":
         cmd = [CHAT_SERVICE, "serve", "--port", str(port), "--log-level", "warning"]
-        env = service_env(workdir, args, **service_extra)
     else:
         cmd = [PYTHON, str(BENCH / "peers" / PEERS[kind]), "--port", str(port)]
         cmd += ["--max-seconds", str(SERVER_LIFETIME_S)]
-        env = dict(os.environ)
     log = workdir / "server.log"
     with open(log, "wb") as out:
         # cwd=workdir: the service reads .env from its working directory; there is none there.
@@ -113,7 +171,7 @@ def server(kind: str, args: argparse.Namespace, **service_extra: str) -> Iterato
             stderr=subprocess.STDOUT,
             preexec_fn=_die_with_parent,
         )
-    srv = Server(kind, port, proc, log)
+    srv = Server(kind, port, proc, log, database_url)
     try:
         wait_ready(srv, timeout=60)
         yield srv
@@ -121,8 +179,6 @@ def server(kind: str, args: argparse.Namespace, **service_extra: str) -> Iterato
         stop(srv)
         if args.keep_logs:
             print(f"  server log kept: {log}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def wait_ready(srv: Server, timeout: float) -> None:
@@ -186,9 +242,17 @@ def loadgen(args: argparse.Namespace, scenario: str, srv: Server, options: Seque
 
 
 def broadcast(
-    args: argparse.Namespace, srv: Server, rooms: int, per_room: int, mode: str, inflight: int, rate: float
+    args: argparse.Namespace,
+    srv: Server,
+    rooms: int,
+    per_room: int,
+    mode: str,
+    inflight: int,
+    rate: float,
+    members: bool = False,
 ) -> dict[str, Any]:
     options: list[object] = ["--target", srv.kind, "--rooms", rooms, "--clients-per-room", per_room]
+    options += ["--members"] if members else []
     options += ["--mode", mode, "--duration", args.duration, "--drain-idle", args.drain_idle]
     options += ["--body-size", args.body_size, "--users", args.users]
     options += ["--inflight", inflight] if mode == "saturated" else ["--rate", f"{rate:.3f}"]
@@ -225,11 +289,18 @@ def run_many_rooms(args: argparse.Namespace) -> list[dict[str, Any]]:
     rows = []
     for size in args.room_sizes:
         with server("service", args, CHAT_HISTORY_ON_CONNECT="0") as srv:
-            sat = broadcast(args, srv, args.rooms, size, "saturated", args.rooms_inflight, 0)
-            time.sleep(args.settle)
-            fixed = broadcast(args, srv, args.rooms, size, "rate", 0, fixed_rate(args, args.rooms_rate, sat))
+            members = args.rooms_members
+            sat = broadcast(args, srv, args.rooms, size, "saturated", args.rooms_inflight, 0, members)
+            if args.rooms_saturated_only:
+                fixed = None
+            else:
+                time.sleep(args.settle)
+                rate = fixed_rate(args, args.rooms_rate, sat)
+                fixed = broadcast(args, srv, args.rooms, size, "rate", 0, rate, members)
         for row in (sat, fixed):
-            rows.append({"scenario": "many-rooms", "size": f"{args.rooms}x{size}", **row})
+            if row is not None:
+                label = f"{args.rooms}x{size}{' members' if members else ''}"
+                rows.append({"scenario": "many-rooms", "size": label, **row})
     return rows
 
 
@@ -268,6 +339,53 @@ def run_login(args: argparse.Namespace) -> dict[str, Any]:
     with server("service", args) as srv:
         options = ["--logins", args.logins, "--users", args.login_users, "--concurrency", args.login_concurrency]
         return {"scenario": "login", **loadgen(args, "login", srv, options)}
+
+
+def unread_step(args: argparse.Namespace, step: str, options: Sequence[object]) -> dict[str, Any]:
+    """One step of bench/unread.py, pinned to the client core; its JSON result."""
+    cmd = ["taskset", "-c", str(args.client_core), PYTHON, str(BENCH / "unread.py"), step, *(str(o) for o in options)]
+    print(f"  [{time.strftime('%H:%M:%S')}] unread.py {step}", file=sys.stderr, flush=True)
+    try:
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=args.scenario_timeout, preexec_fn=_die_with_parent
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"unread.py {step} timed out after {args.scenario_timeout}s"}
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        return {"error": f"unread.py {step} exit {done.returncode}: {done.stderr.strip()[-800:]}"}
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def run_unread(args: argparse.Namespace) -> dict[str, Any]:
+    """A user in --unread-rooms rooms with --unread-messages unread: GET /users/me/rooms (bench/unread.py)."""
+    out: dict[str, Any] = {"scenario": "unread", "target": "service", "database": args.database}
+    with server("service", args) as srv:
+        assert srv.database_url is not None
+        manifest = Path(tempfile.mkdtemp(prefix="bench-unread-", dir=args.db_dir)) / "manifest.json"
+        try:
+            options: list[object] = ["--port", srv.port, "--database-url", srv.database_url, "--manifest", manifest]
+            options += ["--rooms", args.unread_rooms, "--unread", args.unread_messages]
+            options += ["--history", args.unread_history, "--other-rows", args.unread_other_rows]
+            out["fill"] = unread_step(args, "fill", options)
+            if "error" in out["fill"]:
+                out["error"] = out["fill"]["error"]
+                return out
+            measure: list[object] = ["--port", srv.port, "--server-pid", srv.pid, "--manifest", manifest]
+            measure += ["--database-url", srv.database_url, "--requests", args.unread_requests]
+            measure += ["--query-runs", args.unread_query_runs]
+            # PostgreSQL: first as filled and analyzed (the newest rows not yet all-visible, as
+            # between two autovacuums), then after VACUUM (index-only scans skip the heap).
+            phases = ["analyzed", "vacuumed"] if args.database == "postgresql" else ["as filled"]
+            out["phases"] = []
+            for phase in phases:
+                if phase == "vacuumed":
+                    out["vacuum"] = unread_step(args, "vacuum", ["--database-url", srv.database_url])
+                out["phases"].append(unread_step(args, "measure", [*measure, "--phase", phase]))
+        finally:
+            shutil.rmtree(manifest.parent, ignore_errors=True)
+    return out
 
 
 # ------------------------------------------------------------------ analysis
@@ -342,6 +460,20 @@ def warnings(results: dict[str, Any]) -> list[str]:
             if (fan.get("gen_cpu_pct") or 0) > CLIENT_BOUND_PCT:
                 found.append(f"{label}: generator at {fan['gen_cpu_pct']}% CPU: client-bound, the server may do more")
             found += noisy(label, fan)
+    unread = results.get("unread")
+    if unread and "error" in unread:
+        found.append(f"unread: FAILED: {unread['error']}")
+    elif unread:
+        for phase in unread.get("phases", []):
+            label = f"unread {unread['database']} {phase.get('phase', '')}"
+            if "error" in phase:
+                found.append(f"{label}: FAILED: {phase['error']}")
+                continue
+            if phase["problems"] or phase["unread_total"] != unread["fill"]["unread_total"]:
+                found.append(f"{label}: wrong answer: {phase['problems'][:3]}")
+            if (phase.get("reader", {}).get("p95_ms") or 0) > UNREAD_TARGET_MS:
+                found.append(f"{label}: reader p95 {phase['reader']['p95_ms']} ms, above {UNREAD_TARGET_MS} ms")
+            found += noisy(label, phase)
     for key in ("replay", "login"):
         r = results.get(key)
         if r:
@@ -402,14 +534,22 @@ BROADCAST_COLUMNS = [
 ]
 
 
+def database(meta: dict[str, Any]) -> str:
+    if meta["args"]["database"] == "postgresql":
+        return f"PostgreSQL at {meta['args']['pg_url'].split('@')[-1]} (a fresh database per server)"
+    return f"SQLite on {meta['db_filesystem']} ({meta['db_dir']})"
+
+
 def markdown(results: dict[str, Any]) -> str:
     meta = results["meta"]
+    harness = "" if meta["bench_head"] == meta["git_head"] else f" (bench/ at {meta['bench_head'][:10]})"
     parts = [
         f"## Chat service benchmark ({meta['started']}, {'quick' if meta['args']['quick'] else 'full'})",
         f"service commit {meta['git_head'][:10]}{' + uncommitted changes in service/' if meta['service_dirty'] else ''}"
+        f"{harness}"
         f"; CHAT_STORE_BATCH={meta['args']['store_batch'] or 'default'}"
         f"{''.join(f'; {k}={v}' for k, v in meta['args']['service_env'])}"
-        f"; SQLite on {meta['db_filesystem']} ({meta['db_dir']}); server on core {meta['args']['server_core']}, "
+        f"; {database(meta)}; server on core {meta['args']['server_core']}, "
         f"generator on core {meta['args']['client_core']}; load average before {meta['loadavg_before']}, "
         f"after {meta['loadavg_after']}; timer lateness p99 (ms) {meta['timer_lateness_p99_ms']}.",
     ]
@@ -487,9 +627,71 @@ def markdown(results: dict[str, Any]) -> str:
     mux = results.get("mux")
     if mux and "error" not in mux:
         parts += mux_markdown(mux)
+    unread = results.get("unread")
+    if unread and "error" not in unread:
+        parts += unread_markdown(unread)
     found = results.get("warnings") or []
     parts += ["### Warnings", "\n".join(f"- {w}" for w in found) if found else "none"]
     return "\n\n".join(parts) + "\n"
+
+
+def unread_markdown(unread: dict[str, Any]) -> list[str]:
+    filled = unread["fill"]
+    above = filled["above_markers"]
+    head = (
+        f"One user in {filled['rooms']} rooms with {filled['unread_total']:,} unread in all "
+        f"({filled['rooms_with_unread']} rooms with some, at most {filled['max_unread_in_a_room']:,} in one; "
+        f"above the markers also {above['deleted_messages']:,} deleted messages, {above['edit_events']:,} edit and "
+        f"{above['delete_events']:,} delete events); {filled['message_rows']:,} message rows in "
+        f"{filled['rooms'] + filled['other_rooms']} rooms. Sequential GET /api/v1/users/me/rooms over one "
+        "keep-alive connection, reader / caught-up user / GET /healthz interleaved; wall time at the client; "
+        "CPU per request of the service's threads and of the PostgreSQL backends serving it (/proc schedstat); "
+        "my_rooms() timed in the generator's process, as is and with the count replaced by a column."
+    )
+    rows = []
+    for phase in unread["phases"]:
+        if "error" in phase:
+            continue
+        query = phase.get("query_in_process") or {}
+        rows.append(
+            {
+                "database": unread["database"],
+                "phase": phase["phase"],
+                "unread": phase["unread_total"],
+                "reader_p50": phase["reader"]["p50_ms"],
+                "reader_p95": phase["reader"]["p95_ms"],
+                "reader_cpu": phase["reader"]["server_cpu_p50_ms"],
+                "reader_cpu95": phase["reader"]["server_cpu_p95_ms"],
+                "reader_db_cpu": phase["reader"].get("db_cpu_p50_ms"),
+                "caught_cpu": phase["caught_up"]["server_cpu_p50_ms"],
+                "caught_p50": phase["caught_up"]["p50_ms"],
+                "caught_p95": phase["caught_up"]["p95_ms"],
+                "healthz_p50": phase["healthz"]["p50_ms"],
+                "query_p50": (query.get("my_rooms") or {}).get("p50_ms"),
+                "no_count_p50": (query.get("my_rooms_without_count") or {}).get("p50_ms"),
+                "count_p50": query.get("count_p50_ms"),
+                "others": phase["others_server_core_pct"],
+            }
+        )
+    columns = [
+        ("database", "database"),
+        ("phase", "phase"),
+        ("unread", "unread total (checked)"),
+        ("reader_p50", "reader p50 ms"),
+        ("reader_p95", "reader p95 ms"),
+        ("reader_cpu", "reader srv CPU p50 ms"),
+        ("reader_cpu95", "reader srv CPU p95 ms"),
+        ("reader_db_cpu", "reader PostgreSQL CPU p50 ms"),
+        ("caught_p50", "caught-up p50 ms"),
+        ("caught_p95", "caught-up p95 ms"),
+        ("caught_cpu", "caught-up srv CPU p50 ms"),
+        ("healthz_p50", "/healthz p50 ms"),
+        ("query_p50", "my_rooms() p50 ms"),
+        ("no_count_p50", "without count p50 ms"),
+        ("count_p50", "count p50 ms"),
+        ("others", "others on srv core %"),
+    ]
+    return ["### Unread counts (GET /users/me/rooms)", head, table(rows, columns)]
 
 
 def mux_markdown(mux: dict[str, Any]) -> list[str]:
@@ -609,9 +811,21 @@ def filesystem(path: str) -> str:
     return kind
 
 
-def git(*cmd: str) -> subprocess.CompletedProcess[str]:
+def service_checkout() -> Path:
+    """The checkout whose service this interpreter runs (an editable install: its source tree)."""
+    # -I, and not from here: the current directory must not shadow the installed package.
+    found = subprocess.run(
+        [PYTHON, "-I", "-c", "import service, os; print(os.path.dirname(service.__file__))"],
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+    )
+    return Path(found.stdout.strip()).parent if found.returncode == 0 and found.stdout.strip() else REPO
+
+
+def git(*cmd: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     # Read-only; --no-optional-locks keeps git from refreshing the index file.
-    return subprocess.run(["git", "--no-optional-locks", *cmd], cwd=REPO, capture_output=True, text=True)
+    return subprocess.run(["git", "--no-optional-locks", *cmd], cwd=cwd, capture_output=True, text=True)
 
 
 def meta(args: argparse.Namespace) -> dict[str, Any]:
@@ -620,11 +834,16 @@ def meta(args: argparse.Namespace) -> dict[str, Any]:
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions[package] = metadata.version(package)
     lateness = {core: timer_lateness_ms(core) for core in (args.server_core, args.client_core)}
+    checkout = service_checkout()
     return {
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "args": {k: v for k, v in vars(args).items()},
-        "git_head": git("rev-parse", "HEAD").stdout.strip(),
-        "service_dirty": git("diff", "--quiet", "HEAD", "--", "service").returncode == 1,
+        # The service's checkout and commit, which may not be this harness's (bench/ab.py).
+        "service_checkout": str(checkout),
+        "git_head": git("rev-parse", "HEAD", cwd=checkout).stdout.strip(),
+        "service_dirty": git("diff", "--quiet", "HEAD", "--", "service", cwd=checkout).returncode == 1,
+        "bench_head": git("rev-parse", "HEAD").stdout.strip(),
+        "database": args.database if args.database == "sqlite" else f"postgresql ({args.pg_url})",
         "python": platform.python_version(),
         "kernel": platform.release(),
         "cpus": os.cpu_count(),
@@ -667,6 +886,17 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="extra service setting, repeatable (e.g. CHAT_SQLITE_SYNCHRONOUS=normal)",
     )
     p.add_argument("--db-dir", help="where the SQLite files go (default: the temp dir; /dev/shm takes fsync out)")
+    p.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the service's database: a fresh SQLite file, or a fresh PostgreSQL database on --pg-url, per server",
+    )
+    p.add_argument(
+        "--pg-url",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="PostgreSQL admin connection (asyncpg URL) that creates and drops the bench databases",
+    )
     p.add_argument("--server-core", type=int, default=0)
     p.add_argument("--client-core", type=int, default=1)
     p.add_argument("--duration", type=float, default=10, help="seconds of sending per broadcast measurement")
@@ -681,6 +911,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--room-sizes", type=csv_ints, default=[2, 5], help="clients per room")
     p.add_argument("--rooms-inflight", type=int, default=2, help="saturated: unacknowledged messages per sender")
     p.add_argument("--rooms-rate", type=float, help="fixed total msg/s (default: --rate-fraction x saturated)")
+    p.add_argument(
+        "--rooms-members",
+        action="store_true",
+        help="many-rooms: every user is a member of every room (by default only the rooms' creator, not a sender)",
+    )
+    p.add_argument("--rooms-saturated-only", action="store_true", help="many-rooms: skip the fixed-rate run")
     p.add_argument("--idle-connections", type=int, default=5000)
     p.add_argument("--settle", type=float, default=2, help="seconds before each idle RSS reading")
     p.add_argument("--replay-clients", type=int, default=500)
@@ -693,6 +929,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--mux-room-members", type=int, default=50, help="mux: users per room (sets the number of rooms)")
     p.add_argument("--mux-subscribe-concurrency", type=int, default=50, help="mux: subscribes (connects) at once")
     p.add_argument("--mux-inflight", type=int, default=2, help="mux: unacknowledged messages per room's sender")
+    p.add_argument("--unread-rooms", type=int, default=200, help="unread: rooms the reader is a member of")
+    p.add_argument("--unread-messages", type=int, default=50_000, help="unread: the reader's unread, all rooms")
+    p.add_argument("--unread-history", type=int, default=250_000, help="unread: rows below the markers, all rooms")
+    p.add_argument(
+        "--unread-other-rows", type=int, default=100_000, help="unread: rows of 300 rooms the reader is not in"
+    )
+    p.add_argument("--unread-requests", type=int, default=300, help="unread: timed requests of each kind")
+    p.add_argument("--unread-query-runs", type=int, default=100, help="unread: timed my_rooms() calls in-process")
     p.add_argument("--scenario-timeout", type=float, default=600, help="hard limit per loadgen run, seconds")
     p.add_argument("--keep-logs", action="store_true", help="keep server logs and databases")
     args = p.parse_args(argv)
@@ -702,6 +946,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         args.idle_connections, args.replay_clients, args.replay_missed = 200, 20, 200
         args.logins, args.login_users, args.scenario_timeout = 30, 2, 120
         args.mux_users, args.mux_rooms_per_user, args.mux_room_members = 40, 5, 10
+        args.unread_rooms, args.unread_messages, args.unread_history, args.unread_other_rows = 20, 2000, 5000, 2000
+        args.unread_requests, args.unread_query_runs = 20, 10
     unknown = set(args.scenarios) - set(SCENARIOS) or set(args.targets) - set(TARGETS)
     if unknown:
         p.error(f"unknown: {', '.join(sorted(unknown))}")
@@ -734,6 +980,7 @@ def main(argv: Sequence[str]) -> int:
         "replay": run_replay,
         "login": run_login,
         "mux": run_mux,
+        "unread": run_unread,
     }
     started = time.monotonic()
     for name in SCENARIOS:
