@@ -19,6 +19,7 @@ from service.errors import Conflict, Forbidden, NotFound
 from service.messages.models import DELETE, EDIT, MESSAGE, Message
 from service.messages.stream import StoredDelete, StoredEdit
 from service.rooms.models import Room
+from service.rooms.service import ROOM_NOT_FOUND
 
 _messages: Table = Message.__table__  # type: ignore[assignment]
 _rooms: Table = Room.__table__  # type: ignore[assignment]
@@ -65,7 +66,7 @@ async def _apply(engine: AsyncEngine, change: Change) -> StoredEdit | StoredDele
             )
         ).first()
         if room is None:
-            raise NotFound("room not found")
+            raise NotFound(ROOM_NOT_FOUND)
         seq, owner_id = room
         now = utcnow()  # under the lock: edits' times follow their seqs
         target = (

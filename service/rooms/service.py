@@ -122,12 +122,12 @@ async def join_room(session: AsyncSession, room: Room, user: User) -> bool:
     if room.private:
         # Private rooms are joined by invitation only (POST /rooms/{id}/members).
         raise NotFound(ROOM_NOT_FOUND)
-    session.add(membership(room, user.id))
     try:
-        await session.flush()
+        async with session.begin_nested():
+            session.add(membership(room, user.id))
+            await session.flush()
     except IntegrityError:
-        await session.rollback()  # a concurrent join of the same user got there first
-        return False
+        return False  # a concurrent join of the same user got there first
     return True
 
 
