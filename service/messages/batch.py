@@ -107,18 +107,21 @@ async def _insert_sqlite(
     results: Results,
     now: datetime,
 ) -> tuple[list[tuple[int, int]], range, set[int]]:
-    lasts, last_id = await sqlite_batch.reserve_seqs(run, {room_id: len(ix) for room_id, ix in fresh.items()})
-    placed = _place(batch, fresh, lasts, results)
-    ids = range(last_id + 1, last_id + 1 + len(placed))
+    counts = {room_id: len(ix) for room_id, ix in fresh.items()}
+    senders = {(batch[i].room_id, batch[i].user_id) for ix in fresh.values() for i in ix}
+    reserved = await sqlite_batch.reserve_seqs(run, counts, senders)
+    placed = _place(batch, fresh, reserved.lasts, results)
+    ids = range(reserved.last_id + 1, reserved.last_id + 1 + len(placed))
     if placed:
         rows: list[tuple[object, ...]] = [
             (message_id, batch[i].room_id, seq, batch[i].user_id, batch[i].body, batch[i].client_msg_id)
             for (i, seq), message_id in zip(placed, ids, strict=True)
         ]
         await sqlite_batch.insert(run, engine.dialect, rows, now)
-        senders = _Senders(batch, placed)
-        senders.before = await sqlite_batch.advance_markers(run, senders.marks())
-        return placed, ids, senders.told()
+        moved = _Senders(batch, placed)
+        moved.before = reserved.markers
+        await sqlite_batch.advance_markers(run, moved.marks())
+        return placed, ids, moved.told()
     return placed, ids, set()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
@@ -31,8 +32,12 @@ WITH counts(room_id, n) AS (SELECT CAST(key AS INTEGER), value FROM json_each(?1
 UPDATE rooms SET last_seq = last_seq + (SELECT n FROM counts WHERE counts.room_id = rooms.id)
 WHERE id IN (SELECT room_id FROM counts)
 """
+# With the senders' read markers before they move: [[room, user, marker], …] for ?2's [[room, user], …].
 _RESERVED = """
-SELECT json_group_object(id, last_seq), (SELECT coalesce(max(id), 0) FROM messages)
+SELECT json_group_object(id, last_seq), (SELECT coalesce(max(id), 0) FROM messages),
+       (SELECT json_group_array(json_array(room_id, user_id, last_read_seq)) FROM room_members
+        WHERE (room_id, user_id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')
+                                     FROM json_each(?2)))
 FROM rooms WHERE id IN (SELECT CAST(key AS INTEGER) FROM json_each(?1))
 """
 _INSERT = """
@@ -40,11 +45,6 @@ INSERT INTO messages (id, room_id, seq, user_id, body, client_msg_id, created_at
 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
        json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), ?2
 FROM json_each(?1)
-"""
-# The markers of [room, user, …] pairs, before they move.
-_MARKERS = """
-SELECT room_id, user_id, last_read_seq FROM room_members
-WHERE (room_id, user_id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1))
 """
 # Senders have read up to what they sent: [room, user, seq] per sender and room.
 _ADVANCE_MARKERS = """
@@ -86,14 +86,26 @@ def through(conn: AsyncConnection) -> Run:
     return run
 
 
-async def reserve_seqs(run: Run, counts: dict[int, int]) -> tuple[dict[int, int], int]:
-    """Advance each room's last_seq by its count: the new last_seq per existing room,
-    and the highest message id so far."""
+@dataclass(slots=True)
+class Reserved:
+    lasts: dict[int, int]  # the new last_seq per existing room
+    last_id: int  # the highest message id so far
+    markers: dict[tuple[int, int], int]  # the senders' read markers, (room, user) -> seq
+
+
+async def reserve_seqs(run: Run, counts: dict[int, int], senders: Iterable[tuple[int, int]]) -> Reserved:
+    """Advance each room's last_seq by its count, and read the (room, user)
+    senders' markers in the same statement as the new last_seqs."""
     # Text, not bytes: SQLite 3.45+ may read a blob as binary JSON.
     param = orjson.dumps({str(room_id): n for room_id, n in counts.items()}).decode()
     await run(_RESERVE, (param,))
-    ((reserved, last_id),) = cast(list[tuple[str, int]], await run(_RESERVED, (param,)))
-    return {int(room_id): last for room_id, last in orjson.loads(reserved).items()}, last_id
+    pairs = orjson.dumps(list(senders)).decode()
+    ((reserved, last_id, markers),) = cast(list[tuple[str, int, str]], await run(_RESERVED, (param, pairs)))
+    return Reserved(
+        {int(room_id): last for room_id, last in orjson.loads(reserved).items()},
+        last_id,
+        {(room_id, user_id): seq for room_id, user_id, seq in orjson.loads(markers)},
+    )
 
 
 async def insert(run: Run, dialect: Dialect, rows: list[tuple[object, ...]], now: datetime) -> None:
@@ -101,12 +113,10 @@ async def insert(run: Run, dialect: Dialect, rows: list[tuple[object, ...]], now
     await run(_INSERT, (orjson.dumps(rows).decode(), _created_at_bind(dialect)(now)))
 
 
-async def advance_markers(run: Run, marks: dict[tuple[int, int], int]) -> dict[tuple[int, int], int]:
-    """Move each (room, user) marker up to its seq; the markers as they were."""
+async def advance_markers(run: Run, marks: dict[tuple[int, int], int]) -> None:
+    """Move each (room, user) marker up to its seq."""
     rows = orjson.dumps([(room_id, user_id, seq) for (room_id, user_id), seq in marks.items()]).decode()
-    before = cast(list[tuple[int, int, int]], await run(_MARKERS, (rows,)))
     await run(_ADVANCE_MARKERS, (rows,))
-    return {(room_id, user_id): seq for room_id, user_id, seq in before}
 
 
 def _created_at_bind(dialect: Dialect) -> Callable[[datetime], object]:
