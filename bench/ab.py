@@ -11,6 +11,11 @@ the ratio of each label's median to the first label's.
         --label old=../wt-old/.venv/bin/python --label new=.venv/bin/python \\
         -- --scenarios many-rooms --room-sizes 2 --rooms-saturated-only
 
+The same checkout with and without the search index (what the index costs a write):
+
+    .venv/bin/python bench/ab.py --label nosearch=.venv/bin/python --label new=.venv/bin/python \\
+        --label-args nosearch=--without-search-index -- --scenarios many-rooms --room-sizes 2
+
 Results: one JSON per run and summary.json in --out-dir (default bench/results/ab-<time>/);
 the markdown summary on stdout."""
 
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import statistics
 import subprocess
 import sys
@@ -138,6 +144,14 @@ def label_python(text: str) -> tuple[str, str]:
 def main(argv: Sequence[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--label", type=label_python, action="append", required=True, metavar="LABEL=PYTHON")
+    p.add_argument(
+        "--label-args",
+        type=label_python,
+        action="append",
+        default=[],
+        metavar="LABEL=OPTIONS",
+        help="more bench/run.py options for one label's runs (e.g. nosearch=--without-search-index)",
+    )
     p.add_argument("--runs", type=int, default=4, help="runs per label")
     p.add_argument("--order", choices=("abab", "abba"), default="abab")
     p.add_argument("--first-run", type=int, default=0, help="number the runs from here (add rounds to --out-dir)")
@@ -146,6 +160,7 @@ def main(argv: Sequence[str]) -> int:
     p.add_argument("run_args", nargs=argparse.REMAINDER, help="-- then bench/run.py's options")
     args = p.parse_args(argv)
     labels = dict(args.label)
+    label_args = {label: shlex.split(options) for label, options in args.label_args}
     if len(labels) < 2:
         p.error("give at least two --label")
     run_args = args.run_args[1:] if args.run_args[:1] == ["--"] else args.run_args
@@ -156,7 +171,8 @@ def main(argv: Sequence[str]) -> int:
             out = out_dir / f"{label}-{i}.json"
             print(f"[{time.strftime('%H:%M:%S')}] run {i + 1} of {label}", file=sys.stderr, flush=True)
             done = subprocess.run(
-                [labels[label], str(BENCH / "run.py"), *run_args, "--out", str(out)], stdout=subprocess.DEVNULL
+                [labels[label], str(BENCH / "run.py"), *run_args, *label_args.get(label, []), "--out", str(out)],
+                stdout=subprocess.DEVNULL,
             )
             if done.returncode != 0:
                 print(f"  {label} run {i} failed: exit {done.returncode}", file=sys.stderr)

@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import ctypes
+import importlib.util
 import json
 import os
 import platform
@@ -23,6 +24,7 @@ import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -146,7 +148,29 @@ def server(kind: str, args: argparse.Namespace, **service_extra: str) -> Iterato
         if kind == "service":
             database_url = stack.enter_context(fresh_database(args, workdir))
             env = service_env(args, database_url, **service_extra)
+            if args.without_search_index:
+                subprocess.run([CHAT_SERVICE, "db", "upgrade"], cwd=workdir, env=env, check=True, capture_output=True)
+                drop_search_index(args, database_url)
         yield stack.enter_context(start(kind, args, workdir, env, database_url))
+
+
+def drop_search_index(args: argparse.Namespace, database_url: str) -> None:
+    """Undo migration 0004 (its own downgrade statements) on a database at head: the
+    schema still says 0004, so the service starts, and writes as before the index."""
+    path = REPO / "migrations" / "versions" / "0004_message_search.py"
+    spec = importlib.util.spec_from_file_location("search_migration", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    if args.database == "sqlite":
+        with contextlib.closing(sqlite3.connect(database_url.split("///", 1)[1])) as db:
+            for statement in migration.SQLITE_DOWN:
+                db.execute(statement)
+            db.commit()
+        return
+    url = "postgresql://" + database_url.split("://", 1)[1]
+    for statement in migration.POSTGRES_DOWN:
+        pg_admin(url, statement)
 
 
 @contextlib.contextmanager
@@ -884,6 +908,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         default=[],
         metavar="CHAT_X=V",
         help="extra service setting, repeatable (e.g. CHAT_SQLITE_SYNCHRONOUS=normal)",
+    )
+    p.add_argument(
+        "--without-search-index",
+        action="store_true",
+        help="the service's database without the search index (what it costs the write path)",
     )
     p.add_argument("--db-dir", help="where the SQLite files go (default: the temp dir; /dev/shm takes fsync out)")
     p.add_argument(

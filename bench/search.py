@@ -449,8 +449,10 @@ def run_engine(engine: str, args: argparse.Namespace) -> dict[str, Any]:
         result["db_size"] = size
         return result
     finally:
-        if engine == "postgres":
+        if engine == "postgres" and not args.keep:
             asyncio.run(_pg(admin + "/postgres", f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        elif engine == "postgres":
+            print(f"  kept database {dbname}", file=sys.stderr)
         if args.keep:
             print(f"  kept {workdir}", file=sys.stderr)
         else:
@@ -508,7 +510,11 @@ def main() -> int:
     p.add_argument("--server-core", type=int, default=0)
     p.add_argument("--pg-dsn", default="postgresql://postgres@127.0.0.1:5432", help="server, without a database")
     p.add_argument("--db-dir", default=None, help="where the SQLite file and logs go (default: a temp dir)")
-    p.add_argument("--keep", action="store_true", help="keep the work directory (SQLite file, server log)")
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the work directory (SQLite file, server log), the PostgreSQL database",
+    )
     p.add_argument("--json", default=None, help="write the results here as JSON")
     args = p.parse_args()
     engines = ("sqlite", "postgres") if args.engine == "both" else (args.engine,)

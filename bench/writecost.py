@@ -169,6 +169,8 @@ def sqlite_run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={args.sqlite_synchronous}")
         conn.execute("PRAGMA foreign_keys=ON")
+        for pragma in args.sqlite_pragma:
+            conn.execute(f"PRAGMA {pragma}")
         conns[name] = conn
     samples: dict[tuple[str, int, str], list[int]] = {}
     for m, batch in batches(args, groups, members):
@@ -223,7 +225,8 @@ def sqlite_batch_once(conn: sqlite3.Connection, batch: Sequence[tuple[int, int]]
     t = cpu()
     param = orjson.dumps({str(r): n for r, n in counts.items()}).decode()
     conn.execute(sqlite_batch._RESERVE, (param,))
-    ((reserved, last_id),) = conn.execute(sqlite_batch._RESERVED, (param,)).fetchall()
+    senders = orjson.dumps(sorted({(room, user) for room, user in batch})).decode()
+    ((reserved, last_id, _markers),) = conn.execute(sqlite_batch._RESERVED, (param, senders)).fetchall()
     out["reserve"] = cpu() - t
     lasts = {int(r): v for r, v in orjson.loads(reserved).items()}
     placed = place(batch, lasts)
@@ -460,6 +463,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres", help="admin connection")
     p.add_argument("--db-dir", help="where the SQLite files go (default: the temp dir)")
     p.add_argument("--sqlite-synchronous", choices=("full", "normal"), default="full")
+    p.add_argument("--sqlite-pragma", action="append", default=[], metavar="NAME=VALUE", help="repeatable")
     p.add_argument("--rooms", type=int, default=200, help="rooms per member group")
     p.add_argument(
         "--members", type=lambda s: [int(x) for x in s.split(",")], default=[2, 5, 20, 100], help="members per room"
