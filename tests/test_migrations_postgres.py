@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import uuid
@@ -58,3 +59,30 @@ def test_instances_migrating_at_once_are_safe(empty_postgres: str, tmp_path: Pat
         [sys.executable, "-m", "service", "db", "current"], env=env, cwd=tmp_path, capture_output=True, text=True
     )
     assert f"{migrate.head_revision()} (head)" in current.stdout
+
+
+def test_messages_are_vacuumed_after_inserts_not_a_share_of_the_table(empty_postgres: str) -> None:
+    # Unread counts read the index alone only where vacuum has been (migration 0005).
+    settings = make_settings(empty_postgres)
+    migrate.upgrade(settings)
+    admin = empty_postgres.replace("postgresql+asyncpg://", "postgresql://", 1)
+    assert sorted(_reloptions(admin)) == [
+        "autovacuum_vacuum_insert_scale_factor=0",
+        "autovacuum_vacuum_insert_threshold=10000",
+    ]
+    migrate.downgrade(settings, "0004")
+    assert _reloptions(admin) is None
+
+
+def _reloptions(url: str) -> list[str] | None:
+    import asyncpg
+
+    async def run() -> list[str] | None:
+        conn = await asyncpg.connect(url, timeout=5)
+        try:
+            found: list[str] | None = await conn.fetchval("SELECT reloptions FROM pg_class WHERE relname = 'messages'")
+            return found
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
