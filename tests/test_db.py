@@ -26,6 +26,14 @@ async def test_sqlite_runs_in_wal_mode(resources: Resources) -> None:
         assert (await conn.execute(text("PRAGMA synchronous"))).scalar() == 2  # FULL: echoes survive power loss
 
 
+async def test_postgresql_plans_are_not_compiled(resources: Resources) -> None:
+    # JIT compiling cost an unread listing 20-50 ms and saves nothing on queries this short.
+    if resources.settings.is_sqlite:
+        pytest.skip("PostgreSQL only")
+    async with resources.engine.connect() as conn:
+        assert (await conn.execute(text("SHOW jit"))).scalar() == "off"
+
+
 async def test_timestamps_come_back_timezone_aware_utc(resources: Resources, api: Api) -> None:
     from service.auth.models import User
 
