@@ -43,8 +43,8 @@ async def _matching(session: AsyncSession, terms: list[q.Term]) -> tuple[Select[
             .where(text("messages_fts MATCH :match").bindparams(match=q.fts5(terms)))
         )
         return ids, _fts.c.rowid
-    # The driver prepares statements, and after five runs PostgreSQL may plan one for
-    # any word: a plan made for a rare word then reads a common word's every match.
+    # The driver prepares statements, and after five runs PostgreSQL may switch to one
+    # plan for whatever word comes: that plan reads a common word's every match.
     await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     # Only messages have a tsvector; deleted ones have none (no body).
     matched = text("messages.search @@ to_tsquery('simple', :match)").bindparams(match=q.tsquery(terms))
