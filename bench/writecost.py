@@ -7,8 +7,9 @@ a count query (service/markers/service.py) over a counter.
 
 Two databases from the service's migrations, filled alike (--rooms rooms in each of
 the --members groups, every room with that many members, --history messages
-already stored); in the second, ix_messages_unread is dropped (the insert as
-before that index). Batches shaped like the group-commit writer's (--batch
+already stored); the second also has ix_messages_unread, an index of the messages
+that count as unread (an entry per message), which the unread count read before
+migration 0006. Batches shaped like the group-commit writer's (--batch
 messages over rooms of one group, chosen at random, each from a member) run in turns on
 both, one transaction each, statement by statement as the service sends them:
 
@@ -49,6 +50,11 @@ import orjson
 
 STATEMENTS = ("reserve", "insert", "markers", "counter", "commit")
 
+# The index of counted messages the unread count read before migration 0006.
+CREATE_UNREAD_INDEX = (
+    "CREATE INDEX ix_messages_unread ON messages (room_id, seq, user_id, kind, deleted) "
+    "WHERE kind = 'message' AND NOT deleted"
+)
 # The statement a counter design adds to every batch: each member's unread count in the
 # batch's rooms goes up by the room's new messages ([room, n] per room). The senders' counts
 # would be set to what came after their message by the marker statement, which runs anyway
@@ -148,7 +154,7 @@ def sqlite_run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     from service.messages import sqlite_batch
 
     users, groups, members = layout(args)
-    path_a = workdir / "with_index.db"
+    path_a = workdir / "without_index.db"
     migrate_to_head(f"sqlite+aiosqlite:///{path_a}")
     created_at = sqlite_batch._created_at_bind(sqlite_dialect.dialect())
     rows, last = history_rows(args, members)
@@ -157,14 +163,14 @@ def sqlite_run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     fill_sqlite(conn, users, members, last, rows, created_at)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # all of it in the file copied next
     conn.close()
-    path_b = workdir / "without_index.db"
+    path_b = workdir / "with_index.db"
     shutil.copyfile(path_a, path_b)
     conn = sqlite3.connect(path_b, isolation_level=None)
-    conn.execute("DROP INDEX ix_messages_unread")
+    conn.execute(CREATE_UNREAD_INDEX)
     conn.close()
     fill_s = time.perf_counter() - t0
     conns = {}
-    for name, path in (("with_index", path_a), ("without_index", path_b)):
+    for name, path in (("with_index", path_b), ("without_index", path_a)):
         conn = sqlite3.connect(path, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={args.sqlite_synchronous}")
@@ -262,22 +268,22 @@ async def pg_run(args: argparse.Namespace) -> dict[str, Any]:
 
     admin = await asyncpg.connect(args.pg_url)
     base = f"chat_writecost_{os.getpid()}_{secrets.token_hex(3)}"
-    names = {"with_index": base + "_a", "without_index": base + "_b"}
+    names = {"without_index": base + "_a", "with_index": base + "_b"}
     created: list[str] = []
     try:
-        await admin.execute(f'CREATE DATABASE "{names["with_index"]}"')
-        created.append(names["with_index"])
+        await admin.execute(f'CREATE DATABASE "{names["without_index"]}"')
+        created.append(names["without_index"])
         t0 = time.perf_counter()
-        await asyncio.to_thread(migrate_to_head, pg_url(args.pg_url, names["with_index"]))
+        await asyncio.to_thread(migrate_to_head, pg_url(args.pg_url, names["without_index"]))
         users, groups, members = layout(args)
         rows, last = history_rows(args, members)
-        conn = await asyncpg.connect(args.pg_url.rsplit("/", 1)[0] + "/" + names["with_index"])
+        conn = await asyncpg.connect(args.pg_url.rsplit("/", 1)[0] + "/" + names["without_index"])
         await fill_pg(conn, users, members, last, rows)
         await conn.close()
-        await admin.execute(f'CREATE DATABASE "{names["without_index"]}" TEMPLATE "{names["with_index"]}"')
-        created.append(names["without_index"])
-        conn = await asyncpg.connect(args.pg_url.rsplit("/", 1)[0] + "/" + names["without_index"])
-        await conn.execute("DROP INDEX ix_messages_unread")
+        await admin.execute(f'CREATE DATABASE "{names["with_index"]}" TEMPLATE "{names["without_index"]}"')
+        created.append(names["with_index"])
+        conn = await asyncpg.connect(args.pg_url.rsplit("/", 1)[0] + "/" + names["with_index"])
+        await conn.execute(CREATE_UNREAD_INDEX)
         await conn.close()
         fill_s = time.perf_counter() - t0
         samples = await pg_batches(args, names, groups, members)
@@ -405,16 +411,16 @@ def summarize(args: argparse.Namespace, samples: dict[tuple[str, int, str], list
         def cost(part: dict[str, float], statement: str) -> float:
             return part[statement] + part.get(f"{statement}.client", 0.0)
 
-        written = sum(cost(a, statement) for statement in ("reserve", "insert", "markers", "commit"))
+        written = sum(cost(b, statement) for statement in ("reserve", "insert", "markers", "commit"))
         derived[str(m)] = {
             "writer_us_per_msg": round(written / args.batch, 2),  # the service's statements now
             # The index's pages are written at the insert and again at the commit (WAL, fsync).
             "unread_index_us_per_msg": round(
                 sum(cost(a, statement) - cost(b, statement) for statement in ("insert", "commit")) / args.batch, 2
             ),
-            "markers_us_per_msg": round(cost(a, "markers") / args.batch, 2),
-            "counter_us_per_msg": round(cost(a, "counter") / args.batch, 2),
-            "counter_vs_writer": round(cost(a, "counter") / written, 3),
+            "markers_us_per_msg": round(cost(b, "markers") / args.batch, 2),
+            "counter_us_per_msg": round(cost(b, "counter") / args.batch, 2),
+            "counter_vs_writer": round(cost(b, "counter") / written, 3),
         }
     return {
         "cost": what,

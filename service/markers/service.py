@@ -8,7 +8,7 @@ from sqlalchemy import Table, case, func, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.models import User
-from service.messages.models import COUNTED, Message
+from service.messages.models import UNCOUNTED, Message
 from service.rooms.models import Room, RoomMember
 
 _members: Table = RoomMember.__table__  # type: ignore[assignment]
@@ -34,22 +34,25 @@ async def my_rooms(session: AsyncSession, user: User) -> Sequence[tuple[Room, in
     """(room, last_read_seq, unread) for each room the user is a member of, the
     most recently active first.
 
-    Unread is counted, not kept: the count reads only the partial index
-    ix_messages_unread (a user in 200 rooms with 50,000 unread: bench/, README),
-    and a counter would cost every message a write per member, or, kept per room
-    and subtracted, miss the "of others, not deleted" rule."""
-    unread = (
+    Unread is counted, not kept: seq is gapless, so last_seq - last_read_seq entries
+    lie above the marker, less the events and deleted messages among them (the
+    partial index ix_messages_uncounted, which plain messages never enter). None of
+    them is the user's own message: sending moves the sender's marker, and a new
+    member's starts at the room's end. A counter would cost every message a write
+    per member (bench/writecost.py); an index of counted messages, an index entry
+    per message (bench/ab.py: README)."""
+    uncounted = (
         select(func.count())
         .select_from(Message)
         .where(
             Message.room_id == RoomMember.room_id,
             Message.seq > RoomMember.last_read_seq,
             # Literally the index's condition: SQLite uses a partial index only then.
-            text(COUNTED),
-            Message.user_id != user.id,
+            text(UNCOUNTED),
         )
         .scalar_subquery()
     )
+    unread = Room.last_seq - RoomMember.last_read_seq - uncounted
     last_event_at = (
         select(Message.created_at).where(Message.room_id == Room.id, Message.seq == Room.last_seq).scalar_subquery()
     )

@@ -14,9 +14,10 @@ MESSAGE: Final = "message"
 EDIT: Final = "edit"
 DELETE: Final = "delete"
 
-# The messages that count as unread: written here once for the index and the count
-# query alike, since a partial index serves only queries whose WHERE matches its own.
-COUNTED = "kind = 'message' AND NOT deleted"
+# The entries that never count as unread (events, deleted messages): written here once
+# for the index and the count query alike, since a partial index serves only queries
+# whose WHERE matches its own.
+UNCOUNTED = "(kind <> 'message' OR deleted)"
 
 
 class Message(Base):
@@ -32,18 +33,18 @@ class Message(Base):
         # NULLs are distinct, so messages without a client_msg_id never collide.
         UniqueConstraint("room_id", "user_id", "client_msg_id"),
         CheckConstraint("kind IN ('message', 'edit', 'delete')", name="kind"),
-        # Unread counts read this index alone: the room's messages above a marker, by
-        # author. kind and deleted are constant here, yet columns too: SQLite reads an
-        # index alone only when it holds every column the query names.
+        # Unread counts subtract the entries above a marker that do not count, read
+        # from this index alone; a plain message adds no entry to it. kind and deleted
+        # are columns too: SQLite reads an index alone only when it holds every column
+        # the query names.
         Index(
-            "ix_messages_unread",
+            "ix_messages_uncounted",
             "room_id",
             "seq",
-            "user_id",
             "kind",
             "deleted",
-            sqlite_where=text(COUNTED),
-            postgresql_where=text(COUNTED),
+            sqlite_where=text(UNCOUNTED),
+            postgresql_where=text(UNCOUNTED),
         ),
         # A delete empties the edits of its message.
         Index(

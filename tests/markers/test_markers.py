@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
-
-from service.rooms.models import RoomMember
 from tests.realtime.conftest import LiveServer, auth
 from tests.realtime.mux import connect_mux
 from tests.streams import delete, edit, join, mark, marker, my_rooms, post
@@ -120,22 +117,24 @@ async def test_unread_counts_messages_of_others_not_deleted_never_events(server:
     assert [await _state(server, t, room) for t in (alice, bob, carol)] == [(3, 1), (5, 0), (10, 0)]
 
 
-async def test_own_messages_above_the_marker_never_count(server: LiveServer) -> None:
-    """Sending keeps one's own messages below one's marker; with the marker put back in the
-    database, the count still leaves them out."""
+async def test_own_messages_never_lie_above_ones_marker(server: LiveServer) -> None:
+    """Unread is the entries above the marker less events and deleted messages, so none
+    of them may be one's own: sending moves the marker, and leaving and joining again
+    starts it at the room's end."""
     _, alice = await server.user("alice")
     bob_user, bob = await server.user("bob")
     room = (await server.room(alice, "general"))["id"]
     await join(server, bob, room)
     await post(server, bob, room, "b1", "b2")
     await post(server, alice, room, "a1")
+    assert await _state(server, bob, room) == (2, 1)
     await post(server, bob, room, "b3")
-    members = RoomMember.__table__
-    async with server.resources.engine.begin() as conn:
-        await conn.execute(
-            update(members)
-            .where(members.c.room_id == room, members.c.user_id == bob_user["id"])
-            .values(last_read_seq=0)
-        )
-    assert await _state(server, bob, room) == (0, 1)
-    assert await _state(server, alice, room) == (3, 1)
+    assert [await _state(server, t, room) for t in (alice, bob)] == [(3, 1), (4, 0)]
+    r = await server.http.delete(f"/rooms/{room}/members/{bob_user['id']}", headers=auth(bob))
+    assert r.status_code == 204, r.text
+    await post(server, alice, room, "a2")
+    await join(server, bob, room)
+    assert await _state(server, bob, room) == (5, 0)
+    await post(server, bob, room, "b4")
+    await post(server, alice, room, "a3")
+    assert [await _state(server, t, room) for t in (alice, bob)] == [(7, 0), (6, 1)]
