@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, bindparam, case, insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, case, insert, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -133,15 +133,21 @@ _NEXT_SEQS = (
     .returning(_rooms.c.last_seq)
 )
 _INSERT = insert(_messages).returning(_messages.c.id, sort_by_parameter_order=True)
-_ADVANCE_MARKER = (
-    update(_members)
-    .where(
-        _members.c.room_id == bindparam("r"),
-        _members.c.user_id == bindparam("u"),
-        _members.c.last_read_seq < bindparam("s"),
-    )
-    .values(last_read_seq=bindparam("s"))
+# PostgreSQL: the senders' markers as they were, and moved up to what each sent, in
+# one statement with the rows as three arrays. Every part of a WITH sees the same
+# snapshot, so the SELECT reads the markers from before the UPDATE. Row locks need
+# no order here: each batch already holds its rooms' locks.
+_ADVANCE_MARKERS = text("""
+WITH sent AS (
+    SELECT * FROM unnest(CAST(:rooms AS bigint[]), CAST(:users AS bigint[]), CAST(:seqs AS integer[]))
+        AS t(room_id, user_id, seq)
+), moved AS (
+    UPDATE room_members AS m SET last_read_seq = sent.seq FROM sent
+    WHERE m.room_id = sent.room_id AND m.user_id = sent.user_id AND m.last_read_seq < sent.seq
 )
+SELECT m.room_id, m.user_id, m.last_read_seq FROM room_members AS m
+JOIN sent ON m.room_id = sent.room_id AND m.user_id = sent.user_id
+""")
 
 
 async def _insert(
@@ -165,10 +171,11 @@ async def _insert(
     ids = (await conn.execute(_INSERT, rows)).scalars().all()
     senders = _Senders(batch, placed)
     marks = senders.marks()
-    pairs = tuple_(_members.c.room_id, _members.c.user_id).in_(list(marks))
-    before = await conn.execute(select(_members.c.room_id, _members.c.user_id, _members.c.last_read_seq).where(pairs))
+    before = await conn.execute(
+        _ADVANCE_MARKERS,
+        {"rooms": [r for r, _ in marks], "users": [u for _, u in marks], "seqs": list(marks.values())},
+    )
     senders.before = {(r, u): seen for r, u, seen in before}
-    await conn.execute(_ADVANCE_MARKER, [{"r": r, "u": u, "s": s} for (r, u), s in sorted(marks.items())])
     return placed, ids, senders.told()
 
 
