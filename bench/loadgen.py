@@ -25,7 +25,7 @@ import time
 from array import array
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
@@ -34,14 +34,22 @@ import uvloop
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-TARGETS = ("service", "raw_ws", "bare_fastapi", "socketio")
+TARGETS = ("service", "raw_ws", "bare_fastapi", "socketio", "picows")
+# websockets, or picows (Cython framing, a callback per frame: about half the CPU per
+# delivery), so the generator costs well under the server it measures.
+CLIENTS = ("websockets", "picows")
 PASSWORD = "bench-password-1"
 CONNECT_CONCURRENCY = 64  # keeps handshakes well under every listen backlog
 MAX_BODY_SIZE = 4000
 # Presence and typing frames the service sends besides messages.
 EPHEMERAL_FRAMES = ("presence", "typing")
+MESSAGE_PREFIX = '{"type":"message",'
 
 now_ns = time.perf_counter_ns
+if TYPE_CHECKING:
+    from picows_client import PicowsSocket
+
+    Socket = ClientConnection | PicowsSocket
 
 
 # --------------------------------------------------------------------- targets
@@ -61,7 +69,7 @@ class Target:
     def url(self, room: Room, since: int | None = None) -> str:
         return f"{self.ws}/ws"
 
-    async def handshake(self, ws: ClientConnection, room: Room) -> int:
+    async def handshake(self, ws: Socket, room: Room) -> int:
         """Wait until the connection receives live traffic; returns the room's last seq then."""
         return 0
 
@@ -84,7 +92,7 @@ class ServiceTarget(Target):
         url = f"{self.ws}/ws/rooms/{room.key}?token={room.next_token()}"
         return url if since is None else f"{url}&since={since}"
 
-    async def handshake(self, ws: ClientConnection, room: Room) -> int:
+    async def handshake(self, ws: Socket, room: Room) -> int:
         # welcome, any replay (CHAT_HISTORY_ON_CONNECT), then synced.
         for _ in range(100_000):
             frame = orjson.loads(await ws.recv())
@@ -104,7 +112,7 @@ class SocketIOTarget(Target):
     def url(self, room: Room, since: int | None = None) -> str:
         return f"{self.ws}/socket.io/?EIO=4&transport=websocket"
 
-    async def handshake(self, ws: ClientConnection, room: Room) -> int:
+    async def handshake(self, ws: Socket, room: Room) -> int:
         opening = await ws.recv()  # engine.io OPEN: 0{"sid":...}
         if not str(opening).startswith("0"):
             raise RuntimeError(f"unexpected engine.io open: {opening!r}")
@@ -114,7 +122,7 @@ class SocketIOTarget(Target):
         await self._expect(ws, "431")
         return 0
 
-    async def _expect(self, ws: ClientConnection, prefix: str) -> None:
+    async def _expect(self, ws: Socket, prefix: str) -> None:
         for _ in range(100):
             text = str(await ws.recv())
             if text.startswith(prefix):
@@ -137,7 +145,8 @@ class SocketIOTarget(Target):
 
 
 def make_target(name: str, port: int) -> Target:
-    return {"service": ServiceTarget, "raw_ws": Target, "bare_fastapi": Target, "socketio": SocketIOTarget}[name](port)
+    kinds = {"service": ServiceTarget, "raw_ws": Target, "bare_fastapi": Target, "socketio": SocketIOTarget}
+    return kinds.get(name, Target)(port)
 
 
 # ------------------------------------------------------------------ service setup
@@ -188,10 +197,18 @@ async def open_socket(target: Target, room: Room, since: int | None = None) -> C
     )
 
 
-async def close_all(sockets: Sequence[ClientConnection]) -> None:
+async def open_client(client: str, target: Target, room: Room) -> Socket:
+    if client == "picows":
+        import picows_client  # only here: a checkout measured for comparison may not have picows
+
+        return await picows_client.connect(target.url(room))
+    return await open_socket(target, room)
+
+
+async def close_all(sockets: Sequence[Socket]) -> None:
     limit = asyncio.Semaphore(256)
 
-    async def close(ws: ClientConnection) -> None:
+    async def close(ws: Socket) -> None:
         async with limit:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(), 5)
@@ -315,51 +332,84 @@ class Receiver:
     seq_errors: int = 0
 
 
-async def receive(ws: ClientConnection, target: Target, rx: Receiver, stats: Stats) -> None:
+class FrameCounter:
+    """What one client makes of each frame: deliveries counted by sender and n,
+    latency, seq order, refusals; called per frame by either client."""
+
+    def __init__(self, target: Target, rx: Receiver, stats: Stats) -> None:
+        self.target, self.rx, self.stats = target, rx, stats
+
+    def on_frame(self, text: str) -> str | None:
+        """Count one text frame; what to answer, if anything."""
+        t = now_ns()
+        if text.startswith(MESSAGE_PREFIX):
+            # A message frame as orjson writes it (the service's and our own): read the
+            # body's head and the seq without parsing the rest, the generator's main cost.
+            b = text.find('"body":"')
+            if b > 0:
+                s = text.find('"seq":', 0, b)
+                self._count(t, text[b + 8 : b + 72], int(text[s + 6 : text.index(",", s)]) if s > 0 else None)
+                return None
+        msg = self.target.unwrap(text)
+        if msg is None:
+            return self.target.reply(text)
+        rx, stats = self.rx, self.stats
+        sender = rx.sender
+        kind = msg.get("type")
+        if kind != "message":
+            if kind in EPHEMERAL_FRAMES:
+                return None  # presence and typing, not part of what is measured
+            stats.other_frames += 1
+            if rx.own and kind == "error" and (cid := msg.get("client_msg_id")):
+                # The server refused one of our messages: never delivered, not lost.
+                sender.rejected.add(int(cid.rsplit("-", 1)[1]))
+                sender.window.release()
+            return None
+        self._count(t, msg["body"], msg.get("seq"))
+        return None
+
+    def _count(self, t: int, body: str, seq: int | None) -> None:
+        """One delivery of the message whose body starts with `body`."""
+        rx, stats = self.rx, self.stats
+        origin, n_text, ts, _ = body.split(":", 3)
+        n = int(n_text)
+        counts = rx.counts
+        if n >= len(counts):
+            counts.extend(bytes(n - len(counts) + 1024))
+        if counts[n] < 255:
+            counts[n] += 1
+        stats.latencies.append(t - int(ts))
+        stats.delivered += 1
+        stats.last_delivery = t
+        if seq is not None:
+            if seq != rx.last_seq + 1:
+                rx.seq_errors += 1
+            rx.last_seq = seq
+        if rx.own and int(origin) == rx.sender.index:
+            rx.sender.window.release()
+
+    def closed(self, code: int | None, reason: str) -> None:
+        if code is not None and code != 1000:
+            self.stats.dropped += 1
+            key = f"{code} {reason}"
+            self.stats.close_reasons[key] = self.stats.close_reasons.get(key, 0) + 1
+
+
+async def receive(ws: Socket, counter: FrameCounter) -> None:
     """Count every frame until the connection closes (we close it at the end)."""
-    unwrap, latencies, counts = target.unwrap, stats.latencies, rx.counts
-    sender = rx.sender
-    try:
-        async for text in ws:
-            t = now_ns()
-            msg = unwrap(text)  # type: ignore[arg-type]
-            if msg is None:
-                reply = target.reply(text)  # type: ignore[arg-type]
+    if not isinstance(ws, ClientConnection):
+        ws.handler = counter.on_frame
+        await ws.disconnected
+    else:
+        on_frame = counter.on_frame
+        try:
+            async for text in ws:
+                reply = on_frame(text)  # type: ignore[arg-type]
                 if reply is not None:
                     await ws.send(reply)
-                continue
-            kind = msg.get("type")
-            if kind != "message":
-                if kind in EPHEMERAL_FRAMES:
-                    continue  # presence and typing, not part of what is measured
-                stats.other_frames += 1
-                if rx.own and kind == "error" and (cid := msg.get("client_msg_id")):
-                    # The server refused one of our messages: never delivered, not lost.
-                    sender.rejected.add(int(cid.rsplit("-", 1)[1]))
-                    sender.window.release()
-                continue
-            origin, n_text, ts, _ = msg["body"].split(":", 3)
-            n = int(n_text)
-            if n >= len(counts):
-                counts.extend(bytes(n - len(counts) + 1024))
-            if counts[n] < 255:
-                counts[n] += 1
-            latencies.append(t - int(ts))
-            stats.delivered += 1
-            stats.last_delivery = t
-            seq = msg.get("seq")
-            if seq is not None:
-                if seq != rx.last_seq + 1:
-                    rx.seq_errors += 1
-                rx.last_seq = seq
-            if rx.own and int(origin) == sender.index:
-                sender.window.release()
-    except ConnectionClosed:
-        pass
-    if ws.close_code is not None and ws.close_code != 1000:
-        stats.dropped += 1
-        key = f"{ws.close_code} {ws.close_reason}"
-        stats.close_reasons[key] = stats.close_reasons.get(key, 0) + 1
+        except ConnectionClosed:
+            pass
+    counter.closed(ws.close_code, ws.close_reason)
 
 
 def message_frame(sender: int, n: int, ts: int, pad: str) -> str:
@@ -368,7 +418,7 @@ def message_frame(sender: int, n: int, ts: int, pad: str) -> str:
 
 
 async def send_saturated(
-    ws: ClientConnection, sender: Sender, deadline: int, limit: int, frame_for: Callable[[int], str]
+    ws: Socket, sender: Sender, deadline: int, limit: int, frame_for: Callable[[int], str]
 ) -> None:
     """Saturated: keep `inflight` messages outstanding; the echo of one frees a slot.
     `frame_for(n)` is built once its slot is free, so its timestamp is the send's."""
@@ -385,16 +435,14 @@ async def send_saturated(
         sender.sent += 1
 
 
-async def send_closed(
-    ws: ClientConnection, target: Target, sender: Sender, deadline: int, limit: int, pad: str
-) -> None:
+async def send_closed(ws: Socket, target: Target, sender: Sender, deadline: int, limit: int, pad: str) -> None:
     await send_saturated(
         ws, sender, deadline, limit, lambda n: target.wrap(message_frame(sender.index, n, now_ns(), pad))
     )
 
 
 async def send_open(
-    ws: ClientConnection, target: Target, sender: Sender, t0: int, interval: int, count: int, lag: array[int], pad: str
+    ws: Socket, target: Target, sender: Sender, t0: int, interval: int, count: int, lag: array[int], pad: str
 ) -> None:
     """Fixed rate: message n is due at t0 + n*interval whatever the responses; its
     timestamp is the due time, so a late send shows up as latency."""
@@ -412,15 +460,15 @@ async def send_open(
 
 
 async def connect_room_clients(
-    target: Target, rooms: Sequence[Room], per_room: int, senders: Sequence[Sender]
-) -> tuple[list[ClientConnection], list[Receiver], list[int]]:
+    target: Target, rooms: Sequence[Room], per_room: int, senders: Sequence[Sender], client: str = "websockets"
+) -> tuple[list[Socket], list[Receiver], list[int]]:
     """Open per_room clients in every room, client 0 of each being its sender."""
     limit = asyncio.Semaphore(CONNECT_CONCURRENCY)
     start_seq = [0] * len(rooms)
 
-    async def one(r: int, k: int) -> tuple[ClientConnection, Receiver]:
+    async def one(r: int, k: int) -> tuple[Socket, Receiver]:
         async with limit:
-            ws = await open_socket(target, rooms[r])
+            ws = await open_client(client, target, rooms[r])
             last = await target.handshake(ws, rooms[r])
         if k == 0:
             start_seq[r] = last
@@ -449,8 +497,13 @@ async def run_broadcast(args: argparse.Namespace) -> dict[str, Any]:
     rooms = await make_rooms(target, args.rooms, args.users, args.members)
     stats = Stats()
     senders = [Sender(r, asyncio.Semaphore(args.inflight)) for r in range(len(rooms))]
-    sockets, receivers, start_seq = await connect_room_clients(target, rooms, args.clients_per_room, senders)
-    readers = [asyncio.create_task(receive(ws, target, rx, stats)) for ws, rx in zip(sockets, receivers, strict=True)]
+    sockets, receivers, start_seq = await connect_room_clients(
+        target, rooms, args.clients_per_room, senders, args.client
+    )
+    readers = [
+        asyncio.create_task(receive(ws, FrameCounter(target, rx, stats)))
+        for ws, rx in zip(sockets, receivers, strict=True)
+    ]
     sender_ws = sockets[:: args.clients_per_room]
     pad = "x" * max(0, args.body_size - 40)
     lag: array[int] = array("q")
@@ -504,6 +557,7 @@ async def run_broadcast(args: argparse.Namespace) -> dict[str, Any]:
     delivered = stats.delivered
     return {
         "target": args.target,
+        "client": args.client,
         "mode": args.mode,
         "rooms": len(rooms),
         "clients_per_room": args.clients_per_room,
@@ -1144,6 +1198,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         action="store_true",
         help="service: every user is a member of every room, so each message moves its sender's read marker",
     )
+    p.add_argument("--client", choices=CLIENTS, default="websockets", help="the generator's WebSocket client")
 
     p = sub.add_parser("idle", help="open N idle connections, RSS per connection")
     common(p)

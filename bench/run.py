@@ -42,9 +42,17 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 PYTHON = sys.executable
 CHAT_SERVICE = str(Path(PYTHON).parent / "chat-service")
-PEERS = {"raw_ws": "raw_ws.py", "bare_fastapi": "bare_fastapi.py", "socketio": "socketio_server.py"}
-TARGETS = ("service", "raw_ws", "bare_fastapi", "socketio")
-REFERENCES = ("raw_ws", "bare_fastapi", "socketio")
+PEERS = {
+    "raw_ws": "raw_ws.py",
+    "picows": "picows_server.py",
+    "bare_fastapi": "bare_fastapi.py",
+    "socketio": "socketio_server.py",
+}
+TARGETS = ("service", "raw_ws", "picows", "bare_fastapi", "socketio")
+REFERENCES = ("raw_ws", "picows", "bare_fastapi", "socketio")
+# The generator must cost at most this share of the server's CPU per delivery, or the
+# figures measure the generator.
+GEN_SHARE_MAX = 0.5
 SCENARIOS = ("fanout", "many-rooms", "idle", "replay", "login", "mux", "unread")
 IDLE_TARGETS = ("service", "bare_fastapi", "raw_ws")
 SERVER_LIFETIME_S = 3600  # peers exit by themselves after this, whatever happens
@@ -280,9 +288,13 @@ def broadcast(
     options += ["--mode", mode, "--duration", args.duration, "--drain-idle", args.drain_idle]
     options += ["--body-size", args.body_size, "--users", args.users]
     options += ["--inflight", inflight] if mode == "saturated" else ["--rate", f"{rate:.3f}"]
+    options += ["--client", args.client]
     result = loadgen(args, "broadcast", srv, options)
     if "wall_s" in result and result.get("server_cpu_s") is not None:
         result["server_cpu_pct"] = round(100 * result["server_cpu_s"] / result["wall_s"], 1)
+    gen, srv_cost = result.get("gen_cpu_us_per_delivery"), result.get("server_cpu_us_per_delivery")
+    if gen and srv_cost:
+        result["gen_share"] = round(gen / srv_cost, 2)
     return result
 
 
@@ -459,6 +471,8 @@ def warnings(results: dict[str, Any]) -> list[str]:
                 found.append(f"{label}: {r['other_frames']} non-message frames (errors) received")
             if key != "idle" and (r.get("gen_cpu_pct") or 0) > CLIENT_BOUND_PCT:
                 found.append(f"{label}: generator at {r['gen_cpu_pct']}% CPU: client-bound, the server may do more")
+            if (r.get("gen_share") or 0) > GEN_SHARE_MAX:
+                found.append(f"{label}: the generator costs {r['gen_share']}× the server's CPU per delivery")
             found += noisy(label, r)
     mux = results.get("mux")
     if mux and "error" in mux:
@@ -552,6 +566,7 @@ BROADCAST_COLUMNS = [
     ("server_cpu_us_per_delivery", "srv CPU µs/delivery"),
     ("server_cpu_pct", "srv CPU %"),
     ("gen_cpu_pct", "gen CPU %"),
+    ("gen_share", "gen ÷ srv CPU/delivery"),
     ("others_server_core_pct", "others on srv core %"),
     ("lost", "lost"),
     ("duplicated", "dup"),
@@ -899,6 +914,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="shrink every scenario: a smoke run under a minute")
     p.add_argument("--scenarios", type=lambda s: s.split(","), default=list(SCENARIOS), help=",".join(SCENARIOS))
     p.add_argument("--targets", type=lambda s: s.split(","), default=list(TARGETS), help=",".join(TARGETS))
+    p.add_argument(
+        "--client",
+        choices=("picows", "websockets"),
+        default="picows",
+        help="the broadcast generator's WebSocket client (picows: about half the CPU per delivery)",
+    )
     p.add_argument("--out", type=Path, help="JSON results file (default: bench/results/run-<time>.json)")
     p.add_argument("--store-batch", type=int, help="pass CHAT_STORE_BATCH to the service (1: commit per message)")
     p.add_argument(
