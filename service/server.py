@@ -10,6 +10,7 @@ from typing import Any
 from service.config import Settings
 from service.logs import log_config
 from service.transport.http import GuardedHttpProtocol
+from service.transport.websocket import ChatWebSocketProtocol
 
 log = logging.getLogger("service.server")
 
@@ -21,7 +22,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     return {
         "http": functools.partial(GuardedHttpProtocol, request_timeout=settings.http_request_timeout_seconds),
         "timeout_keep_alive": settings.http_keep_alive_seconds,
-        "ws": "websockets-sansio",
+        "ws": ChatWebSocketProtocol,
         "ws_max_size": settings.ws_max_frame_bytes,
         "ws_per_message_deflate": settings.ws_compression,
         "log_config": log_config(),

@@ -15,7 +15,9 @@ from starlette.websockets import WebSocket
 from service.auth.models import User
 from service.auth.security import TokenClaims
 from service.realtime.closes import SLOW_CONSUMER
+from service.realtime.envelope import Wire
 from service.realtime.frames import to_msgpack, with_room
+from service.transport.websocket import writer_of
 
 if TYPE_CHECKING:
     from service.realtime.subscription import Subscription
@@ -60,6 +62,8 @@ class Connection:
         "subscriptions",
         "close_request",
         "_queue",
+        "_write",
+        "_sending",
         "_wake",
         "_space",
         "_writer",
@@ -95,6 +99,8 @@ class Connection:
         self.subscriptions: dict[int, Subscription] = {}
         self.close_request: CloseRequest | None = None
         self._queue: deque[str | bytes] = deque()
+        self._write = writer_of(websocket.scope)  # None under a server without chat.write
+        self._sending = False  # the writer holds a frame it is sending through ASGI
         self._wake: asyncio.Future[None] | None = None  # set while the writer waits
         self._space: asyncio.Event | None = None  # set while a replay waits for room in the queue
         self._writer: asyncio.Task[None] | None = None
@@ -175,6 +181,19 @@ class Connection:
         if sub is None or not sub.ended:
             self.send(frame, room)
 
+    def offer(self, wire: Wire) -> None:
+        """A room frame: written at once when nothing is queued or being sent
+        before it and the socket can take it now (chat.write), else queued."""
+        if (
+            self._write is not None
+            and not self._queue
+            and not self._sending
+            and self.close_request is None
+            and self._write(wire.frame_for(self))
+        ):
+            return
+        self.enqueue(wire.for_(self))
+
     def enqueue(self, frame: str | bytes) -> None:
         """Queue a frame already in this connection's form."""
         if self.close_request is not None:
@@ -222,7 +241,9 @@ class Connection:
         try:
             while True:
                 while queue:
+                    self._sending = True
                     await send({"type": "websocket.send", key: queue.popleft()})
+                    self._sending = False
                     if self._space is not None and len(queue) < half:
                         self._space.set()
                 if self.close_request is not None:
