@@ -23,6 +23,8 @@ from service.server import uvicorn_options
 from tests.conftest import PASSWORD, make_settings
 
 TIMEOUT = 10.0
+# Seconds left on the short-lived tokens of the expiry tests.
+EXPIRY_MARGIN_S = 6
 
 
 EPHEMERAL = {"presence", "typing"}

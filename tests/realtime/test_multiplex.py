@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from service.auth.security import TokenCodec
 from tests.conftest import PASSWORD, TEST_KEY, make_settings
-from tests.realtime.conftest import Client, LiveServer, ServerFactory, auth, serve, wait_until
+from tests.realtime.conftest import EXPIRY_MARGIN_S, Client, LiveServer, ServerFactory, auth, serve, wait_until
 from tests.realtime.mux import Frame, Mux, check_handshake_order, connect_mux, mux_url, room_of
 
 MSGPACK = "chat.v1.msgpack"
@@ -422,11 +422,13 @@ async def test_token_expiry_closes_1008_and_one_subscribe_resumes(server: LiveSe
     a = (await server.room(token, "a"))["id"]
     b = (await server.room(token, "b"))["id"]
     codec = TokenCodec(TEST_KEY, server.resources.settings)
-    short = codec.issue(user["id"], "access", now=datetime.now(UTC) - codec.lifetime("access") + timedelta(seconds=3))
+    # Seconds to spare for connecting and subscribing on a busy machine (exp is whole seconds).
+    left = timedelta(seconds=EXPIRY_MARGIN_S)
+    short = codec.issue(user["id"], "access", now=datetime.now(UTC) - codec.lifetime("access") + left)
     mux = await connect_mux(server, short.token)
     await mux.subscribed([(a, 0), (b, 0)])
     await fill(server, token, a, 1)
-    assert await mux.closed() == (1008, "token expired")
+    assert await mux.closed(timeout=EXPIRY_MARGIN_S + 10) == (1008, "token expired")
     cursors = {r: max(mux.stream(r), default=0) for r in (a, b)}
     assert cursors[b] == 0
     missed = {r: await fill(server, token, r, 2, tag="away") for r in (a, b)}

@@ -9,23 +9,24 @@ from websockets.exceptions import ConnectionClosed
 
 from service.auth.security import TokenCodec
 from tests.conftest import PASSWORD, TEST_KEY
-from tests.realtime.conftest import LiveServer, ServerFactory, auth, wait_until
+from tests.realtime.conftest import EXPIRY_MARGIN_S, LiveServer, ServerFactory, auth, wait_until
 
 
 async def test_token_expiry_closes_1008_and_reconnect_loses_nothing(server: LiveServer) -> None:
     user, token = await server.user("alice")
     room = await server.room(token, "general")
     codec = TokenCodec(TEST_KEY, server.resources.settings)
-    # A token with about two seconds left.
+    # A token with a few seconds left: enough to connect on a busy machine (exp is whole seconds).
     lifetime = codec.lifetime("access")
-    short = codec.issue(user["id"], "access", now=datetime.now(UTC) - lifetime + timedelta(seconds=2)).token
+    left = timedelta(seconds=EXPIRY_MARGIN_S)
+    short = codec.issue(user["id"], "access", now=datetime.now(UTC) - lifetime + left).token
     client = await server.connect(room["id"], short)
     await client.handshake()
     writer = await server.connect(room["id"], token)
     await writer.handshake()
     await writer.message("before")
     seen = await client.messages(1)
-    assert await client.closed() == (1008, "token expired")
+    assert await client.closed(timeout=EXPIRY_MARGIN_S + 10) == (1008, "token expired")
     await writer.message("while away")
     again = await server.connect(room["id"], token, since=seen[-1]["seq"])
     _, replay, _ = await again.handshake()
