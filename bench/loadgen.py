@@ -145,8 +145,14 @@ class SocketIOTarget(Target):
 
 
 def make_target(name: str, port: int) -> Target:
-    kinds = {"service": ServiceTarget, "raw_ws": Target, "bare_fastapi": Target, "socketio": SocketIOTarget}
-    return kinds.get(name, Target)(port)
+    kinds = {
+        "service": ServiceTarget,
+        "raw_ws": Target,
+        "picows": Target,
+        "bare_fastapi": Target,
+        "socketio": SocketIOTarget,
+    }
+    return kinds[name](port)
 
 
 # ------------------------------------------------------------------ service setup

@@ -20,11 +20,10 @@ from service.messages import sqlite_batch
 from service.messages.models import Message
 from service.messages.reads import STORED
 from service.messages.stream import RoomGone, StoredMessage, StoreResult
-from service.rooms.models import Room, RoomMember
+from service.rooms.models import Room
 
 _messages: Table = Message.__table__  # type: ignore[assignment]
 _rooms: Table = Room.__table__  # type: ignore[assignment]
-_members: Table = RoomMember.__table__  # type: ignore[assignment]
 _users: Table = User.__table__  # type: ignore[assignment]
 # A repeated client_msg_id, through SQLAlchemy or straight from the SQLite driver.
 REPEATED = (IntegrityError, sqlite3.IntegrityError)

@@ -11,11 +11,11 @@ plus one frame, and a slow client still fills the app's own queue."""
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
 from websockets.protocol import State
 
@@ -24,20 +24,12 @@ WRITE: Final = "chat.write"
 # Writes a frame from encode_frame if it can go now; False: send it through ASGI.
 Write = Callable[[bytes], bool]
 
-_TEXT, _BINARY = 0x81, 0x82  # FIN + opcode
-
 
 def encode_frame(payload: str | bytes) -> bytes:
     """A whole unmasked server frame: text for str, binary for bytes."""
-    data, opcode = (payload.encode(), _TEXT) if isinstance(payload, str) else (payload, _BINARY)
-    n = len(data)
-    if n < 126:
-        head = bytes((opcode, n))
-    elif n < 65536:
-        head = struct.pack("!BBH", opcode, 126, n)
-    else:
-        head = struct.pack("!BBQ", opcode, 127, n)
-    return head + data
+    if isinstance(payload, str):
+        return Frame(Opcode.TEXT, payload.encode()).serialize(mask=False)
+    return Frame(Opcode.BINARY, payload).serialize(mask=False)
 
 
 def writer_of(scope: Mapping[str, Any]) -> Write | None:
