@@ -35,9 +35,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 TARGETS = ("service", "raw_ws", "bare_fastapi", "socketio", "picows")
-# websockets, or picows (Cython framing, a callback per frame: about half the CPU per
-# delivery), so the generator costs well under the server it measures.
-CLIENTS = ("websockets", "picows")
+# websockets; picows (Cython framing, a callback per frame: about half the CPU per
+# delivery); native: senders on picows, every other client in one C epoll loop
+# (native_client.py), so the generator costs well under the server it measures.
+CLIENTS = ("websockets", "picows", "native")
 PASSWORD = "bench-password-1"
 CONNECT_CONCURRENCY = 64  # keeps handshakes well under every listen backlog
 MAX_BODY_SIZE = 4000
@@ -47,6 +48,7 @@ MESSAGE_PREFIX = '{"type":"message",'
 
 now_ns = time.perf_counter_ns
 if TYPE_CHECKING:
+    from native_client import NativeListeners
     from picows_client import PicowsSocket
 
     Socket = ClientConnection | PicowsSocket
@@ -204,7 +206,7 @@ async def open_socket(target: Target, room: Room, since: int | None = None) -> C
 
 
 async def open_client(client: str, target: Target, room: Room) -> Socket:
-    if client == "picows":
+    if client in ("picows", "native"):
         import picows_client  # only here: a checkout measured for comparison may not have picows
 
         return await picows_client.connect(target.url(room))
@@ -268,6 +270,7 @@ class Window:
     """Server and generator CPU over a measured window, and what else ran on their cores."""
 
     server_pid: int | None
+    gen_children: Sequence[int] = ()  # the generator's helper processes (native clients)
     t0: int = 0
     server0: float = 0.0
     self0: float = 0.0
@@ -277,6 +280,9 @@ class Window:
 
     def _busy(self) -> tuple[float, float]:
         return procstat.cores_busy_seconds(self.server_cores), procstat.cores_busy_seconds(self.gen_cores)
+
+    def _gen_cpu(self) -> float:
+        return procstat.self_cpu_seconds() + sum(procstat.cpu_seconds(pid) for pid in self.gen_children)
 
     def start(self) -> None:
         self.gen_cores = os.sched_getaffinity(0)
@@ -288,13 +294,13 @@ class Window:
         gc.freeze()
         gc.disable()
         self.server0 = procstat.cpu_seconds(self.server_pid) if self.server_pid else 0.0
-        self.self0 = procstat.self_cpu_seconds()
+        self.self0 = self._gen_cpu()
         self.t0 = now_ns()
 
     def stop(self) -> Usage:
         wall = (now_ns() - self.t0) / 1e9
         server = procstat.cpu_seconds(self.server_pid) - self.server0 if self.server_pid else None
-        gen = procstat.self_cpu_seconds() - self.self0
+        gen = self._gen_cpu() - self.self0
         others: tuple[float | None, float | None] = (None, None)
         if server is not None and not self.server_cores & self.gen_cores:
             busy = self._busy()
@@ -466,11 +472,19 @@ async def send_open(
 
 
 async def connect_room_clients(
-    target: Target, rooms: Sequence[Room], per_room: int, senders: Sequence[Sender], client: str = "websockets"
-) -> tuple[list[Socket], list[Receiver], list[int]]:
-    """Open per_room clients in every room, client 0 of each being its sender."""
+    target: Target,
+    rooms: Sequence[Room],
+    per_room: int,
+    senders: Sequence[Sender],
+    client: str = "websockets",
+    native_pause_us: int = 0,
+) -> tuple[list[Socket], list[Receiver], list[int], NativeListeners | None]:
+    """Open per_room clients in every room, client 0 of each being its sender. With
+    the native client, clients 1.. are the C listeners', not in the lists returned."""
     limit = asyncio.Semaphore(CONNECT_CONCURRENCY)
     start_seq = [0] * len(rooms)
+    native = None
+    in_python = 1 if client == "native" else per_room
 
     async def one(r: int, k: int) -> tuple[Socket, Receiver]:
         async with limit:
@@ -480,19 +494,39 @@ async def connect_room_clients(
             start_seq[r] = last
         return ws, Receiver(senders[r], own=(k == 0), last_seq=last)
 
-    pairs = await asyncio.gather(*(one(r, k) for r in range(len(rooms)) for k in range(per_room)))
-    return [p[0] for p in pairs], [p[1] for p in pairs], start_seq
+    pairs = await asyncio.gather(*(one(r, k) for r in range(len(rooms)) for k in range(in_python)))
+    if client == "native" and per_room > 1:
+        if isinstance(target, SocketIOTarget):
+            raise SystemExit("--client native speaks plain WebSocket, not Socket.IO")
+        import native_client  # only here: it builds a binary on first use
+
+        native = native_client.NativeListeners(target.port, native_pause_us)
+        await native.start()
+        for r, room in enumerate(rooms):
+            for _ in range(per_room - 1):
+                native.add(target.url(room).removeprefix(target.ws), start_seq[r], isinstance(target, ServiceTarget))
+        ok, failed = await native.connect()
+        if failed:
+            raise RuntimeError(f"{failed} of {ok + failed} native clients failed to connect")
+    return [p[0] for p in pairs], [p[1] for p in pairs], start_seq, native
 
 
-async def drain(stats: Stats, expected: Callable[[], int], idle_s: float, max_s: float) -> None:
+async def drain(
+    stats: Stats,
+    expected: Callable[[], int],
+    idle_s: float,
+    max_s: float,
+    native: NativeListeners | None = None,
+) -> None:
     """Wait until every expected delivery arrived, or none arrived for idle_s."""
     deadline = now_ns() + int(max_s * 1e9)
     seen, since = -1, now_ns()
     while now_ns() < deadline:
-        if stats.delivered >= expected():
+        delivered = stats.delivered + ((await native.progress())[0] if native else 0)
+        if delivered >= expected():
             return
-        if stats.delivered != seen:
-            seen, since = stats.delivered, now_ns()
+        if delivered != seen:
+            seen, since = delivered, now_ns()
         elif now_ns() - since > idle_s * 1e9:
             return
         await asyncio.sleep(0.02)
@@ -503,19 +537,19 @@ async def run_broadcast(args: argparse.Namespace) -> dict[str, Any]:
     rooms = await make_rooms(target, args.rooms, args.users, args.members)
     stats = Stats()
     senders = [Sender(r, asyncio.Semaphore(args.inflight)) for r in range(len(rooms))]
-    sockets, receivers, start_seq = await connect_room_clients(
-        target, rooms, args.clients_per_room, senders, args.client
+    sockets, receivers, start_seq, native = await connect_room_clients(
+        target, rooms, args.clients_per_room, senders, args.client, args.native_pause_us
     )
     readers = [
         asyncio.create_task(receive(ws, FrameCounter(target, rx, stats)))
         for ws, rx in zip(sockets, receivers, strict=True)
     ]
-    sender_ws = sockets[:: args.clients_per_room]
+    sender_ws = sockets[:: 1 if native else args.clients_per_room]
     pad = "x" * max(0, args.body_size - 40)
     lag: array[int] = array("q")
     await asyncio.sleep(0.5)  # let handshakes settle before the window opens
 
-    window = Window(args.server_pid)
+    window = Window(args.server_pid, [native.pid] if native else [])
     window.start()
     t0 = window.t0
     if args.mode == "saturated":
@@ -539,8 +573,10 @@ async def run_broadcast(args: argparse.Namespace) -> dict[str, Any]:
     def expected() -> int:
         return sum((s.sent - len(s.rejected)) * args.clients_per_room for s in senders)
 
-    await drain(stats, expected, args.drain_idle, args.drain_max)
+    await drain(stats, expected, args.drain_idle, args.drain_max, native)
     cpu = window.stop()
+    if native:
+        stats.last_delivery = max(stats.last_delivery, (await native.progress())[1])
     end = max(stats.last_delivery, t0 + int(sending_s * 1e9))
     span = (end - t0) / 1e9
 
@@ -549,6 +585,15 @@ async def run_broadcast(args: argparse.Namespace) -> dict[str, Any]:
         stored = sum(a - b for a, b in zip(await service_last_seqs(args.port, rooms), start_seq, strict=True))
     await close_all(sockets)
     await asyncio.wait(readers, timeout=10)
+    if native:
+        listened = await native.end()
+        stats.delivered += len(listened.latencies)
+        stats.latencies.extend(listened.latencies)
+        stats.other_frames += listened.other_frames
+        listeners = [senders[r] for r in range(len(rooms)) for _ in range(args.clients_per_room - 1)]
+        for sender, heard in zip(listeners, listened.clients, strict=True):
+            receivers.append(Receiver(sender, False, heard.counts, heard.last_seq, heard.seq_errors))
+            FrameCounter(target, receivers[-1], stats).closed(heard.close_code, "")
 
     lost = dup = unexpected = 0
     for rx in receivers:
@@ -568,7 +613,7 @@ async def run_broadcast(args: argparse.Namespace) -> dict[str, Any]:
         "rooms": len(rooms),
         "clients_per_room": args.clients_per_room,
         "members": args.members,
-        "connections": len(sockets),
+        "connections": len(receivers),
         "inflight": args.inflight if args.mode == "saturated" else None,
         "rate_target": args.rate if args.mode == "rate" else None,
         "sent": sent,
@@ -1205,6 +1250,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="service: every user is a member of every room, so each message moves its sender's read marker",
     )
     p.add_argument("--client", choices=CLIENTS, default="websockets", help="the generator's WebSocket client")
+    p.add_argument(
+        "--native-pause-us",
+        type=int,
+        default=1000,
+        help="native listeners pause this long between rounds of reads, to take several frames a read",
+    )
 
     p = sub.add_parser("idle", help="open N idle connections, RSS per connection")
     common(p)

@@ -916,9 +916,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--targets", type=lambda s: s.split(","), default=list(TARGETS), help=",".join(TARGETS))
     p.add_argument(
         "--client",
-        choices=("picows", "websockets"),
-        default="picows",
-        help="the broadcast generator's WebSocket client (picows: about half the CPU per delivery)",
+        choices=("native", "picows", "websockets"),
+        default="native",
+        help="the broadcast generator's WebSocket client (native: listeners in C, senders on picows)",
     )
     p.add_argument("--out", type=Path, help="JSON results file (default: bench/results/run-<time>.json)")
     p.add_argument("--store-batch", type=int, help="pass CHAT_STORE_BATCH to the service (1: commit per message)")
