@@ -7,12 +7,18 @@ same for every recipient: the app encodes them once (`encode_frame`) and offers
 them to each socket. A socket takes them only when they can go out now and in
 order; otherwise the app sends through ASGI as before, which waits for the
 transport to drain. So the transport's buffer stays bounded by its high-water mark
-plus one frame, and a slow client still fills the app's own queue."""
+plus one turn's frames, and a slow client still fills the app's own queue.
+
+Frames a socket takes in one turn of the event loop (a stored batch of k messages
+in its room) go out together at the turn's end: k frames in one system call. Every
+other write of the protocol (ASGI sends, close frames) sends them first."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any, Final
+from weakref import WeakKeyDictionary
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
@@ -38,16 +44,72 @@ def writer_of(scope: Mapping[str, Any]) -> Write | None:
     return None if extension is None else extension["write"]
 
 
+class _Corked:
+    """The sockets holding frames of this turn of one event loop."""
+
+    __slots__ = ("loop", "sockets")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.sockets: list[ChatWebSocketProtocol] = []
+
+    def add(self, socket: ChatWebSocketProtocol) -> None:
+        if not self.sockets:
+            self.loop.call_soon(self._flush)
+        self.sockets.append(socket)
+
+    def _flush(self) -> None:
+        sockets, self.sockets = self.sockets, []
+        for socket in sockets:
+            socket.uncork()
+
+
+_CORKED: WeakKeyDictionary[asyncio.AbstractEventLoop, _Corked] = WeakKeyDictionary()
+
+
 class ChatWebSocketProtocol(WebSocketsSansIOProtocol):
+    _frames: list[bytes] | None = None  # taken in this turn, not yet written
+    _corked: _Corked | None = None
+
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
         if self.response.status_code == 101:  # else refused, with no scope or app
             self.scope["extensions"][WRITE] = {"write": self.write_frame}
+            self._corked = _CORKED.get(self.loop) or _CORKED.setdefault(self.loop, _Corked(self.loop))
 
     def write_frame(self, frame: bytes) -> bool:
-        """Write `frame` now if the socket is open, nothing compresses its frames
-        and the transport is below its high-water mark."""
+        """Take `frame` for the end of this turn if the socket is open, nothing
+        compresses its frames and the transport is below its high-water mark."""
         if not self.writable.is_set() or self.disconnected or self.conn.state is not State.OPEN or self.conn.extensions:
             return False
-        self.transport.write(frame)
+        frames = self._frames
+        if frames is None:
+            self._frames = [frame]
+            assert self._corked is not None
+            self._corked.add(self)
+        else:
+            frames.append(frame)
         return True
+
+    def uncork(self) -> None:
+        frames, self._frames = self._frames, None
+        if frames and not self.disconnected and not self.transport.is_closing():
+            self.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+
+    # The protocol's own writes: the frames taken before them go first.
+
+    def data_received(self, data: bytes) -> None:  # pongs, close replies
+        self.uncork()
+        super().data_received(data)
+
+    async def send(self, message: Any) -> None:  # the ASGI path, and the app's close
+        self.uncork()
+        await super().send(message)
+
+    def shutdown(self) -> None:
+        self.uncork()
+        super().shutdown()
+
+    def keepalive_timeout(self) -> None:
+        self.uncork()
+        super().keepalive_timeout()

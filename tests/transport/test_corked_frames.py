@@ -1,0 +1,97 @@
+"""chat.write takes frames for the end of the event loop's turn: they go out in one
+write, and before anything the protocol writes after them (an ASGI send, a close)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.config import Config
+from uvicorn.server import ServerState
+from websockets.frames import Close, Frame, Opcode
+
+from service.transport.websocket import WRITE, ChatWebSocketProtocol, encode_frame
+
+UPGRADE = (
+    b"GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+
+
+class Transport(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closing = False
+
+    def write(self, data: Any) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.closing = True
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return ("127.0.0.1", 8000) if name in ("sockname", "peername") else default
+
+
+async def _open(after_accept: Any) -> tuple[ChatWebSocketProtocol, Transport]:
+    accepted = asyncio.Event()
+
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await after_accept(scope, send, transport)
+        accepted.set()
+        await receive()  # until the disconnect
+
+    config = Config(app=app, ws=ChatWebSocketProtocol, ws_per_message_deflate=False, lifespan="off")
+    config.load()
+    protocol = ChatWebSocketProtocol(config, ServerState(), {})
+    transport = Transport()
+    protocol.connection_made(transport)
+    protocol.data_received(UPGRADE)
+    await asyncio.wait_for(accepted.wait(), 5)
+    return protocol, transport
+
+
+def _frames_after_handshake(transport: Transport) -> list[bytes]:
+    assert transport.writes[0].startswith(b"HTTP/1.1 101")
+    return transport.writes[1:]
+
+
+async def test_frames_of_one_turn_go_in_one_write_at_its_end() -> None:
+    written: list[bytes] = []
+
+    async def take_two(scope: dict, send: Any, transport: Transport) -> None:
+        write = scope["extensions"][WRITE]["write"]
+        assert write(encode_frame("one")) and write(encode_frame("two"))
+        written.extend(transport.writes[1:])  # nothing yet: the turn is not over
+
+    _, transport = await _open(take_two)
+    assert written == []
+    assert _frames_after_handshake(transport) == [encode_frame("one") + encode_frame("two")]
+
+
+async def test_an_asgi_send_in_the_same_turn_goes_after_the_frames_taken() -> None:
+    async def take_then_send(scope: dict, send: Any, transport: Transport) -> None:
+        scope["extensions"][WRITE]["write"](encode_frame("taken"))
+        await send({"type": "websocket.send", "text": "sent"})
+
+    _, transport = await _open(take_then_send)
+    assert _frames_after_handshake(transport)[:2] == [encode_frame("taken"), encode_frame("sent")]
+
+
+async def test_shutdown_in_the_same_turn_closes_after_the_frames_taken() -> None:
+    async def nothing(scope: dict, send: Any, transport: Transport) -> None:
+        pass
+
+    protocol, transport = await _open(nothing)
+    assert protocol.write_frame(encode_frame("last")) and protocol.write_frame(encode_frame("very last"))
+    protocol.shutdown()  # 1012, as on SIGTERM
+    frames = _frames_after_handshake(transport)
+    assert frames[0] == encode_frame("last") + encode_frame("very last")
+    close = Frame(Opcode.CLOSE, Close(1012, "").serialize()).serialize(mask=False)
+    assert frames[1] == close
