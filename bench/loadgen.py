@@ -484,6 +484,8 @@ async def connect_room_clients(
     limit = asyncio.Semaphore(CONNECT_CONCURRENCY)
     start_seq = [0] * len(rooms)
     native = None
+    if client == "native" and isinstance(target, SocketIOTarget):
+        client = "picows"  # the C listeners speak plain WebSocket, not Socket.IO
     in_python = 1 if client == "native" else per_room
 
     async def one(r: int, k: int) -> tuple[Socket, Receiver]:
@@ -496,8 +498,6 @@ async def connect_room_clients(
 
     pairs = await asyncio.gather(*(one(r, k) for r in range(len(rooms)) for k in range(in_python)))
     if client == "native" and per_room > 1:
-        if isinstance(target, SocketIOTarget):
-            raise SystemExit("--client native speaks plain WebSocket, not Socket.IO")
         import native_client  # only here: it builds a binary on first use
 
         native = native_client.NativeListeners(target.port, native_pause_us)
@@ -703,7 +703,7 @@ async def run_replay(args: argparse.Namespace) -> dict[str, Any]:
     sender = Sender(0, asyncio.Semaphore(16))
     ws = await open_socket(target, room)
     since = await target.handshake(ws, room)
-    reader = asyncio.create_task(receive(ws, target, Receiver(sender, own=True, last_seq=since), stats))
+    reader = asyncio.create_task(receive(ws, FrameCounter(target, Receiver(sender, own=True, last_seq=since), stats)))
     deadline = now_ns() + int(args.fill_timeout * 1e9)
     await send_closed(ws, target, sender, deadline, args.missed, "x" * max(0, args.body_size - 40))
     await drain(stats, lambda: sender.sent, 5, args.fill_timeout)
