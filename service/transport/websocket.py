@@ -11,7 +11,8 @@ plus one turn's frames, and a slow client still fills the app's own queue.
 
 Frames a socket takes in one turn of the event loop (a stored batch of k messages
 in its room) go out together at the turn's end: k frames in one system call. Every
-other write of the protocol (ASGI sends, close frames) sends them first."""
+write that must follow them (ASGI sends, replies to the client's frames, close
+frames) sends them first; a keepalive ping may go ahead, as WebSocket allows."""
 
 from __future__ import annotations
 
