@@ -183,3 +183,15 @@ async def test_nul_in_room_name_or_description_is_422_on_every_database(api: Api
         assert r.status_code == 422, body
         r = await api.client.patch(f"/rooms/{room['id']}", json=body, headers=alice)
         assert r.status_code == 422, body
+
+
+async def test_a_name_that_folds_past_64_characters_is_422_and_one_that_fits_is_kept(api: Api) -> None:
+    """Uniqueness is kept on the case-folded name: ß folds to ss, so 33 of them are 66."""
+    alice = await api.user("alice")
+    room = await api.room(alice, "general")
+    for method, path in (("POST", "/rooms"), ("PATCH", f"/rooms/{room['id']}")):
+        r = await api.client.request(method, path, json={"name": "ß" * 33}, headers=alice)
+        assert r.status_code == 422, (method, r.text)
+    r = await api.client.post("/rooms", json={"name": "ß" * 32}, headers=alice)
+    assert r.status_code == 201, r.text
+    assert r.json()["name"] == "ß" * 32
