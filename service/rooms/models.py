@@ -21,8 +21,9 @@ class Room(Base):
     kind: Mapped[str] = mapped_column(String(8), default=ROOM, server_default=ROOM)
     name: Mapped[str] = mapped_column(String(64))
     # casefold()ed name: uniqueness ignores case, Unicode included, on every backend.
-    # None for direct conversations, which are outside the rule.
-    name_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Folding can lengthen a name up to three times (ß is ss). None for direct
+    # conversations, which are outside the rule.
+    name_key: Mapped[str | None] = mapped_column(String(192), unique=True)
     # "<lower user id>:<higher user id>": one conversation per pair, however many ask at once.
     direct_key: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     description: Mapped[str] = mapped_column(String(500), default="")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from service.auth.schemas import Username, UserOut
@@ -12,21 +12,7 @@ from service.auth.schemas import Username, UserOut
 NO_NUL = r"^[^\x00]*$"
 # Surrounding whitespace is stripped: the schema asks for one character that is not whitespace.
 VISIBLE_NO_NUL = r"^[^\x00]*[^\s\x00][^\x00]*$"
-MAX_ROOM_NAME = 64
-
-
-def _folds_short(name: str) -> str:
-    # Uniqueness is kept on the case-folded name, which can be longer (ß is ss).
-    if len(name.casefold()) > MAX_ROOM_NAME:
-        raise ValueError(f"at most {MAX_ROOM_NAME} characters once case is folded (ß counts as ss)")
-    return name
-
-
-RoomName = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ROOM_NAME, pattern=VISIBLE_NO_NUL),
-    AfterValidator(_folds_short),
-]
+RoomName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=VISIBLE_NO_NUL)]
 Description = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
 
 
