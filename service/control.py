@@ -36,6 +36,13 @@ class RoomDeleted:
 
 
 @dataclass(frozen=True, slots=True)
+class RoomChanged:
+    """The room's name or description changed: instances read it again for new sockets."""
+
+    room_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class RoomAdded:
     """The user became a member: their multiplexed sockets are told, so clients may subscribe."""
 
@@ -54,13 +61,14 @@ class ReadMoved:
     origin: str | None = None
 
 
-ControlEvent = TokenRevoked | FamilyRevoked | MemberRemoved | RoomDeleted | RoomAdded | ReadMoved
+ControlEvent = TokenRevoked | FamilyRevoked | MemberRemoved | RoomDeleted | RoomChanged | RoomAdded | ReadMoved
 
 _KINDS: dict[str, type[ControlEvent]] = {
     "token_revoked": TokenRevoked,
     "family_revoked": FamilyRevoked,
     "member_removed": MemberRemoved,
     "room_deleted": RoomDeleted,
+    "room_changed": RoomChanged,
     "room_added": RoomAdded,
     "read_moved": ReadMoved,
 }

@@ -20,6 +20,14 @@ def with_ref(frame: dict[str, Any], ref: str | None) -> dict[str, Any]:
     return frame
 
 
+_MESSAGE_START = '{"type":"message",'
+
+
+def is_message_frame(frame: str) -> bool:
+    """A message, not an edit or delete (frames are encoded here, `type` first)."""
+    return frame.startswith(_MESSAGE_START)
+
+
 def message_frame(message: StoredMessage, *, duplicate: bool = False, ref: str | None = None) -> str:
     frame: dict[str, Any] = {
         "type": "message",

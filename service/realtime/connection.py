@@ -12,11 +12,10 @@ from typing import TYPE_CHECKING
 from starlette.types import Message
 from starlette.websockets import WebSocket
 
-from service.auth.models import User
-from service.auth.security import TokenClaims
 from service.realtime.closes import SLOW_CONSUMER
 from service.realtime.envelope import Wire
 from service.realtime.frames import to_msgpack, with_room
+from service.realtime.tokens import Bearer
 from service.transport.websocket import writer_of
 
 if TYPE_CHECKING:
@@ -76,9 +75,7 @@ class Connection:
     def __init__(
         self,
         websocket: WebSocket,
-        user: User,
-        user_json: bytes,
-        claims: TokenClaims,
+        bearer: Bearer,
         queue_size: int,
         *,
         binary: bool = False,
@@ -86,13 +83,13 @@ class Connection:
     ) -> None:
         self.websocket = websocket
         self.serial = next(_serials)
-        self.user_id = user.id
-        self.username = user.username
-        self.is_admin = user.is_admin
-        self.user_json = user_json
-        self.jti = claims.jti
-        self.family = claims.family
-        self.expires_at = claims.expires_at
+        self.user_id = bearer.user_id
+        self.username = bearer.username
+        self.is_admin = bearer.is_admin
+        self.user_json = bearer.user_json
+        self.jti = bearer.claims.jti
+        self.family = bearer.claims.family
+        self.expires_at = bearer.claims.expires_at
         self.binary = binary
         self.multiplexed = multiplexed
         self.queue_size = queue_size

@@ -31,7 +31,7 @@ from service.realtime.protocol import FrameError, Ping, Read, SendMessage, Subsc
 from service.realtime.ratelimit import TokenBucket
 from service.realtime.reading import read
 from service.realtime.sending import send_message
-from service.realtime.subscribing import RoomUnavailable, readable, reader_of, subscribe
+from service.realtime.subscribing import RoomUnavailable, readable, subscribe
 from service.realtime.subscription import Subscription
 from service.resources import Resources
 
@@ -65,8 +65,8 @@ async def _run(websocket: WebSocket, raw_room_id: str | None) -> None:
         if raw_room_id is not None:
             conn = await _open_room_socket(websocket, resources, raw_room_id, binary)
         else:
-            user, claims = await authenticate(websocket, resources)
-            conn = admit(websocket, resources, user, claims, binary=binary, multiplexed=True)
+            bearer = await authenticate(websocket, resources)
+            conn = admit(websocket, resources, bearer, binary=binary, multiplexed=True)
             conn.send(frames.hello_frame(conn.user_json))
         delay = (conn.expires_at - datetime.now(UTC)).total_seconds()
         expiry = asyncio.get_running_loop().call_later(max(delay, 0), conn.close, *TOKEN_EXPIRED)
@@ -90,11 +90,11 @@ async def _run(websocket: WebSocket, raw_room_id: str | None) -> None:
 async def _open_room_socket(websocket: WebSocket, resources: Resources, raw_room_id: str, binary: bool) -> Connection:
     """since, token, room: the first failure closes 1008; then admission and the room's replay."""
     since = parse_since(websocket.query_params.get("since"))
-    user, claims = await authenticate(websocket, resources)
+    bearer = await authenticate(websocket, resources)
     room = room_id(raw_room_id)
-    if room is None or room not in await readable(resources, user, [room]):
+    if room is None or room not in await readable(resources, bearer, [room]):
         raise Rejected(ROOM_NOT_FOUND)
-    conn = admit(websocket, resources, user, claims, binary=binary, multiplexed=False)
+    conn = admit(websocket, resources, bearer, binary=binary, multiplexed=False)
     try:
         await subscribe(resources, conn, room, since)
     except RoomUnavailable:
@@ -186,7 +186,7 @@ async def _subscribe_rooms(
 ) -> None:
     """Each room in the order given; a room that cannot be served is answered and the rest go on."""
     limit = resources.settings.max_rooms_per_socket
-    visible = await readable(resources, reader_of(conn), [room for room, _ in rooms])
+    visible = await readable(resources, conn, [room for room, _ in rooms])
     for room, since in rooms:
         if conn.close_request is not None:
             return

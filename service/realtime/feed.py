@@ -4,17 +4,24 @@ The stream's entries (messages, edits, deletes) arrive through the broker (or st
 is in-process) and may come early, late, twice or never. The feed delivers each
 seq once, in order: an early arrival waits for the seqs before it, and a seq that
 does not come in time (lost by the broker, or its publisher died after commit)
-is read from the database, the source of truth."""
+is read from the database, the source of truth.
+
+While it is open the feed also keeps what a socket joining the room needs, so a
+reconnect need not ask the database: what was read of the room's access
+(access.py), and the newest entries of the stream as they were delivered (`recent`)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 
+from service.messages.frames import is_message_frame
 from service.messages.stream import StreamEvent
 from service.metrics import Metrics
 from service.realtime import frames
+from service.realtime.access import KnownAccess
 from service.realtime.envelope import Wire
 from service.realtime.subscription import Subscription
 
@@ -23,6 +30,8 @@ log = logging.getLogger("service.realtime")
 # How long a feed waits for a missing seq before reading it from the database.
 GAP_WAIT_SECONDS = 0.25
 CATCH_UP_BATCH = 500
+# Entries kept for replays to sockets that reconnect having missed a few.
+RECENT_ENTRIES = 64
 
 # (room id, after seq, up to seq or None, limit) -> the room's stream, in seq order
 ReadStored = Callable[[int, int, int | None, int], Awaitable[Sequence[StreamEvent]]]
@@ -38,6 +47,8 @@ class RoomFeed:
         self.users: dict[int, int] = {}  # user_id -> subscriptions here
         self.typing_at: dict[int, float] = {}  # user_id -> when their last typing notice went out
         self.closed = False
+        self.access = KnownAccess()
+        self._recent: deque[tuple[int, str]] = deque(maxlen=RECENT_ENTRIES)  # consecutive seqs
         self._early: dict[int, str] = {}
         self._gap_task: asyncio.Task[None] | None = None
         self._read_stored = read_stored
@@ -60,6 +71,14 @@ class RoomFeed:
         del self.users[sub.user_id]
         self.typing_at.pop(sub.user_id, None)
         return True
+
+    def recent(self, after: int, upto: int) -> list[str] | None:
+        """The frames of seqs after..upto as delivered here, if all are still kept."""
+        if after >= upto:
+            return []
+        if not self._recent or self._recent[0][0] > after + 1 or self._recent[-1][0] < upto:
+            return None
+        return [frame for seq, frame in self._recent if after < seq <= upto]
 
     def close(self) -> None:
         self.closed = True
@@ -92,6 +111,11 @@ class RoomFeed:
 
     def _deliver(self, seq: int, frame: str) -> None:
         self.last_seq = seq
+        if not is_message_frame(frame):
+            # An edit or delete changes an earlier entry, as a replay from the
+            # database would show it: keep only what comes from here on.
+            self._recent.clear()
+        self._recent.append((seq, frame))
         wire = Wire(frame, self.room_id)
         for sub in tuple(self.subscriptions):
             sub.deliver(seq, wire)

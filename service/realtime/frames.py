@@ -66,9 +66,12 @@ def hello_frame(user_json: bytes) -> str:
     return _encode({"type": "hello", "user": orjson.Fragment(user_json)})
 
 
-def welcome_frame(room: Room, user_json: bytes | None, online: list[bytes], ref: str | None = None) -> str:
-    """`user_json`: on the per-room socket (the multiplexed one said who in `hello`)."""
-    frame: dict[str, Any] = {"type": "welcome", "room": room_object(room)}
+def welcome_frame(
+    room: Room, last_seq: int, user_json: bytes | None, online: list[bytes], ref: str | None = None
+) -> str:
+    """`user_json`: on the per-room socket (the multiplexed one said who in `hello`);
+    `last_seq`: where the replay that follows ends."""
+    frame: dict[str, Any] = {"type": "welcome", "room": room_object(room) | {"last_seq": last_seq}}
     if user_json is not None:
         frame["user"] = orjson.Fragment(user_json)
     frame["online"] = [orjson.Fragment(u) for u in online]

@@ -9,13 +9,13 @@ from urllib.parse import urlsplit
 
 from fastapi import WebSocket
 
-from service.auth.models import User
-from service.auth.security import TokenClaims, TokenError
+from service.auth.security import TokenError
 from service.auth.service import user_for_access_token
 from service.paging import MAX_DB_INT, MAX_SEQ
 from service.realtime import frames, protocol
 from service.realtime.closes import INVALID_SINCE, ORIGIN_NOT_ALLOWED, RESTARTING, TOO_MANY, Close, policy
 from service.realtime.connection import Connection
+from service.realtime.tokens import Bearer
 from service.resources import Resources
 
 
@@ -32,30 +32,34 @@ def check_origin(websocket: WebSocket, resources: Resources) -> None:
         raise Rejected(ORIGIN_NOT_ALLOWED)
 
 
-async def authenticate(websocket: WebSocket, resources: Resources) -> tuple[User, TokenClaims]:
-    """The token, from `?token=` or a `chat.token.<token>` subprotocol offer."""
+async def authenticate(websocket: WebSocket, resources: Resources) -> Bearer:
+    """The token, from `?token=` or a `chat.token.<token>` subprotocol offer; a
+    token this instance checked lately is taken as checked (tokens.py)."""
     token = websocket.query_params.get("token") or protocol.offered_token(websocket.scope["subprotocols"])
+    checked = resources.hub.registry.tokens
+    bearer = checked.get(token) if token else None
+    if bearer is not None:
+        return bearer
     async with resources.sessionmaker() as session:
         try:
-            return await user_for_access_token(session, resources.codec, token)
+            user, claims = await user_for_access_token(session, resources.codec, token)
         except TokenError as exc:
             raise Rejected(policy(exc.reason)) from None
+    bearer = Bearer(user.id, user.username, user.is_admin, frames.encode_user(user), claims)
+    if token:
+        checked.put(token, bearer)
+    return bearer
 
 
 def room_id(raw: str) -> int | None:
     return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_DB_INT else None
 
 
-def admit(
-    websocket: WebSocket, resources: Resources, user: User, claims: TokenClaims, *, binary: bool, multiplexed: bool
-) -> Connection:
-    """The connection, counted against the caps. Nothing of the user's ORM row
-    outlives this: an idle connection keeps only what it needs."""
+def admit(websocket: WebSocket, resources: Resources, bearer: Bearer, *, binary: bool, multiplexed: bool) -> Connection:
+    """The connection, counted against the caps."""
     conn = Connection(
         websocket,
-        user,
-        frames.encode_user(user),
-        claims,
+        bearer,
         resources.settings.send_queue,
         binary=binary,
         multiplexed=multiplexed,

@@ -29,6 +29,7 @@ from service.control import (
     MemberRemoved,
     ReadMoved,
     RoomAdded,
+    RoomChanged,
     RoomDeleted,
     TokenRevoked,
 )
@@ -128,6 +129,9 @@ class Hub:
             self.roster.seen(sub.user_id, sub.conn.user_json)
         if first:
             await self.roster.changed(sub.room_id, sub.user_id, sub.conn.user_json)
+
+    def feed(self, room_id: int) -> RoomFeed | None:
+        return self._feeds.get(room_id)
 
     async def _open_feed(self, room_id: int) -> RoomFeed:
         feed = self._feeds[room_id] = RoomFeed(room_id, self._read_stored, self.metrics)
@@ -239,6 +243,7 @@ class Hub:
                     self._on_control(control.decode(payload))
                 elif not channel:  # the broker reconnected: anything may be missing
                     self.metrics.broker_resyncs.inc()
+                    self._forget_access()
                     if self._resync is None or self._resync.done():
                         self._resync = asyncio.create_task(self._catch_up_all())
                 elif payload.startswith(EPHEMERAL):
@@ -258,6 +263,12 @@ class Hub:
         feed = self._feeds.get(room_id)
         if feed is not None:
             feed.deliver_ephemeral(frame, exclude_user)
+
+    def _forget_access(self) -> None:
+        """A control event may have been missed: what was read of access is read again."""
+        self.registry.tokens.clear()
+        for feed in self._feeds.values():
+            feed.access.forget()
 
     async def _catch_up_all(self) -> None:
         for feed in list(self._feeds.values()):
@@ -299,11 +310,15 @@ class Hub:
             case FamilyRevoked(family_id=family_id):
                 registry.revoke("family", family_id, lambda c: c.family == family_id)
             case MemberRemoved(room_id=room_id, user_id=user_id):
+                self._forget_room(room_id, user_id)
                 for sub in list(registry.subscriptions(room_id, user_id)):
                     self.end_room(sub, REMOVED)
             case RoomDeleted(room_id=room_id):
+                self._forget_room(room_id)
                 for sub in list(registry.subscriptions(room_id)):
                     self.end_room(sub, ROOM_DELETED)
+            case RoomChanged(room_id=room_id):
+                self._forget_room(room_id)
             case RoomAdded(user_id=user_id, room_id=room_id):
                 if any(c.multiplexed for c in registry.of_user(user_id)):
                     self._spawn(self._tell_room_added(user_id, room_id))
@@ -314,6 +329,11 @@ class Hub:
                         conn.send(frame)
             case None:
                 log.warning("ignored a control event of an unknown kind")
+
+    def _forget_room(self, room_id: int, user_id: int | None = None) -> None:
+        feed = self._feeds.get(room_id)
+        if feed is not None:
+            feed.access.forget(user_id)
 
     async def _tell_room_added(self, user_id: int, room_id: int) -> None:
         async with self._sessionmaker() as session:

@@ -15,6 +15,7 @@ from service.metrics import Metrics
 from service.realtime.closes import RESTARTING, TOKEN_REVOKED, Close
 from service.realtime.connection import Connection
 from service.realtime.subscription import Subscription
+from service.realtime.tokens import CheckedTokens
 
 # How long a revocation is remembered: a socket whose token check passed just before
 # the revocation committed, and is admitted after its control event arrived, is still closed.
@@ -29,6 +30,8 @@ class Registry:
         self._by_user: dict[int, set[Connection]] = defaultdict(set)
         self._emptied = asyncio.Event()
         self._revoked: dict[tuple[str, str], float] = {}  # ("jti" or "family", id) -> when
+        # A checked token is taken as checked no longer than a revocation is remembered.
+        self.tokens = CheckedTokens(recheck_seconds=REVOCATION_MEMORY_SECONDS)
         self.draining = False
 
     def __len__(self) -> int:
@@ -77,6 +80,7 @@ class Registry:
         for key in [k for k, at in self._revoked.items() if at < now - REVOCATION_MEMORY_SECONDS]:
             del self._revoked[key]
         self._revoked[(kind, value)] = now
+        self.tokens.revoke(kind, value)
         self.close_where(matches, TOKEN_REVOKED)
 
     def close_where(self, matches: Callable[[Connection], bool], close: Close) -> None:

@@ -4,7 +4,7 @@ from fastapi import APIRouter, status
 
 from service.auth.dependencies import CurrentUser
 from service.auth.schemas import UserOut
-from service.control import MemberRemoved, RoomAdded, RoomDeleted
+from service.control import MemberRemoved, RoomAdded, RoomChanged, RoomDeleted
 from service.db import SessionDep
 from service.errors import BEARER_ERRORS, BODY_ERRORS, error_responses
 from service.paging import Limit, Offset, UserId
@@ -48,8 +48,11 @@ async def get_room(room: ReadableRoom) -> object:
 
 
 @router.patch("/{room_id}", response_model=RoomOut, responses=error_responses(*MANAGER_ERRORS, *BODY_ERRORS, 409))
-async def update_room(body: RoomUpdate, room: ManagedRoom, session: SessionDep) -> object:
-    return await service.update_room(session, room, body.name, body.description)
+async def update_room(body: RoomUpdate, room: ManagedRoom, session: SessionDep, resources: ResourcesDep) -> object:
+    updated = await service.update_room(session, room, body.name, body.description)
+    await session.commit()  # stored before any instance reads it again
+    await resources.hub.publish_control(RoomChanged(room.id))
+    return updated
 
 
 @router.delete("/{room_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(*MANAGER_ERRORS))

@@ -28,6 +28,7 @@ async def test_token_expiry_closes_1008_and_reconnect_loses_nothing(server: Live
     seen = await client.messages(1)
     assert await client.closed(timeout=EXPIRY_MARGIN_S + 10) == (1008, "token expired")
     await writer.message("while away")
+    await writer.messages(2)  # its echo: stored
     again = await server.connect(room["id"], token, since=seen[-1]["seq"])
     _, replay, _ = await again.handshake()
     assert [m["body"] for m in replay] == ["while away"]
