@@ -26,12 +26,13 @@ from service.metrics import Metrics
 from service.presence import create_presence
 from service.presence.router import router as presence_router
 from service.realtime.broker import create_broker
-from service.realtime.endpoint import router as realtime_router
+from service.realtime.endpoint import routes as socket_routes
 from service.realtime.hub import Hub
 from service.resources import Resources
 from service.rooms.router import router as rooms_router
 from service.search.router import router as search_router
 from service.transport.body import BodyLimit
+from service.transport.sockets import SocketsFirst
 from service.web import install as install_web
 
 API_PREFIX = "/api/v1"
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(DocsPolicy)
+    app.add_middleware(SocketsFirst, routes=socket_routes)
     install_error_handlers(app)
     app.include_router(auth_router, prefix=API_PREFIX)
     app.include_router(rooms_router, prefix=API_PREFIX)
@@ -94,7 +96,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(direct_router, prefix=API_PREFIX)
     app.include_router(search_router, prefix=API_PREFIX)
     app.include_router(presence_router, prefix=API_PREFIX)
-    app.include_router(realtime_router)
     app.include_router(health_router)
     app.include_router(apidocs_router)
     install_web(app)

@@ -13,8 +13,9 @@ import contextlib
 import logging
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, WebSocket
+from starlette.routing import WebSocketRoute
 from starlette.types import Message
+from starlette.websockets import WebSocket
 
 from service.realtime import frames, protocol
 from service.realtime.closes import (
@@ -37,19 +38,20 @@ from service.resources import Resources
 
 log = logging.getLogger("service.realtime")
 
-router = APIRouter()
-
 CLOSE_TIMEOUT_SECONDS = 5.0
 
 
-@router.websocket("/ws/rooms/{room_id}")
-async def room_socket(websocket: WebSocket, room_id: str) -> None:
-    await _run(websocket, room_id)
+async def room_socket(websocket: WebSocket) -> None:
+    await _run(websocket, websocket.path_params["room_id"])
 
 
-@router.websocket("/ws")
 async def multiplexed_socket(websocket: WebSocket) -> None:
     await _run(websocket, None)
+
+
+# Plain Starlette routes, reached past the HTTP middleware (main.py): every layer
+# a socket passes through stays on its task's stack for as long as it is open.
+routes = [WebSocketRoute("/ws/rooms/{room_id}", room_socket), WebSocketRoute("/ws", multiplexed_socket)]
 
 
 async def _run(websocket: WebSocket, raw_room_id: str | None) -> None:

@@ -106,6 +106,10 @@ class ChatWebSocketProtocol(WebSocketsSansIOProtocol):
     async def send(self, message: Any) -> None:  # the ASGI path, and the app's close
         self.uncork()
         await super().send(message)
+        if message["type"] == "websocket.accept":
+            # The handshake's request and response are not read again: an open
+            # socket need not keep their headers.
+            del self.request, self.response
 
     def shutdown(self) -> None:
         self.uncork()
