@@ -63,7 +63,6 @@ class Connection:
         "_queue",
         "_write",
         "_sending",
-        "_wake",
         "_space",
         "_writer",
         "_reader",
@@ -98,7 +97,6 @@ class Connection:
         self._queue: deque[str | bytes] = deque()
         self._write = writer_of(websocket.scope)  # None under a server without chat.write
         self._sending = False  # the writer holds a frame it is sending through ASGI
-        self._wake: asyncio.Future[None] | None = None  # set while the writer waits
         self._space: asyncio.Event | None = None  # set while a replay waits for room in the queue
         self._writer: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[object] | None = None
@@ -154,9 +152,7 @@ class Connection:
         writer = self._writer
         if writer is None:
             return
-        if flush:
-            self._wake_writer()
-        else:
+        if not flush:
             writer.cancel()
         await asyncio.gather(writer, return_exceptions=True)
 
@@ -200,15 +196,8 @@ class Connection:
             return
         self._queue.append(frame)
         if self._writer is None:
-            # Started with the first queued frame and kept: an idle socket has no writer task.
+            # A writer runs only while frames are queued: an idle socket keeps no task.
             self._writer = asyncio.get_running_loop().create_task(self._write_frames())
-        else:
-            self._wake_writer()
-
-    def _wake_writer(self) -> None:
-        wake, self._wake = self._wake, None
-        if wake is not None and not wake.done():
-            wake.set_result(None)
 
     def close(self, code: int, reason: str = "") -> None:
         """Ask for the socket to close: the writer stops (after flushing, unless the
@@ -216,7 +205,6 @@ class Connection:
         if self.close_request is not None:
             return
         self.close_request = CloseRequest(code, reason)
-        self._wake_writer()
         if self._space is not None:
             self._space.set()  # a replay waiting for room gives up
         self._interrupt_reader()
@@ -233,20 +221,15 @@ class Connection:
         send = self.websocket.send
         queue = self._queue
         key = "bytes" if self.binary else "text"
-        loop = asyncio.get_running_loop()
         half = max(1, self.queue_size // 2)
         try:
-            while True:
-                while queue:
-                    self._sending = True
-                    await send({"type": "websocket.send", key: queue.popleft()})
-                    self._sending = False
-                    if self._space is not None and len(queue) < half:
-                        self._space.set()
-                if self.close_request is not None:
-                    return
-                self._wake = loop.create_future()
-                await self._wake
+            while queue:
+                self._sending = True
+                await send({"type": "websocket.send", key: queue.popleft()})
+                self._sending = False
+                if self._space is not None and len(queue) < half:
+                    self._space.set()
+            self._writer = None  # the next queued frame starts another
         except Exception:
             self._lost()  # the client is gone (ClientDisconnected, a reset): nothing more can be sent
 

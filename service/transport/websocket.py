@@ -108,7 +108,9 @@ class ChatWebSocketProtocol(WebSocketsSansIOProtocol):
         await super().send(message)
         if message["type"] == "websocket.accept":
             # The handshake's request and response are not read again: an open
-            # socket need not keep their headers.
+            # socket need not keep their headers. The request stays referenced
+            # by the websockets parser for the connection's life, so it is emptied.
+            self.request.headers.clear()
             del self.request, self.response
 
     def shutdown(self) -> None:
