@@ -35,13 +35,14 @@ class KnownAccess:
             return None
         return room
 
-    def read(self, room: Room, user_id: int, generation: int) -> None:
-        """The user may read the room, as read at `generation`; kept unless a change came since."""
+    def read(self, room: Room, user_id: int | None, generation: int) -> None:
+        """The room as read at `generation` (and that the user may read it); kept
+        unless a change came since."""
         if generation != self.generation:
             return
         now = time.monotonic()
         self._room, self._room_at = room, now
-        if room.private:
+        if room.private and user_id is not None:
             self._readers[user_id] = now
 
     def forget(self, user_id: int | None = None) -> None:

@@ -21,7 +21,6 @@ from service.realtime import frames, protocol
 from service.realtime.closes import (
     INTERNAL_ERROR,
     REQUESTED,
-    ROOM_DELETED,
     ROOM_NOT_FOUND,
     SLOW_CONSUMER,
     TOKEN_EXPIRED,
@@ -90,17 +89,18 @@ async def _run(websocket: WebSocket, raw_room_id: str | None) -> None:
 
 
 async def _open_room_socket(websocket: WebSocket, resources: Resources, raw_room_id: str, binary: bool) -> Connection:
-    """since, token, room: the first failure closes 1008; then admission and the room's replay."""
+    """since, token, room id: the first failure closes 1008; then admission, and the
+    room's replay, which checks that the user may read it."""
     since = parse_since(websocket.query_params.get("since"))
     bearer = await authenticate(websocket, resources)
     room = room_id(raw_room_id)
-    if room is None or room not in await readable(resources, bearer, [room]):
+    if room is None:
         raise Rejected(ROOM_NOT_FOUND)
     conn = admit(websocket, resources, bearer, binary=binary, multiplexed=False)
     try:
         await subscribe(resources, conn, room, since)
     except RoomUnavailable:
-        raise Rejected(ROOM_DELETED) from None
+        raise Rejected(ROOM_NOT_FOUND) from None
     return conn
 
 

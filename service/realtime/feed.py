@@ -85,10 +85,13 @@ class RoomFeed:
         if self._gap_task is not None:
             self._gap_task.cancel()
 
-    def position(self, last_seq: int) -> None:
-        """Start after `last_seq`; what arrived while it was read waits in `early`."""
+    def position(self, last_seq: int, newest: Sequence[tuple[int, str]] = ()) -> None:
+        """Start after `last_seq`, with the `newest` entries up to it (seq, frame) as
+        read then; what arrived while they were read waits in `early`."""
         self.last_seq = last_seq
         self.positioned = True
+        if newest and newest[-1][0] == last_seq and newest[-1][0] - newest[0][0] == len(newest) - 1:
+            self._recent.extend(newest)
         self._drain_early()
 
     def offer(self, seq: int, frame: str) -> None:

@@ -42,7 +42,7 @@ from service.realtime.broker import Broker
 from service.realtime.closes import REMOVED, ROOM_DELETED, Close
 from service.realtime.connection import Connection
 from service.realtime.envelope import CONTROL_CHANNEL, EPHEMERAL, room_channel
-from service.realtime.feed import RoomFeed
+from service.realtime.feed import RECENT_ENTRIES, RoomFeed
 from service.realtime.registry import Registry
 from service.realtime.roster import Roster
 from service.realtime.subscription import Subscription
@@ -135,18 +135,29 @@ class Hub:
 
     async def _open_feed(self, room_id: int) -> RoomFeed:
         feed = self._feeds[room_id] = RoomFeed(room_id, self._read_stored, self.metrics)
+        generation = feed.access.generation
         try:
             await self.broker.subscribe(room_channel(room_id))
             # Read after subscribing: anything committed later arrives through the broker.
             async with self._sessionmaker() as session:
-                last = await session.scalar(select(Room.last_seq).where(Room.id == room_id))
+                room = await session.scalar(select(Room).where(Room.id == room_id))
+                last = room.last_seq if room is not None else 0
+                # The newest entries too: the sockets that reconnect first (after a
+                # deploy, say) then find what they missed here.
+                newest = (
+                    await read_stored(session, room_id, after=0, upto=last, limit=RECENT_ENTRIES, newest=True)
+                    if last
+                    else []
+                )
         except BaseException:
             # No half-made feed: the next subscription sets the room up afresh.
             del self._feeds[room_id]
             with contextlib.suppress(Exception):
                 await self.broker.unsubscribe(room_channel(room_id))
             raise
-        feed.position(last or 0)
+        feed.position(last, [(event.seq, frames.stream_frame(event)) for event in newest])
+        if room is not None:
+            feed.access.read(room, None, generation)
         return feed
 
     async def unsubscribe(self, sub: Subscription) -> None:
