@@ -5,6 +5,8 @@ answered `unsubscribed` with the same reason."""
 
 from __future__ import annotations
 
+from service.transport.websocket import SHUTDOWN
+
 Close = tuple[int, str]
 
 # Handshake and access
@@ -18,7 +20,7 @@ REMOVED: Close = (1008, "removed from room")
 ROOM_DELETED: Close = (1001, "room deleted")
 # The server
 INTERNAL_ERROR: Close = (1011, "internal error")
-RESTARTING: Close = (1012, "server restarting")
+RESTARTING: Close = SHUTDOWN  # also what the protocol sends when uvicorn stops
 SLOW_CONSUMER: Close = (1013, "slow consumer")
 TOO_MANY: Close = (1013, "too many connections")
 

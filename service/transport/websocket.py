@@ -27,6 +27,8 @@ from websockets.http11 import Request
 from websockets.protocol import State
 
 WRITE: Final = "chat.write"
+# What an open socket is told when the server stops.
+SHUTDOWN: Final = (1012, "server restarting")
 
 # Writes a frame from encode_frame if it can go now; False: send it through ASGI.
 Write = Callable[[bytes], bool]
@@ -114,8 +116,25 @@ class ChatWebSocketProtocol(WebSocketsSansIOProtocol):
             del self.request, self.response
 
     def shutdown(self) -> None:
+        """Close an open socket with the closing handshake, as the app's close does:
+        closing the TCP socket at once, with the client's input unread, resets it,
+        and a reset loses the close frame on its way to the client."""
         self.uncork()
-        super().shutdown()
+        if not self.handshake_complete or self.initial_response is not None or self.close_sent:
+            super().shutdown()
+            return
+        self.stop_keepalive()
+        if self.transport.is_closing():
+            return
+        code, reason = SHUTDOWN
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+        self.conn.send_close(code, reason)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        if self.read_paused:
+            self.read_paused = False
+            self.transport.resume_reading()
+        self.close_timer = self.loop.call_later(self.close_timeout, self.transport.close)
 
     def keepalive_timeout(self) -> None:
         self.uncork()

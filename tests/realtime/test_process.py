@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import re
 import signal
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import orjson
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
@@ -35,13 +36,18 @@ async def _room(base: str, token: str, name: str) -> int:
 
 
 async def _history(base: str, token: str, room_id: int) -> list[dict]:
+    items: list[dict] = []
     async with httpx.AsyncClient(base_url=f"{base}/api/v1") as http:
-        r = await http.get(
-            f"/rooms/{room_id}/messages",
-            params={"after_seq": 0, "limit": 200},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        return r.json()["items"]
+        while True:
+            r = await http.get(
+                f"/rooms/{room_id}/messages",
+                params={"after_seq": items[-1]["seq"] if items else 0, "limit": 200},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            page = r.json()["items"]
+            if not page:
+                return items
+            items += page
 
 
 def _ws(base: str, room_id: int, token: str, since: int | None = None) -> str:
@@ -84,8 +90,9 @@ async def test_sigterm_closes_1012_and_every_echoed_message_survives(tmp_path: P
 
         sending, reading = asyncio.create_task(send_forever()), asyncio.create_task(read_echoes())
         await asyncio.wait_for(stop_sending.wait(), 30)
-        # Mid-stream. uvicorn shuts down gracefully, then re-raises the signal.
-        assert service.stop(signal.SIGTERM) in (0, -signal.SIGTERM)
+        # Mid-stream. uvicorn shuts down gracefully, then re-raises the signal; the
+        # clients go on meanwhile, so they answer the close as real ones do.
+        stopping = asyncio.create_task(asyncio.to_thread(service.stop, signal.SIGTERM))
         await asyncio.wait_for(reading, 30)  # ends when the server closes the socket
         sending.cancel()
         assert sender.close_code == 1012
@@ -94,6 +101,7 @@ async def test_sigterm_closes_1012_and_every_echoed_message_survives(tmp_path: P
                 async for _ in listener:
                     pass
         assert listener.close_code == 1012
+        assert await stopping in (0, -signal.SIGTERM)
         assert "Traceback" not in service.output()
         assert "Application shutdown complete" in service.output()
 
@@ -105,6 +113,34 @@ async def test_sigterm_closes_1012_and_every_echoed_message_survives(tmp_path: P
         frame.pop("type")
         assert by_seq[frame["seq"]] == frame
     assert [m["seq"] for m in stored] == list(range(1, len(stored) + 1))
+
+
+async def test_sigterm_reaches_clients_still_sending_as_a_1012_close_frame(tmp_path: Path) -> None:
+    # A socket closed with unread input is reset, and a reset discards the close
+    # frame in the client's buffer: the server must finish the closing handshake.
+    env = service_env(f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}")
+    with ServiceProcess(env, tmp_path) as service:
+        token = await _user(service.base, "alice")
+        room_id = await _room(service.base, token, "general")
+        clients = [await connect(_ws(service.base, room_id, token)) for _ in range(8)]
+        for ws in clients:
+            await ws.recv()  # welcome
+        flooding = asyncio.Event()
+
+        async def flood(ws: ClientConnection) -> None:
+            with contextlib.suppress(ConnectionClosed):
+                for i in itertools.count():
+                    await ws.pong(i.to_bytes(8))  # unsolicited pongs: read and dropped by the server
+                    if i == 1000:
+                        flooding.set()
+                    await asyncio.sleep(0)
+
+        floods = [asyncio.create_task(flood(ws)) for ws in clients]
+        await asyncio.wait_for(flooding.wait(), 10)
+        stopping = asyncio.create_task(asyncio.to_thread(service.stop, signal.SIGTERM))
+        await asyncio.wait_for(asyncio.gather(*floods), 30)
+        await stopping
+        assert [(ws.close_code, ws.close_reason) for ws in clients] == [(1012, "server restarting")] * 8
 
 
 async def test_tokens_never_reach_the_log(tmp_path: Path) -> None:
