@@ -208,20 +208,27 @@ class Hub:
     # Publishing (after commit) ----------------------------------------------------
 
     async def publish_stored(self, events: Sequence[StreamEvent]) -> None:
-        """After commit: each event's frame, encoded once, to its room's channel."""
-        for event in events:
-            await self.publish_message(event.room_id, event.seq, frames.stream_frame(event))
+        """After commit: each event's frame, encoded once, to its room's channel; a
+        stored batch in one round trip to the broker."""
+        await self._publish_messages([(event.room_id, event.seq, frames.stream_frame(event)) for event in events])
 
     async def publish_message(self, room_id: int, seq: int, frame: str) -> None:
+        await self._publish_messages([(room_id, seq, frame)])
+
+    async def _publish_messages(self, messages: Sequence[tuple[int, int, str]]) -> None:
         if self.broker.local_only:
-            self._on_message(room_id, seq, time.time(), frame)  # no other instance to tell
+            for room_id, seq, frame in messages:
+                self._on_message(room_id, seq, time.time(), frame)  # no other instance to tell
             return
         try:
-            await self.broker.publish(room_channel(room_id), envelope.encode_message(seq, frame))
+            await self.broker.publish_many(
+                [(room_channel(room_id), envelope.encode_message(seq, frame)) for room_id, seq, frame in messages]
+            )
         except Exception as exc:
             # Stored already: deliver here; other instances catch up from the database.
             log.warning("publishing to the broker failed (%s); delivering locally", exc)
-            self._on_message(room_id, seq, time.time(), frame)
+            for room_id, seq, frame in messages:
+                self._on_message(room_id, seq, time.time(), frame)
 
     async def publish_ephemeral(self, room_id: int, frame: str, exclude_user: int | None = None) -> None:
         if not self.broker.local_only:

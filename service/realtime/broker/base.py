@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 
@@ -22,6 +22,9 @@ class Broker(Protocol):
     async def unsubscribe(self, channel: str) -> None: ...
 
     async def publish(self, channel: str, payload: bytes) -> None: ...
+
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        """(channel, payload) pairs, in order, in one round trip where the broker can."""
 
     async def ping(self) -> bool:
         """Whether the broker is reachable and every subscription is live."""

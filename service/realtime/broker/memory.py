@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 _CLOSED = ("", b"")
 
@@ -35,6 +35,10 @@ class MemoryBroker:
     async def publish(self, channel: str, payload: bytes) -> None:
         if channel in self._channels:
             self._queue.put_nowait((channel, payload))
+
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        for channel, payload in messages:
+            await self.publish(channel, payload)
 
     async def published(self) -> AsyncIterator[tuple[str, bytes]]:
         while True:

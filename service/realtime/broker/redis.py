@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -65,6 +65,13 @@ class RedisBroker:
 
     async def publish(self, channel: str, payload: bytes) -> None:
         await self._redis.publish(self._prefix + channel, payload)
+
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        # One round trip for a stored batch: the writer waits for it before the next.
+        pipe = self._redis.pipeline(transaction=False)
+        for channel, payload in messages:
+            pipe.publish(self._prefix + channel, payload)
+        await pipe.execute()
 
     async def ping(self) -> bool:
         try:
