@@ -1,6 +1,6 @@
 """One batch of new messages in one transaction: seqs reserved per room, rows
 inserted, senders' read markers moved, repeats of a client_msg_id answered with
-the original. SQLite's fast path is in sqlite_batch.py."""
+the original. The statements are in sqlite_batch.py and pg_batch.py."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, bindparam, case, insert, select, text, tuple_, update
+from sqlalchemy import Table, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.auth.models import User
 from service.db import utcnow
-from service.messages import sqlite_batch
+from service.messages import pg_batch, sqlite_batch
 from service.messages.models import Message
 from service.messages.reads import STORED
 from service.messages.stream import RoomGone, StoredMessage, StoreResult
@@ -124,57 +124,17 @@ async def _insert_sqlite(
     return placed, ids, set()
 
 
-# Built once: constructing statements costs more than running them here.
-_NEXT_SEQS = (
-    update(_rooms)
-    .where(_rooms.c.id == bindparam("room_id"))
-    .values(last_seq=_rooms.c.last_seq + bindparam("count"))
-    .returning(_rooms.c.last_seq)
-)
-_INSERT = insert(_messages).returning(_messages.c.id, sort_by_parameter_order=True)
-# PostgreSQL: the senders' markers as they were, and moved up to what each sent, in
-# one statement with the rows as three arrays. Every part of a WITH sees the same
-# snapshot, so the SELECT reads the markers from before the UPDATE. Row locks need
-# no order here: each batch already holds its rooms' locks.
-_ADVANCE_MARKERS = text("""
-WITH sent AS (
-    SELECT * FROM unnest(CAST(:rooms AS bigint[]), CAST(:users AS bigint[]), CAST(:seqs AS integer[]))
-        AS t(room_id, user_id, seq)
-), moved AS (
-    UPDATE room_members AS m SET last_read_seq = sent.seq FROM sent
-    WHERE m.room_id = sent.room_id AND m.user_id = sent.user_id AND m.last_read_seq < sent.seq
-)
-SELECT m.room_id, m.user_id, m.last_read_seq FROM room_members AS m
-JOIN sent ON m.room_id = sent.room_id AND m.user_id = sent.user_id
-""")
-
-
 async def _insert(
     conn: AsyncConnection, batch: list[Pending], fresh: dict[int, list[int]], results: Results, now: datetime
 ) -> tuple[list[tuple[int, int]], Sequence[int], set[int]]:
-    lasts = await _reserve_seqs(conn, {room_id: len(indexes) for room_id, indexes in fresh.items()})
+    lasts = await pg_batch.reserve_seqs(conn, {room_id: len(indexes) for room_id, indexes in fresh.items()})
     placed = _place(batch, fresh, lasts, results)
     if not placed:
         return [], [], set()
-    rows = [
-        {
-            "room_id": batch[i].room_id,
-            "seq": seq,
-            "user_id": batch[i].user_id,
-            "body": batch[i].body,
-            "client_msg_id": batch[i].client_msg_id,
-            "created_at": now,
-        }
-        for i, seq in placed
-    ]
-    ids = (await conn.execute(_INSERT, rows)).scalars().all()
+    rows = [(batch[i].room_id, seq, batch[i].user_id, batch[i].body, batch[i].client_msg_id) for i, seq in placed]
+    ids = await pg_batch.insert(conn, rows, now)
     senders = _Senders(batch, placed)
-    marks = senders.marks()
-    before = await conn.execute(
-        _ADVANCE_MARKERS,
-        {"rooms": [r for r, _ in marks], "users": [u for _, u in marks], "seqs": list(marks.values())},
-    )
-    senders.before = {(r, u): seen for r, u, seen in before}
+    senders.before = await pg_batch.advance_markers(conn, senders.marks())
     return placed, ids, senders.told()
 
 
@@ -231,34 +191,6 @@ def _stored(
             message_id, p.room_id, seq, p.user_id, p.username or names[p.user_id], p.body, p.client_msg_id, now
         )
         results[i] = StoreResult(message, created=True, read_past_others=i in told)
-
-
-async def lock_room_seqs(conn: AsyncConnection, room_ids: Sequence[int]) -> None:
-    """On PostgreSQL, lock the rooms' rows in id order, so batches on other
-    instances cannot deadlock with this one."""
-    if conn.dialect.name == "postgresql" and len(room_ids) > 1:
-        ids = sorted(room_ids)
-        await conn.execute(select(_rooms.c.id).where(_rooms.c.id.in_(ids)).order_by(_rooms.c.id).with_for_update())
-
-
-async def _reserve_seqs(conn: AsyncConnection, counts: dict[int, int]) -> dict[int, int]:
-    """Advance each room's last_seq by its count; the new last_seq per existing room.
-
-    The rooms' row locks are held until commit: another writer gets its seqs only
-    after this commit, so seq is gapless and in commit order."""
-    if len(counts) == 1:
-        ((room_id, count),) = counts.items()
-        last = await conn.scalar(_NEXT_SEQS, {"room_id": room_id, "count": count})
-        return {} if last is None else {room_id: last}
-    ids = sorted(counts)
-    await lock_room_seqs(conn, ids)
-    rows = await conn.execute(
-        update(_rooms)
-        .where(_rooms.c.id.in_(ids))
-        .values(last_seq=_rooms.c.last_seq + case(counts, value=_rooms.c.id))
-        .returning(_rooms.c.id, _rooms.c.last_seq)
-    )
-    return {r.id: r.last_seq for r in rows}
 
 
 async def _existing(conn: AsyncConnection, batch: list[Pending]) -> dict[tuple[int, int, str], StoredMessage]:

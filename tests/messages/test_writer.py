@@ -41,6 +41,10 @@ async def test_concurrent_sends_are_batched_gapless_and_each_answered(api: Api, 
     for room_id in room_ids:
         seqs = sorted(r.message.seq for r in results if r.message.room_id == room_id)
         assert seqs == list(range(1, 51))
+    # Each answer names its own row: the ids of a many-room batch in the batch's order.
+    async with resources.engine.connect() as conn:
+        rows = {r.id: (r.room_id, r.seq, r.body) for r in await conn.execute(text("SELECT * FROM messages"))}
+    assert {r.message.id: (r.message.room_id, r.message.seq, r.message.body) for r in results} == rows
 
 
 async def test_repeats_in_and_across_batches_store_once(api: Api, resources: Resources) -> None:
