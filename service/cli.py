@@ -121,7 +121,7 @@ def serve(
             FILES_IN_RESERVE,
         )
     uvicorn.run(
-        "service.main:create_app",
+        "service.main:served_app",
         factory=True,
         host=host,
         port=port,

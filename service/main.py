@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -38,7 +39,13 @@ from service.web import install as install_web
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def served_app() -> FastAPI:
+    """What `chat-service serve` runs in each worker process."""
+    return create_app(freeze_heap=True)
+
+
+def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -> FastAPI:
+    """The app; `freeze_heap` for a process that serves only it (see lifespan)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -70,6 +77,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await resources.hub.start()
             resources.writer.start()
             app.state.resources = resources
+            if freeze_heap:
+                # What startup made lives as long as the process: kept out of the
+                # cyclic GC, a full collection no longer walks it (about 180 ms a
+                # pause under load, every few seconds).
+                gc.collect()
+                gc.freeze()
             yield
             await resources.hub.stop()
             await resources.writer.stop()
