@@ -156,10 +156,50 @@ def server(kind: str, args: argparse.Namespace, **service_extra: str) -> Iterato
         if kind == "service":
             database_url = stack.enter_context(fresh_database(args, workdir))
             env = service_env(args, database_url, **service_extra)
+            if args.redis_url:
+                env["CHAT_REDIS_URL"] = args.redis_url
+                env["CHAT_REDIS_PREFIX"] = prefix = f"bench{os.getpid()}{secrets.token_hex(3)}"
+                stack.callback(drop_redis_keys, args.redis_url, prefix)
             if args.without_search_index:
                 subprocess.run([CHAT_SERVICE, "db", "upgrade"], cwd=workdir, env=env, check=True, capture_output=True)
                 drop_search_index(args, database_url)
         yield stack.enter_context(start(kind, args, workdir, env, database_url))
+
+
+def drop_redis_keys(url: str, prefix: str) -> None:
+    """What the server left in Redis under its own prefix (presence)."""
+    import redis  # the service's Redis client (extra "scale", part of "test")
+
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+def storage_reference(args: argparse.Namespace) -> dict[str, Any]:
+    """bench/storelimit.py on a fresh database of the service's schema: what plain
+    asyncpg stores per second in the writer's way (PostgreSQL only)."""
+    with contextlib.ExitStack() as stack:
+        workdir = Path(tempfile.mkdtemp(prefix="bench-storage-", dir=args.db_dir))
+        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+        database_url = stack.enter_context(fresh_database(args, workdir))
+        env = service_env(args, database_url)
+        subprocess.run([CHAT_SERVICE, "db", "upgrade"], cwd=workdir, env=env, check=True, capture_output=True)
+        cmd = [
+            PYTHON,
+            str(BENCH / "storelimit.py"),
+            "--database-url",
+            "postgresql://" + database_url.split("://", 1)[1],
+        ]
+        cmd += ["--duration", str(args.duration), "--rooms", str(args.rooms), "--body-size", str(args.body_size)]
+        done = subprocess.run(
+            ["taskset", "-c", str(args.server_core), *cmd], capture_output=True, text=True, check=True, timeout=300
+        )
+        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        return result
 
 
 def drop_search_index(args: argparse.Namespace, database_url: str) -> None:
@@ -323,6 +363,9 @@ def run_fanout(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def run_many_rooms(args: argparse.Namespace) -> list[dict[str, Any]]:
     rows = []
+    # Before and after the service's rows: PostgreSQL's own state (checkpoints after
+    # the service's writes) moves the reference by up to 2x between runs.
+    references = [storage_reference(args)] if args.database == "postgresql" else []
     for size in args.room_sizes:
         with server("service", args, CHAT_HISTORY_ON_CONNECT="0") as srv:
             members = args.rooms_members
@@ -337,6 +380,18 @@ def run_many_rooms(args: argparse.Namespace) -> list[dict[str, Any]]:
             if row is not None:
                 label = f"{args.rooms}x{size}{' members' if members else ''}"
                 rows.append({"scenario": "many-rooms", "size": label, **row})
+    if references:
+        references.append(storage_reference(args))
+        runs = [r["stored_per_s"] for r in references]
+        rows.append(
+            {
+                "scenario": "many-rooms",
+                "size": f"{args.rooms} rooms",
+                **references[-1],
+                "stored_per_s": round(sum(runs) / len(runs), 1),
+                "stored_per_s_runs": runs,
+            }
+        )
     return rows
 
 
@@ -447,6 +502,19 @@ def ratios(results: dict[str, Any]) -> list[dict[str, Any]]:
                 for ref in REFERENCES:
                     row[ref] = ratio(service[metric], rows.get(ref, {}).get(metric))
                 out.append(row)
+    many = [r for r in results.get("many-rooms", []) if "error" not in r]
+    reference = next((r for r in many if r["target"] == "asyncpg_batched_insert"), None)
+    for r in many:
+        if reference and r["target"] == "service" and r.get("mode") == "saturated":
+            metric = "stored_per_s"
+            out.append(
+                {
+                    "what": f"many-rooms {r['size']} saturated",
+                    "metric": "stored msgs/s",
+                    "service": r[metric],
+                    "asyncpg_batched_insert": ratio(r[metric], reference["stored_per_s"]),
+                }
+            )
     idle = {r["target"]: r for r in results.get("idle", []) if "error" not in r}
     if "service" in idle:
         row = {"what": "idle", "metric": "rss_per_conn_kib", "service": idle["service"]["rss_per_conn_kib"]}
@@ -601,7 +669,7 @@ def markdown(results: dict[str, Any]) -> str:
             table(
                 results["ratios"],
                 [("what", "scenario"), ("metric", "metric"), ("service", "service value")]
-                + [(ref, f"÷ {ref}") for ref in REFERENCES],
+                + [(ref, f"÷ {ref}") for ref in (*REFERENCES, "asyncpg_batched_insert")],
             ),
         ]
     idle = [r for r in results.get("idle", []) if "error" not in r]
@@ -946,6 +1014,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--pg-url",
         default="postgresql://postgres@127.0.0.1:5432/postgres",
         help="PostgreSQL admin connection (asyncpg URL) that creates and drops the bench databases",
+    )
+    p.add_argument(
+        "--redis-url",
+        help="the service's broker and presence (CHAT_REDIS_URL), under a key prefix of its own, removed afterwards",
     )
     p.add_argument("--server-core", type=int, default=0)
     p.add_argument("--client-core", type=int, default=1)
