@@ -39,9 +39,14 @@ from service.web import install as install_web
 API_PREFIX = "/api/v1"
 
 
-def served_app() -> FastAPI:
+def served_app() -> SocketsFirst:
     """What `chat-service serve` runs in each worker process."""
-    return create_app(freeze_heap=True)
+    return served(create_app(freeze_heap=True))
+
+
+def served(app: FastAPI) -> SocketsFirst:
+    """The app as uvicorn serves it: its WebSocket routes live only here."""
+    return SocketsFirst(app, socket_routes)
 
 
 def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -> FastAPI:
@@ -100,7 +105,6 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(DocsPolicy)
-    app.add_middleware(SocketsFirst, routes=socket_routes)
     install_error_handlers(app)
     app.include_router(auth_router, prefix=API_PREFIX)
     app.include_router(rooms_router, prefix=API_PREFIX)

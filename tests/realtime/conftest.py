@@ -17,7 +17,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from service.config import Settings
-from service.main import create_app
+from service.main import create_app, served
 from service.resources import Resources
 from service.server import uvicorn_options
 from tests.conftest import PASSWORD, make_settings
@@ -172,7 +172,7 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = TIMEOUT) ->
 async def serve(settings: Settings) -> AsyncIterator[LiveServer]:
     app = create_app(settings)
     options = {**uvicorn_options(settings), "log_config": None}
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_level="warning", **options)
+    config = uvicorn.Config(served(app), host="127.0.0.1", port=0, lifespan="on", log_level="warning", **options)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:

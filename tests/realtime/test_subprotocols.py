@@ -7,7 +7,7 @@ import orjson
 from fastapi.testclient import TestClient
 
 from service.config import Settings
-from service.main import create_app
+from service.main import create_app, served
 from tests.conftest import PASSWORD
 from tests.realtime.conftest import LiveServer
 
@@ -96,7 +96,7 @@ async def test_msgpack_errors_keep_the_connection(server: LiveServer) -> None:
 
 
 def test_msgpack_through_testclient(settings: Settings) -> None:
-    with TestClient(create_app(settings)) as http:
+    with TestClient(served(create_app(settings))) as http:
         http.post("/api/v1/auth/register", json={"username": "alice", "password": PASSWORD})
         token = http.post("/api/v1/auth/token", data={"username": "alice", "password": PASSWORD}).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}

@@ -10,7 +10,7 @@ from uvicorn.config import Config
 from uvicorn.server import ServerState
 from websockets.frames import Close, Frame, Opcode
 
-from service.transport.websocket import WRITE, ChatWebSocketProtocol, encode_frame
+from service.transport.websocket import SHUTDOWN, WRITE, ChatWebSocketProtocol, encode_frame
 
 UPGRADE = (
     b"GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -93,5 +93,5 @@ async def test_shutdown_in_the_same_turn_closes_after_the_frames_taken() -> None
     protocol.shutdown()  # 1012, as on SIGTERM
     frames = _frames_after_handshake(transport)
     assert frames[0] == encode_frame("last") + encode_frame("very last")
-    close = Frame(Opcode.CLOSE, Close(1012, "").serialize()).serialize(mask=False)
+    close = Frame(Opcode.CLOSE, Close(*SHUTDOWN).serialize()).serialize(mask=False)
     assert frames[1] == close
