@@ -116,9 +116,10 @@ class ChatWebSocketProtocol(WebSocketsSansIOProtocol):
             del self.request, self.response
 
     def shutdown(self) -> None:
-        """Close an open socket with the closing handshake, as the app's close does:
-        closing the TCP socket at once, with the client's input unread, resets it,
-        and a reset loses the close frame on its way to the client."""
+        """Close an open socket with the closing handshake: the `websocket.close`
+        branch of uvicorn's send(), which is async and may wait for the transport,
+        done here at once. Closing the TCP socket right away, with the client's
+        input unread, resets it, and a reset loses the close frame on its way."""
         self.uncork()
         if not self.handshake_complete or self.initial_response is not None or self.close_sent:
             super().shutdown()
