@@ -48,7 +48,7 @@ MESSAGE_PREFIX = '{"type":"message",'
 
 now_ns = time.perf_counter_ns
 if TYPE_CHECKING:
-    from native_client import NativeListeners
+    from native_client import NativePool
     from picows_client import PicowsSocket
 
     Socket = ClientConnection | PicowsSocket
@@ -246,9 +246,11 @@ class Usage:
     # Other processes' share of the server's and the generator's cores, in %: the noise.
     others_server_core_pct: float | None
     others_gen_core_pct: float | None
+    server_cpu_each_s: list[float] | None = None  # per instance, when there are several
 
-    def as_dict(self) -> dict[str, float | None]:
+    def as_dict(self) -> dict[str, Any]:
         return {
+            "server_cpu_each_s": self.server_cpu_each_s,
             "wall_s": round(self.wall_s, 3),
             "server_cpu_s": None if self.server_cpu_s is None else round(self.server_cpu_s, 3),
             "gen_cpu_s": round(self.gen_cpu_s, 3),
@@ -271,8 +273,9 @@ class Window:
 
     server_pid: int | None
     gen_children: Sequence[int] = ()  # the generator's helper processes (native clients)
+    more_servers: Sequence[int] = ()  # other instances of the service, on the server's cores
     t0: int = 0
-    server0: float = 0.0
+    server0: list[float] = field(default_factory=list)
     self0: float = 0.0
     server_cores: set[int] = field(default_factory=set)
     gen_cores: set[int] = field(default_factory=set)
@@ -280,6 +283,9 @@ class Window:
 
     def _busy(self) -> tuple[float, float]:
         return procstat.cores_busy_seconds(self.server_cores), procstat.cores_busy_seconds(self.gen_cores)
+
+    def _servers_cpu(self) -> list[float]:
+        return [procstat.cpu_seconds(pid) for pid in [self.server_pid, *self.more_servers] if pid]
 
     def _gen_cpu(self) -> float:
         return procstat.self_cpu_seconds() + sum(procstat.cpu_seconds(pid) for pid in self.gen_children)
@@ -293,13 +299,14 @@ class Window:
         gc.collect()
         gc.freeze()
         gc.disable()
-        self.server0 = procstat.cpu_seconds(self.server_pid) if self.server_pid else 0.0
+        self.server0 = self._servers_cpu()
         self.self0 = self._gen_cpu()
         self.t0 = now_ns()
 
     def stop(self) -> Usage:
         wall = (now_ns() - self.t0) / 1e9
-        server = procstat.cpu_seconds(self.server_pid) - self.server0 if self.server_pid else None
+        each = [round(b - a, 3) for a, b in zip(self.server0, self._servers_cpu(), strict=True)]
+        server = sum(each) if self.server_pid else None
         gen = self._gen_cpu() - self.self0
         others: tuple[float | None, float | None] = (None, None)
         if server is not None and not self.server_cores & self.gen_cores:
@@ -308,7 +315,7 @@ class Window:
                 round(max(0.0, busy[0] - self.busy0[0] - server) * 100 / (wall * len(self.server_cores)), 1),
                 round(max(0.0, busy[1] - self.busy0[1] - gen) * 100 / (wall * len(self.gen_cores)), 1),
             )
-        usage = Usage(wall, server, gen, *others)
+        usage = Usage(wall, server, gen, *others, each if self.more_servers else None)
         gc.enable()
         gc.unfreeze()
         return usage
@@ -472,23 +479,29 @@ async def send_open(
 
 
 async def connect_room_clients(
-    target: Target,
+    targets: Sequence[Target],
     rooms: Sequence[Room],
     per_room: int,
     senders: Sequence[Sender],
     client: str = "websockets",
     native_pause_us: int = 0,
-) -> tuple[list[Socket], list[Receiver], list[int], NativeListeners | None]:
+) -> tuple[list[Socket], list[Receiver], list[int], NativePool | None]:
     """Open per_room clients in every room, client 0 of each being its sender. With
-    the native client, clients 1.. are the C listeners', not in the lists returned."""
+    the native client, clients 1.. are the C listeners', not in the lists returned.
+    Over several targets (instances of one service), room r's client k talks to
+    target (r + k) mod n: every room has clients on every instance it can."""
     limit = asyncio.Semaphore(CONNECT_CONCURRENCY)
     start_seq = [0] * len(rooms)
     native = None
-    if client == "native" and isinstance(target, SocketIOTarget):
+    if client == "native" and isinstance(targets[0], SocketIOTarget):
         client = "picows"  # the C listeners speak plain WebSocket, not Socket.IO
     in_python = 1 if client == "native" else per_room
 
+    def target_of(r: int, k: int) -> Target:
+        return targets[(r + k) % len(targets)]
+
     async def one(r: int, k: int) -> tuple[Socket, Receiver]:
+        target = target_of(r, k)
         async with limit:
             ws = await open_client(client, target, rooms[r])
             last = await target.handshake(ws, rooms[r])
@@ -500,11 +513,13 @@ async def connect_room_clients(
     if client == "native" and per_room > 1:
         import native_client  # only here: it builds a binary on first use
 
-        native = native_client.NativeListeners(target.port, native_pause_us)
+        native = native_client.NativePool([t.port for t in targets], native_pause_us)
         await native.start()
         for r, room in enumerate(rooms):
-            for _ in range(per_room - 1):
-                native.add(target.url(room).removeprefix(target.ws), start_seq[r], isinstance(target, ServiceTarget))
+            for k in range(1, per_room):
+                target = target_of(r, k)
+                path = target.url(room).removeprefix(target.ws)
+                native.add(target.port, path, start_seq[r], isinstance(target, ServiceTarget))
         ok, failed = await native.connect()
         if failed:
             raise RuntimeError(f"{failed} of {ok + failed} native clients failed to connect")
@@ -516,7 +531,7 @@ async def drain(
     expected: Callable[[], int],
     idle_s: float,
     max_s: float,
-    native: NativeListeners | None = None,
+    native: NativePool | None = None,
 ) -> None:
     """Wait until every expected delivery arrived, or none arrived for idle_s."""
     deadline = now_ns() + int(max_s * 1e9)
@@ -533,12 +548,13 @@ async def drain(
 
 
 async def run_broadcast(args: argparse.Namespace) -> dict[str, Any]:
-    target = make_target(args.target, args.port)
+    targets = [make_target(args.target, port) for port in [args.port, *args.more_ports]]
+    target = targets[0]
     rooms = await make_rooms(target, args.rooms, args.users, args.members)
     stats = Stats()
     senders = [Sender(r, asyncio.Semaphore(args.inflight)) for r in range(len(rooms))]
     sockets, receivers, start_seq, native = await connect_room_clients(
-        target, rooms, args.clients_per_room, senders, args.client, args.native_pause_us
+        targets, rooms, args.clients_per_room, senders, args.client, args.native_pause_us
     )
     readers = [
         asyncio.create_task(receive(ws, FrameCounter(target, rx, stats)))
@@ -549,7 +565,7 @@ async def run_broadcast(args: argparse.Namespace) -> dict[str, Any]:
     lag: array[int] = array("q")
     await asyncio.sleep(0.5)  # let handshakes settle before the window opens
 
-    window = Window(args.server_pid, [native.pid] if native else [])
+    window = Window(args.server_pid, native.pids if native else [], args.more_server_pids)
     window.start()
     t0 = window.t0
     if args.mode == "saturated":
@@ -1250,6 +1266,18 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="service: every user is a member of every room, so each message moves its sender's read marker",
     )
     p.add_argument("--client", choices=CLIENTS, default="websockets", help="the generator's WebSocket client")
+    p.add_argument(
+        "--more-ports",
+        type=lambda text: [int(x) for x in text.split(",") if x],
+        default=[],
+        help="service: other instances on the same database and broker (comma-separated); clients spread over all",
+    )
+    p.add_argument(
+        "--more-server-pids",
+        type=lambda text: [int(x) for x in text.split(",") if x],
+        default=[],
+        help="those instances' processes, measured with --server-pid",
+    )
     p.add_argument(
         "--native-pause-us",
         type=int,

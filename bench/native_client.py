@@ -99,3 +99,44 @@ class NativeListeners:
         assert self._proc is not None and self._proc.stdout is not None
         self._write(command)
         return (await self._proc.stdout.readline()).decode()
+
+
+class NativePool:
+    """Listeners spread over several servers (instances on one database and broker):
+    one C process per port, results in the order the clients were added."""
+
+    def __init__(self, ports: list[int], pause_us: int) -> None:
+        self._by_port = {port: NativeListeners(port, pause_us) for port in ports}
+        self._order: list[int] = []  # the port of each client added
+
+    async def start(self) -> None:
+        for listeners in self._by_port.values():
+            await listeners.start()
+
+    @property
+    def pids(self) -> list[int]:
+        return [listeners.pid for listeners in self._by_port.values()]
+
+    def add(self, port: int, path: str, start_seq: int, wait_synced: bool) -> None:
+        self._by_port[port].add(path, start_seq, wait_synced)
+        self._order.append(port)
+
+    async def connect(self) -> tuple[int, int]:
+        results = [await listeners.connect() for listeners in self._by_port.values()]
+        return sum(ok for ok, _ in results), sum(failed for _, failed in results)
+
+    async def progress(self) -> tuple[int, int]:
+        results = [await listeners.progress() for listeners in self._by_port.values()]
+        return sum(n for n, _ in results), max(last for _, last in results)
+
+    async def end(self) -> Results:
+        ended = {port: await listeners.end() for port, listeners in self._by_port.items()}
+        taken = dict.fromkeys(ended, 0)
+        clients = []
+        for port in self._order:
+            clients.append(ended[port].clients[taken[port]])
+            taken[port] += 1
+        latencies = array("q")
+        for results in ended.values():
+            latencies.extend(results.latencies)
+        return Results(clients, latencies, sum(r.other_frames for r in ended.values()))

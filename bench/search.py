@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from run import CHAT_SERVICE, Server, free_port, stop, wait_ready
+from harness import CHAT_SERVICE, Server, free_port, stop, wait_ready
 
 PASSWORD = "search-bench-password"
 RARE = "zyxquartz"  # the vocabulary has no q, x or z: no word shares its prefix
