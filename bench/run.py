@@ -36,7 +36,7 @@ REFERENCES = ("raw_ws", "picows", "bare_fastapi", "socketio")
 # The generator must cost at most this share of the server's CPU per delivery, or the
 # figures measure the generator.
 GEN_SHARE_MAX = 0.5
-SCENARIOS = ("fanout", "many-rooms", "idle", "replay", "login", "mux", "unread", "instances")
+SCENARIOS = ("fanout", "many-rooms", "idle", "replay", "login", "mux", "unread", "quiet", "instances")
 IDLE_TARGETS = ("service", "bare_fastapi", "raw_ws")
 CLIENT_BOUND_PCT = 85  # generator CPU above this: the client, not the server, set the pace
 NOISY_PCT = 10  # other processes used more than this of the server's or generator's core
@@ -126,6 +126,56 @@ def run_login(args: argparse.Namespace) -> dict[str, Any]:
     with server("service", args) as srv:
         options = ["--logins", args.logins, "--users", args.login_users, "--concurrency", args.login_concurrency]
         return {"scenario": "login", **loadgen(args, "login", srv, options)}
+
+
+def run_quiet(args: argparse.Namespace) -> dict[str, Any]:
+    """Many rooms open and nothing sent; the first sockets of rooms (bench/quiet.py)."""
+    with server("service", args, CHAT_HISTORY_ON_CONNECT="0") as srv:
+        cmd = ["taskset", "-c", str(args.client_core), PYTHON, str(BENCH / "quiet.py")]
+        cmd += ["--port", str(srv.port), "--server-pid", str(srv.pid), "--rooms", str(args.quiet_rooms)]
+        cmd += ["--per-room-rooms", str(args.quiet_per_room_rooms), "--second-sockets", str(args.quiet_second)]
+        cmd += ["--window", str(args.quiet_window)]
+        print(f"  [{time.strftime('%H:%M:%S')}] quiet.py {' '.join(cmd[4:])}", file=sys.stderr, flush=True)
+        result, _ = run_json(cmd, "quiet.py", args.scenario_timeout)
+        return {"scenario": "quiet", "target": "service", **result}
+
+
+def quiet_markdown(quiet: dict[str, Any]) -> list[str]:
+    first, second, mux = quiet["first_sockets"], quiet["second_sockets"], quiet["mux_subscribe"]
+    connects = [
+        {"what": "per-room socket, the room's first here (opens its feed)", **first},
+        {"what": "per-room socket, room already open", **second},
+        {
+            "what": "/ws subscription, the room's first here",
+            **mux,
+            "server_cpu_us_per_connect": mux["server_cpu_us_per_subscription"],
+        },
+    ]
+    return [
+        f"### Open rooms at rest ({quiet['rooms']:,} rooms)",
+        table(
+            quiet["idle"],
+            [
+                ("what", "open"),
+                ("sockets", "sockets"),
+                ("window_s", "window s"),
+                ("server_cpu_pct", "srv CPU % of a core"),
+                ("rss_kib", "srv RSS KiB"),
+                ("others_server_core_pct", "others on srv core %"),
+            ],
+        ),
+        table(
+            connects,
+            [
+                ("what", "connect"),
+                ("sockets", "sockets"),
+                ("failed", "failed"),
+                ("wall_s", "wall s"),
+                ("server_cpu_us_per_connect", "srv CPU µs each"),
+                ("others_server_core_pct", "others on srv core %"),
+            ],
+        ),
+    ]
 
 
 def unread_step(args: argparse.Namespace, step: str, options: Sequence[object]) -> dict[str, Any]:
@@ -408,6 +458,9 @@ def markdown(results: dict[str, Any]) -> str:
     unread = results.get("unread")
     if unread and "error" not in unread:
         parts += unread_markdown(unread)
+    quiet = results.get("quiet")
+    if quiet and "error" not in quiet:
+        parts += quiet_markdown(quiet)
     parts += instances_markdown(results.get("instances", []))
     found = results.get("warnings") or []
     parts += ["### Warnings", "\n".join(f"- {w}" for w in found) if found else "none"]
@@ -711,6 +764,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="many-rooms: every user is a member of every room (by default only the rooms' creator, not a sender)",
     )
     p.add_argument("--rooms-saturated-only", action="store_true", help="many-rooms: skip the fixed-rate run")
+    p.add_argument("--quiet-rooms", type=int, default=20_000, help="quiet: rooms open at rest (on /ws)")
+    p.add_argument("--quiet-per-room-rooms", type=int, default=18_000, help="quiet: of those, with a per-room socket")
+    p.add_argument("--quiet-second", type=int, default=1_000, help="quiet: more per-room sockets in open rooms")
+    p.add_argument("--quiet-window", type=float, default=20, help="quiet: seconds of each idle measurement")
     p.add_argument("--instance-counts", type=csv_ints, default=[1, 2, 4], help="instances: counts to run")
     p.add_argument("--instances-room-size", type=int, default=4, help="instances: clients per room (of --rooms)")
     p.add_argument("--instances-rate", type=float, help="instances: fixed total msg/s (default: fraction x 1's)")
@@ -746,6 +803,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         args.unread_rooms, args.unread_messages, args.unread_history, args.unread_other_rows = 20, 2000, 5000, 2000
         args.unread_requests, args.unread_query_runs = 20, 10
         args.instance_counts = [1, 2]
+        args.quiet_rooms, args.quiet_per_room_rooms, args.quiet_second, args.quiet_window = 400, 300, 50, 2
     unknown = set(args.scenarios) - set(SCENARIOS) or set(args.targets) - set(TARGETS)
     if unknown:
         p.error(f"unknown: {', '.join(sorted(unknown))}")
@@ -755,8 +813,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     mux_sockets = args.mux_users * args.mux_rooms_per_user if "mux" in args.scenarios else 0
+    quiet_sockets = args.quiet_per_room_rooms + args.quiet_second if "quiet" in args.scenarios else 0
     others = max([args.idle_connections, args.replay_clients, args.rooms * max(args.room_sizes)] + args.fanout_sizes)
-    limit = procstat.raise_nofile(max(others, mux_sockets) + 1024)  # children (servers, loadgen) inherit it
+    # Children (servers, loadgen) inherit it.
+    limit = procstat.raise_nofile(max(others, mux_sockets, quiet_sockets) + 1024)
     if limit < others + 100:
         print(f"warning: RLIMIT_NOFILE is {limit}, below the {others} connections asked for", file=sys.stderr)
     mux_capped = None
@@ -779,6 +839,7 @@ def main(argv: Sequence[str]) -> int:
         "login": run_login,
         "mux": run_mux,
         "unread": run_unread,
+        "quiet": run_quiet,
         "instances": run_instances,
     }
     started = time.monotonic()
