@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -51,6 +51,32 @@ async def read_stored(
     if newest:
         events.reverse()
     return events
+
+
+async def read_ranges(
+    conn: AsyncConnection | AsyncSession, ranges: Sequence[tuple[int, int, int]]
+) -> dict[int, list[StreamEvent]]:
+    """For each (room, after, upto): its stream with after < seq <= upto, ascending,
+    all rooms in one query (each range an index range on (room_id, seq))."""
+    if not ranges:
+        return {}
+    terms = [
+        and_(_messages.c.room_id == room_id, _messages.c.seq > after, _messages.c.seq <= upto)
+        for room_id, after, upto in ranges
+    ]
+    found: dict[int, list[StreamEvent]] = {room_id: [] for room_id, _, _ in ranges}
+    # No ORDER BY: the ranges come out of the index one after another, and sorting
+    # them here spares SQLite a temporary B-tree.
+    for row in await conn.execute(_STREAM.where(or_(*terms))):
+        event = _event(row)
+        found[event.room_id].append(event)
+    for events in found.values():
+        events.sort(key=_by_seq)
+    return found
+
+
+def _by_seq(event: StreamEvent) -> int:
+    return event.seq
 
 
 async def start_of_newest(conn: AsyncConnection | AsyncSession, room_id: int, count: int, upto: int) -> int:

@@ -45,6 +45,7 @@ from service.realtime.envelope import CONTROL_CHANNEL, EPHEMERAL, room_channel
 from service.realtime.feed import RECENT_ENTRIES, RoomFeed
 from service.realtime.registry import Registry
 from service.realtime.roster import Roster
+from service.realtime.starts import FeedStarts
 from service.realtime.subscription import Subscription
 from service.rooms.models import Room
 
@@ -70,7 +71,9 @@ class Hub:
         self.registry = Registry(settings, metrics)
         self._sessionmaker = sessionmaker
         self._feeds: dict[int, RoomFeed] = {}
-        self._feed_lock = asyncio.Lock()
+        self._starts = FeedStarts(sessionmaker, RECENT_ENTRIES)
+        # Orders each room's channel subscribe after the unsubscribe of its previous feed.
+        self._channel_lock = asyncio.Lock()
         self.roster = Roster(presence, self._feeds, self.publish_ephemeral)
         self._tasks: set[asyncio.Task[None]] = set()
         self._listener: asyncio.Task[None] | None = None
@@ -121,57 +124,62 @@ class Hub:
         """Join the room's feed; from here on the subscription receives (and holds,
         until it goes live) every message above the feed's position. The user's
         first subscription to the room here makes them present there."""
-        async with self._feed_lock:
-            feed = self._feeds.get(sub.room_id)
-            if feed is None:
-                feed = await self._open_feed(sub.room_id)
-            first = feed.add(sub)
-            self.roster.seen(sub.user_id, sub.conn.user_json)
+        feed = self._feeds.get(sub.room_id)
+        if feed is None:
+            feed = self._feeds[sub.room_id] = RoomFeed(sub.room_id, self._read_stored, self.metrics)
+            feed.opening = asyncio.ensure_future(self._open_feed(feed))
+        first = feed.add(sub)
+        self.roster.seen(sub.user_id, sub.conn.user_json)
+        if feed.opening is not None and not feed.opening.done():
+            # Shared by every socket joining meanwhile; one that leaves does not cancel it.
+            await asyncio.shield(feed.opening)
+        elif feed.opening is not None:
+            feed.opening.result()  # raises if the opening failed
         if first:
             await self.roster.changed(sub.room_id, sub.user_id, sub.conn.user_json)
 
     def feed(self, room_id: int) -> RoomFeed | None:
-        return self._feeds.get(room_id)
+        feed = self._feeds.get(room_id)
+        return feed if feed is not None and feed.positioned else None
 
-    async def _open_feed(self, room_id: int) -> RoomFeed:
-        feed = self._feeds[room_id] = RoomFeed(room_id, self._read_stored, self.metrics)
+    async def _open_feed(self, feed: RoomFeed) -> None:
+        room_id = feed.room_id
         generation = feed.access.generation
         try:
-            await self.broker.subscribe(room_channel(room_id))
+            async with self._channel_lock:
+                await self.broker.subscribe(room_channel(room_id))
             # Read after subscribing: anything committed later arrives through the broker.
-            async with self._sessionmaker() as session:
-                room = await session.scalar(select(Room).where(Room.id == room_id))
-                last = room.last_seq if room is not None else 0
-                # The newest entries too: the sockets that reconnect first (after a
-                # deploy, say) then find what they missed here.
-                newest = (
-                    await read_stored(session, room_id, after=0, upto=last, limit=RECENT_ENTRIES, newest=True)
-                    if last
-                    else []
-                )
+            start = await self._starts.read(room_id)
         except BaseException:
             # No half-made feed: the next subscription sets the room up afresh.
-            del self._feeds[room_id]
-            with contextlib.suppress(Exception):
-                await self.broker.unsubscribe(room_channel(room_id))
+            await self._close_feed(feed)
             raise
-        feed.position(last, [(event.seq, frames.stream_frame(event)) for event in newest])
-        if room is not None:
-            feed.access.read(room, None, generation)
-        return feed
+        feed.position(start.last_seq, [(event.seq, frames.stream_frame(event)) for event in start.newest])
+        if start.room is not None:
+            feed.access.read(start.room, None, generation)
+
+    async def _close_feed(self, feed: RoomFeed) -> None:
+        if self._feeds.get(feed.room_id) is feed:
+            del self._feeds[feed.room_id]
+        feed.close()
+        # Taken before this returns to the loop: a feed opened for the room from now
+        # on subscribes after this unsubscribes.
+        async with self._channel_lock:
+            with contextlib.suppress(Exception):
+                await self.broker.unsubscribe(room_channel(feed.room_id))
 
     async def unsubscribe(self, sub: Subscription) -> None:
         sub.end()
         if sub.conn.subscriptions.get(sub.room_id) is sub:
             del sub.conn.subscriptions[sub.room_id]
-        async with self._feed_lock:
-            feed = self._feeds.get(sub.room_id)
-            if feed is None or not feed.remove(sub):
-                return
-            if not feed.subscriptions:
-                del self._feeds[sub.room_id]
-                feed.close()
-                await self.broker.unsubscribe(room_channel(sub.room_id))
+        feed = self._feeds.get(sub.room_id)
+        if feed is None or not feed.remove(sub):
+            return
+        if not feed.subscriptions:
+            if feed.opening is not None and not feed.opening.done():
+                await asyncio.wait([feed.opening])
+            if not feed.subscriptions and self._feeds.get(sub.room_id) is feed:
+                await self._close_feed(feed)
         await self.roster.changed(sub.room_id, sub.user_id, None)
 
     async def leave(self, conn: Connection) -> None:
