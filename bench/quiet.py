@@ -12,7 +12,9 @@ Against a running service on a fresh database, in order:
 3. --second-sockets more sockets in rooms already open: the same connect without a
    new feed, the reference for 2.
 4. Server CPU over --window seconds with all of those open and nothing sent.
-5. Those closed; --rooms / --rooms-per-socket `/ws` sockets, each subscribing to
+5. With --reference-port, as many idle sockets on the bare FastAPI app, and its
+   CPU over the same window: what holding the sockets costs, rooms aside.
+6. Those closed; --rooms / --rooms-per-socket `/ws` sockets, each subscribing to
    --rooms-per-socket rooms of its own (every room once), per subscription; then
    the idle window again.
 
@@ -36,8 +38,9 @@ from native_client import NativeListeners
 from websockets.asyncio.client import ClientConnection, connect
 
 
-async def idle_window(args: argparse.Namespace, what: str) -> dict[str, Any]:
-    window = Window(args.server_pid)
+async def idle_window(args: argparse.Namespace, what: str, pid: int | None = None) -> dict[str, Any]:
+    pid = pid or args.server_pid
+    window = Window(pid)
     window.start()
     await asyncio.sleep(args.window)
     usage = window.stop()
@@ -47,7 +50,7 @@ async def idle_window(args: argparse.Namespace, what: str) -> dict[str, Any]:
         "window_s": round(usage.wall_s, 2),
         "server_cpu_pct": round(100 * usage.server_cpu_s / usage.wall_s, 3),
         "others_server_core_pct": usage.others_server_core_pct,
-        "rss_kib": procstat.rss_kib(args.server_pid),
+        "rss_kib": procstat.rss_kib(pid),
     }
 
 
@@ -129,6 +132,17 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     out["idle"].append({**idle, "sockets": out["first_sockets"]["sockets"] + out["second_sockets"]["sockets"]})
     for listeners in (first, second):
         await listeners.end()
+    if args.reference_port:
+        # The same number of idle sockets on the bare FastAPI app: what holding the
+        # sockets costs (uvicorn's keepalive pings, every 20 s each), rooms aside.
+        reference = NativeListeners(args.reference_port, 1000)
+        await reference.start()
+        for _ in range(len(per_room) + args.second_sockets):
+            reference.add("/ws", 0, False)
+        ok, _ = await reference.connect()
+        idle = await idle_window(args, "bare FastAPI, idle sockets", args.reference_pid)
+        out["idle"].append({**idle, "sockets": ok})
+        await reference.end()
 
     sockets, out["mux_subscribe"] = await subscribe_mux(args, tokens, room_ids)
     idle = await idle_window(args, f"{len(room_ids)} rooms on /ws")
@@ -147,6 +161,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--second-sockets", type=int, default=1_000, help="per-room sockets in rooms already open")
     p.add_argument("--rooms-per-socket", type=int, default=20, help="/ws: rooms each socket subscribes to")
     p.add_argument("--window", type=float, default=20, help="seconds of each idle measurement")
+    p.add_argument("--reference-port", type=int, help="bench/peers/bare_fastapi.py: as many idle sockets there")
+    p.add_argument("--reference-pid", type=int)
     return p.parse_args(argv)
 
 

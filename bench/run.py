@@ -130,8 +130,9 @@ def run_login(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_quiet(args: argparse.Namespace) -> dict[str, Any]:
     """Many rooms open and nothing sent; the first sockets of rooms (bench/quiet.py)."""
-    with server("service", args, CHAT_HISTORY_ON_CONNECT="0") as srv:
+    with server("service", args, CHAT_HISTORY_ON_CONNECT="0") as srv, server("bare_fastapi", args) as bare:
         cmd = ["taskset", "-c", str(args.client_core), PYTHON, str(BENCH / "quiet.py")]
+        cmd += ["--reference-port", str(bare.port), "--reference-pid", str(bare.pid)]
         cmd += ["--port", str(srv.port), "--server-pid", str(srv.pid), "--rooms", str(args.quiet_rooms)]
         cmd += ["--per-room-rooms", str(args.quiet_per_room_rooms), "--second-sockets", str(args.quiet_second)]
         cmd += ["--window", str(args.quiet_window)]
