@@ -1,7 +1,9 @@
-"""Control events: access that began or ended, told to every instance for the sockets concerned.
+"""Control events: access that began or ended, told to every instance for the sockets
+concerned; and the instances' own news of each other (alive, streams behind).
 
-Produced by the REST side (auth, rooms), consumed by the realtime hub; kept here so
-neither package imports the other for them. On the wire: `{"kind", …fields}`."""
+Access events are produced by the REST side (auth, rooms) and consumed by the
+realtime hub; kept here so neither package imports the other for them. On the
+wire: `{"kind", …fields}`."""
 
 from __future__ import annotations
 
@@ -61,7 +63,33 @@ class ReadMoved:
     origin: str | None = None
 
 
-ControlEvent = TokenRevoked | FamilyRevoked | MemberRemoved | RoomDeleted | RoomChanged | RoomAdded | ReadMoved
+@dataclass(frozen=True, slots=True)
+class InstanceAlive:
+    """Said by every instance each second (realtime/losses.py)."""
+
+    instance: str
+
+
+@dataclass(frozen=True, slots=True)
+class StreamsBehind:
+    """The instance stored entries in these rooms (None: in more rooms than it
+    kept) that it could not publish: their open feeds elsewhere read the database."""
+
+    instance: str
+    rooms: tuple[int, ...] | None
+
+
+ControlEvent = (
+    TokenRevoked
+    | FamilyRevoked
+    | MemberRemoved
+    | RoomDeleted
+    | RoomChanged
+    | RoomAdded
+    | ReadMoved
+    | InstanceAlive
+    | StreamsBehind
+)
 
 _KINDS: dict[str, type[ControlEvent]] = {
     "token_revoked": TokenRevoked,
@@ -71,6 +99,8 @@ _KINDS: dict[str, type[ControlEvent]] = {
     "room_changed": RoomChanged,
     "room_added": RoomAdded,
     "read_moved": ReadMoved,
+    "instance_alive": InstanceAlive,
+    "streams_behind": StreamsBehind,
 }
 _NAMES = {cls: kind for kind, cls in _KINDS.items()}
 

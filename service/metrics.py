@@ -37,3 +37,15 @@ class Metrics:
         self.broker_resyncs = Counter(
             "chat_broker_resyncs", "Catch-ups from the database after a broker reconnect", registry=r
         )
+        self.peer_instances = Gauge(
+            "chat_peer_instances", "Other instances heard of within PEER_LOST_SECONDS", registry=r
+        )
+        self.instances_lost = Counter(
+            "chat_instances_lost", "Other instances not heard of for PEER_LOST_SECONDS (taken for dead)", registry=r
+        )
+        self.lost_publish_catch_ups = Counter(
+            "chat_lost_publish_catch_ups",
+            "Room feeds found behind the database and caught up from it, by what made them look",
+            ["reason"],
+            registry=r,
+        )

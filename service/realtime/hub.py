@@ -18,7 +18,6 @@ import time
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service import control
@@ -26,11 +25,13 @@ from service.config import Settings
 from service.control import (
     ControlEvent,
     FamilyRevoked,
+    InstanceAlive,
     MemberRemoved,
     ReadMoved,
     RoomAdded,
     RoomChanged,
     RoomDeleted,
+    StreamsBehind,
     TokenRevoked,
 )
 from service.messages.reads import read_stored
@@ -43,6 +44,7 @@ from service.realtime.closes import REMOVED, ROOM_DELETED, Close
 from service.realtime.connection import Connection
 from service.realtime.envelope import CONTROL_CHANNEL, EPHEMERAL, room_channel
 from service.realtime.feed import RECENT_ENTRIES, RoomFeed
+from service.realtime.losses import LossWatch
 from service.realtime.registry import Registry
 from service.realtime.roster import Roster
 from service.realtime.starts import FeedStarts
@@ -50,10 +52,6 @@ from service.realtime.subscription import Subscription
 from service.rooms.models import Room
 
 log = logging.getLogger("service.realtime")
-
-# How often feeds are checked against rooms.last_seq, for messages whose publish
-# was lost with nothing published after it to reveal the gap.
-RECONCILE_SECONDS = 1.0
 
 
 class Hub:
@@ -75,9 +73,9 @@ class Hub:
         # Orders each room's channel subscribe after the unsubscribe of its previous feed.
         self._channel_lock = asyncio.Lock()
         self.roster = Roster(presence, self._feeds, self.publish_ephemeral)
+        self.losses = LossWatch(self._feeds, sessionmaker, broker, metrics, settings.lost_publish_sweep_seconds)
         self._tasks: set[asyncio.Task[None]] = set()
         self._listener: asyncio.Task[None] | None = None
-        self._resync: asyncio.Task[None] | None = None
 
     # Lifecycle ------------------------------------------------------------------
 
@@ -86,7 +84,9 @@ class Hub:
         await self.broker.subscribe(CONTROL_CHANNEL)
         await self.presence.connect()
         self._listener = asyncio.create_task(self._listen(), name="hub-listener")
-        self._spawn(self._reconcile())
+        if not self.broker.local_only:
+            await self.losses.announce()
+        self._spawn(self.losses.run())
         if self.presence.needs_upkeep:
             self._spawn(self.roster.keep())
 
@@ -105,7 +105,7 @@ class Hub:
         await self.drain(timeout=5)
         for feed in self._feeds.values():
             feed.close()
-        for task in [self._listener, self._resync, *self._tasks]:
+        for task in [self._listener, *self._tasks]:
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -233,8 +233,9 @@ class Hub:
                 [(room_channel(room_id), envelope.encode_message(seq, frame)) for room_id, seq, frame in messages]
             )
         except Exception as exc:
-            # Stored already: deliver here; other instances catch up from the database.
+            # Stored already: deliver here; other instances are told to read it (losses.py).
             log.warning("publishing to the broker failed (%s); delivering locally", exc)
+            self.losses.publish_failed(room_id for room_id, _, _ in messages)
             for room_id, seq, frame in messages:
                 self._on_message(room_id, seq, time.time(), frame)
 
@@ -270,8 +271,7 @@ class Hub:
                 elif not channel:  # the broker reconnected: anything may be missing
                     self.metrics.broker_resyncs.inc()
                     self._forget_access()
-                    if self._resync is None or self._resync.done():
-                        self._resync = asyncio.create_task(self._catch_up_all())
+                    self.losses.resynced()
                 elif payload.startswith(EPHEMERAL):
                     self._on_ephemeral(envelope.room_of(channel), *envelope.decode_ephemeral(payload))
                 else:
@@ -295,36 +295,6 @@ class Hub:
         self.registry.tokens.clear()
         for feed in self._feeds.values():
             feed.access.forget()
-
-    async def _catch_up_all(self) -> None:
-        for feed in list(self._feeds.values()):
-            if feed.positioned and not feed.closed:
-                try:
-                    await feed.catch_up()
-                except Exception:
-                    log.exception("catching up room %s after a broker reconnect failed", feed.room_id)
-
-    async def _reconcile(self) -> None:
-        while True:
-            await asyncio.sleep(RECONCILE_SECONDS)
-            try:
-                await self._reconcile_once()
-            except Exception:
-                log.exception("checking room feeds against the database failed")
-
-    async def _reconcile_once(self) -> None:
-        feeds = [f for f in self._feeds.values() if f.positioned]
-        if not feeds:
-            return
-        async with self._sessionmaker() as session:
-            rows = await session.execute(select(Room.id, Room.last_seq).where(Room.id.in_([f.room_id for f in feeds])))
-            latest = {room_id: last_seq for room_id, last_seq in rows.all()}
-        for feed in feeds:
-            db_last = latest.get(feed.room_id, 0)
-            if feed.behind is not None and feed.last_seq < feed.behind:
-                # Behind for a whole interval: the publish was lost, not late.
-                await feed.catch_up()
-            feed.behind = db_last if db_last > feed.last_seq else None
 
     # Control events -------------------------------------------------------------------
 
@@ -353,6 +323,8 @@ class Hub:
                 for conn in registry.of_user(user_id):
                     if conn.multiplexed and conn.origin != origin:
                         conn.send(frame)
+            case InstanceAlive() | StreamsBehind():
+                self.losses.heard(event)
             case None:
                 log.warning("ignored a control event of an unknown kind")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.realtime import protocol
-from tests.realtime.conftest import LiveServer
+from tests.realtime.conftest import LiveServer, ServerFactory
 from tests.storing import store_message
 
 
@@ -49,3 +49,15 @@ async def test_a_failed_first_join_leaves_no_broken_feed(server: LiveServer, mon
     await client.handshake()
     await client.message("live")
     assert (await client.messages(1))[0]["body"] == "live"
+
+
+async def test_an_entry_never_published_arrives_by_the_sweep(make_server: ServerFactory) -> None:
+    """Stored and never published, and nothing after it: the sweep (every open feed
+    against the database once per CHAT_LOST_PUBLISH_SWEEP_SECONDS) brings it."""
+    server = await make_server(lost_publish_sweep_seconds=2)
+    user, token = await server.user("alice")
+    room = await server.room(token, "general")
+    client = await server.connect(room["id"], token)
+    await client.handshake()
+    await store_message(server.resources.engine, room["id"], user["id"], "unpublished")
+    assert [(m["seq"], m["body"]) for m in await client.messages(1)] == [(1, "unpublished")]
