@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     # 0: authors may edit their messages for as long as they exist.
     edit_window_minutes: int = Field(default=0, ge=0, le=10**7)
     ws_compression: bool = False
+    # The server pings each socket this often, and closes 1011 one whose pong has
+    # not come this long after. 20 s suits NATs and proxies; each ping costs
+    # an idle socket a few microseconds (bench/quiet.py).
+    ws_ping_seconds: float = Field(default=20.0, ge=1, le=3600)
     auto_migrate: bool = True
     # full: a commit (so an echo) survives power loss; normal: faster, survives
     # process crashes but may lose the last commits on power loss.
