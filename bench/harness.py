@@ -309,14 +309,23 @@ def tail(path: Path, chars: int = 1500) -> str:
 
 
 def loadgen(
-    args: argparse.Namespace, scenario: str, srv: Server, options: Sequence[object], more: Sequence[Server] = ()
+    args: argparse.Namespace,
+    scenario: str,
+    srv: Server,
+    options: Sequence[object],
+    more: Sequence[Server] = (),
+    side: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """bench/loadgen.py against srv (and, for broadcast, more instances of it)."""
+    """bench/loadgen.py against srv (and, for broadcast, more instances of it, and the
+    CPU of `side` processes such as PostgreSQL and Redis)."""
+    side = side or {}
     cmd = ["taskset", "-c", str(args.client_core), PYTHON, str(BENCH / "loadgen.py"), scenario]
     cmd += ["--port", str(srv.port), "--server-pid", str(srv.pid), "--timeout", str(args.scenario_timeout)]
     if more:
         cmd += ["--more-ports", ",".join(str(s.port) for s in more)]
         cmd += ["--more-server-pids", ",".join(str(s.pid) for s in more)]
+    for name, pid in side.items():
+        cmd += ["--side-pid", f"{name}={pid}"]
     cmd += [str(o) for o in options]
     print(
         f"  [{time.strftime('%H:%M:%S')}] {srv.kind}: loadgen {scenario} {' '.join(str(o) for o in options)}",
@@ -341,6 +350,7 @@ def broadcast(
     rate: float,
     members: bool = False,
     more: Sequence[Server] = (),
+    side: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     options: list[object] = ["--target", srv.kind, "--rooms", rooms, "--clients-per-room", per_room]
     options += ["--members"] if members else []
@@ -348,7 +358,7 @@ def broadcast(
     options += ["--body-size", args.body_size, "--users", args.users]
     options += ["--inflight", inflight] if mode == "saturated" else ["--rate", f"{rate:.3f}"]
     options += ["--client", args.client]
-    result = loadgen(args, "broadcast", srv, options, more)
+    result = loadgen(args, "broadcast", srv, options, more, side)
     if "wall_s" in result and result.get("server_cpu_s") is not None:
         result["server_cpu_pct"] = round(100 * result["server_cpu_s"] / result["wall_s"], 1)
     gen, srv_cost = result.get("gen_cpu_us_per_delivery"), result.get("server_cpu_us_per_delivery")
@@ -382,3 +392,14 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]]) ->
     for row in rows:
         lines.append("| " + " | ".join(fmt(row.get(key)) for key, _ in columns) + " |")
     return "\n".join(lines)
+
+
+def side_processes() -> dict[str, int]:
+    """The local PostgreSQL's postmaster (its backends are its children) and
+    redis-server, when they run here: their CPU is read beside the servers'."""
+    found = {}
+    for name, process in (("postgresql", "postgres"), ("redis", "redis-server")):
+        done = subprocess.run(["pgrep", "-o", "-x", process], capture_output=True, text=True)
+        if done.returncode == 0 and done.stdout.strip():
+            found[name] = int(done.stdout.split()[0])
+    return found

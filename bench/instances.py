@@ -12,26 +12,29 @@ the figures are CPU per message, not throughput per machine."""
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from typing import Any
 
-from harness import broadcast, cluster, fixed_rate, table
+from harness import broadcast, cluster, fixed_rate, side_processes, table
 
 
 def run_instances(args: argparse.Namespace) -> list[dict[str, Any]]:
     if args.database != "postgresql" or not args.redis_url:
-        return [{"target": "service", "error": "instances needs --database postgresql and --redis-url"}]
+        print("  instances: skipped, it needs --database postgresql and --redis-url", file=sys.stderr)
+        return []
     rows = []
     rate: float | None = args.instances_rate
     size = args.instances_room_size
+    side = side_processes()
     for n in args.instance_counts:
         with cluster(args, n, CHAT_HISTORY_ON_CONNECT="0") as servers:
             first, more = servers[0], servers[1:]
-            sat = broadcast(args, first, args.rooms, size, "saturated", args.rooms_inflight, 0, more=more)
+            sat = broadcast(args, first, args.rooms, size, "saturated", args.rooms_inflight, 0, more=more, side=side)
             if rate is None:
                 rate = fixed_rate(args, None, sat)
             time.sleep(args.settle)
-            fixed = broadcast(args, first, args.rooms, size, "rate", 0, rate, more=more)
+            fixed = broadcast(args, first, args.rooms, size, "rate", 0, rate, more=more, side=side)
         for row in (sat, fixed):
             rows.append({"scenario": "instances", "size": f"{args.rooms}x{size}", "instances": n, **per_instance(row)})
     return rows
@@ -43,7 +46,10 @@ def per_instance(row: dict[str, Any]) -> dict[str, Any]:
     if not sent or None in each:
         return row
     per = [round(cpu * 1e6 / sent, 2) for cpu in each]
-    return {**row, "instance_cpu_us_per_message": per, "busiest_instance_cpu_us_per_message": max(per)}
+    side = {
+        f"{name}_cpu_us_per_message": round(cpu * 1e6 / sent, 2) for name, cpu in (row.get("side_cpu_s") or {}).items()
+    }
+    return {**row, **side, "instance_cpu_us_per_message": per, "busiest_instance_cpu_us_per_message": max(per)}
 
 
 def instances_markdown(rows: list[dict[str, Any]]) -> list[str]:
@@ -69,6 +75,8 @@ def instances_markdown(rows: list[dict[str, Any]]) -> list[str]:
         ("total_vs_one", "÷ 1 instance"),
         ("instance_cpu_us_per_message", "each instance µs/msg"),
         ("busiest_vs_one", "busiest ÷ 1 instance"),
+        ("postgresql_cpu_us_per_message", "PostgreSQL µs/msg"),
+        ("redis_cpu_us_per_message", "Redis µs/msg"),
         ("others_server_core_pct", "others on srv core %"),
         ("lost", "lost"),
         ("duplicated", "dup"),

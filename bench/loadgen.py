@@ -247,10 +247,12 @@ class Usage:
     others_server_core_pct: float | None
     others_gen_core_pct: float | None
     server_cpu_each_s: list[float] | None = None  # per instance, when there are several
+    side_cpu_s: dict[str, float] | None = None  # PostgreSQL's, Redis's, when asked for
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "server_cpu_each_s": self.server_cpu_each_s,
+            "side_cpu_s": self.side_cpu_s,
             "wall_s": round(self.wall_s, 3),
             "server_cpu_s": None if self.server_cpu_s is None else round(self.server_cpu_s, 3),
             "gen_cpu_s": round(self.gen_cpu_s, 3),
@@ -274,6 +276,8 @@ class Window:
     server_pid: int | None
     gen_children: Sequence[int] = ()  # the generator's helper processes (native clients)
     more_servers: Sequence[int] = ()  # other instances of the service, on the server's cores
+    side: dict[str, int] = field(default_factory=dict)  # what the servers use (PostgreSQL, Redis): name -> pid
+    side0: dict[str, float] = field(default_factory=dict)
     t0: int = 0
     server0: list[float] = field(default_factory=list)
     self0: float = 0.0
@@ -300,6 +304,7 @@ class Window:
         gc.freeze()
         gc.disable()
         self.server0 = self._servers_cpu()
+        self.side0 = {name: procstat.cpu_seconds(pid) for name, pid in self.side.items()}
         self.self0 = self._gen_cpu()
         self.t0 = now_ns()
 
@@ -315,7 +320,8 @@ class Window:
                 round(max(0.0, busy[0] - self.busy0[0] - server) * 100 / (wall * len(self.server_cores)), 1),
                 round(max(0.0, busy[1] - self.busy0[1] - gen) * 100 / (wall * len(self.gen_cores)), 1),
             )
-        usage = Usage(wall, server, gen, *others, each if self.more_servers else None)
+        side = {name: round(procstat.cpu_seconds(pid) - self.side0[name], 3) for name, pid in self.side.items()}
+        usage = Usage(wall, server, gen, *others, each if self.more_servers else None, side or None)
         gc.enable()
         gc.unfreeze()
         return usage
@@ -565,7 +571,7 @@ async def run_broadcast(args: argparse.Namespace) -> dict[str, Any]:
     lag: array[int] = array("q")
     await asyncio.sleep(0.5)  # let handshakes settle before the window opens
 
-    window = Window(args.server_pid, native.pids if native else [], args.more_server_pids)
+    window = Window(args.server_pid, native.pids if native else [], args.more_server_pids, dict(args.side_pid))
     window.start()
     t0 = window.t0
     if args.mode == "saturated":
@@ -1271,6 +1277,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         type=lambda text: [int(x) for x in text.split(",") if x],
         default=[],
         help="service: other instances on the same database and broker (comma-separated); clients spread over all",
+    )
+    p.add_argument(
+        "--side-pid",
+        type=lambda text: (text.split("=", 1)[0], int(text.split("=", 1)[1])),
+        action="append",
+        default=[],
+        metavar="NAME=PID",
+        help="a process the servers use (its descendants too), its CPU reported apart; repeatable",
     )
     p.add_argument(
         "--more-server-pids",
