@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.realtime.conftest import Client, LiveServer
+from tests.realtime.conftest import Client, LiveServer, ServerFactory
 from tests.realtime.mux import Mux, connect_mux
 from tests.storing import store_message
 from tests.streams import mark, marker, mux_entry, mux_replayed, next_entry, post, replayed
@@ -115,7 +115,8 @@ async def test_the_users_other_ws_sockets_are_told_the_sending_one_is_not(server
     await _quiet(alices)
 
 
-async def test_a_read_is_clamped_to_what_the_socket_received(server: LiveServer) -> None:
+async def test_a_read_is_clamped_to_what_the_socket_received(make_server: ServerFactory) -> None:
+    server = await make_server(lost_publish_sweep_seconds=1)  # the unpublished entry arrives within 2 s
     alice_user, alice = await server.user("alice")
     _, bob = await server.user("bob")
     room = (await server.room(alice, "general"))["id"]
