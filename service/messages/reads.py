@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 
 from sqlalchemy import Table, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -71,12 +72,8 @@ async def read_ranges(
         event = _event(row)
         found[event.room_id].append(event)
     for events in found.values():
-        events.sort(key=_by_seq)
+        events.sort(key=attrgetter("seq"))
     return found
-
-
-def _by_seq(event: StreamEvent) -> int:
-    return event.seq
 
 
 async def start_of_newest(conn: AsyncConnection | AsyncSession, room_id: int, count: int, upto: int) -> int:

@@ -44,7 +44,6 @@ class RoomFeed:
         self.last_seq = 0
         self.positioned = False  # last_seq read from the database
         self.opening: asyncio.Future[None] | None = None  # the hub's subscribe and first read
-        self.behind: int | None = None  # rooms.last_seq seen ahead of the feed at the last check
         self.users: dict[int, int] = {}  # user_id -> subscriptions here
         self.typing_at: dict[int, float] = {}  # user_id -> when their last typing notice went out
         self.closed = False

@@ -84,8 +84,7 @@ class Hub:
         await self.broker.subscribe(CONTROL_CHANNEL)
         await self.presence.connect()
         self._listener = asyncio.create_task(self._listen(), name="hub-listener")
-        if not self.broker.local_only:
-            await self.losses.announce()
+        await self.losses.tell_peers()
         self._spawn(self.losses.run())
         if self.presence.needs_upkeep:
             self._spawn(self.roster.keep())
@@ -130,11 +129,10 @@ class Hub:
             feed.opening = asyncio.ensure_future(self._open_feed(feed))
         first = feed.add(sub)
         self.roster.seen(sub.user_id, sub.conn.user_json)
-        if feed.opening is not None and not feed.opening.done():
-            # Shared by every socket joining meanwhile; one that leaves does not cancel it.
+        if feed.opening is not None:
+            # Shared by every socket joining meanwhile; one that leaves does not cancel
+            # it. Raises if the opening failed.
             await asyncio.shield(feed.opening)
-        elif feed.opening is not None:
-            feed.opening.result()  # raises if the opening failed
         if first:
             await self.roster.changed(sub.room_id, sub.user_id, sub.conn.user_json)
 
@@ -176,8 +174,8 @@ class Hub:
         if feed is None or not feed.remove(sub):
             return
         if not feed.subscriptions:
-            if feed.opening is not None and not feed.opening.done():
-                await asyncio.wait([feed.opening])
+            if feed.opening is not None:
+                await asyncio.wait([feed.opening])  # done or failed, never raised here
             if not feed.subscriptions and self._feeds.get(sub.room_id) is feed:
                 await self._close_feed(feed)
         await self.roster.changed(sub.room_id, sub.user_id, None)

@@ -33,7 +33,6 @@ still runs."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import secrets
@@ -86,7 +85,7 @@ class LossWatch:
         self._failed_all = False
         self._behind: set[int] = set()  # rooms another instance could not publish to
         self._check_all: str | None = None  # why every open feed is to be checked
-        self._suspects: set[int] = set()  # behind at the sweep's last check
+        self._suspects: dict[int, int] = {}  # room -> what was committed when a check found its feed behind
         self._round: list[int] = []  # rooms the sweep's current round has yet to check
 
     # Told by the hub ------------------------------------------------------------------
@@ -122,9 +121,8 @@ class LossWatch:
                 log.exception("checking room feeds for lost publishes failed")
 
     async def tick(self) -> None:
-        if not self._broker.local_only:
-            await self._tell()
-            self._notice_lost_peers()
+        await self.tell_peers()
+        self._notice_lost_peers()
         if self._check_all is not None:
             reason, self._check_all = self._check_all, None
             self._behind.clear()
@@ -132,13 +130,15 @@ class LossWatch:
         elif self._behind:
             rooms, self._behind = self._behind, set()
             await self._check(rooms, STREAMS_BEHIND)
-        rooms, self._suspects = self._sweep_slice() | self._suspects, set()
-        await self._check(rooms, SWEEP)
+        suspects, self._suspects = self._suspects, {}
+        await self._check(self._sweep_slice() | suspects.keys(), SWEEP, suspects)
 
-    async def announce(self) -> None:
-        """At start, before the first tick: peers know of this instance from its first commit."""
-        with contextlib.suppress(Exception):
-            await self._broker.publish(CONTROL_CHANNEL, control.encode(InstanceAlive(self.instance)))
+    async def tell_peers(self) -> None:
+        """That this instance is alive, and the rooms it could not publish to; at
+        start too, so peers know of it from its first commit. In-process there is
+        no one to tell."""
+        if not self._broker.local_only:
+            await self._tell()
 
     async def _tell(self) -> None:
         events: list[InstanceAlive | StreamsBehind] = [InstanceAlive(self.instance)]
@@ -174,10 +174,10 @@ class LossWatch:
         del self._round[len(self._round) - len(taken) :]
         return set(taken)
 
-    async def _check(self, room_ids: Iterable[int], reason: str) -> None:
+    async def _check(self, room_ids: Iterable[int], reason: str, previous: dict[int, int] | None = None) -> None:
         """Catch up the feeds behind the database: at once, or for the sweep when
-        still behind what was committed at its previous check."""
-        at_once = reason != SWEEP
+        still behind what was committed at the check before (`previous`)."""
+        at_once, previous = reason != SWEEP, previous or {}
         feeds = [f for r in room_ids if (f := self._feeds.get(r)) is not None and f.positioned and not f.closed]
         for start in range(0, len(feeds), CHECK_CHUNK):
             chunk = feeds[start : start + CHECK_CHUNK]
@@ -186,13 +186,11 @@ class LossWatch:
                 latest: dict[int, int] = {room_id: last_seq for room_id, last_seq in rows.all()}
             for feed in chunk:
                 committed = latest.get(feed.room_id, 0)
-                if committed > feed.last_seq and (at_once or (feed.behind is not None and feed.last_seq < feed.behind)):
+                if committed > feed.last_seq and (at_once or feed.last_seq < previous.get(feed.room_id, 0)):
                     await feed.catch_up()
                     self._metrics.lost_publish_catch_ups.labels(reason).inc()
                     committed = feed.last_seq
                 if committed > feed.last_seq:
-                    feed.behind = committed
-                    self._suspects.add(feed.room_id)
+                    self._suspects[feed.room_id] = committed
                 else:
-                    feed.behind = None
-                    self._suspects.discard(feed.room_id)
+                    self._suspects.pop(feed.room_id, None)

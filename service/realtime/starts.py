@@ -27,8 +27,11 @@ BATCH_MAX = 200
 @dataclass(slots=True)
 class Start:
     room: Room | None  # None: no such room
-    last_seq: int = 0
     newest: list[StreamEvent] = field(default_factory=list)  # up to `recent` entries, ending at last_seq
+
+    @property
+    def last_seq(self) -> int:
+        return self.room.last_seq if self.room is not None else 0
 
 
 class FeedStarts:
@@ -74,5 +77,5 @@ class FeedStarts:
             newest = await read_ranges(session, ranges)
         starts = {room_id: Start(None) for room_id in room_ids}
         for room in rooms:
-            starts[room.id] = Start(room, room.last_seq, newest.get(room.id, []))
+            starts[room.id] = Start(room, newest.get(room.id, []))
         return starts
