@@ -1243,6 +1243,10 @@ async def run_login(args: argparse.Namespace) -> dict[str, Any]:
 # ------------------------------------------------------------------------- CLI
 
 
+def comma_ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x]
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="scenario", required=True)
@@ -1274,7 +1278,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--client", choices=CLIENTS, default="websockets", help="the generator's WebSocket client")
     p.add_argument(
         "--more-ports",
-        type=lambda text: [int(x) for x in text.split(",") if x],
+        type=comma_ints,
         default=[],
         help="service: other instances on the same database and broker (comma-separated); clients spread over all",
     )
@@ -1288,7 +1292,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     p.add_argument(
         "--more-server-pids",
-        type=lambda text: [int(x) for x in text.split(",") if x],
+        type=comma_ints,
         default=[],
         help="those instances' processes, measured with --server-pid",
     )

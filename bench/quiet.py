@@ -54,12 +54,16 @@ async def idle_window(args: argparse.Namespace, what: str, pid: int | None = Non
     }
 
 
-async def open_per_room(args: argparse.Namespace, paths: Sequence[str]) -> tuple[NativeListeners, dict[str, Any]]:
-    listeners = NativeListeners(args.port, 1000)
+async def open_per_room(
+    args: argparse.Namespace, paths: Sequence[str], reference: bool = False
+) -> tuple[NativeListeners, dict[str, Any]]:
+    """C listeners on `paths` of the service (to `synced`), or of the reference app."""
+    port, pid = (args.reference_port, args.reference_pid) if reference else (args.port, args.server_pid)
+    listeners = NativeListeners(port, 1000)
     await listeners.start()
     for path in paths:
-        listeners.add(path, 0, True)
-    window = Window(args.server_pid, [listeners.pid])
+        listeners.add(path, 0, not reference)
+    window = Window(pid, [listeners.pid])
     window.start()
     ok, failed = await listeners.connect()
     usage = window.stop()
@@ -135,14 +139,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     if args.reference_port:
         # The same number of idle sockets on the bare FastAPI app: what holding the
         # sockets costs (uvicorn's keepalive pings, every 20 s each), rooms aside.
-        reference = NativeListeners(args.reference_port, 1000)
-        await reference.start()
-        for _ in range(len(per_room) + args.second_sockets):
-            reference.add("/ws", 0, False)
-        ok, _ = await reference.connect()
+        paths = ["/ws"] * (len(per_room) + args.second_sockets)
+        bare, opened = await open_per_room(args, paths, reference=True)
         idle = await idle_window(args, "bare FastAPI, idle sockets", args.reference_pid)
-        out["idle"].append({**idle, "sockets": ok})
-        await reference.end()
+        out["idle"].append({**idle, "sockets": opened["sockets"]})
+        await bare.end()
 
     sockets, out["mux_subscribe"] = await subscribe_mux(args, tokens, room_ids)
     idle = await idle_window(args, f"{len(room_ids)} rooms on /ws")

@@ -76,6 +76,12 @@ async def send_and_see_stored(ws: ClientConnection, body: str) -> None:
     assert [m["body"] for m in await read_until(ws, 1)] == [body]
 
 
+async def arrives_on_b(on_b: ClientConnection, b: ServiceProcess, body: str, reason: str) -> None:
+    """The one message reaches B's socket, brought by a catch-up for `reason`."""
+    assert [(m["seq"], m["body"]) for m in await read_until(on_b, 1)] == [(1, body)]
+    assert await metric(b.base, f'chat_lost_publish_catch_ups_total{{reason="{reason}"}}') == 1
+
+
 async def test_the_publisher_tells_once_the_broker_is_back(
     pair: tuple[ServiceProcess, ServiceProcess], proxy: Proxy
 ) -> None:
@@ -87,8 +93,7 @@ async def test_the_publisher_tells_once_the_broker_is_back(
     await wait_for_metric(b.base, "chat_instances_lost_total", 1)
     await send_and_see_stored(on_a, "while cut")
     await proxy.start()
-    assert [(m["seq"], m["body"]) for m in await read_until(on_b, 1)] == [(1, "while cut")]
-    assert await metric(b.base, 'chat_lost_publish_catch_ups_total{reason="streams_behind"}') == 1
+    await arrives_on_b(on_b, b, "while cut", "streams_behind")
     for ws in (on_a, on_b):
         await ws.close()
 
@@ -103,6 +108,5 @@ async def test_the_publisher_dying_before_it_could_tell_is_noticed(
     # Stored before B gave up on A (that takes 3 s of silence), so B's check then finds it.
     assert await metric(b.base, "chat_instances_lost_total") == 0
     a.stop(signal.SIGKILL)
-    assert [(m["seq"], m["body"]) for m in await read_until(on_b, 1)] == [(1, "last words")]
-    assert await metric(b.base, 'chat_lost_publish_catch_ups_total{reason="peer_lost"}') == 1
+    await arrives_on_b(on_b, b, "last words", "peer_lost")
     await on_b.close()
