@@ -47,7 +47,7 @@ class RedisBroker:
                 await self._reader
         self._out.put_nowait(_CLOSED)
         with contextlib.suppress(RedisError, OSError):
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # typed from redis 8.2
         await self._sub_redis.aclose()
         await self._redis.aclose()
 
@@ -134,7 +134,7 @@ class RedisBroker:
 
     async def _resubscribe(self) -> None:
         with contextlib.suppress(RedisError, OSError):
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # typed from redis 8.2
         self._pubsub = self._sub_redis.pubsub()
         for event in self._confirmations.values():
             event.clear()
