@@ -35,6 +35,8 @@ def test_keyboard_only_sign_in_open_room_and_send(
     page.keyboard.type("correct horse battery")
     page.keyboard.press("Enter")
     expect(page.locator("#view-rooms")).to_be_visible()
+    # The list arrives after the view: Tab through it only once it is there.
+    expect(page.locator("#room-list button", has_text=room)).to_be_visible()
 
     _tab_to(page, f"el.tagName === 'BUTTON' && el.textContent === {room!r}")
     page.keyboard.press("Enter")
