@@ -12,7 +12,10 @@ plus one turn's frames, and a slow client still fills the app's own queue.
 Frames a socket takes in one turn of the event loop (a stored batch of k messages
 in its room) go out together at the turn's end: k frames in one system call. Every
 write that must follow them (ASGI sends, replies to the client's frames, close
-frames) sends them first; a keepalive ping may go ahead, as WebSocket allows."""
+frames) sends them first; a keepalive ping may go ahead, as WebSocket allows.
+
+Keepalive pings come from the loop's one timer (keepalive.py) rather than from
+two timers a ping, and a lone pong is taken without the frame parser."""
 
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
 from websockets.protocol import State
+
+from service.transport.keepalive import PING_FRAME, Keepalive, keepalive_of, lone_pong
 
 WRITE: Final = "chat.write"
 # What an open socket is told when the server stops.
@@ -73,6 +78,9 @@ _CORKED: WeakKeyDictionary[asyncio.AbstractEventLoop, _Corked] = WeakKeyDictiona
 class ChatWebSocketProtocol(WebSocketsSansIOProtocol):
     _frames: list[bytes] | None = None  # taken in this turn, not yet written
     _corked: _Corked | None = None
+    _keepalive: Keepalive | None = None
+    _ping_step: int | None = None  # of the next keepalive turn
+    _answered = True  # the client sent something since the last ping
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -102,8 +110,10 @@ class ChatWebSocketProtocol(WebSocketsSansIOProtocol):
     # The protocol's own writes: the frames taken before them go first.
 
     def data_received(self, data: bytes) -> None:  # pongs, close replies
+        self._answered = True
         self.uncork()
-        super().data_received(data)
+        if not lone_pong(data, self.conn):
+            super().data_received(data)
 
     async def send(self, message: Any) -> None:  # the ASGI path, and the app's close
         self.uncork()
@@ -137,6 +147,35 @@ class ChatWebSocketProtocol(WebSocketsSansIOProtocol):
             self.transport.resume_reading()
         self.close_timer = self.loop.call_later(self.close_timeout, self.transport.close)
 
+    # Keepalive: turns from the loop's Keepalive instead of two timers per ping.
+    # The interval is also the time a client has to answer (ws_ping_timeout).
+
+    def start_keepalive(self) -> None:
+        if self.ping_interval:
+            self._keepalive = keepalive_of(self.loop)
+            self._ping_step = self._keepalive.add(self, self.ping_interval)
+
+    def stop_keepalive(self) -> None:
+        if self._keepalive is not None and self._ping_step is not None:
+            self._keepalive.remove(self, self._ping_step)
+        self._keepalive = self._ping_step = None
+
+    def keepalive_turn(self) -> None:
+        self._ping_step = None
+        if self._keepalive is None or self.close_sent or self.transport.is_closing():
+            return
+        if not self._answered:
+            self.keepalive_timeout()
+            return
+        self._answered = False
+        self.transport.write(PING_FRAME)  # a control frame may go ahead of corked frames
+        assert self.ping_interval is not None
+        self._ping_step = self._keepalive.add(self, self.ping_interval)
+
+    def handle_pong(self, event: Frame) -> None:
+        pass  # data_received took it as the answer
+
     def keepalive_timeout(self) -> None:
+        self._keepalive = None
         self.uncork()
         super().keepalive_timeout()

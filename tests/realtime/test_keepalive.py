@@ -1,5 +1,6 @@
 """The server pings every socket each CHAT_WS_PING_SECONDS and closes 1011 one that
-does not answer; one that answers stays open."""
+sends nothing before the next ping; one that answers, with a pong or any frame,
+stays open."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import struct
 
 from tests.realtime.conftest import ServerFactory
 
-PING, PONG, CLOSE = 0x9, 0xA, 0x8
+TEXT, CLOSE, PING, PONG = 0x1, 0x8, 0x9, 0xA
 
 
 async def raw_socket(port: int, room_id: int, token: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -52,16 +53,19 @@ async def test_a_socket_that_answers_pings_stays_and_one_that_does_not_closes_10
     _, token = await server.user("alice")
     room = await server.room(token, "lobby")
     answering = await raw_socket(server.port, room["id"], token)
+    chatting = await raw_socket(server.port, room["id"], token)  # answers with frames, no pongs
     silent = await raw_socket(server.port, room["id"], token)
 
     for _ in range(3):  # three pings, each answered: no close in between
         opcode, payload = await next_control_frame(answering[0])
         assert opcode == PING
         answering[1].write(masked(PONG, payload))
+        assert (await next_control_frame(chatting[0]))[0] == PING
+        chatting[1].write(masked(TEXT, b'{"type":"ping"}'))
 
     assert (await next_control_frame(silent[0]))[0] == PING
     opcode, payload = await next_control_frame(silent[0])
     assert opcode == CLOSE
     assert struct.unpack("!H", payload[:2])[0] == 1011 and payload[2:] == b"keepalive ping timeout"
-    for _, writer in (answering, silent):
+    for _, writer in (answering, chatting, silent):
         writer.close()

@@ -3,57 +3,16 @@ write, and before anything the protocol writes after them (an ASGI send, a close
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from uvicorn.config import Config
-from uvicorn.server import ServerState
 from websockets.frames import Close, Frame, Opcode
 
 from service.transport.websocket import SHUTDOWN, WRITE, ChatWebSocketProtocol, encode_frame
-
-UPGRADE = (
-    b"GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-)
+from tests.transport.sansio import AfterAccept, Transport, open_socket
 
 
-class Transport(asyncio.Transport):
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes: list[bytes] = []
-        self.closing = False
-
-    def write(self, data: Any) -> None:
-        self.writes.append(bytes(data))
-
-    def is_closing(self) -> bool:
-        return self.closing
-
-    def close(self) -> None:
-        self.closing = True
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return ("127.0.0.1", 8000) if name in ("sockname", "peername") else default
-
-
-async def _open(after_accept: Any) -> tuple[ChatWebSocketProtocol, Transport]:
-    accepted = asyncio.Event()
-
-    async def app(scope: dict, receive: Any, send: Any) -> None:
-        await receive()
-        await send({"type": "websocket.accept"})
-        await after_accept(scope, send, transport)
-        accepted.set()
-        await receive()  # until the disconnect
-
-    config = Config(app=app, ws=ChatWebSocketProtocol, ws_per_message_deflate=False, lifespan="off")
-    config.load()
-    protocol = ChatWebSocketProtocol(config, ServerState(), {})
-    transport = Transport()
-    protocol.connection_made(transport)
-    protocol.data_received(UPGRADE)
-    await asyncio.wait_for(accepted.wait(), 5)
+async def _open(after_accept: AfterAccept) -> tuple[ChatWebSocketProtocol, Transport]:
+    protocol, transport, _ = await open_socket(after_accept)
     return protocol, transport
 
 
