@@ -14,7 +14,10 @@ Against a running service on a fresh database, in order:
 4. Server CPU over --window seconds with all of those open and nothing sent.
 5. With --reference-port, as many idle sockets on the bare FastAPI app, and its
    CPU over the same window: what holding the sockets costs, rooms aside.
-6. Those closed; --rooms / --rooms-per-socket `/ws` sockets, each subscribing to
+6. As many per-room sockets again, now in --few-rooms rooms, and the idle window:
+   the same sockets with almost no rooms open, so the difference from 4 is what
+   the open rooms cost.
+7. Those closed; --rooms / --rooms-per-socket `/ws` sockets, each subscribing to
    --rooms-per-socket rooms of its own (every room once), per subscription; then
    the idle window again.
 
@@ -145,6 +148,15 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         out["idle"].append({**idle, "sockets": opened["sockets"]})
         await bare.end()
 
+    few = per_room[: args.few_rooms]
+    n_sockets = len(per_room) + args.second_sockets
+    crowded, _ = await open_per_room(
+        args, [f"/ws/rooms/{few[i % len(few)]}?token={tokens[i % len(tokens)]}" for i in range(n_sockets)]
+    )
+    idle = await idle_window(args, f"{len(few)} rooms, per-room sockets")
+    out["idle"].append({**idle, "sockets": n_sockets})
+    await crowded.end()
+
     sockets, out["mux_subscribe"] = await subscribe_mux(args, tokens, room_ids)
     idle = await idle_window(args, f"{len(room_ids)} rooms on /ws")
     out["idle"].append({**idle, "sockets": len(sockets)})
@@ -160,6 +172,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--rooms", type=int, default=20_000)
     p.add_argument("--per-room-rooms", type=int, default=18_000, help="rooms given one per-room socket each")
     p.add_argument("--second-sockets", type=int, default=1_000, help="per-room sockets in rooms already open")
+    p.add_argument("--few-rooms", type=int, default=19, help="rooms holding as many per-room sockets, for step 6")
     p.add_argument("--rooms-per-socket", type=int, default=20, help="/ws: rooms each socket subscribes to")
     p.add_argument("--window", type=float, default=20, help="seconds of each idle measurement")
     p.add_argument("--reference-port", type=int, help="bench/peers/bare_fastapi.py: as many idle sockets there")
