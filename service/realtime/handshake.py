@@ -5,6 +5,7 @@ accept reaches real clients as HTTP 403 with no code."""
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlsplit
 
 from fastapi import WebSocket
@@ -36,19 +37,18 @@ async def authenticate(websocket: WebSocket, resources: Resources) -> Bearer:
     """The token, from `?token=` or a `chat.token.<token>` subprotocol offer; a
     token this instance checked lately is taken as checked (tokens.py)."""
     token = websocket.query_params.get("token") or protocol.offered_token(websocket.scope["subprotocols"])
-    checked = resources.hub.registry.tokens
-    bearer = checked.get(token) if token else None
-    if bearer is not None:
-        return bearer
+    if not token:
+        return await _check(resources, token)
+    return await resources.hub.registry.tokens.check(token, functools.partial(_check, resources, token))
+
+
+async def _check(resources: Resources, token: str | None) -> Bearer:
     async with resources.sessionmaker() as session:
         try:
             user, claims = await user_for_access_token(session, resources.codec, token)
         except TokenError as exc:
             raise Rejected(policy(exc.reason)) from None
-    bearer = Bearer(user.id, user.username, user.is_admin, frames.encode_user(user), claims)
-    if token:
-        checked.put(token, bearer)
-    return bearer
+    return Bearer(user.id, user.username, user.is_admin, frames.encode_user(user), claims)
 
 
 def room_id(raw: str) -> int | None:

@@ -6,12 +6,18 @@ instance), when the broker reconnects (an event may have been missed), and at th
 latest `recheck_seconds` after its check: a revocation whose event was lost holds
 for new sockets within that bound (for REST it holds at once). The registry gives
 its revocation memory as that bound, so a check that raced a revocation is caught
-when the socket is admitted."""
+when the socket is admitted.
+
+Sockets presenting a token not checked yet at the same moment (the tabs of one
+login reconnecting after a deploy) share one check."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -37,6 +43,7 @@ class CheckedTokens:
         self._max = max_entries
         self._entries: OrderedDict[str, tuple[float, Bearer]] = OrderedDict()  # oldest check first
         self._by_key: dict[tuple[str, str], set[str]] = {}  # ("jti" or "family", id) -> tokens
+        self._checking: dict[str, asyncio.Future[Bearer]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -50,6 +57,26 @@ class CheckedTokens:
             self._drop(token)
             return None
         return bearer
+
+    async def check(self, token: str, load: Callable[[], Awaitable[Bearer]]) -> Bearer:
+        """The bearer of `token`: from a check made lately, or from `load()`, one
+        for everyone who asks while it runs (its failure is theirs too)."""
+        bearer = self.get(token)
+        if bearer is not None:
+            return bearer
+        checking = self._checking.get(token)
+        if checking is None:
+            # Its own task: a socket that gives up does not end the others' check.
+            self._checking[token] = checking = asyncio.ensure_future(load())
+            checking.add_done_callback(functools.partial(self._checked, token))
+        return await asyncio.shield(checking)
+
+    def _checked(self, token: str, checking: asyncio.Future[Bearer]) -> None:
+        failed = checking.cancelled() or checking.exception() is not None  # retrieved: never unheard
+        if self._checking.get(token) is checking:  # else cleared meanwhile: not kept
+            del self._checking[token]
+            if not failed:
+                self.put(token, checking.result())
 
     def put(self, token: str, bearer: Bearer) -> None:
         self._drop(token)
@@ -66,6 +93,7 @@ class CheckedTokens:
     def clear(self) -> None:
         self._entries.clear()
         self._by_key.clear()
+        self._checking.clear()  # checks under way answer their sockets, and are not kept
 
     def _drop(self, token: str) -> None:
         entry = self._entries.pop(token, None)
