@@ -25,8 +25,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws": ChatWebSocketProtocol,
         "ws_max_size": settings.ws_max_frame_bytes,
         "ws_per_message_deflate": settings.ws_compression,
+        # Also the time a client has to answer: ChatWebSocketProtocol's keepalive has no separate timeout.
         "ws_ping_interval": settings.ws_ping_seconds,
-        "ws_ping_timeout": settings.ws_ping_seconds,
         "log_config": log_config(),
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
     }

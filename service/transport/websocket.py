@@ -148,7 +148,7 @@ class ChatWebSocketProtocol(WebSocketsSansIOProtocol):
         self.close_timer = self.loop.call_later(self.close_timeout, self.transport.close)
 
     # Keepalive: turns from the loop's Keepalive instead of two timers per ping.
-    # The interval is also the time a client has to answer (ws_ping_timeout).
+    # The interval is also the time a client has to answer.
 
     def start_keepalive(self) -> None:
         if self.ping_interval:
@@ -176,6 +176,5 @@ class ChatWebSocketProtocol(WebSocketsSansIOProtocol):
         pass  # data_received took it as the answer
 
     def keepalive_timeout(self) -> None:
-        self._keepalive = None
         self.uncork()
         super().keepalive_timeout()

@@ -5,10 +5,10 @@ stays open."""
 from __future__ import annotations
 
 import asyncio
-import os
 import struct
 
 from tests.realtime.conftest import ServerFactory
+from tests.transport.sansio import masked
 
 TEXT, CLOSE, PING, PONG = 0x1, 0x8, 0x9, 0xA
 
@@ -39,11 +39,6 @@ async def next_control_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
             payload = await reader.readexactly(size)
             if head[0] & 0x0F in (PING, CLOSE):
                 return head[0] & 0x0F, payload
-
-
-def masked(opcode: int, payload: bytes) -> bytes:
-    mask = os.urandom(4)
-    return bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
 async def test_a_socket_that_answers_pings_stays_and_one_that_does_not_closes_1011(
