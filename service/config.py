@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     rate_per_second: float = Field(default=10.0, gt=0)
     rate_burst: int = Field(default=20, ge=1)
     send_queue: int = Field(default=1000, ge=1)
+    # Bytes of frames waiting for one socket, replay included; beyond it 1013.
+    send_queue_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)
+    # A socket (or an HTTP response) that reads nothing this long while output
+    # waits for it is closed: 1013 "slow consumer" for a socket.
+    send_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     # Messages stored per transaction at most (group commit); 1: one commit per message.
     store_batch: int = Field(default=256, ge=1)
     # Larger request bodies are refused with 413 before they are read whole.
@@ -88,6 +93,12 @@ class Settings(BaseSettings):
     # Per account: OWASP's "at most 10 failures per 15 minutes"; per address: several users behind one NAT.
     login_limit_per_account: str = "10/15 minutes"
     login_limit_per_address: str = "100/15 minutes"
+    # Per-user limits in the same notation; over them, 429 with Retry-After.
+    search_limit_per_user: str = "60/minute"
+    room_create_limit_per_user: str = "30/hour"
+    dm_create_limit_per_user: str = "60/hour"
+    # A search that cannot finish in this long is cancelled in the database: 503.
+    search_timeout_ms: int = Field(default=2000, ge=10, le=600_000)
 
     @field_validator("secret_key", mode="before")
     @classmethod
@@ -104,7 +115,13 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("login_limit_per_account", "login_limit_per_address")
+    @field_validator(
+        "login_limit_per_account",
+        "login_limit_per_address",
+        "search_limit_per_user",
+        "room_create_limit_per_user",
+        "dm_create_limit_per_user",
+    )
     @classmethod
     def _one_rate_limit(cls, value: str) -> str:
         try:

@@ -10,6 +10,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
@@ -46,10 +47,21 @@ class TooManyRequests(ServiceError):
         self.retry_after = retry_after
 
 
+class Unavailable(ServiceError):
+    """The work could not finish in time (a search cut off, no database connection
+    free); the same request may succeed after Retry-After seconds."""
+
+    status_code = 503
+
+    def __init__(self, detail: str, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-    if isinstance(exc, TooManyRequests):
+    if isinstance(exc, TooManyRequests | Unavailable):
         headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
@@ -85,10 +97,12 @@ _ERRORS: dict[int, tuple[str, type[BaseModel]]] = {
     413: ("The body is larger than CHAT_MAX_BODY_BYTES", ErrorOut),
     422: ("A parameter or the body is invalid", ValidationErrorOut),
     429: ("Too many attempts; retry after Retry-After seconds", ErrorOut),
+    503: ("Could not finish in time; retry after Retry-After seconds", ErrorOut),
 }
 _HEADERS: dict[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"description": "Always `Bearer`", "schema": {"type": "string"}}},
     429: {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+    503: {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
 }
 
 # Groups that several routes share.
@@ -122,7 +136,13 @@ async def _method_not_allowed(request: Request, exc: Exception) -> Response:
     return await http_exception_handler(request, HTTPException(405, exc.detail, headers))
 
 
+async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
+    # Every database connection of the pool stayed busy for its whole timeout.
+    return await _service_error(request, Unavailable("the service is busy; retry later"))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(PoolTimeout, _pool_exhausted)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(405, _method_not_allowed)

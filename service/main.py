@@ -34,6 +34,7 @@ from service.rooms.router import router as rooms_router
 from service.search.router import router as search_router
 from service.transport.body import BodyLimit
 from service.transport.sockets import SocketsFirst
+from service.userlimits import UserLimits
 from service.web import install as install_web
 
 API_PREFIX = "/api/v1"
@@ -76,12 +77,14 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
             metrics=metrics,
             writer=MessageWriter(engine, settings.store_batch, on_stored=hub.publish_stored, on_read=hub.read_moved),
         )
+        user_limits = UserLimits(settings)
         try:
             await migrate.ensure_current(engine)
             await resources.hasher.prepare()
             await resources.hub.start()
             resources.writer.start()
             app.state.resources = resources
+            app.state.user_limits = user_limits
             if freeze_heap:
                 # What startup made lives as long as the process: kept out of the
                 # cyclic GC, a full collection no longer walks it (about 180 ms a
@@ -93,6 +96,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
             await resources.writer.stop()
         finally:
             await resources.throttle.close()
+            await user_limits.close()
             await engine.dispose()
 
     # /docs and /redoc with their assets served here: they work offline and load nothing from elsewhere.

@@ -15,26 +15,22 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
 from service.config import Settings
 from service.errors import TooManyRequests, Unauthorized
+from service.userlimits import STORAGE_RETRY_SECONDS, STORAGE_TIMEOUT_SECONDS, limiter_storage
 
 log = logging.getLogger("service.auth")
 
 TOO_MANY_FAILURES = "too many failed logins; retry later"
-# A limiter call waits at most this long for Redis; past it the login goes on unthrottled.
-STORAGE_TIMEOUT_SECONDS = 1.0
-# After a storage failure, logins skip the limiter this long rather than each waiting for the timeout.
-STORAGE_RETRY_SECONDS = 5.0
 # Usernames are at most 32 characters; a longer name cannot exist, and is cut to bound the key.
 MAX_ACCOUNT_KEY = 64
 
@@ -70,36 +66,13 @@ class KeyedLocks:
                 del self._held[key]
 
 
-def _storage(settings: Settings) -> tuple[Storage, Callable[[], Awaitable[None]] | None]:
-    """The limiter's storage, and how to close it."""
-    if not settings.redis_url:
-        return MemoryStorage(), None
-    import redis.asyncio as aioredis
-
-    pool = aioredis.ConnectionPool.from_url(
-        settings.redis_url,
-        socket_timeout=STORAGE_TIMEOUT_SECONDS,
-        socket_connect_timeout=STORAGE_TIMEOUT_SECONDS,
-        client_name=f"{settings.redis_prefix}-login",
-    )
-    # redis-py rather than coredis: already our Redis client. Keys: "<CHAT_REDIS_PREFIX>:login:…".
-    storage = RedisStorage(
-        "async+" + settings.redis_url,
-        implementation="redispy",
-        key_prefix=f"{settings.redis_prefix}:login",
-        wrap_exceptions=True,
-        connection_pool=pool,  # type: ignore[arg-type]  # passed through to redis-py; typed as plain options
-    )
-    return storage, pool.aclose
-
-
 class LoginThrottle:
     def __init__(self, settings: Settings) -> None:
         self._limits: dict[str, RateLimitItem] = {
             "account": parse(settings.login_limit_per_account),
             "address": parse(settings.login_limit_per_address),
         }
-        self._storage, self._close = _storage(settings)
+        self._storage, self._close = limiter_storage(settings, "login")
         self._limiter = MovingWindowRateLimiter(self._storage)
         self.account_locks = KeyedLocks()
         self.address_locks = KeyedLocks()

@@ -1,0 +1,115 @@
+"""Per-user limits on costly actions: searches, rooms and direct conversations created.
+
+Each action has a moving window (the `limits` library's notation, from settings),
+counted in memory, or in Redis when CHAT_REDIS_URL is set so every instance shares
+the counts. Over it, 429 with Retry-After. With Redis down the action goes on
+(fail open), as login throttling does: a limit must not take the service down."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import Depends, Request
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
+
+from service.config import Settings
+from service.errors import TooManyRequests
+
+log = logging.getLogger("service.limits")
+
+# A limiter call waits at most this long for Redis; past it the action goes on unlimited.
+STORAGE_TIMEOUT_SECONDS = 1.0
+# After a storage failure, actions skip the limiter this long rather than each waiting for the timeout.
+STORAGE_RETRY_SECONDS = 5.0
+
+
+class Action(StrEnum):
+    SEARCH = "search"
+    CREATE_ROOM = "create_room"
+    OPEN_DM = "open_dm"
+
+
+_REFUSALS = {
+    Action.SEARCH: "too many searches; retry later",
+    Action.CREATE_ROOM: "too many rooms created; retry later",
+    Action.OPEN_DM: "too many direct conversations opened; retry later",
+}
+
+
+def limiter_storage(settings: Settings, name: str) -> tuple[Storage, Callable[[], Awaitable[None]] | None]:
+    """A `limits` storage for one kind of count, and how to close it. Redis keys
+    are "<CHAT_REDIS_PREFIX>:<name>:…"."""
+    if not settings.redis_url:
+        return MemoryStorage(), None
+    import redis.asyncio as aioredis
+
+    pool = aioredis.ConnectionPool.from_url(
+        settings.redis_url,
+        socket_timeout=STORAGE_TIMEOUT_SECONDS,
+        socket_connect_timeout=STORAGE_TIMEOUT_SECONDS,
+        client_name=f"{settings.redis_prefix}-{name}",
+    )
+    # redis-py rather than coredis: already our Redis client.
+    storage = RedisStorage(
+        "async+" + settings.redis_url,
+        implementation="redispy",
+        key_prefix=f"{settings.redis_prefix}:{name}",
+        wrap_exceptions=True,
+        connection_pool=pool,  # type: ignore[arg-type]  # passed through to redis-py; typed as plain options
+    )
+    return storage, pool.aclose
+
+
+class UserLimits:
+    def __init__(self, settings: Settings) -> None:
+        self._limits: dict[Action, RateLimitItem] = {
+            Action.SEARCH: parse(settings.search_limit_per_user),
+            Action.CREATE_ROOM: parse(settings.room_create_limit_per_user),
+            Action.OPEN_DM: parse(settings.dm_create_limit_per_user),
+        }
+        self._storage, self._close = limiter_storage(settings, "user")
+        self._limiter = MovingWindowRateLimiter(self._storage)
+        self._storage_down_until = 0.0
+
+    async def close(self) -> None:
+        if self._close is not None:
+            await self._close()
+
+    async def spend(self, action: Action, user_id: int) -> None:
+        """Count one `action` of the user, or refuse it (TooManyRequests) when the
+        window is full; a refused attempt is not counted."""
+        item = self._limits[action]
+        if time.monotonic() < self._storage_down_until:
+            return
+        try:
+            async with asyncio.timeout(STORAGE_TIMEOUT_SECONDS):
+                if await self._limiter.hit(item, action.value, str(user_id)):
+                    return
+                stats = await self._limiter.get_window_stats(item, action.value, str(user_id))
+        except (StorageError, OSError, TimeoutError) as exc:
+            self._storage_down_until = time.monotonic() + STORAGE_RETRY_SECONDS
+            log.warning(
+                "per-user limits unavailable for %.0f s, letting actions through: %s: %s",
+                STORAGE_RETRY_SECONDS,
+                type(exc).__name__,
+                exc,
+            )
+            return
+        raise TooManyRequests(_REFUSALS[action], max(1, math.ceil(stats.reset_time - time.time())))
+
+
+def _user_limits(request: Request) -> UserLimits:
+    limits: UserLimits = request.app.state.user_limits
+    return limits
+
+
+UserLimitsDep = Annotated[UserLimits, Depends(_user_limits)]
