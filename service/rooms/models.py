@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.auth.models import User
@@ -15,7 +15,18 @@ DIRECT: Final = "direct"  # a conversation of two users
 
 class Room(Base):
     __tablename__ = "rooms"
-    __table_args__ = (CheckConstraint("kind IN ('room', 'direct')", name="kind"),)
+    __table_args__ = (
+        CheckConstraint("kind IN ('room', 'direct')", name="kind"),
+        # Unique among public rooms only: a private room's name conflicts with
+        # nothing, so no answer reveals that it exists.
+        Index(
+            "uq_rooms_public_name_key",
+            "name_key",
+            unique=True,
+            sqlite_where=text("NOT private"),
+            postgresql_where=text("NOT private"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     kind: Mapped[str] = mapped_column(String(8), default=ROOM, server_default=ROOM)
@@ -23,7 +34,7 @@ class Room(Base):
     # casefold()ed name: uniqueness ignores case, Unicode included, on every backend.
     # Folding can lengthen a name up to three times (ß is ss). None for direct
     # conversations, which are outside the rule.
-    name_key: Mapped[str | None] = mapped_column(String(192), unique=True)
+    name_key: Mapped[str | None] = mapped_column(String(192))
     # "<lower user id>:<higher user id>": one conversation per pair, however many ask at once.
     direct_key: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     description: Mapped[str] = mapped_column(String(500), default="")

@@ -195,3 +195,21 @@ async def test_a_64_character_name_is_kept_whatever_its_case_folds_to(api: Api) 
     assert r.status_code == 409, r.text
     r = await api.client.patch(f"/rooms/{room['id']}", json={"name": "ﬃ" * 64}, headers=alice)
     assert r.status_code == 200, r.text
+
+
+async def test_a_private_rooms_name_conflicts_with_nothing(api: Api) -> None:
+    alice, mallory = await api.user("alice"), await api.user("mallory")
+    hidden = await api.room(alice, "Board", private=True)
+    # An outsider learns nothing: the name is free to them, in any case, new or by renaming.
+    mine = await api.room(mallory, "BOARD")
+    own = await api.room(mallory, "mine")
+    r = await api.client.patch(f"/rooms/{own['id']}", json={"name": "board"}, headers=mallory)
+    assert r.status_code == 409  # now a public room has the name
+    r = await api.client.patch(f"/rooms/{mine['id']}", json={"name": "Board room"}, headers=mallory)
+    assert r.status_code == 200
+    r = await api.client.patch(f"/rooms/{own['id']}", json={"name": "board"}, headers=mallory)
+    assert r.status_code == 200, r.text
+    # Private rooms may share a name with each other too.
+    assert (await api.client.post("/rooms", json={"name": "Board", "private": True}, headers=mallory)).status_code == 201
+    r = await api.client.get(f"/rooms/{hidden['id']}", headers=alice)
+    assert r.json()["name"] == "Board"
