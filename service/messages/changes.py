@@ -18,7 +18,7 @@ from service.db import utcnow
 from service.errors import Conflict, Forbidden, NotFound
 from service.messages.models import DELETE, EDIT, MESSAGE, Message
 from service.messages.stream import StoredDelete, StoredEdit
-from service.rooms.models import Room
+from service.rooms.models import DIRECT, Room
 from service.rooms.service import ROOM_NOT_FOUND
 
 _messages: Table = Message.__table__  # type: ignore[assignment]
@@ -62,12 +62,12 @@ async def _apply(engine: AsyncEngine, change: Change) -> StoredEdit | StoredDele
                 update(_rooms)
                 .where(_rooms.c.id == room_id)
                 .values(last_seq=_rooms.c.last_seq + 1)
-                .returning(_rooms.c.last_seq, _rooms.c.owner_id)
+                .returning(_rooms.c.last_seq, _rooms.c.owner_id, _rooms.c.kind)
             )
         ).first()
         if room is None:
             raise NotFound(ROOM_NOT_FOUND)
-        seq, owner_id = room
+        seq, owner_id, room_kind = room
         now = utcnow()  # under the lock: edits' times follow their seqs
         target = (
             await conn.execute(
@@ -82,8 +82,7 @@ async def _apply(engine: AsyncEngine, change: Change) -> StoredEdit | StoredDele
         if change.body is not None:
             _check_edit(change, author, deleted, created_at, now)
         else:
-            if change.user_id not in (author, owner_id) and not change.is_admin:
-                raise Forbidden("only the author, the room's owner or an admin may delete a message")
+            _check_delete(change, author, owner_id, room_kind)
             if deleted:
                 raise _Unchanged
         kind = EDIT if change.body is not None else DELETE
@@ -114,6 +113,16 @@ async def _apply(engine: AsyncEngine, change: Change) -> StoredEdit | StoredDele
             .values(body=None)
         )
         return StoredDelete(room_id, seq, target_seq, change.user_id, change.username)
+
+
+def _check_delete(change: Change, author: int, owner_id: int, room_kind: str) -> None:
+    if change.user_id == author or change.is_admin:
+        return
+    # The opener of a direct conversation is its owner_id in name only: no power over the other's words.
+    if room_kind == DIRECT:
+        raise Forbidden("only the author or an admin may delete a message in a direct conversation")
+    if change.user_id != owner_id:
+        raise Forbidden("only the author, the room's owner or an admin may delete a message")
 
 
 def _check_edit(change: Change, author: int, deleted: bool, created_at: datetime, now: datetime) -> None:

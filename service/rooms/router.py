@@ -56,8 +56,8 @@ async def update_room(body: RoomUpdate, room: ManagedRoom, session: SessionDep, 
 
 
 @router.delete("/{room_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(*MANAGER_ERRORS))
-async def delete_room(room: ManagedRoom, user: CurrentUser, session: SessionDep, resources: ResourcesDep) -> None:
-    await service.delete_room(session, room, user)
+async def delete_room(room: ManagedRoom, session: SessionDep, resources: ResourcesDep) -> None:
+    await service.delete_room(session, room)
     await session.commit()  # gone before any socket is told
     await resources.hub.publish_control(RoomDeleted(room.id))
 

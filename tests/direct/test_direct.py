@@ -70,3 +70,27 @@ async def test_never_renamed_and_its_members_fixed(api: Api) -> None:
     assert (await api.client.post(f"/rooms/{rid}/join", headers=_carol)).status_code == 404
     assert (await api.client.get(f"/rooms/{rid}", headers=_carol)).status_code == 404
     assert (await api.client.delete(f"/rooms/{rid}", headers=admin)).status_code == 204
+
+
+async def test_its_opener_has_no_owner_power(api: Api) -> None:
+    """Whoever opened it, both users get the same answer to every owner's action."""
+    alice, bob, _carol = await _users(api, "alice", "bob", "carol")
+    dm = (await api.client.post("/dms", json={"username": "bob"}, headers=alice)).json()
+    rid = dm["id"]
+    ids = {h["Authorization"]: (await api.client.get("/users/me", headers=h)).json()["id"] for h in (alice, bob)}
+    assert dm["owner_id"] == ids[alice["Authorization"]]
+
+    async def answers(headers: dict[str, str]) -> list[tuple[int, object]]:
+        other = next(i for key, i in ids.items() if key != headers["Authorization"])
+        calls = [
+            api.client.patch(f"/rooms/{rid}", json={"description": "mine"}, headers=headers),
+            api.client.post(f"/rooms/{rid}/members", json={"username": "carol"}, headers=headers),
+            api.client.delete(f"/rooms/{rid}/members/{other}", headers=headers),
+            api.client.delete(f"/rooms/{rid}", headers=headers),
+        ]
+        return [(r.status_code, r.json()["detail"]) for r in [await call for call in calls]]
+
+    opener = await answers(alice)
+    assert opener == await answers(bob)
+    assert [status for status, _ in opener] == [403] * 4
+    assert (await api.client.get(f"/rooms/{rid}", headers=bob)).json() == dm

@@ -157,3 +157,31 @@ async def test_deleting_an_unknown_seq_or_an_event_is_not_found(server: LiveServ
     r = await server.http.delete(f"/rooms/{room}/messages/0", headers=auth(token))
     assert r.status_code == 422
     assert await last_seq(server, token, room) == 2
+
+
+async def test_in_a_direct_conversation_only_the_author_or_an_admin_deletes(server: LiveServer) -> None:
+    alice, alice_token = await server.user("alice")
+    bob, bob_token = await server.user("bob")
+    _, root_token = await admin(server, "root")
+    r = await server.http.post("/dms", json={"username": "bob"}, headers=auth(alice_token))
+    assert r.status_code == 201, r.text
+    room = r.json()["id"]
+    assert r.json()["owner_id"] == alice["id"]  # the opener: no power over bob's words
+    await post(server, bob_token, room, "bob's one", "bob's two")
+    await post(server, alice_token, room, "alice's")
+
+    for token, seq in ((alice_token, 1), (alice_token, 2), (bob_token, 3)):
+        r = await delete(server, token, room, seq)
+        assert r.status_code == 403, r.text
+        assert r.json() == {"detail": "only the author or an admin may delete a message in a direct conversation"}
+    assert await last_seq(server, alice_token, room) == 3
+
+    assert (await delete(server, bob_token, room, 1)).status_code == 204
+    assert (await delete(server, alice_token, room, 3)).status_code == 204
+    assert (await delete(server, root_token, room, 2)).status_code == 204
+    history = await server.history(alice_token, room)
+    assert [(m["seq"], m["deleted"], m["user"]["id"]) for m in history] == [
+        (1, True, bob["id"]),
+        (2, True, bob["id"]),
+        (3, True, alice["id"]),
+    ]
