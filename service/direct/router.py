@@ -11,6 +11,7 @@ from service.direct.schemas import DirectIn
 from service.errors import BEARER_ERRORS, BODY_ERRORS, error_responses
 from service.resources import ResourcesDep
 from service.rooms.schemas import RoomOut
+from service.userlimits import Action, UserLimitsDep
 
 router = APIRouter(tags=["direct conversations"])
 
@@ -21,19 +22,30 @@ router = APIRouter(tags=["direct conversations"])
     response_model=RoomOut,
     responses={
         200: {"description": "The conversation existed already", "model": RoomOut},
-        **error_responses(*BEARER_ERRORS, *BODY_ERRORS, 404),
+        **error_responses(*BEARER_ERRORS, *BODY_ERRORS, 404, 429),
     },
 )
 async def open_conversation(
-    body: DirectIn, user: CurrentUser, session: SessionDep, resources: ResourcesDep, response: Response
+    body: DirectIn,
+    user: CurrentUser,
+    session: SessionDep,
+    resources: ResourcesDep,
+    limits: UserLimitsDep,
+    response: Response,
 ) -> object:
     """The one conversation of the caller and `username`: 201 when this call made
-    it, 200 after, whichever of the two asks."""
+    it, 200 after, whichever of the two asks. Only making one counts against the
+    caller's limit."""
     try:
-        room, created = await service.open_conversation(session, user, body.username)
+        other, room = await service.find_conversation(session, user, body.username)
     except service.WithOneself:
         loc = ("body", "username")
         raise RequestValidationError([{"type": "value_error", "loc": loc, "msg": "that is you"}]) from None
+    created = False
+    if room is None:
+        await session.commit()  # ends the read: no connection waits on the limiter's store
+        await limits.spend(Action.OPEN_DM, user.id)
+        room, created = await service.create_conversation(session, user, other)
     if not created:
         response.status_code = status.HTTP_200_OK
         return room

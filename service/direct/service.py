@@ -28,17 +28,20 @@ def conversation_name(a: User, b: User) -> str:
     return f"{first.username}, {second.username}"
 
 
-async def open_conversation(session: AsyncSession, caller: User, username: str) -> tuple[Room, bool]:
-    """The conversation of the caller and `username`, and whether it is new."""
+async def find_conversation(session: AsyncSession, caller: User, username: str) -> tuple[User, Room | None]:
+    """The other user, and their conversation with the caller if it exists."""
     other = await session.scalar(select(User).where(User.username_key == username.lower()))
     if other is None:
         raise NotFound("user not found")
     if other.id == caller.id:
         raise WithOneself
+    existing = await session.scalar(select(Room).where(Room.direct_key == pair_key(caller.id, other.id)))
+    return other, existing
+
+
+async def create_conversation(session: AsyncSession, caller: User, other: User) -> tuple[Room, bool]:
+    """The conversation of the two, made now unless it was made meanwhile; whether it is new."""
     key = pair_key(caller.id, other.id)
-    existing = await session.scalar(select(Room).where(Room.direct_key == key))
-    if existing is not None:
-        return existing, False
     room = Room(
         kind=DIRECT,
         name=conversation_name(caller, other),

@@ -19,6 +19,7 @@ from service.rooms.schemas import (
     RoomUpdate,
     UserList,
 )
+from service.userlimits import Action, UserLimitsDep
 
 router = APIRouter(prefix="/rooms", tags=["rooms"])
 
@@ -27,9 +28,15 @@ router = APIRouter(prefix="/rooms", tags=["rooms"])
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=RoomOut,
-    responses=error_responses(*BEARER_ERRORS, *BODY_ERRORS, 409),
+    responses=error_responses(*BEARER_ERRORS, *BODY_ERRORS, 409, 429),
 )
-async def create_room(body: RoomCreate, user: CurrentUser, session: SessionDep, resources: ResourcesDep) -> object:
+async def create_room(
+    body: RoomCreate, user: CurrentUser, session: SessionDep, resources: ResourcesDep, limits: UserLimitsDep
+) -> object:
+    # Counted before the insert; the read that found the user ends first, so no
+    # connection or transaction waits on the limiter's store.
+    await session.commit()
+    await limits.spend(Action.CREATE_ROOM, user.id)
     room = await service.create_room(session, user, body.name, body.description, body.private)
     await session.commit()  # stored before any socket is told
     await resources.hub.publish_control(RoomAdded(user.id, room.id))

@@ -210,6 +210,8 @@ async def test_a_private_rooms_name_conflicts_with_nothing(api: Api) -> None:
     r = await api.client.patch(f"/rooms/{own['id']}", json={"name": "board"}, headers=mallory)
     assert r.status_code == 200, r.text
     # Private rooms may share a name with each other too.
-    assert (await api.client.post("/rooms", json={"name": "Board", "private": True}, headers=mallory)).status_code == 201
+    assert (
+        await api.client.post("/rooms", json={"name": "Board", "private": True}, headers=mallory)
+    ).status_code == 201
     r = await api.client.get(f"/rooms/{hidden['id']}", headers=alice)
     assert r.json()["name"] == "Board"
