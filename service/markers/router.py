@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+from fastapi.exceptions import RequestValidationError
 
 from service.auth.dependencies import CurrentUser
 from service.control import ReadMoved
@@ -8,6 +11,7 @@ from service.db import SessionDep
 from service.errors import BEARER_ERRORS, BODY_ERRORS, error_responses
 from service.markers import service
 from service.markers.schemas import MyRoom, MyRoomList, ReadIn
+from service.markers.service import DEFAULT_MY_ROOMS_PAGE, MAX_MY_ROOMS_PAGE
 from service.resources import ResourcesDep
 from service.rooms.dependencies import READER_ERRORS, ReadableRoom
 from service.rooms.schemas import RoomOut
@@ -31,9 +35,34 @@ async def mark_read(
         await resources.hub.publish_control(ReadMoved(user.id, room.id, moved))
 
 
-@router.get("/users/me/rooms", response_model=MyRoomList, responses=error_responses(*BEARER_ERRORS))
-async def my_rooms(user: CurrentUser, session: SessionDep) -> MyRoomList:
-    rows = await service.my_rooms(session, user)
+MyRoomsLimit = Annotated[int, Query(ge=1, le=MAX_MY_ROOMS_PAGE, description="rooms per page")]
+# Longer than any cursor the listing makes (18 + 1 + 19 characters).
+MyRoomsCursor = Annotated[
+    str | None, Query(max_length=40, description="`next_before` of the previous page; absent for the first")
+]
+
+
+def _position(before: MyRoomsCursor = None) -> service.Position | None:
+    if before is None:
+        return None
+    position = service.decode_cursor(before)
+    if position is None:
+        loc = ("query", "before")
+        raise RequestValidationError([{"type": "value_error", "loc": loc, "msg": "not a cursor from a previous page"}])
+    return position
+
+
+@router.get("/users/me/rooms", response_model=MyRoomList, responses=error_responses(*BEARER_ERRORS, 422))
+async def my_rooms(
+    user: CurrentUser,
+    session: SessionDep,
+    before: Annotated[service.Position | None, Depends(_position)],
+    limit: MyRoomsLimit = DEFAULT_MY_ROOMS_PAGE,
+) -> MyRoomList:
+    """The caller's rooms, the most recently active first, a page at a time."""
+    rows, following = await service.my_rooms(session, user, limit, before)
     return MyRoomList(
-        items=[MyRoom(room=RoomOut.model_validate(r), last_read_seq=seen, unread=n) for r, seen, n in rows]
+        items=[MyRoom(room=RoomOut.model_validate(r), last_read_seq=seen, unread=n) for r, seen, n in rows],
+        has_more=following is not None,
+        next_before=None if following is None else service.encode_cursor(following),
     )

@@ -22,3 +22,7 @@ class MyRoom(BaseModel):
 
 class MyRoomList(BaseModel):
     items: list[MyRoom]
+    has_more: bool
+    next_before: str | None = Field(
+        description="`before` for the next page, null on the last; an opaque string: pass it back as it is"
+    )

@@ -1,10 +1,11 @@
-// The rooms to list: the user's own (GET /users/me/rooms: read markers, unread counts,
-// the most recently active first) and the public rooms they may join (GET /rooms).
+// The rooms to list: the user's own (GET /users/me/rooms, every page: read markers,
+// unread counts, the most recently active first) and the public rooms they may join (GET /rooms).
 // The counts are asked again, debounced, whenever the page cannot work them out from
 // what it holds (the state's "recount"), and after every reconnect, since read frames
 // sent while the socket was down are not replayed.
 
 const RECOUNT_AFTER_MS = 250;
+const MY_ROOMS_PAGE = 500; // the most the server gives at once
 
 export class Directory {
   /** hooks: mine(roomIds) the user's rooms, to follow; lost(roomIds) no longer theirs. */
@@ -39,10 +40,28 @@ export class Directory {
 
   async #mine() {
     const generation = this.state.generation; // memberships granted after this stay
-    const page = await this.auth.request("GET", "/users/me/rooms");
-    const { mine, lost } = this.state.setMyRooms(page.items, generation);
+    const items = await this.#allMine();
+    const { mine, lost } = this.state.setMyRooms(items, generation);
     this.hooks.mine(mine);
     if (lost.length) this.hooks.lost(lost);
+  }
+
+  /** Every page of GET /users/me/rooms, as one list in its order. */
+  async #allMine() {
+    const path = `/users/me/rooms?limit=${MY_ROOMS_PAGE}`;
+    let page = await this.auth.request("GET", path);
+    if (!page.has_more) return page.items;
+    const items = [...page.items];
+    while (page.has_more) {
+      page = await this.auth.request("GET", `${path}&before=${encodeURIComponent(page.next_before)}`);
+      items.push(...page.items);
+    }
+    // Pages are not one snapshot: a room active while they loaded moved above the
+    // cursor and is on none of them, and would look left. It is among the newest
+    // now, so the first page asked again has it; its rooms go first, once.
+    const fresh = (await this.auth.request("GET", path)).items;
+    const seen = new Set(fresh.map((item) => item.room.id));
+    return fresh.concat(items.filter((item) => !seen.has(item.room.id)));
   }
 
   async #listed() {
