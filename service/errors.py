@@ -3,6 +3,7 @@ the OpenAPI document declares those answers."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -69,8 +70,68 @@ async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     # Without the offending input: it may be a password or 100 kB of junk.
-    detail = [{"type": e.get("type"), "loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in exc.errors()]
+    detail = [
+        {"type": e.get("type"), "loc": [_loc_part(p) for p in loc], "msg": validation_message(e)}
+        for e, loc in _optional_fields_once(exc.errors())
+    ]
     return JSONResponse({"detail": detail}, status_code=422)
+
+
+def _optional_fields_once(errors: Sequence[Any]) -> Iterator[tuple[Any, tuple[Any, ...]]]:
+    """Each error with its loc. A field typed `X | None` fails in both members: the
+    `none` member's error says nothing the client can use, and the other's loc names
+    the member; that one is kept, at the field's loc."""
+    optional = {tuple(e["loc"][:-1]) for e in errors if e.get("type") == "none_required" and e["loc"][-1:] == ("none",)}
+    for e in errors:
+        loc = tuple(e.get("loc", ()))
+        field = next((f for f in optional if loc[: len(f)] == f and len(loc) > len(f)), None)
+        if field is None:
+            yield e, loc
+        elif e.get("type") != "none_required":
+            yield e, field + loc[len(field) + 1 :]
+
+
+def _loc_part(part: object) -> object:
+    # An unexpected field's name is the client's own text: a long one is not sent back.
+    return "..." if isinstance(part, str) and len(part) > 64 else part
+
+
+# Pydantic's error types in words; the {names} come from the error's context, which
+# holds the bounds the schema sets, never the input.
+_WORDS = {
+    "missing": "is required",
+    "extra_forbidden": "is not a field of this request",
+    "int_type": "must be a JSON integer",
+    "int_parsing": "must be an integer",
+    "int_from_float": "must be a JSON integer",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "string_type": "must be a string",
+    "model_type": "must be a JSON object",
+    "model_attributes_type": "must be a JSON object",
+    "dict_type": "must be a JSON object",
+    "json_invalid": "is not valid JSON",
+    "string_pattern_mismatch": "contains characters that are not allowed here",
+    "string_too_short": "must be at least {min_length} characters",
+    "string_too_long": "must be at most {max_length} characters",
+    "greater_than_equal": "must be at least {ge}",
+    "greater_than": "must be greater than {gt}",
+    "less_than_equal": "must be at most {le}",
+    "less_than": "must be less than {lt}",
+}
+
+
+def validation_message(error: Any) -> str:
+    """What is wrong, in words: never a pattern, never the input itself."""
+    kind, ctx, msg = error.get("type"), error.get("ctx") or {}, str(error.get("msg", ""))
+    if kind == "value_error":  # the service's own validators already speak in words
+        return msg.removeprefix("Value error, ")
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        return "must not be empty"
+    try:
+        return _WORDS[kind].format(**ctx)
+    except KeyError:  # an error raised by hand, without its context, or a type not listed
+        return msg
 
 
 class ErrorOut(BaseModel):

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl
 
 from jose import jwt
 
 from service.auth.security import TokenCodec
 from service.resources import Resources
+from tests.blanks import INVISIBLE
 from tests.conftest import PASSWORD, TEST_KEY, Api, alg_none_token
+from tests.storing import store_message
 
 HUGE = "x" * 100_000
 BIG_INT = 10**30
@@ -151,3 +156,77 @@ async def test_malformed_requests_get_4xx_with_detail(api: Api, resources: Resou
 
     # Still standing: the room and the user are intact.
     assert (await api.client.get(f"/rooms/{rid}", headers=alice)).status_code == 200
+
+
+async def test_a_read_seq_must_be_a_json_integer(api: Api, resources: Resources) -> None:
+    alice = await api.user("alice")
+    room = await api.room(alice, "general")
+    await store_message(resources.engine, room["id"], room["owner_id"], "hello")
+    json_headers = {**alice, "Content-Type": "application/json"}
+    for seq in ("true", '"1"', "1.0", "1e0"):
+        r = await api.client.post(f"/rooms/{room['id']}/read", content=f'{{"seq": {seq}}}', headers=json_headers)
+        assert r.status_code == 422, (seq, r.text)
+        assert r.json()["detail"] == [{"type": "int_type", "loc": ["body", "seq"], "msg": "must be a JSON integer"}]
+    r = await api.client.post(f"/rooms/{room['id']}/read", content='{"seq": 1}', headers=json_headers)
+    assert r.status_code == 204, r.text
+
+
+async def test_a_room_name_of_invisible_characters_is_blank(api: Api) -> None:
+    alice = await api.user("alice")
+    room = await api.room(alice, "general")
+    for name in INVISIBLE.values():
+        for method, path in (("POST", "/rooms"), ("PATCH", f"/rooms/{room['id']}")):
+            r = await api.client.request(method, path, json={"name": name}, headers=alice)
+            assert r.status_code == 422, (method, name, r.text)
+            (issue,) = r.json()["detail"]
+            assert issue["loc"] == ["body", "name"] and issue["msg"].startswith("must not be blank"), r.text
+    assert [r["name"] for r in (await api.client.get("/rooms", headers=alice)).json()["items"]] == ["general"]
+
+
+async def test_validation_errors_say_in_words_what_is_wrong_without_echoing_the_input(api: Api) -> None:
+    alice = await api.user("alice")
+    room = await api.room(alice, "general")
+    rid = room["id"]
+    cases: list[tuple[str, str, dict]] = [
+        ("POST", "/auth/register", {"json": {"username": "bad name!", "password": PASSWORD}}),
+        ("POST", "/auth/register", {"json": {"username": "zz", "password": "shorty"}}),
+        ("POST", "/auth/register", {"json": {"username": "w" * 33, "password": "p" * 257}}),
+        ("POST", "/auth/register", {"json": {"username": "nul\x00name", "password": 12345678}}),
+        ("POST", "/rooms", {"json": {"name": "   "}}),
+        ("POST", "/rooms", {"json": {"name": "room\x00name", "description": "desc\x00ription"}}),
+        ("POST", "/rooms", {"json": {"name": "n" * 65, "description": "d" * 501}}),
+        ("POST", "/rooms", {"json": {"name": "fine", "private": "yes please"}}),
+        ("PATCH", f"/rooms/{rid}", {"json": {"name": "\u200b\u200b\u200b"}}),
+        ("PATCH", f"/rooms/{rid}", {"json": {"description": "desc\x00ription"}}),
+        ("PATCH", f"/rooms/{rid}/messages/1", {"json": {"body": "body\x00text"}}),
+        ("PATCH", f"/rooms/{rid}/messages/1", {"json": {"body": " \u2060 \ufeff "}}),
+        ("POST", f"/rooms/{rid}/members", {"json": {"username": "who is this"}}),
+        ("POST", "/dms", {"json": {"username": "who is this"}}),
+        ("POST", f"/rooms/{rid}/read", {"json": {"seq": "12345"}}),
+        ("POST", f"/rooms/{rid}/read", {"json": {"seq": -12345}}),
+        ("POST", "/auth/refresh", {"json": {"refresh_token": 12345}}),
+        ("GET", "/rooms?limit=lots&offset=-12345", {}),
+        ("GET", f"/rooms/{rid}/messages?after_seq=later", {}),
+        ("GET", "/search?q=" + "q" * 501, {}),
+    ]
+    for method, path, kwargs in cases:
+        r = await api.client.request(method, path, headers=alice, **kwargs)
+        assert r.status_code == 422, (method, path, r.text)
+        for issue in r.json()["detail"]:
+            msg = issue["msg"]
+            assert "pattern" not in msg and not re.search(r"[\^$\\\[\]]", msg), (path, issue)
+            assert msg and not msg.startswith(("Value error", "String should", "Input should")), (path, issue)
+            assert all(isinstance(part, int) or re.fullmatch(r"[a-z_]+", part) for part in issue["loc"]), issue
+        sent = [*_strings(kwargs.get("json")), *(v for _, v in parse_qsl(path.partition("?")[2]))]
+        for value in sent:
+            for form in (value, json.dumps(value)[1:-1]):
+                assert len(form.strip()) < 3 or form not in r.text, (path, value, r.text)
+
+
+def _strings(value: object) -> list[str]:
+    """The string and number values in a JSON body, as text."""
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return [str(value)]
+    return []

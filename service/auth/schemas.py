@@ -1,16 +1,32 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-Username = Annotated[str, StringConstraints(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
+# Validated in code, so that a refusal says in words what is wrong; the schema
+# keeps the pattern for clients.
+_USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,32}")
+
+
+def _username(value: str) -> str:
+    if not _USERNAME.fullmatch(value):
+        raise ValueError("must be 3 to 32 characters of letters, digits, '_', '.' or '-'")
+    return value
+
+
+Username = Annotated[
+    str,
+    AfterValidator(_username),
+    Field(json_schema_extra={"minLength": 3, "maxLength": 32, "pattern": "^[A-Za-z0-9_.-]+$"}),
+]
 Password = Annotated[str, Field(min_length=8, max_length=256)]
 
 
 class RegisterIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     username: Username
     password: Password
@@ -40,8 +56,12 @@ class TokenOut(BaseModel):
 
 
 class RefreshIn(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     refresh_token: Annotated[str, Field(max_length=4096)]
 
 
 class LogoutIn(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     refresh_token: Annotated[str | None, Field(max_length=4096)] = None

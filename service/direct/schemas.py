@@ -6,6 +6,6 @@ from service.auth.schemas import Username
 
 
 class DirectIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     username: Username

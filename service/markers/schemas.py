@@ -9,7 +9,8 @@ from service.rooms.schemas import RoomOut
 
 
 class ReadIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: true, "1" and 1.0 are not seqs (as in a socket's read frame).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     seq: Annotated[int, Field(ge=0, le=MAX_SEQ, description="clamped to the room's last_seq")]
 

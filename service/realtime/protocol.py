@@ -13,6 +13,7 @@ from typing import Any
 import msgpack  # type: ignore[import-untyped]
 import orjson
 
+from service.messages.blank import is_blank
 from service.paging import MAX_DB_INT, MAX_SEQ
 from service.realtime.frames import error_frame, message_frame  # noqa: F401 - the frames clients see
 
@@ -143,8 +144,9 @@ def parse_client_object(data: object, max_message_chars: int, *, multiplexed: bo
     body = data.get("body")
     if not isinstance(body, str):
         raise FrameError("invalid_frame", "body must be a string", echo_id, room=room, ref=ref)
-    if not body.strip():
-        raise FrameError("empty_body", "the message body is empty", echo_id, room=room, ref=ref)
+    if is_blank(body):
+        detail = "the message body is blank (whitespace and invisible characters do not count)"
+        raise FrameError("empty_body", detail, echo_id, room=room, ref=ref)
     if len(body) > max_message_chars:
         detail = f"the body is longer than {max_message_chars} characters"
         raise FrameError("body_too_long", detail, echo_id, room=room, ref=ref)

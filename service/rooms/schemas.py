@@ -3,21 +3,34 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from service.auth.schemas import Username, UserOut
+from service.messages.blank import visible_schema, visible_text
 
-# PostgreSQL text cannot hold NUL; the patterns say so in the schema, so clients learn it there.
-NO_NUL = r"^[^\x00]*$"
-# Surrounding whitespace is stripped: the schema asks for one character that is not whitespace.
-VISIBLE_NO_NUL = r"^[^\x00]*[^\s\x00][^\x00]*$"
-RoomName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=VISIBLE_NO_NUL)]
-Description = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:  # PostgreSQL text cannot hold it
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+# Checked in code, so that a refusal says what is wrong; the schema shows the rules
+# as patterns. Surrounding whitespace is stripped before the name is checked.
+RoomName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=64),
+    AfterValidator(visible_text),
+    Field(json_schema_extra=visible_schema),
+]
+Description = Annotated[
+    str, StringConstraints(max_length=500), AfterValidator(_no_nul), Field(json_schema_extra={"pattern": r"^[^\x00]*$"})
+]
 
 
 class RoomCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: RoomName
     description: Description = ""
@@ -25,7 +38,7 @@ class RoomCreate(BaseModel):
 
 
 class RoomUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     # Null is refused (below), so the schema does not offer it.
     name: RoomName | SkipJsonSchema[None] = None
@@ -58,7 +71,7 @@ class RoomPage(BaseModel):
 
 
 class MemberIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     username: Username
 

@@ -8,6 +8,7 @@ from sqlalchemy import update
 
 from service.db import utcnow
 from service.messages.models import Message
+from tests.blanks import INVISIBLE
 from tests.realtime.conftest import LiveServer, ServerFactory, auth
 from tests.realtime.mux import connect_mux
 from tests.streams import admin, delete, edit, last_seq, mux_entry, mux_replayed, next_entry, post, replayed
@@ -121,11 +122,13 @@ async def test_bodies_are_checked_like_messages(make_server: ServerFactory) -> N
     _, token = await server.user("alice")
     room = (await server.room(token, "general"))["id"]
     await post(server, token, room, "hello")
-    # Blank as the socket sees it (str.strip): the information separators U+001C-U+001F too.
-    blank = ("", " ", " \t\n ", "\u3000", "\x1c", "\x1d\x1e\x1f", " \x1f ")
+    # Blank as the socket sees it: whitespace and invisible characters only.
+    blank = ("", " ", " \t\n ", "\u3000", "\x1c", "\x1d\x1e\x1f", " \x1f ", *INVISIBLE.values())
     for body in (*blank, "a\x00b", "\x00", "x" * 11, None, 5, ["x"]):
         r = await edit(server, token, room, 1, body)
         assert r.status_code == 422, (body, r.text)
+        if body in blank:
+            assert r.json()["detail"][0]["msg"].startswith("must not be blank"), (body, r.text)
     socket = await server.connect(room, token)
     await replayed(socket)
     for body in blank:

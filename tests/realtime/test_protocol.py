@@ -4,9 +4,11 @@ import json
 
 import msgpack
 import orjson
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from service.messages.blank import is_blank
 from service.realtime.protocol import (
     FrameError,
     Ping,
@@ -16,6 +18,7 @@ from service.realtime.protocol import (
     parse_client_frame,
     parse_msgpack_frame,
 )
+from tests.blanks import INVISIBLE
 
 MAX_CHARS = 50
 
@@ -52,8 +55,23 @@ def _check(text: str | bytes) -> None:
         return
     assert isinstance(frame, Ping | SendMessage | Typing)
     if isinstance(frame, SendMessage):
-        assert frame.body.strip() and len(frame.body) <= MAX_CHARS and "\x00" not in frame.body
+        assert not is_blank(frame.body) and len(frame.body) <= MAX_CHARS and "\x00" not in frame.body
         assert frame.client_msg_id is None or 0 < len(frame.client_msg_id) <= 64
+
+
+@pytest.mark.parametrize("body", INVISIBLE.values(), ids=INVISIBLE.keys())
+def test_a_body_of_invisible_characters_is_empty(body: str) -> None:
+    frame = {"type": "message", "body": body, "client_msg_id": "c1"}
+    for parse, data in (
+        (parse_client_frame, orjson.dumps(frame).decode()),
+        (parse_msgpack_frame, msgpack.packb(frame)),
+    ):
+        with pytest.raises(FrameError) as refused:
+            parse(data, MAX_CHARS)
+        assert refused.value.code == "empty_body" and refused.value.client_msg_id == "c1"
+    assert parse_client_frame(orjson.dumps({**frame, "body": body + "x"}).decode(), MAX_CHARS) == SendMessage(
+        body + "x", "c1"
+    )
 
 
 @settings(max_examples=400, deadline=None)
