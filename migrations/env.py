@@ -45,6 +45,8 @@ def _configure(connection: Connection | None = None, url: str | None = None) -> 
         compare_type=True,
         include_object=_include,
         literal_binds=connection is None,
+        # service/migrate.py reports the steps this process ran.
+        on_version_apply=config.attributes.get("on_version_apply", ()),
     )
 
 

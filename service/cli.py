@@ -44,7 +44,10 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(f"CHAT_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"CHAT_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
         _fail(f"invalid configuration: {problems}", 2)
 
 
@@ -106,10 +109,15 @@ def serve(
         log.info("signing key: %s", settings.signing_key()[1])
     except (ConfigError, OSError) as exc:
         _fail(str(exc), 2)
+    # What the app's startup would fail on, checked here: a failure there is a
+    # traceback from uvicorn, here it is one line.
+    if settings.redis_url:
+        _check_redis(settings.redis_url)
     if settings.auto_migrate:
         revisions = _run_migration("migration", settings, lambda: migrate.upgrade(settings))
         log.info("migrations: %s", _changed("upgraded", revisions))
     else:
+        _run_migration("the schema check", settings, lambda: migrate.require_current(settings))
         log.info("migrations: not applied (CHAT_AUTO_MIGRATE=false)")
     open_files = raise_open_file_limit()
     if open_files < settings.max_connections + FILES_IN_RESERVE:
@@ -138,12 +146,30 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     typer.echo(_changed("upgraded", _run_migration("upgrade", settings, lambda: migrate.upgrade(settings, revision))))
 
 
-@db_app.command("downgrade")
-def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base.")]) -> None:
-    """Revert migrations down to REVISION."""
+# Unknown options are arguments: `-1` is a revision, not an option.
+@db_app.command("downgrade", context_settings={"ignore_unknown_options": True})
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Revert migrations down to REVISION; what they added is dropped, with its data."""
     settings = _settings()
+    if not yes:
+        _confirm_downgrade(revision)
     revisions = _run_migration("downgrade", settings, lambda: migrate.downgrade(settings, revision))
     typer.echo(_changed("downgraded", revisions))
+
+
+def _confirm_downgrade(revision: str) -> None:
+    # Every downgrade asks: undoing a migration drops the tables or columns it added.
+    if revision == "base":
+        loss = "drops every table, with every user, room and message"
+    else:
+        loss = "drops the tables and columns that the reverted migrations added, with their data"
+    if not sys.stdin.isatty():
+        _fail(f"downgrading to {revision} {loss}: pass --yes to do it without a terminal to confirm", 2)
+    if not typer.confirm(f"Downgrading to {revision} {loss}. Continue?"):
+        _fail("cancelled; the database is unchanged")
 
 
 @db_app.command("current")
@@ -181,16 +207,19 @@ def user_create(
 ) -> None:
     """Create a user (the first admin, or scripted setup); migrates first when CHAT_AUTO_MIGRATE."""
     from service.auth.schemas import RegisterIn
+    from service.errors import validation_message
 
     settings = _settings()
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
+    elif not sys.stdin.isatty():
+        _fail("there is no terminal to ask for the password: pipe it in with --password-stdin", 2)
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         RegisterIn(username=name, password=password)
     except ValidationError as exc:
-        _fail("; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()), 2)
+        _fail("; ".join(f"{e['loc'][0]}: {validation_message(e)}" for e in exc.errors()), 2)
     with _no_database_left_on_failure(settings):
         if settings.auto_migrate:
             _run_migration("migration", settings, lambda: migrate.upgrade(settings))
@@ -220,6 +249,27 @@ async def _create_user(settings: Settings, name: str, password: str, admin: bool
             return user.id
     finally:
         await engine.dispose()
+
+
+def _check_redis(url: str) -> None:
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        import redis
+    except ImportError:
+        _fail("CHAT_REDIS_URL needs the redis package: pip install -e '.[scale]'", 2)
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+    except ValueError as exc:
+        _fail(f"CHAT_REDIS_URL is not a Redis URL ({exc})", 2)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        password = make_url(url).password
+        cause = f"{type(exc).__name__}: {exc}"
+        cause = cause.replace(str(password), "***") if password else cause
+        _fail(f"Redis at {shown} does not answer ({cause}): start it, or fix CHAT_REDIS_URL")
+    finally:
+        client.close()
 
 
 def main() -> None:

@@ -19,6 +19,9 @@ MIN_ARGON2_MEMORY_KIB = 19 * 1024
 MIN_ARGON2_TIME_COST = 2
 
 
+ASYNC_URLS = "use postgresql+asyncpg://user:password@host/database or sqlite+aiosqlite:///path/to/chat.db"
+
+
 class ConfigError(RuntimeError):
     """A setting that cannot work; the message says how to fix it."""
 
@@ -130,6 +133,19 @@ class Settings(BaseSettings):
             items = []
         if len(items) != 1:
             raise ValueError(f"{value!r} is not one rate limit such as '10/15 minutes' (count / period)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        # The service talks to its database through asyncio drivers only; a plain
+        # postgresql:// would fail later with "No module named 'psycopg'".
+        try:
+            url = make_url(value)
+        except Exception:  # noqa: BLE001 - whatever the parser disliked, the answer is the same
+            raise ValueError(f"is not a database URL; {ASYNC_URLS}") from None
+        if (url.get_backend_name(), url.get_driver_name()) not in (("postgresql", "asyncpg"), ("sqlite", "aiosqlite")):
+            raise ValueError(f"must name an async driver, not {url.drivername}://; {ASYNC_URLS}")
         return value
 
     @field_validator("redis_url", mode="before")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
+from alembic.runtime.migration import MigrationContext, MigrationInfo
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -33,16 +35,49 @@ def alembic_config(settings: Settings) -> Config:
 
 
 def upgrade(settings: Settings, revision: str = "head") -> tuple[str | None, str | None]:
-    """Apply migrations; the revisions before and after."""
-    before = database_revision(settings)
-    command.upgrade(alembic_config(settings), revision)
-    return before, database_revision(settings)
+    """Apply migrations; the revisions before and after what this process applied."""
+    return _migrate(settings, command.upgrade, revision)
 
 
 def downgrade(settings: Settings, revision: str) -> tuple[str | None, str | None]:
-    before = database_revision(settings)
-    command.downgrade(alembic_config(settings), revision)
-    return before, database_revision(settings)
+    """Revert migrations; the revisions before and after what this process reverted."""
+    return _migrate(settings, command.downgrade, revision)
+
+
+def _migrate(settings: Settings, run: Callable[[Config, str], None], revision: str) -> tuple[str | None, str | None]:
+    # The revisions of the steps this process ran, not ones read around them:
+    # instances starting together all read the old revision, but only the first to
+    # take the lock (migrations/env.py) migrates; the others find nothing to do.
+    moves: list[tuple[str | None, str | None]] = []
+
+    def applied(*, step: MigrationInfo, heads: set[str], **_: Any) -> None:
+        moves.append((_one(step.source_revision_ids), _one(tuple(heads))))
+
+    cfg = alembic_config(settings)
+    cfg.attributes["on_version_apply"] = applied
+    run(cfg, revision)
+    if not moves:
+        current = database_revision(settings)
+        return current, current
+    return moves[0][0], moves[-1][1]
+
+
+def _one(revisions: tuple[str, ...]) -> str | None:
+    return revisions[0] if revisions else None
+
+
+def require_current(settings: Settings) -> None:
+    """`ensure_current`, from outside an event loop."""
+    from service.db import create_engine
+
+    async def check() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            await ensure_current(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(check())
 
 
 def database_revision(settings: Settings) -> str | None:

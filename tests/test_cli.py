@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pty
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -9,11 +11,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from alembic.script import ScriptDirectory
 
-from service.migrate import head_revision
-from tests.conftest import PASSWORD, ServiceProcess, service_env
+from service.migrate import head_revision, migrations_dir
+from tests.conftest import PASSWORD, ServiceProcess, free_port, service_env
 
 HEAD = head_revision()
+BEFORE_HEAD = ScriptDirectory(str(migrations_dir())).get_revision(HEAD).down_revision
 
 CLI = [sys.executable, "-m", "service"]
 
@@ -24,7 +28,25 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(CLI + args, env=env, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=120)
+    """The command as a script runs it: without a terminal, stdin empty unless given."""
+    return subprocess.run(
+        CLI + args,
+        env=env,
+        cwd=cwd,
+        input=stdin,
+        stdin=subprocess.DEVNULL if stdin is None else None,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def one_error(done: subprocess.CompletedProcess[str]) -> str:
+    """The command failed with one `error:` line on stderr, and no traceback."""
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert done.returncode != 0 and len(errors) == 1, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr
+    return errors[0]
 
 
 def test_db_commands(env: dict[str, str], tmp_path: Path) -> None:
@@ -36,7 +58,7 @@ def test_db_commands(env: dict[str, str], tmp_path: Path) -> None:
     assert current.returncode == 0 and f"{HEAD} (head): up to date" in current.stdout
     history = run(["db", "history"], env, tmp_path)
     assert history.returncode == 0 and "initial schema" in history.stdout
-    downgraded = run(["db", "downgrade", "base"], env, tmp_path)
+    downgraded = run(["db", "downgrade", "base", "--yes"], env, tmp_path)
     assert downgraded.returncode == 0 and f"downgraded the database from revision {HEAD} to none" in downgraded.stdout
     assert "no schema yet" in run(["db", "current"], env, tmp_path).stdout
     bad = run(["db", "upgrade", "nonexistent"], env, tmp_path)
@@ -147,3 +169,67 @@ def test_startup_log_hides_database_and_redis_passwords(tmp_path: Path) -> None:
     assert "database: postgresql+asyncpg://chat:***@127.0.0.1:1/chat" in output, output
     assert "broker: Redis at redis://:***@127.0.0.1:1/0" in output, output
     assert "hunter2secret" not in output and "redissecret" not in output
+
+
+def test_downgrade_takes_a_relative_revision_and_asks_before_dropping(env: dict[str, str], tmp_path: Path) -> None:
+    assert run(["db", "upgrade"], env, tmp_path).returncode == 0
+    done = run(["db", "downgrade", "-1", "--yes"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"downgraded the database from revision {HEAD} to {BEFORE_HEAD}" in done.stdout
+    for target in (["base"], ["-1"]):
+        refused = run(["db", "downgrade", *target], env, tmp_path)
+        assert refused.returncode == 2 and "--yes" in one_error(refused), refused.stderr
+        assert f"revision {BEFORE_HEAD};" in run(["db", "current"], env, tmp_path).stdout
+    done = run(["db", "downgrade", "base", "--yes"], env, tmp_path)
+    assert done.returncode == 0 and f"from revision {BEFORE_HEAD} to none" in done.stdout, done.stderr
+
+
+def test_downgrade_from_a_terminal_asks_first(env: dict[str, str], tmp_path: Path) -> None:
+    assert run(["db", "upgrade"], env, tmp_path).returncode == 0
+    for answer, code, state in (("n", 1, f"{HEAD} (head)"), ("y", 0, "no schema yet")):
+        primary, secondary = pty.openpty()
+        try:
+            os.write(primary, f"{answer}\n".encode())  # typed ahead; the prompt reads it
+            done = subprocess.run(
+                [*CLI, "db", "downgrade", "base"],
+                env=env,
+                cwd=tmp_path,
+                stdin=secondary,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+        finally:
+            os.close(primary)
+            os.close(secondary)
+        assert done.returncode == code and "drops every table" in done.stdout, (answer, done.stdout, done.stderr)
+        assert state in run(["db", "current"], env, tmp_path).stdout, answer
+
+
+def test_serve_with_redis_down_fails_in_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    done = run(["serve", "--port", str(free_port())], {**env, "CHAT_REDIS_URL": "redis://127.0.0.1:1/0"}, tmp_path)
+    assert "Redis at redis://127.0.0.1:1/0" in one_error(done)
+
+
+def test_serve_with_the_schema_behind_and_no_auto_migrate_fails_in_one_line(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    assert run(["db", "upgrade", BEFORE_HEAD], env, tmp_path).returncode == 0
+    done = run(["serve", "--port", str(free_port())], {**env, "CHAT_AUTO_MIGRATE": "false"}, tmp_path)
+    error = one_error(done)
+    assert f"revision {BEFORE_HEAD}, this version needs {HEAD}" in error and "chat-service db upgrade" in error
+
+
+def test_a_database_url_without_an_async_driver_says_which_to_use(env: dict[str, str], tmp_path: Path) -> None:
+    env = {**env, "CHAT_DATABASE_URL": "postgresql://chat:hunter2secret@127.0.0.1:1/chat"}
+    for command in (["serve"], ["db", "upgrade"], ["db", "current"]):
+        done = run(command, env, tmp_path)
+        error = one_error(done)
+        assert done.returncode == 2 and "CHAT_DATABASE_URL" in error and "postgresql+asyncpg://" in error, error
+        assert "psycopg" not in done.stderr and "hunter2secret" not in done.stderr
+
+
+def test_user_create_without_a_terminal_names_password_stdin(env: dict[str, str], tmp_path: Path) -> None:
+    done = run(["user", "create", "root"], env, tmp_path)
+    assert "--password-stdin" in one_error(done) and "Aborted" not in done.stderr
+    assert not (tmp_path / "cli.db").exists()

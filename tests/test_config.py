@@ -39,6 +39,14 @@ def test_non_file_database_requires_a_secret_key() -> None:
         _settings(database_url="postgresql+asyncpg://db/chat").resolve_secret_key()
 
 
+def test_database_url_must_name_an_async_driver() -> None:
+    for url in ("postgresql://db/chat", "postgresql+psycopg://db/chat", "sqlite:///chat.db", "mysql+aiomysql://db/x"):
+        with pytest.raises(ValidationError, match=r"postgresql\+asyncpg://.* or sqlite\+aiosqlite://"):
+            _settings(database_url=url)
+    for url in ("postgresql+asyncpg://db/chat", "sqlite+aiosqlite:///chat.db", "sqlite+aiosqlite://"):
+        assert _settings(database_url=url).database_url == url
+
+
 def test_environment_and_dotenv_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / ".env").write_text("CHAT_MAX_REPLAY=77\nCHAT_ALLOWED_ORIGINS=https://a.example, https://b.example/\n")
     monkeypatch.chdir(tmp_path)
