@@ -59,7 +59,7 @@ async def test_bad_read_frames_are_answered_and_the_socket_stays_open(server: Li
     mux = await connect_mux(server, alice)
     await mux.subscribe([room])
     await mux.next_type("synced", room)
-    bad: list[Any] = [-1, 2**31, "1", None, 1.5, True, [1]]
+    bad: list[Any] = [-1, 2**31, "1", None, 1.5, 1.0, True, [1]]
     for seq in bad:
         await socket.send({"type": "read", "seq": seq})
         error = await socket.recv()
