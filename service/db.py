@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -60,22 +61,33 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def create_engine(database_url: str, *, sqlite_synchronous: str = "full", **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    database_url: str, *, sqlite_synchronous: str = "full", read_only: bool = False, **kwargs: Any
+) -> AsyncEngine:
+    """An engine whose transactions may write; with `read_only`, one whose
+    transactions never do (and fail loudly if they try)."""
     if not database_url.startswith("sqlite"):
         url = make_url(database_url)
         if url.get_backend_name() == "postgresql" and url.get_driver_name() == "asyncpg":
+            settings = kwargs.setdefault("connect_args", {}).setdefault("server_settings", {})
             # Compiling a plan to machine code pays off for long analytic queries,
             # not for these: it added 20-50 ms to an unread listing (bench/).
-            kwargs.setdefault("connect_args", {}).setdefault("server_settings", {}).setdefault("jit", "off")
+            settings.setdefault("jit", "off")
+            if read_only:
+                settings.setdefault("default_transaction_read_only", "on")
         return create_async_engine(database_url, pool_pre_ping=True, **kwargs)
-    if ":memory:" in database_url or database_url.rstrip("/").endswith(":"):
+    if _in_memory(database_url):
         kwargs.setdefault("poolclass", StaticPool)
     engine = create_async_engine(database_url, **kwargs)
-    _configure_sqlite(engine, sqlite_synchronous)
+    _configure_sqlite(engine, sqlite_synchronous, read_only=read_only)
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
+def _in_memory(database_url: str) -> bool:
+    return ":memory:" in database_url or database_url.rstrip("/").endswith(":")
+
+
+def _configure_sqlite(engine: AsyncEngine, synchronous: str, *, read_only: bool) -> None:
     if synchronous not in ("full", "normal"):
         raise ValueError(f"unknown SQLite synchronous mode {synchronous!r}")
 
@@ -90,10 +102,18 @@ def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
         # FULL syncs the WAL at every commit: an echoed message survives power loss.
         # Group commit makes that one sync per batch, not per message.
         cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        if read_only:
+            # A write from a read transaction fails at once instead of taking the lock.
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
+        if read_only:
+            # A WAL reader: it sees the last commit and neither waits for the
+            # writer nor holds it up.
+            conn.exec_driver_sql("BEGIN")
+            return
         # A deferred transaction that reads and then writes fails at once with
         # "database is locked" when another writer got in between; the busy timeout
         # does not apply to that upgrade. IMMEDIATE takes the write lock up front
@@ -105,9 +125,62 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+# Each engine has its own pool, so no number of reads (or REST writes) leaves the
+# message writer without a connection. On PostgreSQL an instance opens at most
+# 10 + 5 + 2 = 17 connections (README, "Scaling out").
+READ_POOL: dict[str, Any] = {"pool_size": 5, "max_overflow": 5}
+WRITE_POOL: dict[str, Any] = {"pool_size": 3, "max_overflow": 2}
+WRITER_POOL: dict[str, Any] = {"pool_size": 2, "max_overflow": 0}
+# A read that finds every connection busy this long is answered 503 (errors.py).
+READ_POOL_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Databases:
+    """The engines of one process: reads, REST writes, and the message writer's own."""
+
+    read_engine: AsyncEngine
+    write_engine: AsyncEngine
+    writer_engine: AsyncEngine
+    reads: async_sessionmaker[AsyncSession]
+    writes: async_sessionmaker[AsyncSession]
+
+    async def dispose(self) -> None:
+        for engine in {id(e): e for e in (self.read_engine, self.write_engine, self.writer_engine)}.values():
+            await engine.dispose()
+
+
+def open_databases(database_url: str, *, sqlite_synchronous: str = "full") -> Databases:
+    if database_url.startswith("sqlite") and _in_memory(database_url):
+        # One connection holds the whole database: every role shares it.
+        engine = create_engine(database_url, sqlite_synchronous=sqlite_synchronous)
+        sessions = create_sessionmaker(engine)
+        return Databases(engine, engine, engine, sessions, sessions)
+    read_engine = create_engine(
+        database_url,
+        sqlite_synchronous=sqlite_synchronous,
+        read_only=True,
+        pool_timeout=READ_POOL_TIMEOUT_SECONDS,
+        **READ_POOL,
+    )
+    write_engine = create_engine(database_url, sqlite_synchronous=sqlite_synchronous, **WRITE_POOL)
+    writer_engine = create_engine(database_url, sqlite_synchronous=sqlite_synchronous, **WRITER_POOL)
+    return Databases(
+        read_engine, write_engine, writer_engine, create_sessionmaker(read_engine), create_sessionmaker(write_engine)
+    )
+
+
+# Methods whose handlers only read: their session is a read transaction.
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request: committed when the handler returns, rolled back on error."""
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.resources.sessionmaker
+    """One session per request: committed when the handler returns, rolled back on
+    error. A GET or HEAD reads beside the writers; any other method may write."""
+    resources = request.app.state.resources
+    sessionmaker: async_sessionmaker[AsyncSession] = (
+        resources.reads if request.method in READ_METHODS else resources.sessionmaker
+    )
     async with sessionmaker() as session:
         try:
             yield session

@@ -16,7 +16,7 @@ from service.auth.router import router as auth_router
 from service.auth.security import PasswordHasher, TokenCodec
 from service.auth.throttle import LoginThrottle
 from service.config import Settings, get_settings
-from service.db import create_engine, create_sessionmaker
+from service.db import open_databases
 from service.direct.router import router as direct_router
 from service.errors import install_error_handlers
 from service.health.router import router as health_router
@@ -56,30 +56,33 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-        sessionmaker = create_sessionmaker(engine)
+        databases = open_databases(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
         metrics = Metrics()
         hub = Hub(
             create_broker(settings.redis_url, settings.redis_prefix),
             create_presence(settings.redis_url, settings.redis_prefix, settings.presence_ttl_seconds),
-            sessionmaker,
+            databases.reads,
             settings,
             metrics,
         )
         resources = Resources(
             settings=settings,
-            engine=engine,
-            sessionmaker=sessionmaker,
+            engine=databases.write_engine,
+            sessionmaker=databases.writes,
+            read_engine=databases.read_engine,
+            reads=databases.reads,
             hasher=PasswordHasher(settings),
             throttle=LoginThrottle(settings),
             codec=TokenCodec(settings.resolve_secret_key(), settings),
             hub=hub,
             metrics=metrics,
-            writer=MessageWriter(engine, settings.store_batch, on_stored=hub.publish_stored, on_read=hub.read_moved),
+            writer=MessageWriter(
+                databases.writer_engine, settings.store_batch, on_stored=hub.publish_stored, on_read=hub.read_moved
+            ),
         )
         user_limits = UserLimits(settings)
         try:
-            await migrate.ensure_current(engine)
+            await migrate.ensure_current(databases.write_engine)
             await resources.hasher.prepare()
             await resources.hub.start()
             resources.writer.start()
@@ -97,7 +100,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         finally:
             await resources.throttle.close()
             await user_limits.close()
-            await engine.dispose()
+            await databases.dispose()
 
     # /docs and /redoc with their assets served here: they work offline and load nothing from elsewhere.
     app = FastAPIOffline(

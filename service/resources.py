@@ -19,8 +19,12 @@ from service.realtime.hub import Hub
 @dataclass(slots=True)
 class Resources:
     settings: Settings
-    engine: AsyncEngine
+    engine: AsyncEngine  # transactions that may write (REST)
     sessionmaker: async_sessionmaker[AsyncSession]
+    # Read-only transactions: on SQLite WAL readers beside the writer, on
+    # PostgreSQL a pool of their own (db.py).
+    read_engine: AsyncEngine
+    reads: async_sessionmaker[AsyncSession]
     hasher: PasswordHasher
     throttle: LoginThrottle
     codec: TokenCodec

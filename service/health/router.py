@@ -39,7 +39,7 @@ async def readyz(resources: ResourcesDep) -> JSONResponse:
     problems: dict[str, str] = {}
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-            async with resources.engine.connect() as conn:
+            async with resources.read_engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
     except Exception as exc:
         problems["database"] = f"unreachable: {type(exc).__name__}"

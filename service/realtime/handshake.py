@@ -43,7 +43,7 @@ async def authenticate(websocket: WebSocket, resources: Resources) -> Bearer:
 
 
 async def _check(resources: Resources, token: str | None) -> Bearer:
-    async with resources.sessionmaker() as session:
+    async with resources.reads() as session:
         try:
             user, claims = await user_for_access_token(session, resources.codec, token)
         except TokenError as exc:

@@ -59,7 +59,7 @@ class Hub:
         self,
         broker: Broker,
         presence: PresenceStore,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        reads: async_sessionmaker[AsyncSession],  # read-only: the hub never writes
         settings: Settings,
         metrics: Metrics,
     ) -> None:
@@ -67,13 +67,13 @@ class Hub:
         self.presence = presence
         self.metrics = metrics
         self.registry = Registry(settings, metrics)
-        self._sessionmaker = sessionmaker
+        self._reads = reads
         self._feeds: dict[int, RoomFeed] = {}
-        self._starts = FeedStarts(sessionmaker, RECENT_ENTRIES)
+        self._starts = FeedStarts(reads, RECENT_ENTRIES)
         # Orders each room's channel subscribe after the unsubscribe of its previous feed.
         self._channel_lock = asyncio.Lock()
         self.roster = Roster(presence, self._feeds, self.publish_ephemeral)
-        self.losses = LossWatch(self._feeds, sessionmaker, broker, metrics, settings.lost_publish_sweep_seconds)
+        self.losses = LossWatch(self._feeds, reads, broker, metrics, settings.lost_publish_sweep_seconds)
         self._tasks: set[asyncio.Task[None]] = set()
         self._listener: asyncio.Task[None] | None = None
 
@@ -200,7 +200,7 @@ class Hub:
         self._spawn(self.unsubscribe(sub))
 
     async def _read_stored(self, room_id: int, after: int, upto: int | None, limit: int) -> Sequence[StreamEvent]:
-        async with self._sessionmaker() as session:
+        async with self._reads() as session:
             return await read_stored(session, room_id, after=after, upto=upto, limit=limit)
 
     # Presence and typing ------------------------------------------------------------
@@ -332,7 +332,7 @@ class Hub:
             feed.access.forget(user_id)
 
     async def _tell_room_added(self, user_id: int, room_id: int) -> None:
-        async with self._sessionmaker() as session:
+        async with self._reads() as session:
             room = await session.get(Room, room_id)
         if room is not None:
             frame = frames.room_added_frame(room)

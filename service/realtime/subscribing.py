@@ -43,7 +43,7 @@ async def readable(resources: Resources, reader: Reader, room_ids: Sequence[int]
     known = {r for r in room_ids if _known_room(resources, r, reader) is not None}
     rest = [r for r in room_ids if r not in known]
     if rest:
-        async with resources.sessionmaker() as session:
+        async with resources.reads() as session:
             known |= await readable_room_ids(session, rest, _user(reader))
     return known
 
@@ -122,7 +122,7 @@ async def _read_replay(resources: Resources, sub: Subscription, since: int | Non
     conn = sub.conn
     feed = resources.hub.feed(sub.room_id)
     generation = feed.access.generation if feed is not None else 0
-    async with resources.sessionmaker() as session:
+    async with resources.reads() as session:
         # Visibility again, now that the subscription is registered: a removal
         # committed since the frame's check is seen here, and one committed later
         # reaches the subscription as a control event.
