@@ -77,6 +77,9 @@ def service_env(args: argparse.Namespace, database_url: str, **extra: str) -> di
         CHAT_MAX_CONNECTIONS="100000",
         CHAT_MAX_CONNECTIONS_PER_USER="100000",
         CHAT_SEND_QUEUE="10000",
+        # The quiet scenario creates 20,000 rooms as fast as it can.
+        CHAT_ROOM_CREATE_LIMIT_PER_USER="1000000/hour",
+        CHAT_SEARCH_LIMIT_PER_USER="1000000/hour",
         **extra,
     )
     if args.store_batch is not None:

@@ -25,11 +25,17 @@ from service.main import create_app
 from service.resources import Resources
 
 TEST_KEY = "k" * 48
+# Tests create rooms and search far faster than people do; the limits' own tests set them low.
+GENEROUS_LIMITS = {
+    "room_create_limit_per_user": "100000/hour",
+    "dm_create_limit_per_user": "100000/hour",
+    "search_limit_per_user": "100000/hour",
+}
 PASSWORD = "correct horse battery"
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {"database_url": database_url, "secret_key": TEST_KEY}
+    values: dict[str, object] = {"database_url": database_url, "secret_key": TEST_KEY, **GENEROUS_LIMITS}
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
@@ -252,7 +258,8 @@ class ServiceProcess:
 
 def service_env(database_url: str, **extra: str) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("CHAT_")}
-    return {**clean, "CHAT_DATABASE_URL": database_url, "CHAT_SECRET_KEY": TEST_KEY, **extra}
+    limits = {f"CHAT_{k.upper()}": v for k, v in GENEROUS_LIMITS.items()}
+    return {**clean, "CHAT_DATABASE_URL": database_url, "CHAT_SECRET_KEY": TEST_KEY, **limits, **extra}
 
 
 @pytest.hookimpl(trylast=True)
