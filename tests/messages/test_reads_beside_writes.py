@@ -86,7 +86,7 @@ CYCLE = WORDS + WORDS
 IN_ORDER = " ".join(CYCLE)
 REVERSED = " ".join(reversed(CYCLE))
 SLOW_QUERY = " ".join('"' + " ".join(CYCLE[i : i + 9]) + '"' for i in range(16))  # 16 terms, 463 characters
-FILL = {"sqlite": 200_000, "postgresql": 120_000}
+FILL = {"sqlite": 200_000, "postgresql": 160_000}
 IN_ORDER_ROWS = 3_000  # over PostgreSQL's probe (search/service.py): the ordered walk runs
 SLOW_ENOUGH_MS = 500
 
