@@ -44,6 +44,8 @@ from typing import Any
 import httpx
 from harness import CHAT_SERVICE, Server, free_port, stop, wait_ready
 
+from service.search.words import searchable
+
 PASSWORD = "search-bench-password"
 RARE = "zyxquartz"  # the vocabulary has no q, x or z: no word shares its prefix
 N_USERS = 100
@@ -107,7 +109,7 @@ def make_plan(messages: int, seed: int) -> Plan:
 
 
 def messages(plan: Plan, created0: datetime, fmt: str) -> Iterator[list[tuple[Any, ...]]]:
-    """Batches of (id, room_id, seq, user_id, body, created_at), ids in time order."""
+    """Batches of (id, room_id, seq, user_id, body, created_at, search_text), ids in time order."""
     rng = random.Random(plan.seed + 1)
     weights = [1 / (rank + 1) ** ZIPF_S for rank in range(len(plan.words))]
     cum = list(_accumulate(weights))
@@ -136,7 +138,10 @@ def messages(plan: Plan, created0: datetime, fmt: str) -> Iterator[list[tuple[An
                 plan.rare_rooms[mid] = room
             seq[room] += 1
             created = created0 + step * mid
-            rows.append((mid, room, seq[room], rng.choice(plan.members[room]), " ".join(words), fmt_time(created, fmt)))
+            body = " ".join(words)
+            rows.append(
+                (mid, room, seq[room], rng.choice(plan.members[room]), body, fmt_time(created, fmt), searchable(body))
+            )
         next_id += n
         yield rows
     plan.last_seq = seq
@@ -214,8 +219,8 @@ def fill_sqlite(path: Path, plan: Plan, created0: datetime, progress: bool) -> f
         t0 = time.perf_counter()
         db.execute("BEGIN")
         db.executemany(
-            "INSERT INTO messages (id, room_id, seq, user_id, body, created_at, kind, deleted) "
-            "VALUES (?, ?, ?, ?, ?, ?, 'message', 0)",
+            "INSERT INTO messages (id, room_id, seq, user_id, body, created_at, search_text, kind, deleted) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'message', 0)",
             batch,
         )
         db.execute("COMMIT")
@@ -257,7 +262,7 @@ async def fill_postgres(dsn: str, plan: Plan, created0: datetime, progress: bool
             for name, records in rows.items():
                 await db.copy_records_to_table(name, records=records, columns=cols[name])
         done = 0
-        columns = ["id", "room_id", "seq", "user_id", "body", "created_at"]
+        columns = ["id", "room_id", "seq", "user_id", "body", "created_at", "search_text"]
         in_db = 0.0
         for batch in messages(plan, created0, "postgres"):
             t0 = time.perf_counter()

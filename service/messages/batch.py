@@ -21,6 +21,7 @@ from service.messages.models import Message
 from service.messages.reads import STORED
 from service.messages.stream import RoomGone, StoredMessage, StoreResult
 from service.rooms.models import Room
+from service.search.words import searchable
 
 _messages: Table = Message.__table__  # type: ignore[assignment]
 _rooms: Table = Room.__table__  # type: ignore[assignment]
@@ -113,7 +114,15 @@ async def _insert_sqlite(
     ids = range(reserved.last_id + 1, reserved.last_id + 1 + len(placed))
     if placed:
         rows: list[tuple[object, ...]] = [
-            (message_id, batch[i].room_id, seq, batch[i].user_id, batch[i].body, batch[i].client_msg_id)
+            (
+                message_id,
+                batch[i].room_id,
+                seq,
+                batch[i].user_id,
+                batch[i].body,
+                batch[i].client_msg_id,
+                searchable(batch[i].body),
+            )
             for (i, seq), message_id in zip(placed, ids, strict=True)
         ]
         await sqlite_batch.insert(run, engine.dialect, rows, now)
@@ -131,7 +140,10 @@ async def _insert(
     placed = _place(batch, fresh, lasts, results)
     if not placed:
         return [], [], set()
-    rows = [(batch[i].room_id, seq, batch[i].user_id, batch[i].body, batch[i].client_msg_id) for i, seq in placed]
+    rows = [
+        (batch[i].room_id, seq, batch[i].user_id, batch[i].body, batch[i].client_msg_id, searchable(batch[i].body))
+        for i, seq in placed
+    ]
     ids = await pg_batch.insert(conn, rows, now)
     senders = _Senders(batch, placed)
     senders.before = await pg_batch.advance_markers(conn, senders.marks())

@@ -20,6 +20,7 @@ from service.messages.models import DELETE, EDIT, MESSAGE, Message
 from service.messages.stream import StoredDelete, StoredEdit
 from service.rooms.models import DIRECT, Room
 from service.rooms.service import ROOM_NOT_FOUND
+from service.search.words import searchable
 
 _messages: Table = Message.__table__  # type: ignore[assignment]
 _rooms: Table = Room.__table__  # type: ignore[assignment]
@@ -100,12 +101,16 @@ async def _apply(engine: AsyncEngine, change: Change) -> StoredEdit | StoredDele
         of_room = _messages.c.room_id == room_id
         if change.body is not None:
             await conn.execute(
-                update(_messages).where(of_room, _messages.c.seq == target_seq).values(body=change.body, edited_at=now)
+                update(_messages)
+                .where(of_room, _messages.c.seq == target_seq)
+                .values(body=change.body, search_text=searchable(change.body), edited_at=now)
             )
             return StoredEdit(room_id, seq, target_seq, change.user_id, change.username, change.body, now)
         # The message and every edit of it lose their bodies for good.
         await conn.execute(
-            update(_messages).where(of_room, _messages.c.seq == target_seq).values(body=None, deleted=True)
+            update(_messages)
+            .where(of_room, _messages.c.seq == target_seq)
+            .values(body=None, search_text=None, deleted=True)
         )
         await conn.execute(
             update(_messages)

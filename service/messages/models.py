@@ -64,6 +64,9 @@ class Message(Base):
     # The author of a message; who edited or deleted, for an event.
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     body: Mapped[str | None] = mapped_column(Text)
+    # A message's words as search sees them (service.search.words), which each
+    # engine indexes (migration 0009); None for events and deleted messages.
+    search_text: Mapped[str | None] = mapped_column(Text, deferred=True, deferred_raiseload=True)
     client_msg_id: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -26,11 +26,11 @@ WHERE rooms.id = c.id
 RETURNING rooms.id, rooms.last_seq
 """)
 _INSERT = text("""
-INSERT INTO messages (room_id, seq, user_id, body, client_msg_id, created_at, kind, deleted)
-SELECT t.room_id, t.seq, t.user_id, t.body, t.client_msg_id, :created_at, :kind, false
+INSERT INTO messages (room_id, seq, user_id, body, client_msg_id, created_at, kind, deleted, search_text)
+SELECT t.room_id, t.seq, t.user_id, t.body, t.client_msg_id, :created_at, :kind, false, t.search_text
 FROM unnest(CAST(:rooms AS bigint[]), CAST(:seqs AS integer[]), CAST(:users AS bigint[]),
-            CAST(:bodies AS text[]), CAST(:client_msg_ids AS varchar[]))
-    AS t(room_id, seq, user_id, body, client_msg_id)
+            CAST(:bodies AS text[]), CAST(:client_msg_ids AS varchar[]), CAST(:search_texts AS text[]))
+    AS t(room_id, seq, user_id, body, client_msg_id, search_text)
 RETURNING id, room_id, seq
 """).bindparams(bindparam("created_at", type_=_messages.c.created_at.type), bindparam("kind", MESSAGE))
 # The senders' markers as they were, and moved up to what each sent. Every part of
@@ -48,8 +48,8 @@ SELECT m.room_id, m.user_id, m.last_read_seq FROM room_members AS m
 JOIN sent ON m.room_id = sent.room_id AND m.user_id = sent.user_id
 """)
 
-# (room_id, seq, user_id, body, client_msg_id)
-Row = tuple[int, int, int, str, str | None]
+# (room_id, seq, user_id, body, client_msg_id, search_text)
+Row = tuple[int, int, int, str, str | None, str]
 
 
 async def reserve_seqs(conn: AsyncConnection, counts: dict[int, int]) -> dict[int, int]:
@@ -75,6 +75,7 @@ async def insert(conn: AsyncConnection, rows: Sequence[Row], now: datetime) -> l
             "users": list(columns[2]),
             "bodies": list(columns[3]),
             "client_msg_ids": list(columns[4]),
+            "search_texts": list(columns[5]),
             "created_at": now,
         },
     )

@@ -41,9 +41,10 @@ SELECT json_group_object(id, last_seq), (SELECT coalesce(max(id), 0) FROM messag
 FROM rooms WHERE id IN (SELECT CAST(key AS INTEGER) FROM json_each(?1))
 """
 _INSERT = """
-INSERT INTO messages (id, room_id, seq, user_id, body, client_msg_id, created_at)
+INSERT INTO messages (id, room_id, seq, user_id, body, client_msg_id, created_at, search_text)
 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
-       json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), ?2
+       json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), ?2,
+       json_extract(value, '$[6]')
 FROM json_each(?1)
 """
 # Senders have read up to what they sent: [room, user, seq] per sender and room.
@@ -109,7 +110,7 @@ async def reserve_seqs(run: Run, counts: dict[int, int], senders: Iterable[tuple
 
 
 async def insert(run: Run, dialect: Dialect, rows: list[tuple[object, ...]], now: datetime) -> None:
-    """Rows of (id, room_id, seq, user_id, body, client_msg_id), all created `now`."""
+    """Rows of (id, room_id, seq, user_id, body, client_msg_id, search_text), all created `now`."""
     await run(_INSERT, (orjson.dumps(rows).decode(), _created_at_bind(dialect)(now)))
 
 

@@ -1,37 +1,38 @@
 """What a user types, as terms; and the terms in each engine's own syntax.
 
-Only words (runs of letters and digits) ever reach an engine, each quoted there,
-so nothing of the engine's own syntax (operators, columns, NEAR, :*, &, |, !)
-can come through from the user. A bare word must match a whole word; `word*`
-a prefix; a chunk of several words (`"…"` or `e-mail`) a phrase; every term must
-match. A query with no words matches nothing. The number of terms is bounded by
-the query's length (MAX_QUERY_CHARS), so no engine is handed an unbounded query."""
+Only words (words.py) ever reach an engine, each quoted there, so nothing of
+the engine's own syntax (operators, columns, NEAR, :*, &, |, !) can come through
+from the user. A bare word must match a whole word; `word*` a prefix; a chunk of
+several words (`"…"` or `e-mail`) a phrase; every term must match. A query with
+no words matches nothing. The number of terms is bounded by the query's length
+(MAX_QUERY_CHARS), so no engine is handed an unbounded query."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from service.search.words import words
+
 MAX_QUERY_CHARS = 500
 
-_WORD = re.compile(r"[^\W_]+")
 # A quoted phrase (an unclosed quote runs to the end), or a chunk between spaces and quotes.
 _CHUNK = re.compile(r'"([^"]*)"?|([^\s"]+)')
 
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    words: tuple[str, ...]  # one word, or a phrase
+    words: tuple[str, ...]  # one word, or a phrase; folded as the index is
     prefix: bool = False  # the last word matches as a prefix
 
 
 def parse(text: str) -> list[Term]:
     terms: list[Term] = []
     for quoted, bare in _CHUNK.findall(text):
-        chunk = quoted or bare
-        words = tuple(_WORD.findall(chunk))  # each engine folds case itself
-        if words:
-            terms.append(Term(words, prefix=bool(bare) and bare.endswith("*")))
+        found = tuple(words(quoted or bare))
+        if not found:
+            continue
+        terms.append(Term(found, prefix=bool(bare) and bare.endswith("*")))
     return terms
 
 
@@ -41,7 +42,7 @@ def fts5(terms: list[Term]) -> str:
 
 
 def tsquery(terms: list[Term]) -> str:
-    """A to_tsquery() expression: `'a' & ('b' <-> 'c') & 'd':*`."""
+    """A tsquery literal, its lexemes taken as they are: `'a' & ('b' <-> 'c') & 'd':*`."""
     parts = []
     for t in terms:
         lexemes = [f"'{w}'" for w in t.words]

@@ -14,7 +14,7 @@ from service.messages.models import Message
 from service.rooms.models import Room, RoomMember
 from service.search import query as q
 
-# SQLite's external-content FTS5 table (migration 0004): its rowid is the message id.
+# SQLite's external-content FTS5 table over search_text (migration 0009): its rowid is the message id.
 _fts = table("messages_fts", column("rowid"))
 
 
@@ -46,8 +46,9 @@ async def _matching(session: AsyncSession, terms: list[q.Term]) -> tuple[Select[
     # The driver prepares statements, and after five runs PostgreSQL may switch to one
     # plan for whatever word comes: that plan reads a common word's every match.
     await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    # Only messages have a tsvector; deleted ones have none (no body).
-    matched = text("messages.search @@ to_tsquery('simple', :match)").bindparams(match=q.tsquery(terms))
+    # Only messages have a tsvector; deleted ones have none. The query's lexemes are
+    # folded already, as the index's are (words.py): no text-search parser runs.
+    matched = text("messages.search @@ CAST(:match AS tsquery)").bindparams(match=q.tsquery(terms))
     order_id = Message.__table__.c.id
     # The planner guesses a rare word's matches badly (a word outside its statistics
     # is taken as common), then walks the primary key backwards through every row:
