@@ -37,7 +37,7 @@ EXPECTED_ERRORS: dict[tuple[str, str], set[int]] = {
     ("post", "/api/v1/rooms/{room_id}/join"): READER,
     ("get", "/api/v1/users/me/rooms"): {401, 422},
     ("post", "/api/v1/dms"): BODY | {401, 404, 429},
-    ("get", "/api/v1/search"): {401, 422},
+    ("get", "/api/v1/search"): {401, 422, 429, 503},
     ("get", "/api/v1/rooms/{room_id}/presence"): READER,
     ("get", "/healthz"): set(),
     ("get", "/readyz"): {503},

@@ -4,8 +4,9 @@ Only words (words.py) ever reach an engine, each quoted there, so nothing of
 the engine's own syntax (operators, columns, NEAR, :*, &, |, !) can come through
 from the user. A bare word must match a whole word; `word*` a prefix; a chunk of
 several words (`"…"` or `e-mail`) a phrase; every term must match. A query with
-no words matches nothing. The number of terms is bounded by the query's length
-(MAX_QUERY_CHARS), so no engine is handed an unbounded query."""
+no words matches nothing. A query is bounded: at most MAX_TERMS terms, and a
+prefix of at least MIN_PREFIX_CHARS characters (a shorter one matches too many
+words to look up)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,15 @@ from dataclasses import dataclass
 from service.search.words import words
 
 MAX_QUERY_CHARS = 500
+MAX_TERMS = 16
+MIN_PREFIX_CHARS = 2
 
 # A quoted phrase (an unclosed quote runs to the end), or a chunk between spaces and quotes.
 _CHUNK = re.compile(r'"([^"]*)"?|([^\s"]+)')
+
+
+class QueryError(ValueError):
+    """A query past the bounds; the message says which, in words."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +39,12 @@ def parse(text: str) -> list[Term]:
         found = tuple(words(quoted or bare))
         if not found:
             continue
-        terms.append(Term(found, prefix=bool(bare) and bare.endswith("*")))
+        prefix = bool(bare) and bare.endswith("*")
+        if prefix and len(found[-1]) < MIN_PREFIX_CHARS:
+            raise QueryError(f"a prefix needs at least {MIN_PREFIX_CHARS} characters")
+        terms.append(Term(found, prefix))
+    if len(terms) > MAX_TERMS:
+        raise QueryError(f"at most {MAX_TERMS} terms")
     return terms
 
 

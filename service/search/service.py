@@ -13,6 +13,7 @@ from service.auth.models import User
 from service.messages.models import Message
 from service.rooms.models import Room, RoomMember
 from service.search import query as q
+from service.search.deadline import Budget, time_limit
 
 # SQLite's external-content FTS5 table over search_text (migration 0009): its rowid is the message id.
 _fts = table("messages_fts", column("rowid"))
@@ -31,7 +32,9 @@ def _readable_rooms(user: User) -> ColumnElement[bool]:
 PROBE = 2000
 
 
-async def _matching(session: AsyncSession, terms: list[q.Term]) -> tuple[Select[int], ColumnElement[Any]]:
+async def _matching(
+    session: AsyncSession, terms: list[q.Term], budget: Budget
+) -> tuple[Select[int], ColumnElement[Any]]:
     """Ids of the matching messages, and the id column to page and order by."""
     if _dialect(session) == "sqlite":
         # FTS5 walks its doclists newest first and stops at the page's end: rare or
@@ -55,6 +58,7 @@ async def _matching(session: AsyncSession, terms: list[q.Term]) -> tuple[Select[
     # 0.7 s on a million. So look first: the GIN index hands over a rare word's
     # matches whole, in a millisecond; only a word with more than PROBE matches
     # goes to the ordered walk, which finds a page of a common word at once.
+    await budget.statement()
     hits = list((await session.scalars(select(Message.id).where(matched).limit(PROBE + 1))).all())
     if len(hits) <= PROBE:
         return select(Message.id).where(order_id.in_(hits)), order_id
@@ -75,18 +79,36 @@ async def search(
     room_id: int | None,
     before_id: int | None,
     limit: int,
+    timeout_ms: int,
 ) -> tuple[Sequence[Message], bool]:
-    ids, order_id = await _matching(session, terms)
+    """Raises Unavailable when the database cannot find them within `timeout_ms`."""
+    async with time_limit(session, timeout_ms) as budget:
+        return await _search(session, user, terms, budget, room_id=room_id, before_id=before_id, limit=limit)
+
+
+async def _search(
+    session: AsyncSession,
+    user: User,
+    terms: list[q.Term],
+    budget: Budget,
+    *,
+    room_id: int | None,
+    before_id: int | None,
+    limit: int,
+) -> tuple[Sequence[Message], bool]:
+    ids, order_id = await _matching(session, terms, budget)
     ids = ids.where(_readable_rooms(user))
     if room_id is not None:
         ids = ids.where(Message.room_id == room_id)
     if before_id is not None:
         ids = ids.where(order_id < before_id)
+    await budget.statement()
     found: list[int] = list((await session.scalars(ids.order_by(order_id.desc()).limit(limit + 1))).all())
     has_more = len(found) > limit
     found = found[:limit]
     if not found:
         return [], has_more
+    await budget.statement()
     rows = await session.scalars(select(Message).options(joinedload(Message.user)).where(Message.id.in_(found)))
     by_id = {m.id: m for m in rows}
     return [by_id[i] for i in found if i in by_id], has_more
