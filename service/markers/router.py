@@ -38,7 +38,12 @@ async def mark_read(
 MyRoomsLimit = Annotated[int, Query(ge=1, le=MAX_MY_ROOMS_PAGE, description="rooms per page")]
 # Longer than any cursor the listing makes (18 + 1 + 19 characters).
 MyRoomsCursor = Annotated[
-    str | None, Query(max_length=40, description="`next_before` of the previous page; absent for the first")
+    str | None,
+    Query(
+        max_length=40,
+        description="`next_before` of the previous page; absent for the first",
+        json_schema_extra={"pattern": service.CURSOR_PATTERN},
+    ),
 ]
 
 

@@ -49,7 +49,10 @@ class Position:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 # "<microseconds since 1970 UTC>_<room id>": exact, since both engines keep microseconds.
-_CURSOR = re.compile(r"([0-9]{1,18})_([0-9]{1,19})")  # ASCII digits only: int() takes others too
+CURSOR_PATTERN = r"^[0-9]{1,18}_[0-9]{1,19}$"  # ASCII digits only: int() takes others too
+_CURSOR = re.compile(r"([0-9]{1,18})_([0-9]{1,19})")
+_LAST = datetime.max.replace(tzinfo=UTC)
+_LAST_MICROS = (_LAST - _EPOCH) // _MICROSECOND
 
 
 def encode_cursor(position: Position) -> str:
@@ -57,17 +60,14 @@ def encode_cursor(position: Position) -> str:
 
 
 def decode_cursor(cursor: str) -> Position | None:
-    """The position a cursor names; None when it is not one encode_cursor makes."""
+    """The position a cursor names; None when it is not in encode_cursor's form. Any
+    cursor of that form is a position, beyond the ends included, so what the
+    OpenAPI document's pattern admits is always answered."""
     match = _CURSOR.fullmatch(cursor)
     if match is None:
         return None
-    micros, room_id = int(match[1]), int(match[2])
-    if not 1 <= room_id <= MAX_DB_INT:
-        return None
-    try:
-        return Position(_EPOCH + micros * _MICROSECOND, room_id)
-    except OverflowError:
-        return None
+    micros, room_id = int(match[1]), min(int(match[2]), MAX_DB_INT)
+    return Position(_EPOCH + min(micros, _LAST_MICROS) * _MICROSECOND, room_id)
 
 
 async def my_rooms(
