@@ -20,9 +20,13 @@ GRACEFUL_SHUTDOWN_SECONDS = 10
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     return {
-        "http": functools.partial(GuardedHttpProtocol, request_timeout=settings.http_request_timeout_seconds),
+        "http": functools.partial(
+            GuardedHttpProtocol,
+            request_timeout=settings.http_request_timeout_seconds,
+            send_timeout=settings.send_timeout_seconds,
+        ),
         "timeout_keep_alive": settings.http_keep_alive_seconds,
-        "ws": ChatWebSocketProtocol,
+        "ws": functools.partial(ChatWebSocketProtocol, send_timeout=settings.send_timeout_seconds),
         "ws_max_size": settings.ws_max_frame_bytes,
         "ws_per_message_deflate": settings.ws_compression,
         # Also the time a client has to answer: ChatWebSocketProtocol's keepalive has no separate timeout.

@@ -7,7 +7,13 @@ arrive whole (headers and body) within `request_timeout` of the connection
 opening or of its first byte, or it is answered 408 and closed; a head over the
 limits is answered 414 or 431 at once. WebSocket upgrades are re-parsed by the
 websockets library, whose own limits (8 KiB a line, 128 headers) would
-otherwise end the handshake without an answer, so these limits sit below them."""
+otherwise end the handshake without an answer, so these limits sit below them.
+
+A response the client does not read is held in the transport's buffer, whole
+(a JSON body is written at once) or up to the high-water mark (a streamed body
+waits for it to drain), and uvicorn's closes wait for that buffer to be sent.
+A client that reads nothing of it for `send_timeout` (stalls.py) has its
+connection dropped, which also releases a response waiting to drain."""
 
 from __future__ import annotations
 
@@ -18,6 +24,8 @@ from typing import Any
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from service.transport.stalls import StallWatch, drop
+
 MAX_URL_BYTES = 8_000
 MAX_HEADER_LINE_BYTES = 8_000
 MAX_HEADERS = 100
@@ -27,9 +35,11 @@ LINGER_SECONDS = 2.0
 
 
 class GuardedHttpProtocol(HttpToolsProtocol):
-    def __init__(self, *args: Any, request_timeout: float, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, request_timeout: float, send_timeout: float = 30.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._request_timeout = request_timeout
+        self._send_timeout = send_timeout
+        self._stall: StallWatch | None = None  # made the first time a response waits for the client
         self._deadline: asyncio.TimerHandle | None = None
         self._head_bytes = 0
         self._header_count = 0
@@ -46,7 +56,46 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        super().connection_lost(exc)
+        if self._stall is not None:
+            self._stall.stop()
+        super().connection_lost(exc)  # also releases a response waiting to drain
+
+    # A response the client does not read (stalls.py).
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self._watch()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._stall is not None:
+            self._stall.stop()
+            self._watch_if_closing()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._watch_if_closing()  # a response with `connection: close`
+
+    def timeout_keep_alive_handler(self) -> None:
+        super().timeout_keep_alive_handler()
+        self._watch_if_closing()
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self._watch_if_closing()
+
+    def _watch_if_closing(self) -> None:
+        """uvicorn closed the transport, which waits for its buffer to be sent."""
+        if self.transport.is_closing() and self.transport.get_write_buffer_size():
+            self._watch()
+
+    def _stalled(self) -> None:
+        drop(self.transport)
+
+    def _watch(self) -> None:
+        if self._stall is None:
+            self._stall = StallWatch(self.loop, self.transport, self._send_timeout, self._stalled)
+        self._stall.start()
 
     def data_received(self, data: bytes) -> None:
         # uvicorn's own, but a refusal raised from a callback is not "invalid HTTP".
@@ -121,6 +170,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             return
         if self.cycle is not None and self.cycle.response_started:
             self.transport.close()  # the app answered already; the body just never came
+            self._watch_if_closing()
         else:
             self._refuse(HTTPStatus.REQUEST_TIMEOUT, stop=False)
 

@@ -15,7 +15,13 @@ write that must follow them (ASGI sends, replies to the client's frames, close
 frames) sends them first; a keepalive ping may go ahead, as WebSocket allows.
 
 Keepalive pings come from the loop's one timer (keepalive.py) rather than from
-two timers a ping, and a lone pong is taken without the frame parser."""
+two timers a ping, and a lone pong is taken without the frame parser.
+
+A client that reads nothing for `send_timeout` while bytes wait for it (stalls.py)
+is a slow consumer: the app is told (`on_stall`) and closes it 1013. A close frame
+never waits for a transport that will not drain, and a transport still holding
+bytes for a client that reads nothing after its close is dropped: every close
+ends, so what the socket held is freed."""
 
 from __future__ import annotations
 
@@ -30,10 +36,15 @@ from websockets.http11 import Request
 from websockets.protocol import State
 
 from service.transport.keepalive import PING_FRAME, Keepalive, keepalive_of, lone_pong
+from service.transport.stalls import StallWatch, drop
 
 WRITE: Final = "chat.write"
 # What an open socket is told when the server stops.
 SHUTDOWN: Final = (1012, "server restarting")
+# What a socket that reads nothing while frames wait for it is told.
+SLOW: Final = (1013, "slow consumer")
+# Seconds a client may read nothing while bytes wait for it (CHAT_SEND_TIMEOUT_SECONDS).
+SEND_TIMEOUT: Final = 30.0
 
 # Writes a frame from encode_frame if it can go now; False: send it through ASGI.
 Write = Callable[[bytes], bool]
@@ -50,6 +61,14 @@ def writer_of(scope: Mapping[str, Any]) -> Write | None:
     """The socket's `chat.write`, when the server offers it."""
     extension = scope.get("extensions", {}).get(WRITE)
     return None if extension is None else extension["write"]
+
+
+def on_stall(scope: Mapping[str, Any], callback: Callable[[], None]) -> None:
+    """Have `callback` called when the socket's client reads nothing for the send
+    timeout while frames wait for it; without one the socket closes itself 1013."""
+    extension = scope.get("extensions", {}).get(WRITE)
+    if extension is not None:
+        extension["on_stall"](callback)
 
 
 class _Corked:
@@ -81,11 +100,17 @@ class ChatWebSocketProtocol(WebSocketsSansIOProtocol):
     _keepalive: Keepalive | None = None
     _ping_step: int | None = None  # of the next keepalive turn
     _answered = True  # the client sent something since the last ping
+    _stall: StallWatch | None = None  # made the first time output waits for the client
+    _on_stall: Callable[[], None] | None = None  # the app's, through on_stall()
+
+    def __init__(self, *args: Any, send_timeout: float = SEND_TIMEOUT, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._send_timeout = send_timeout
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
         if self.response.status_code == 101:  # else refused, with no scope or app
-            self.scope["extensions"][WRITE] = {"write": self.write_frame}
+            self.scope["extensions"][WRITE] = {"write": self.write_frame, "on_stall": self._set_on_stall}
             self._corked = _CORKED.get(self.loop) or _CORKED.setdefault(self.loop, _Corked(self.loop))
 
     def write_frame(self, frame: bytes) -> bool:
@@ -117,7 +142,15 @@ class ChatWebSocketProtocol(WebSocketsSansIOProtocol):
 
     async def send(self, message: Any) -> None:  # the ASGI path, and the app's close
         self.uncork()
+        if message["type"] == "websocket.close" and not self.writable.is_set() and self._open():
+            # The client is not reading: waiting for the transport to drain would
+            # hold the close, and the socket, for good.
+            self._send_close(message.get("code", 1000), message.get("reason") or "")
+            return
         await super().send(message)
+        if message["type"] == "websocket.close" and self.close_timer is not None:
+            self.close_timer.cancel()  # uvicorn's timer closes without an end
+            self.close_timer = self.loop.call_later(self.close_timeout, self._close_transport)
         if message["type"] == "websocket.accept":
             # The handshake's request and response are not read again: an open
             # socket need not keep their headers. The request stays referenced
@@ -137,7 +170,19 @@ class ChatWebSocketProtocol(WebSocketsSansIOProtocol):
         self.stop_keepalive()
         if self.transport.is_closing():
             return
-        code, reason = SHUTDOWN
+        self._send_close(*SHUTDOWN)
+
+    def _open(self) -> bool:
+        return (
+            self.handshake_complete
+            and self.initial_response is None
+            and not self.close_sent
+            and not self.disconnected
+            and not self.transport.is_closing()
+        )
+
+    def _send_close(self, code: int, reason: str) -> None:
+        """uvicorn's close, without waiting for the transport to drain."""
         self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
         self.conn.send_close(code, reason)
         self.transport.write(b"".join(self.conn.data_to_send()))
@@ -145,7 +190,59 @@ class ChatWebSocketProtocol(WebSocketsSansIOProtocol):
         if self.read_paused:
             self.read_paused = False
             self.transport.resume_reading()
-        self.close_timer = self.loop.call_later(self.close_timeout, self.transport.close)
+        self.close_timer = self.loop.call_later(self.close_timeout, self._close_transport)
+
+    # Output that waits for a client reading nothing (stalls.py).
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self._watch()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._stall is not None:
+            self._stall.stop()
+            self._watch_if_closing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._stall is not None:
+            self._stall.stop()
+        super().connection_lost(exc)
+
+    async def run_asgi(self) -> None:
+        await super().run_asgi()  # closes the transport unless a close timer will
+        self._watch_if_closing()
+
+    def _close_transport(self) -> None:
+        """Close once the buffer is sent; not wait for that forever."""
+        self.close_timer = None
+        self.transport.close()
+        self._watch_if_closing()
+
+    def _watch_if_closing(self) -> None:
+        if self.transport.is_closing() and not self.disconnected and self.transport.get_write_buffer_size():
+            self._watch()
+
+    def _watch(self) -> None:
+        if self._stall is None:
+            self._stall = StallWatch(self.loop, self.transport, self._send_timeout, self._stalled)
+        self._stall.start()
+
+    def _set_on_stall(self, callback: Callable[[], None]) -> None:
+        self._on_stall = callback
+
+    def _stalled(self) -> None:
+        if self.close_timer is not None:
+            self._watch()  # the closing handshake has its own time first
+            return
+        if not self._open():
+            drop(self.transport)  # not even its close was read
+            return
+        if self._on_stall is not None:
+            self._on_stall()  # the app closes it, as it closes any slow consumer
+        else:
+            self._send_close(*SLOW)
+        self._watch()  # the close has as long to be read
 
     # Keepalive: turns from the loop's Keepalive instead of two timers per ping.
     # The interval is also the time a client has to answer.
@@ -178,3 +275,4 @@ class ChatWebSocketProtocol(WebSocketsSansIOProtocol):
     def keepalive_timeout(self) -> None:
         self.uncork()
         super().keepalive_timeout()
+        self._watch_if_closing()

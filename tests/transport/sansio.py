@@ -36,6 +36,9 @@ class Transport(asyncio.Transport):
     def close(self) -> None:
         self.closing = True
 
+    def get_write_buffer_size(self) -> int:
+        return 0  # every write is recorded at once
+
     def pause_reading(self) -> None:
         pass  # the tests feed reads themselves
 
