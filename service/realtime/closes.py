@@ -5,7 +5,7 @@ answered `unsubscribed` with the same reason."""
 
 from __future__ import annotations
 
-from service.transport.websocket import SHUTDOWN
+from service.transport.websocket import SHUTDOWN, SLOW
 
 Close = tuple[int, str]
 
@@ -21,7 +21,7 @@ ROOM_DELETED: Close = (1001, "room deleted")
 # The server
 INTERNAL_ERROR: Close = (1011, "internal error")
 RESTARTING: Close = SHUTDOWN  # also what the protocol sends when uvicorn stops
-SLOW_CONSUMER: Close = (1013, "slow consumer")
+SLOW_CONSUMER: Close = SLOW  # also what the protocol sends a socket the app did not watch
 TOO_MANY: Close = (1013, "too many connections")
 
 # The reason a multiplexed socket's room ended at the client's own request.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sys
 import uuid
 from collections import deque
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from service.realtime.closes import SLOW_CONSUMER
 from service.realtime.envelope import Wire
 from service.realtime.frames import to_msgpack, with_room
 from service.realtime.tokens import Bearer
-from service.transport.websocket import writer_of
+from service.transport import memory
+from service.transport.websocket import on_stall, writer_of
 
 if TYPE_CHECKING:
     from service.realtime.subscription import Subscription
@@ -40,6 +42,13 @@ class Connection:
     """Frames reach the socket only through `queue`, drained by one writer task, so
     a slow client fills its own queue and never delays anyone else.
 
+    The queue holds at most `queue_size` frames and `queue_bytes` bytes (counted as
+    what the frames hold in memory, the one the writer is sending included); a
+    frame beyond either closes the socket 1013 "slow consumer", as does a client
+    that reads nothing for the send timeout while frames wait (the protocol's
+    `on_stall`). Past the queue, the transport's buffer holds at most its
+    high-water mark and one turn's frames: the writer waits for it to drain.
+
     The socket's rooms are its `subscriptions` (subscription.py): one on the
     per-room endpoint, any number on the multiplexed one, whose room frames carry
     `"room"`. A `binary` (MessagePack) connection queues bytes: room frames arrive
@@ -58,9 +67,11 @@ class Connection:
         "binary",
         "multiplexed",
         "queue_size",
+        "queue_bytes",
         "subscriptions",
         "close_request",
         "_queue",
+        "_bytes",
         "_write",
         "_sending",
         "_space",
@@ -77,6 +88,7 @@ class Connection:
         bearer: Bearer,
         queue_size: int,
         *,
+        queue_bytes: int,
         binary: bool = False,
         multiplexed: bool = False,
     ) -> None:
@@ -92,10 +104,13 @@ class Connection:
         self.binary = binary
         self.multiplexed = multiplexed
         self.queue_size = queue_size
+        self.queue_bytes = queue_bytes
         self.subscriptions: dict[int, Subscription] = {}
         self.close_request: CloseRequest | None = None
         self._queue: deque[str | bytes] = deque()
+        self._bytes = 0  # held by the queue and the frame being sent
         self._write = writer_of(websocket.scope)  # None under a server without chat.write
+        on_stall(websocket.scope, self._stalled)
         self._sending = False  # the writer holds a frame it is sending through ASGI
         self._space: asyncio.Event | None = None  # set while a replay waits for room in the queue
         self._writer: asyncio.Task[None] | None = None
@@ -164,15 +179,27 @@ class Connection:
         self.enqueue(to_msgpack(frame) if self.binary else frame)
 
     async def put(self, frame: str, room: int | None = None, sub: Subscription | None = None) -> None:
-        """`send` for a replay: waits while the queue is half full instead of
-        overflowing it, so a long replay paces itself to what the client reads.
-        A frame of `sub` is dropped if the subscription ended while it waited."""
-        while len(self._queue) >= max(1, self.queue_size // 2) and self.close_request is None:
+        """`send` for a replay: waits for `room` instead of overflowing the queue,
+        so a long replay paces itself to what the client reads. A frame of `sub` is
+        dropped if the subscription ended while it waited."""
+        await self.room()
+        if sub is None or not sub.ended:
+            self.send(frame, room)
+
+    async def room(self) -> None:
+        """Wait while the queue holds half its frames or half its bytes, or more:
+        a replay leaves the other half to live frames. Returns at once on a close."""
+        while self._half_full() and self.close_request is None:
             self._space = self._space or asyncio.Event()
             self._space.clear()
             await self._space.wait()
-        if sub is None or not sub.ended:
-            self.send(frame, room)
+
+    @property
+    def queued_bytes(self) -> int:
+        return self._bytes
+
+    def _half_full(self) -> bool:
+        return len(self._queue) >= max(1, self.queue_size // 2) or self._bytes >= self.queue_bytes // 2
 
     def offer(self, wire: Wire) -> None:
         """A room frame: written at once when nothing is queued or being sent
@@ -191,10 +218,13 @@ class Connection:
         """Queue a frame already in this connection's form."""
         if self.close_request is not None:
             return
-        if len(self._queue) >= self.queue_size:
+        size = sys.getsizeof(frame)
+        # A frame alone always fits: one larger than the bound is still delivered.
+        if len(self._queue) >= self.queue_size or (self._bytes and self._bytes + size > self.queue_bytes):
             self.close(*SLOW_CONSUMER)
             return
         self._queue.append(frame)
+        self._bytes += size
         if self._writer is None:
             # A writer runs only while frames are queued: an idle socket keeps no task.
             self._writer = asyncio.get_running_loop().create_task(self._write_frames())
@@ -212,22 +242,32 @@ class Connection:
         if writer is None:
             return
         if (code, reason) == SLOW_CONSUMER:
-            self._queue.clear()
+            memory.freed(self._bytes)
+            self._clear()
             writer.cancel()
         else:
             asyncio.get_running_loop().call_later(FLUSH_SECONDS, writer.cancel)
+
+    def _stalled(self) -> None:
+        """The client read nothing for the send timeout while frames waited for it."""
+        self.close(*SLOW_CONSUMER)
+
+    def _clear(self) -> None:
+        self._queue.clear()
+        self._bytes = 0
 
     async def _write_frames(self) -> None:
         send = self.websocket.send
         queue = self._queue
         key = "bytes" if self.binary else "text"
-        half = max(1, self.queue_size // 2)
         try:
             while queue:
+                frame = queue.popleft()
                 self._sending = True
-                await send({"type": "websocket.send", key: queue.popleft()})
+                await send({"type": "websocket.send", key: frame})
                 self._sending = False
-                if self._space is not None and len(queue) < half:
+                self._bytes -= sys.getsizeof(frame)
+                if self._space is not None and not self._half_full():
                     self._space.set()
             self._writer = None  # the next queued frame starts another
         except Exception:
@@ -238,7 +278,7 @@ class Connection:
         replay waiting for room in the queue, the reader), so the endpoint releases it."""
         if self.close_request is None:
             self.close_request = CloseRequest(1000)
-        self._queue.clear()
+        self._clear()
         if self._space is not None:
             self._space.set()
         self._interrupt_reader()

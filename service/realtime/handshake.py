@@ -61,6 +61,7 @@ def admit(websocket: WebSocket, resources: Resources, bearer: Bearer, *, binary:
         websocket,
         bearer,
         resources.settings.send_queue,
+        queue_bytes=resources.settings.send_queue_bytes,
         binary=binary,
         multiplexed=multiplexed,
     )

@@ -4,23 +4,31 @@ The same for the per-room endpoint (its one room, at the handshake) and for each
 room of a `subscribe` frame on `/ws`. The subscription joins the room's feed before
 the room's position is read, so every message after the replay is held for it and
 released by `go_live`: no gap, no repeat. Replay frames go through the socket's
-queue, paced to what the client reads, interleaved with its other rooms' traffic."""
+queue, paced to what the client reads, interleaved with its other rooms' traffic.
+A replay from the database is read in chunks, each only once the socket's queue
+has room for it, so a client that reads slowly holds one chunk, not its replay."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.models import User
+from service.config import Settings
 from service.errors import NotFound
 from service.messages.reads import read_stored, start_of_newest
-from service.messages.stream import StreamEvent
 from service.realtime import frames
 from service.realtime.connection import Connection
 from service.realtime.subscription import Subscription
 from service.resources import Resources
 from service.rooms.models import Room
 from service.rooms.service import readable_room_ids, room_for_reader
+
+# Rows of a replay read from the database at once, at most.
+CHUNK_ROWS: Final = 100
 
 
 class RoomUnavailable(Exception):
@@ -78,26 +86,41 @@ async def subscribe(
 async def _replay(resources: Resources, sub: Subscription, since: int | None, ref: str | None) -> None:
     """welcome, the missed (or newest) entries of the stream, synced; live frames wait meanwhile."""
     conn = sub.conn
-    room, last, start, entries = _replay_from_feed(resources, sub, since) or await _read_replay(resources, sub, since)
+    replay = _replay_from_feed(resources, sub, since) or await _read_replay(resources, sub, since)
     # After joining: the user is among them, and later changes are held for this subscription.
     online = await resources.hub.online(sub.room_id)
     # The welcome's `room` is the Room itself; on /ws `hello` said who the user is.
     # The room may end meanwhile (removal, deletion: `unsubscribed` is sent then);
     # nothing of it follows that.
     user_json = None if conn.multiplexed else conn.user_json
-    await conn.put(frames.welcome_frame(room, last, user_json, online, ref), sub=sub)
-    for frame in entries:
-        if sub.ended:
+    await conn.put(frames.welcome_frame(replay.room, replay.last, user_json, online, ref), sub=sub)
+    sent = 0
+    while True:
+        for frame in replay.frames:
+            if sub.ended or conn.close_request is not None:
+                return
+            await conn.put(frame, sub.room_id, sub)
+        sent += len(replay.frames)
+        if replay.after >= replay.last:
+            break
+        await conn.room()  # the next chunk is read once the socket can take it
+        if sub.ended or conn.close_request is not None:
             return
-        await conn.put(frame, sub.room_id, sub)
-    resources.metrics.replay_messages.observe(len(entries))
-    truncated = since is not None and last - start > resources.settings.max_replay
+        await _read_chunk(resources, replay)
+    resources.metrics.replay_messages.observe(sent)
+    truncated = since is not None and replay.last - replay.start > resources.settings.max_replay
     if not sub.ended:
-        await conn.put(frames.synced_frame(last, len(entries), truncated, ref), sub.room_id, sub)
-        sub.go_live(last)
+        await conn.put(frames.synced_frame(replay.last, sent, truncated, ref), sub.room_id, sub)
+        sub.go_live(replay.last)
 
 
-Replay = tuple[Room, int, int, list[str]]  # the room, the replay's end and start, its frames
+@dataclass(slots=True)
+class Replay:
+    room: Room
+    last: int  # the replay's end
+    start: int  # where the client resumes from
+    frames: list[str]  # the next frames to send
+    after: int  # the seq of the last of them; the replay is read further up to `last`
 
 
 def _replay_from_feed(resources: Resources, sub: Subscription, since: int | None) -> Replay | None:
@@ -113,7 +136,7 @@ def _replay_from_feed(resources: Resources, sub: Subscription, since: int | None
     if last - start > resources.settings.max_replay:
         return None  # truncated: the database says by how much
     entries = feed.recent(start, last)
-    return None if entries is None else (room, last, start, entries)
+    return None if entries is None else Replay(room, last, start, entries, last)
 
 
 async def _read_replay(resources: Resources, sub: Subscription, since: int | None) -> Replay:
@@ -137,9 +160,31 @@ async def _read_replay(resources: Resources, sub: Subscription, since: int | Non
             start = await start_of_newest(session, room.id, settings.history_on_connect, last)
         else:
             start = min(since, last)
-        rows: Sequence[StreamEvent] = []
-        if start < last:
-            rows = await read_stored(session, room.id, after=start, upto=last, limit=settings.max_replay, newest=True)
+        # Seqs have no gaps: the newest max_replay entries are those after this.
+        replay = Replay(room, last, start, [], max(start, last - settings.max_replay))
+        if replay.after < last:
+            await _read_chunk(resources, replay, session)
     if feed is not None:
         feed.access.read(room, conn.user_id, generation)
-    return room, last, start, [frames.stream_frame(event) for event in rows]
+    return replay
+
+
+async def _read_chunk(resources: Resources, replay: Replay, session: AsyncSession | None = None) -> None:
+    """The replay's next frames, read in `session` or a session of their own: no
+    database connection is held while a client reads."""
+    limit = chunk_rows(resources.settings)
+    if session is None:
+        async with resources.reads() as session:
+            rows = await read_stored(session, replay.room.id, after=replay.after, upto=replay.last, limit=limit)
+    else:
+        rows = await read_stored(session, replay.room.id, after=replay.after, upto=replay.last, limit=limit)
+    replay.frames = [frames.stream_frame(event) for event in rows]
+    replay.after = rows[-1].seq if len(rows) == limit else replay.last
+
+
+def chunk_rows(settings: Settings) -> int:
+    """Rows whose frames, each of the largest size a message allows (every
+    character escaped as six bytes), fit in the half of the socket's byte bound
+    that a replay leaves free."""
+    largest = 6 * settings.max_message_chars + 1024
+    return max(1, min(CHUNK_ROWS, settings.send_queue_bytes // 2 // largest))

@@ -8,7 +8,9 @@ from tests.realtime.conftest import ServerFactory
 
 
 async def test_frames_keep_their_order_while_a_client_stops_and_resumes_reading(make_server: ServerFactory) -> None:
-    server = await make_server(send_queue=1000, max_message_chars=60000, ws_max_frame_bytes=65536 * 2)
+    server = await make_server(
+        send_queue=1000, send_queue_bytes=32 << 20, max_message_chars=60000, ws_max_frame_bytes=65536 * 2
+    )
     _, token = await server.user("alice")
     room = await server.room(token, "busy")
     reader = await server.connect(room["id"], token, max_queue=1)
@@ -16,7 +18,7 @@ async def test_frames_keep_their_order_while_a_client_stops_and_resumes_reading(
     reader.ws.transport.pause_reading()  # kernel buffers fill, then the server's transport, then the queue
     sender = await server.connect(room["id"], token)
     await sender.handshake()
-    paused, more = 300, 200  # 15 MB: more than the socket buffers hold, less than the queue
+    paused, more = 300, 200  # 15 MB: more than the socket buffers hold, less than the queue's bounds
     for i in range(paused):
         await sender.message(f"{i} " + "z" * 50_000)
         await sender.messages(1)
