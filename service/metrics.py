@@ -17,7 +17,9 @@ class Metrics:
             "chat_frames_delivered", "Message frames queued to connections by live fan-out", registry=r
         )
         self.slow_consumer_closes = Counter(
-            "chat_slow_consumer_closes", "Connections closed 1013 for a full outbound queue", registry=r
+            "chat_slow_consumer_closes",
+            'Connections closed 1013 "slow consumer": a full outbound queue, or nothing read in time',
+            registry=r,
         )
         self.replay_messages = Histogram(
             "chat_replay_messages",
