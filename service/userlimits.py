@@ -11,9 +11,9 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from limits import RateLimitItem, parse
@@ -25,6 +25,7 @@ from service.config import Settings
 from service.errors import TooManyRequests
 
 log = logging.getLogger("service.limits")
+T = TypeVar("T")
 
 # A limiter call waits at most this long for Redis; past it the action goes on unlimited.
 STORAGE_TIMEOUT_SECONDS = 1.0
@@ -69,6 +70,34 @@ def limiter_storage(settings: Settings, name: str) -> tuple[Storage, Callable[[]
     return storage, pool.aclose
 
 
+class FailOpen:
+    """Calls to a limiter's storage that give way while it is down: with Redis
+    unreachable, the action goes on rather than every user being refused, and for
+    STORAGE_RETRY_SECONDS the storage is not asked (no one waits for its timeout)."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what  # for the log: "login throttling", "per-user limits"
+        self._down_until = 0.0
+
+    async def call(self, call: Coroutine[Any, Any, T], fallback: T) -> T:
+        if time.monotonic() < self._down_until:
+            call.close()  # never awaited: close it, or Python warns
+            return fallback
+        try:
+            async with asyncio.timeout(STORAGE_TIMEOUT_SECONDS):
+                return await call
+        except (StorageError, OSError, TimeoutError) as exc:
+            self._down_until = time.monotonic() + STORAGE_RETRY_SECONDS
+            log.warning(
+                "%s unavailable for %.0f s, letting everything through: %s: %s",
+                self._what,
+                STORAGE_RETRY_SECONDS,
+                type(exc).__name__,
+                exc,
+            )
+            return fallback
+
+
 class UserLimits:
     def __init__(self, settings: Settings) -> None:
         self._limits: dict[Action, RateLimitItem] = {
@@ -78,7 +107,7 @@ class UserLimits:
         }
         self._storage, self._close = limiter_storage(settings, "user")
         self._limiter = MovingWindowRateLimiter(self._storage)
-        self._storage_down_until = 0.0
+        self._guard = FailOpen("per-user limits")
 
     async def close(self) -> None:
         if self._close is not None:
@@ -87,24 +116,12 @@ class UserLimits:
     async def spend(self, action: Action, user_id: int) -> None:
         """Count one `action` of the user, or refuse it (TooManyRequests) when the
         window is full; a refused attempt is not counted."""
-        item = self._limits[action]
-        if time.monotonic() < self._storage_down_until:
+        item, key = self._limits[action], str(user_id)
+        if await self._guard.call(self._limiter.hit(item, action.value, key), True):
             return
-        try:
-            async with asyncio.timeout(STORAGE_TIMEOUT_SECONDS):
-                if await self._limiter.hit(item, action.value, str(user_id)):
-                    return
-                stats = await self._limiter.get_window_stats(item, action.value, str(user_id))
-        except (StorageError, OSError, TimeoutError) as exc:
-            self._storage_down_until = time.monotonic() + STORAGE_RETRY_SECONDS
-            log.warning(
-                "per-user limits unavailable for %.0f s, letting actions through: %s: %s",
-                STORAGE_RETRY_SECONDS,
-                type(exc).__name__,
-                exc,
-            )
-            return
-        raise TooManyRequests(_REFUSALS[action], max(1, math.ceil(stats.reset_time - time.time())))
+        stats = await self._guard.call(self._limiter.get_window_stats(item, action.value, key), None)
+        if stats is not None:
+            raise TooManyRequests(_REFUSALS[action], max(1, math.ceil(stats.reset_time - time.time())))
 
 
 def _user_limits(request: Request) -> UserLimits:

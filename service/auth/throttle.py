@@ -15,18 +15,17 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
-from limits.errors import StorageError
 
 from service.config import Settings
 from service.errors import TooManyRequests, Unauthorized
-from service.userlimits import STORAGE_RETRY_SECONDS, STORAGE_TIMEOUT_SECONDS, limiter_storage
+from service.userlimits import FailOpen, limiter_storage
 
 log = logging.getLogger("service.auth")
 
@@ -76,7 +75,7 @@ class LoginThrottle:
         self._limiter = MovingWindowRateLimiter(self._storage)
         self.account_locks = KeyedLocks()
         self.address_locks = KeyedLocks()
-        self._storage_down_until = 0.0
+        self._guard = FailOpen("login throttling")
 
     async def close(self) -> None:
         if self._close is not None:
@@ -96,33 +95,14 @@ class LoginThrottle:
                 yield
             except Unauthorized:
                 for kind, key in keys.items():
-                    await self._storage_call(self._limiter.hit(self._limits[kind], kind, key), True)
+                    await self._guard.call(self._limiter.hit(self._limits[kind], kind, key), True)
                 raise
 
     async def _refuse_when_exhausted(self, keys: dict[str, str]) -> None:
         retry_after = 0
         for kind, key in keys.items():
-            stats = await self._storage_call(self._limiter.get_window_stats(self._limits[kind], kind, key), None)
+            stats = await self._guard.call(self._limiter.get_window_stats(self._limits[kind], kind, key), None)
             if stats is not None and stats.remaining <= 0:
                 retry_after = max(retry_after, math.ceil(stats.reset_time - time.time()), 1)
         if retry_after:
             raise TooManyRequests(TOO_MANY_FAILURES, retry_after)
-
-    async def _storage_call(self, call: Coroutine[Any, Any, T], fallback: T) -> T:
-        """Fail open: with the storage down, logins go on (still one hash at a time per
-        account and address here) rather than every user being locked out."""
-        if time.monotonic() < self._storage_down_until:
-            call.close()  # never awaited: close it, or Python warns
-            return fallback
-        try:
-            async with asyncio.timeout(STORAGE_TIMEOUT_SECONDS):
-                return await call
-        except (StorageError, OSError, TimeoutError) as exc:
-            self._storage_down_until = time.monotonic() + STORAGE_RETRY_SECONDS
-            log.warning(
-                "login throttling unavailable for %.0f s, letting logins through: %s: %s",
-                STORAGE_RETRY_SECONDS,
-                type(exc).__name__,
-                exc,
-            )
-            return fallback

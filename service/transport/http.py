@@ -24,7 +24,7 @@ from typing import Any
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from service.transport.stalls import StallWatch, drop
+from service.transport.stalls import WatchedWrites, drop
 
 MAX_URL_BYTES = 8_000
 MAX_HEADER_LINE_BYTES = 8_000
@@ -34,12 +34,11 @@ MAX_HEAD_BYTES = 64 * 1024
 LINGER_SECONDS = 2.0
 
 
-class GuardedHttpProtocol(HttpToolsProtocol):
+class GuardedHttpProtocol(WatchedWrites, HttpToolsProtocol):
     def __init__(self, *args: Any, request_timeout: float, send_timeout: float = 30.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._request_timeout = request_timeout
         self._send_timeout = send_timeout
-        self._stall: StallWatch | None = None  # made the first time a response waits for the client
         self._deadline: asyncio.TimerHandle | None = None
         self._head_bytes = 0
         self._header_count = 0
@@ -56,21 +55,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        if self._stall is not None:
-            self._stall.stop()
-        super().connection_lost(exc)  # also releases a response waiting to drain
+        super().connection_lost(exc)
 
     # A response the client does not read (stalls.py).
-
-    def pause_writing(self) -> None:
-        super().pause_writing()
-        self._watch()
-
-    def resume_writing(self) -> None:
-        super().resume_writing()
-        if self._stall is not None:
-            self._stall.stop()
-            self._watch_if_closing()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -84,18 +71,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().shutdown()
         self._watch_if_closing()
 
-    def _watch_if_closing(self) -> None:
-        """uvicorn closed the transport, which waits for its buffer to be sent."""
-        if self.transport.is_closing() and self.transport.get_write_buffer_size():
-            self._watch()
-
     def _stalled(self) -> None:
         drop(self.transport)
-
-    def _watch(self) -> None:
-        if self._stall is None:
-            self._stall = StallWatch(self.loop, self.transport, self._send_timeout, self._stalled)
-        self._stall.start()
 
     def data_received(self, data: bytes) -> None:
         # uvicorn's own, but a refusal raised from a callback is not "invalid HTTP".

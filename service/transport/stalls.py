@@ -85,3 +85,42 @@ class StallWatch:
             self._on_stall()
         else:
             self._timer = self._loop.call_later(min(self._timeout / CHECKS, left), self._check)
+
+
+class WatchedWrites(asyncio.Protocol):
+    """The protocol's side of a StallWatch, mixed in ahead of a uvicorn protocol:
+    the watch runs while the transport is paused for writing (or closing with bytes
+    left) and `_stalled` is called when the client read nothing for `_send_timeout`."""
+
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+    _send_timeout: float
+    _stall: StallWatch | None = None  # made the first time output waits for the client
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self._watch()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._stall is not None:
+            self._stall.stop()
+            self._watch_if_closing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._stall is not None:
+            self._stall.stop()
+        super().connection_lost(exc)  # also releases a response waiting to drain
+
+    def _watch_if_closing(self) -> None:
+        """The transport closes once its buffer is sent: the client must read it."""
+        if self.transport.is_closing() and self.transport.get_write_buffer_size():
+            self._watch()
+
+    def _watch(self) -> None:
+        if self._stall is None:
+            self._stall = StallWatch(self.loop, self.transport, self._send_timeout, self._stalled)
+        self._stall.start()
+
+    def _stalled(self) -> None:
+        raise NotImplementedError

@@ -36,7 +36,7 @@ from websockets.http11 import Request
 from websockets.protocol import State
 
 from service.transport.keepalive import PING_FRAME, Keepalive, keepalive_of, lone_pong
-from service.transport.stalls import StallWatch, drop
+from service.transport.stalls import WatchedWrites, drop
 
 WRITE: Final = "chat.write"
 # What an open socket is told when the server stops.
@@ -94,13 +94,12 @@ class _Corked:
 _CORKED: WeakKeyDictionary[asyncio.AbstractEventLoop, _Corked] = WeakKeyDictionary()
 
 
-class ChatWebSocketProtocol(WebSocketsSansIOProtocol):
+class ChatWebSocketProtocol(WatchedWrites, WebSocketsSansIOProtocol):
     _frames: list[bytes] | None = None  # taken in this turn, not yet written
     _corked: _Corked | None = None
     _keepalive: Keepalive | None = None
     _ping_step: int | None = None  # of the next keepalive turn
     _answered = True  # the client sent something since the last ping
-    _stall: StallWatch | None = None  # made the first time output waits for the client
     _on_stall: Callable[[], None] | None = None  # the app's, through on_stall()
 
     def __init__(self, *args: Any, send_timeout: float = SEND_TIMEOUT, **kwargs: Any) -> None:
@@ -194,21 +193,6 @@ class ChatWebSocketProtocol(WebSocketsSansIOProtocol):
 
     # Output that waits for a client reading nothing (stalls.py).
 
-    def pause_writing(self) -> None:
-        super().pause_writing()
-        self._watch()
-
-    def resume_writing(self) -> None:
-        super().resume_writing()
-        if self._stall is not None:
-            self._stall.stop()
-            self._watch_if_closing()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._stall is not None:
-            self._stall.stop()
-        super().connection_lost(exc)
-
     async def run_asgi(self) -> None:
         await super().run_asgi()  # closes the transport unless a close timer will
         self._watch_if_closing()
@@ -220,13 +204,8 @@ class ChatWebSocketProtocol(WebSocketsSansIOProtocol):
         self._watch_if_closing()
 
     def _watch_if_closing(self) -> None:
-        if self.transport.is_closing() and not self.disconnected and self.transport.get_write_buffer_size():
-            self._watch()
-
-    def _watch(self) -> None:
-        if self._stall is None:
-            self._stall = StallWatch(self.loop, self.transport, self._send_timeout, self._stalled)
-        self._stall.start()
+        if not self.disconnected:
+            super()._watch_if_closing()
 
     def _set_on_stall(self, callback: Callable[[], None]) -> None:
         self._on_stall = callback

@@ -13,8 +13,9 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from service.auth.throttle import STORAGE_TIMEOUT_SECONDS, LoginThrottle
+from service.auth.throttle import LoginThrottle
 from service.errors import TooManyRequests, Unauthorized
+from service.userlimits import STORAGE_TIMEOUT_SECONDS
 from tests.conftest import PASSWORD, free_port, make_settings
 from tests.realtime.conftest import LiveServer, serve, wait_until
 
