@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from tests.conftest import ServiceProcess, service_env
 from tests.web.conftest import ChatPage, Rest, send_over_websocket, unique
 
-ANSWERED = re.compile(r"^(No messages match .*|\d+ match(es)?.*)$")
+ANSWERED = re.compile(r"^(No messages match .*|\d+ match(es)?.*|Cannot search for that: [a-z].*)$")
 
 
 def _search(chat: ChatPage, query: str) -> None:
@@ -200,6 +200,11 @@ def test_hostile_queries_show_results_or_no_results_and_nothing_runs(
     for query in HOSTILE:
         _search(chat, query)
         expect(chat.page.locator("#search-status")).to_have_text(ANSWERED)
+    # A query the service refuses says why, in words.
+    _search(chat, "x*")
+    expect(chat.page.locator("#search-status")).to_have_text(
+        "Cannot search for that: a prefix needs at least 2 characters"
+    )
     _search(chat, f"<script> {tag}")
     expect(_results(chat).locator(".result-body")).to_have_text([markup])
     _search(chat, f'"quoted" {tag}*')

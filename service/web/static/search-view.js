@@ -4,7 +4,7 @@
 // limits the search to the open room. It renders what it is given and sends intents.
 
 import { errorText } from "./actions.js";
-import { SignedOut } from "./api.js";
+import { ApiError, SignedOut } from "./api.js";
 import { $, el } from "./dom.js";
 import { roomLabel } from "./names.js";
 
@@ -118,7 +118,7 @@ export class SearchView {
       page = await this.intents.search(query.q, { roomId: query.roomId, beforeId });
     } catch (error) {
       if (asked !== this.asked) return;
-      $("search-status").textContent = error instanceof SignedOut ? "" : `The search failed: ${errorText(error)}`;
+      $("search-status").textContent = error instanceof SignedOut ? "" : searchFailure(error);
       return;
     }
     if (asked !== this.asked) return;
@@ -151,4 +151,13 @@ export class SearchView {
     item.append(button);
     return item;
   }
+}
+
+// A query the server refuses (too many terms, a one-letter prefix) is the user's to
+// change, not a failure.
+function searchFailure(error) {
+  if (error instanceof ApiError && error.status === 422) {
+    return `Cannot search for that: ${error.message.replace(/^q: /, "")}`;
+  }
+  return `The search failed: ${errorText(error)}`;
 }
