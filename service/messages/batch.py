@@ -152,7 +152,8 @@ async def _insert(
 
 class _Senders:
     """Sending moves the sender's read marker to their last message in the room.
-    When it moves past entries that are not theirs, their devices are told (SPEC 3.3)."""
+    When it moves past entries that are not theirs, their devices are told
+    (docs/protocol.md, "Read markers and unread counts")."""
 
     def __init__(self, batch: list[Pending], placed: list[tuple[int, int]]) -> None:
         self._last: dict[tuple[int, int], tuple[int, int]] = {}  # (room, user) -> (seq, batch index)
