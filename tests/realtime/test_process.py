@@ -1,11 +1,10 @@
-"""`chat-service serve` as operators run it: shutdown, restart, logs, the README client."""
+"""`chat-service serve` as operators run it: shutdown, restart, logs, the example client."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import itertools
-import re
 import signal
 import subprocess
 import sys
@@ -19,7 +18,8 @@ from websockets.typing import Subprotocol
 
 from tests.conftest import PASSWORD, ServiceProcess, service_env
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+# The client the README points to, run as a user would run it.
+FOLLOW = Path(__file__).resolve().parents[2] / "examples" / "follow.py"
 
 
 async def _user(base: str, username: str) -> str:
@@ -179,11 +179,7 @@ async def test_tokens_never_reach_the_log(tmp_path: Path) -> None:
         assert redacted in output, redacted
 
 
-async def test_readme_client_follows_two_rooms_across_a_restart_without_duplicates(tmp_path: Path) -> None:
-    code = re.search(r"```python\n(# follow\.py.*?)```", README.read_text(), re.S)
-    assert code, "README has no follow.py client"
-    script = tmp_path / "follow.py"
-    script.write_text(code.group(1))
+async def test_example_client_follows_two_rooms_across_a_restart_without_duplicates(tmp_path: Path) -> None:
     env = service_env(f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}")
 
     async def send(base: str, token: str, room_id: int, numbers: range) -> None:
@@ -199,7 +195,7 @@ async def test_readme_client_follows_two_rooms_across_a_restart_without_duplicat
         second = await _room(service.base, token, "random")
         await send(service.base, token, first, range(1, 3))  # history shown on first connect
         follower = subprocess.Popen(
-            [sys.executable, str(script), service.base, "alice", PASSWORD, str(first), str(second)],
+            [sys.executable, str(FOLLOW), service.base, "alice", PASSWORD, str(first), str(second)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
