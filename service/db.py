@@ -127,7 +127,7 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 # Each engine has its own pool, so no number of reads (or REST writes) leaves the
 # message writer without a connection. On PostgreSQL an instance opens at most
-# 10 + 5 + 2 = 17 connections (README, "Scaling out").
+# 10 + 5 + 2 = 17 connections (docs/operations.md).
 READ_POOL: dict[str, Any] = {"pool_size": 5, "max_overflow": 5}
 WRITE_POOL: dict[str, Any] = {"pool_size": 3, "max_overflow": 2}
 WRITER_POOL: dict[str, Any] = {"pool_size": 2, "max_overflow": 0}

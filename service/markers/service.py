@@ -88,7 +88,7 @@ async def my_rooms(
     them is the user's own message: sending moves the sender's marker, and a new
     member's starts at the room's end. A counter would cost every message a write
     per member (bench/writecost.py); an index of counted messages, an index entry
-    per message (bench/ab.py: README)."""
+    per message (bench/ab.py: docs/performance.md)."""
     last_event_at = (
         select(Message.created_at).where(Message.room_id == Room.id, Message.seq == Room.last_seq).scalar_subquery()
     )

@@ -2,8 +2,8 @@
 
 uvicorn's own keepalive arms two timers for every ping (the next ping, the
 pong's deadline) and builds each ping frame with a random payload; with
-thousands of idle sockets that was most of what an idle instance spent (README,
-"Performance"). Here one timer per loop wakes at most every TICK_SECONDS and
+thousands of idle sockets that was most of what an idle instance spent
+(docs/performance.md). Here one timer per loop wakes at most every TICK_SECONDS and
 gives a turn to the sockets whose interval is up. A socket's turn either sends
 it the same two-byte ping or, when nothing has come from the client since the
 previous ping, closes it: any bytes from the client answer a ping as well as a
