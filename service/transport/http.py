@@ -13,7 +13,15 @@ A response the client does not read is held in the transport's buffer, whole
 (a JSON body is written at once) or up to the high-water mark (a streamed body
 waits for it to drain), and uvicorn's closes wait for that buffer to be sent.
 A client that reads nothing of it for `send_timeout` (stalls.py) has its
-connection dropped, which also releases a response waiting to drain."""
+connection dropped, which also releases a response waiting to drain.
+
+data_received() is uvicorn's HttpToolsProtocol.data_received with the refusal
+added, so it calls that class's private _unset_keepalive_if_required,
+_should_upgrade and _unsupported_upgrade_warning; the class's parser, cycle and
+server_state are read too, and a refusal relies on httptools turning a callback's
+exception into HttpParserError. tests/transport/test_private_state.py checks each
+(names, signatures, digests of the code copied); pyproject.toml holds uvicorn and
+httptools to the releases it passed on."""
 
 from __future__ import annotations
 

@@ -8,7 +8,14 @@ gives a turn to the sockets whose interval is up. A socket's turn either sends
 it the same two-byte ping or, when nothing has come from the client since the
 previous ping, closes it: any bytes from the client answer a ping as well as a
 pong does, so a client has one interval to answer. The pongs themselves, most
-of what an idle socket reads, skip the frame parser (lone_pong)."""
+of what an idle socket reads, skip the frame parser (lone_pong).
+
+lone_pong reads websockets' private parser state: `conn.reader.buffer` and the
+generator chain of `conn.parser` (ServerProtocol.parse into Protocol.parse, waiting
+in StreamReader.at_eof between frames), recognised by those functions' code
+objects. tests/transport/test_private_state.py fails when that shape changes and
+test_fast_paths.py when the shortcut stops being taken; pyproject.toml holds
+websockets to the releases they passed on."""
 
 from __future__ import annotations
 

@@ -21,7 +21,16 @@ A client that reads nothing for `send_timeout` while bytes wait for it (stalls.p
 is a slow consumer: the app is told (`on_stall`) and closes it 1013. A close frame
 never waits for a transport that will not drain, and a transport still holding
 bytes for a client that reads nothing after its close is dropped: every close
-ends, so what the socket held is freed."""
+ends, so what the socket held is freed.
+
+This leans on uvicorn's private WebSocketsSansIOProtocol: it reads and sets its
+state (conn, writable, queue, disconnected, handshake_complete, initial_response,
+close_sent, close_timer, close_timeout, read_paused, request, response, scope),
+redoes the close branch of its send() and its shutdown() without waiting for the
+transport, and replaces its keepalive (start/stop_keepalive, handle_pong).
+tests/transport/test_private_state.py checks each name, its kind, and a digest of
+the uvicorn code copied or replaced; test_fast_paths.py checks that chat.write
+is taken. pyproject.toml holds uvicorn to the releases they passed on."""
 
 from __future__ import annotations
 
