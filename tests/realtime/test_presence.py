@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import time
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
+from service.realtime import roster
 from tests.realtime.conftest import Client, LiveServer, auth
 
 
@@ -66,7 +69,12 @@ async def test_presence_is_per_room(server: LiveServer) -> None:
     assert await _presence(server, b_token, one["id"]) == ["alice"]
 
 
-async def test_typing_reaches_the_others_once_per_two_seconds(server: LiveServer) -> None:
+async def test_typing_reaches_the_others_once_per_two_seconds(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The roster's clock, moved by hand: the interval is checked exactly, with no waiting.
+    now = [1000.0]
+    monkeypatch.setattr(roster, "time", SimpleNamespace(monotonic=lambda: now[0]))
     _, a_token = await server.user("alice")
     bob, b_token = await server.user("bob")
     room = await server.room(a_token, "lobby")
@@ -76,28 +84,34 @@ async def test_typing_reaches_the_others_once_per_two_seconds(server: LiveServer
     await b.handshake()
     assert (await a.recv())["event"] == "join"
 
-    first = time.monotonic()
-    for _ in range(5):
+    async def typing_then_message(body: str) -> list[dict[str, Any]]:
+        """Bob types, then sends `body`: what alice gets up to that message. Bob's
+        frames are handled in order, so a notice forwarded is ahead of it."""
         await b.send({"type": "typing"})
-    await b.message("hi", "m1")
+        await b.message(body, body)
+        frames = [await a.recv()]
+        while frames[-1]["type"] != "message":
+            frames.append(await a.recv())
+        assert frames[-1]["body"] == body
+        return frames[:-1]
+
+    for _ in range(4):
+        await b.send({"type": "typing"})
     # One typing notice, then the message: the other four were within 2 s.
-    assert await a.recv() == {"type": "typing", "user": bob}
-    assert (await a.recv())["type"] == "message"
+    assert await typing_then_message("m1") == [{"type": "typing", "user": bob}]
     # The sender is not told about their own typing.
     assert (await b.recv())["type"] == "message"
     assert await _next_ephemeral_or_pong(b) == {"type": "pong"}
 
-    # Keep typing: the next notice goes out once 2 s have passed.
-    while True:
-        await b.send({"type": "typing"})
-        frame = await _next_ephemeral_or_pong(a)
-        if frame["type"] == "typing":
-            break
-    assert time.monotonic() - first >= 2.0
-    assert frame == {"type": "typing", "user": bob}
+    now[0] += 1.99
+    assert await typing_then_message("m2") == []
+    now[0] += 0.01  # 2 s after the notice that went out
+    assert await typing_then_message("m3") == [{"type": "typing", "user": bob}]
+    now[0] += 1.0
+    assert await typing_then_message("m4") == []
 
     # Typing is not stored.
-    assert [m["body"] for m in await server.history(a_token, room["id"])] == ["hi"]
+    assert [m["body"] for m in await server.history(a_token, room["id"])] == ["m1", "m2", "m3", "m4"]
 
 
 async def test_presence_endpoint_has_the_room_visibility(server: LiveServer) -> None:
