@@ -64,11 +64,15 @@ async def test_presence_and_typing_cross_instances_and_a_crash_is_a_leave(
         typing = await _ephemeral(on_a)
         assert (typing["type"], typing["user"]["username"]) == ("typing", "bob")
 
-        # Instance b dies without a word: bob leaves within 1.25 × TTL (plus a sweep's run).
+        # Instance b dies without a word: its entries expire and a's sweep announces
+        # bob's leave, within 1.25 × TTL by design. The bound is four times that, so a
+        # busy machine stays inside it, yet half the default TTL (20 s), so entries
+        # that outlive the configured TTL still fail here.
         b.stop(signal.SIGKILL)
         started = time.monotonic()
         left = await _ephemeral(on_a)
         assert (left["event"], left["user"]["username"]) == ("leave", "bob")
-        assert time.monotonic() - started < 1.25 * TTL + 2
+        waited = time.monotonic() - started
+        assert waited < 5 * TTL, waited
         assert await _online(alice, a.base, room) == ["alice"]
         await on_a.close()
