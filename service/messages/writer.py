@@ -67,11 +67,6 @@ class MessageWriter:
         self._ready.set()
         return future
 
-    async def store(
-        self, room_id: int, user_id: int, body: str, client_msg_id: str | None = None, username: str | None = None
-    ) -> StoreResult:
-        return await self.submit(room_id, user_id, username, body, client_msg_id)
-
     async def change(
         self,
         room_id: int,
