@@ -93,10 +93,6 @@ class Hub:
     def draining(self) -> bool:
         return self.registry.draining
 
-    @property
-    def connection_count(self) -> int:
-        return len(self.registry)
-
     async def drain(self, timeout: float) -> None:
         await self.registry.drain(timeout)
 
@@ -217,9 +213,6 @@ class Hub:
         """After commit: each event's frame, encoded once, to its room's channel; a
         stored batch in one round trip to the broker."""
         await self._publish_messages([(event.room_id, event.seq, frames.stream_frame(event)) for event in events])
-
-    async def publish_message(self, room_id: int, seq: int, frame: str) -> None:
-        await self._publish_messages([(room_id, seq, frame)])
 
     async def _publish_messages(self, messages: Sequence[tuple[int, int, str]]) -> None:
         if self.broker.local_only:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from service.realtime import protocol
 from tests.realtime.conftest import LiveServer, ServerFactory
 from tests.storing import store_message
 
@@ -17,10 +16,11 @@ async def test_out_of_order_and_lost_publishes_reach_clients_in_order_once(serve
         await c.handshake()
     resources = server.resources
     stored = [(await store_message(resources.engine, room["id"], user["id"], f"m{i}")).message for i in range(1, 7)]
-    frames = {m.seq: protocol.message_frame(m) for m in stored}
-    # Reordered, duplicated, and seq 3 and 5 never published (their publisher died after commit).
+    by_seq = {m.seq: m for m in stored}
+    # Published as the writer does after commit, but reordered, duplicated, and seq 3
+    # and 5 never (their publisher died after commit).
     for seq in (2, 4, 1, 2, 6):
-        await resources.hub.publish_message(room["id"], seq, frames[seq])
+        await resources.hub.publish_stored([by_seq[seq]])
     for c in clients:
         got = await c.messages(6)
         assert [m["seq"] for m in got] == [1, 2, 3, 4, 5, 6]
