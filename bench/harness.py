@@ -1,6 +1,6 @@
 """What the bench scenarios share: servers started pinned to the server core (the
-service on a fresh database, or a reference peer), and bench/loadgen.py run pinned
-to the client core against them."""
+service on a fresh database, several instances of it on one, or a reference peer),
+and the load client (bench/loadgen.py) run pinned to the client core against them."""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 PYTHON = sys.executable
 CHAT_SERVICE = str(Path(PYTHON).parent / "chat-service")
+TARGETS = ("service", "raw_ws", "picows", "bare_fastapi", "socketio")
+REFERENCES = ("raw_ws", "picows", "bare_fastapi", "socketio")
 PEERS = {
     "raw_ws": "raw_ws.py",
     "picows": "picows_server.py",
@@ -80,8 +82,8 @@ def service_env(args: argparse.Namespace, database_url: str, **extra: str) -> di
         # The quiet scenario creates 20,000 rooms as fast as it can.
         CHAT_ROOM_CREATE_LIMIT_PER_USER="1000000/hour",
         CHAT_SEARCH_LIMIT_PER_USER="1000000/hour",
-        **extra,
     )
+    env.update(extra)
     if args.store_batch is not None:
         env["CHAT_STORE_BATCH"] = str(args.store_batch)
     env.update(args.service_env)
@@ -186,22 +188,6 @@ def drop_redis_keys(url: str, prefix: str) -> None:
             client.delete(*keys)
     finally:
         client.close()
-
-
-def storage_reference(args: argparse.Namespace) -> dict[str, Any]:
-    """bench/storelimit.py on a fresh database of the service's schema: what plain
-    asyncpg stores per second in the writer's way (PostgreSQL only)."""
-    with contextlib.ExitStack() as stack:
-        workdir = Path(tempfile.mkdtemp(prefix="bench-storage-", dir=args.db_dir))
-        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
-        database_url = stack.enter_context(fresh_database(args, workdir))
-        env = service_env(args, database_url)
-        subprocess.run([CHAT_SERVICE, "db", "upgrade"], cwd=workdir, env=env, check=True, capture_output=True)
-        cmd = ["taskset", "-c", str(args.server_core), PYTHON, str(BENCH / "storelimit.py")]
-        cmd += ["--database-url", asyncpg_url(database_url), "--duration", str(args.duration)]
-        cmd += ["--rooms", str(args.rooms), "--body-size", str(args.body_size)]
-        result, _ = run_json(cmd, "storelimit.py", args.scenario_timeout)
-        return {"target": "asyncpg_batched_insert", **result}
 
 
 def asyncpg_url(database_url: str) -> str:
@@ -311,36 +297,39 @@ def tail(path: Path, chars: int = 1500) -> str:
 # --------------------------------------------------------------------- loadgen
 
 
+def client(
+    args: argparse.Namespace, command: str, options: Sequence[object], core: int | None = None, label: str = ""
+) -> dict[str, Any]:
+    """One step of the load client (bench/loadgen.py), pinned to the client core (or
+    `core`); its JSON result, or {"error": …}."""
+    options = [str(o) for o in options]
+    cmd = ["taskset", "-c", str(args.client_core if core is None else core), PYTHON, str(BENCH / "loadgen.py")]
+    cmd += [command, "--timeout", str(args.scenario_timeout), *options]
+    print(f"  [{time.strftime('%H:%M:%S')}] {label}loadgen {command} {' '.join(options)}", file=sys.stderr, flush=True)
+    result, stderr = run_json(cmd, f"loadgen {command}", args.scenario_timeout + 30)
+    if stderr and "error" not in result:
+        result["loadgen_stderr"] = stderr
+    return result
+
+
 def loadgen(
     args: argparse.Namespace,
-    scenario: str,
+    command: str,
     srv: Server,
     options: Sequence[object],
     more: Sequence[Server] = (),
     side: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """bench/loadgen.py against srv (and, for broadcast, more instances of it, and the
+    """The load client against srv (and, for broadcast, more instances of it, and the
     CPU of `side` processes such as PostgreSQL and Redis)."""
-    side = side or {}
-    cmd = ["taskset", "-c", str(args.client_core), PYTHON, str(BENCH / "loadgen.py"), scenario]
-    cmd += ["--port", str(srv.port), "--server-pid", str(srv.pid), "--timeout", str(args.scenario_timeout)]
+    head: list[object] = ["--port", srv.port, "--server-pid", srv.pid]
     if more:
-        cmd += ["--more-ports", ",".join(str(s.port) for s in more)]
-        cmd += ["--more-server-pids", ",".join(str(s.pid) for s in more)]
-    for name, pid in side.items():
-        cmd += ["--side-pid", f"{name}={pid}"]
-    cmd += [str(o) for o in options]
-    print(
-        f"  [{time.strftime('%H:%M:%S')}] {srv.kind}: loadgen {scenario} {' '.join(str(o) for o in options)}",
-        file=sys.stderr,
-        flush=True,
-    )
-    result, stderr = run_json(cmd, "loadgen", args.scenario_timeout + 30)
-    if "error" in result:
-        return {"target": srv.kind, **result}
-    if stderr:
-        result["loadgen_stderr"] = stderr
-    return result
+        head += ["--more-ports", ",".join(str(s.port) for s in more)]
+        head += ["--more-server-pids", ",".join(str(s.pid) for s in more)]
+    for name, pid in (side or {}).items():
+        head += ["--side-pid", f"{name}={pid}"]
+    result = client(args, command, [*head, *options], label=f"{srv.kind}: ")
+    return {"target": srv.kind, **result} if "error" in result else result
 
 
 def broadcast(
@@ -360,7 +349,6 @@ def broadcast(
     options += ["--mode", mode, "--duration", args.duration, "--drain-idle", args.drain_idle]
     options += ["--body-size", args.body_size, "--users", args.users]
     options += ["--inflight", inflight] if mode == "saturated" else ["--rate", f"{rate:.3f}"]
-    options += ["--client", args.client]
     result = loadgen(args, "broadcast", srv, options, more, side)
     if "wall_s" in result and result.get("server_cpu_s") is not None:
         result["server_cpu_pct"] = round(100 * result["server_cpu_s"] / result["wall_s"], 1)
@@ -375,26 +363,6 @@ def fixed_rate(args: argparse.Namespace, explicit: float | None, saturated: dict
         return explicit
     measured = (saturated or {}).get("msgs_per_s") or 0
     return max(1.0, args.rate_fraction * measured) if measured else 50.0
-
-
-# -------------------------------------------------------------------- markdown
-
-
-def fmt(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> str:
-    lines = ["| " + " | ".join(title for _, title in columns) + " |", "|" + "---|" * len(columns)]
-    for row in rows:
-        lines.append("| " + " | ".join(fmt(row.get(key)) for key, _ in columns) + " |")
-    return "\n".join(lines)
 
 
 def side_processes() -> dict[str, int]:

@@ -1,12 +1,13 @@
-"""Benchmark runner: starts each server pinned to one core, runs bench/loadgen.py
-pinned to another, and writes a JSON file plus a markdown report (stdout).
+"""Benchmark runner: starts each server pinned to one core, runs the load client
+(bench/loadgen.py) pinned to another, and writes a JSON file plus a markdown
+report (stdout).
 
     .venv/bin/python bench/run.py            # full run
-    .venv/bin/python bench/run.py --quick    # smoke run, under a minute
+    .venv/bin/python bench/run.py --quick    # smoke run, about a minute
 
 The service measured is the one installed in the interpreter's environment
 (`chat-service` beside it), so another checkout's venv python runs this harness
-against that checkout's service (see bench/ab.py).
+against that checkout's service.
 
 See bench/README.md for what each scenario measures."""
 
@@ -17,7 +18,6 @@ import contextlib
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,340 +27,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import procstat
-from harness import BENCH, PYTHON, REPO, broadcast, fixed_rate, fmt, loadgen, run_json, server, storage_reference, table
-from instances import instances_markdown, run_instances
+from harness import BENCH, PYTHON, REFERENCES, REPO, TARGETS
+from load import procstat
+from report import table
+from scenarios import SCENARIOS
+from scenarios.many_rooms import REFERENCE as STORAGE_REFERENCE
 
-TARGETS = ("service", "raw_ws", "picows", "bare_fastapi", "socketio")
-REFERENCES = ("raw_ws", "picows", "bare_fastapi", "socketio")
-# The generator must cost at most this share of the server's CPU per delivery, or the
-# figures measure the generator.
-GEN_SHARE_MAX = 0.5
-SCENARIOS = ("fanout", "many-rooms", "idle", "replay", "login", "mux", "unread", "quiet", "instances")
-IDLE_TARGETS = ("service", "bare_fastapi", "raw_ws")
-CLIENT_BOUND_PCT = 85  # generator CPU above this: the client, not the server, set the pace
-NOISY_PCT = 10  # other processes used more than this of the server's or generator's core
-UNREAD_TARGET_MS = 50  # GET /users/me/rooms, 200 rooms, 50,000 unread (issue 13)
-
-
-def run_fanout(args: argparse.Namespace) -> list[dict[str, Any]]:
-    rows = []
-    for size in args.fanout_sizes:
-        rate: float | None = args.fanout_rate
-        for target in [t for t in TARGETS if t in args.targets]:  # the service first: it sets the rate
-            with server(target, args, CHAT_HISTORY_ON_CONNECT="0") as srv:
-                sat = broadcast(args, srv, 1, size, "saturated", args.fanout_inflight, 0)
-                if rate is None:
-                    rate = fixed_rate(args, None, sat)
-                time.sleep(args.settle)
-                fixed = broadcast(args, srv, 1, size, "rate", 0, rate)
-            for row in (sat, fixed):
-                rows.append({"scenario": "fanout", "size": f"1x{size}", **row})
-    return rows
-
-
-def run_many_rooms(args: argparse.Namespace) -> list[dict[str, Any]]:
-    rows = []
-    # Before and after the service's rows: PostgreSQL's own state (checkpoints after
-    # the service's writes) moves the reference by up to 2x between runs.
-    references = [storage_reference(args)] if args.database == "postgresql" else []
-    for size in args.room_sizes:
-        with server("service", args, CHAT_HISTORY_ON_CONNECT="0") as srv:
-            members = args.rooms_members
-            sat = broadcast(args, srv, args.rooms, size, "saturated", args.rooms_inflight, 0, members)
-            if args.rooms_saturated_only:
-                fixed = None
-            else:
-                time.sleep(args.settle)
-                rate = fixed_rate(args, args.rooms_rate, sat)
-                fixed = broadcast(args, srv, args.rooms, size, "rate", 0, rate, members)
-        for row in (sat, fixed):
-            if row is not None:
-                label = f"{args.rooms}x{size}{' members' if members else ''}"
-                rows.append({"scenario": "many-rooms", "size": label, **row})
-    if references:
-        references.append(storage_reference(args))
-        failed = next((r for r in references if "error" in r), None)
-        runs = [r["stored_per_s"] for r in references if "error" not in r]
-        reference = failed or {
-            **references[-1],
-            "stored_per_s": round(sum(runs) / len(runs), 1),
-            "stored_per_s_runs": runs,
-        }
-        rows.append({"scenario": "many-rooms", "size": f"{args.rooms} rooms", **reference})
-    return rows
-
-
-def run_idle(args: argparse.Namespace) -> list[dict[str, Any]]:
-    rows = []
-    for target in [t for t in IDLE_TARGETS if t in args.targets]:
-        with server(target, args, CHAT_HISTORY_ON_CONNECT="0") as srv:
-            options = ["--target", target, "--connections", args.idle_connections, "--settle", args.settle]
-            rows.append({"scenario": "idle", **loadgen(args, "idle", srv, options)})
-    return rows
-
-
-def run_replay(args: argparse.Namespace) -> dict[str, Any]:
-    with server("service", args, CHAT_MAX_REPLAY=str(max(1000, args.replay_missed))) as srv:
-        options = ["--clients", args.replay_clients, "--missed", args.replay_missed, "--body-size", args.body_size]
-        return {"scenario": "replay", **loadgen(args, "replay", srv, options)}
-
-
-def run_mux(args: argparse.Namespace) -> dict[str, Any]:
-    with server(
-        "service",
-        args,
-        CHAT_HISTORY_ON_CONNECT="0",
-        CHAT_MAX_ROOMS_PER_SOCKET=str(max(500, args.mux_rooms_per_user)),
-        # Registering and logging in 1,000 users takes a minute (argon2): tokens must outlive the run.
-        CHAT_ACCESS_TOKEN_MINUTES="120",
-    ) as srv:
-        options = ["--users", args.mux_users, "--rooms-per-user", args.mux_rooms_per_user]
-        options += ["--room-members", args.mux_room_members, "--subscribe-concurrency", args.mux_subscribe_concurrency]
-        options += ["--inflight", args.mux_inflight, "--duration", args.duration, "--drain-idle", args.drain_idle]
-        options += ["--body-size", args.body_size, "--settle", args.settle]
-        return {"scenario": "mux", **loadgen(args, "mux", srv, options)}
-
-
-def run_login(args: argparse.Namespace) -> dict[str, Any]:
-    with server("service", args) as srv:
-        options = ["--logins", args.logins, "--users", args.login_users, "--concurrency", args.login_concurrency]
-        return {"scenario": "login", **loadgen(args, "login", srv, options)}
-
-
-def run_quiet(args: argparse.Namespace) -> dict[str, Any]:
-    """Many rooms open and nothing sent; the first sockets of rooms (bench/quiet.py)."""
-    with server("service", args, CHAT_HISTORY_ON_CONNECT="0") as srv, server("bare_fastapi", args) as bare:
-        cmd = ["taskset", "-c", str(args.client_core), PYTHON, str(BENCH / "quiet.py")]
-        cmd += ["--reference-port", str(bare.port), "--reference-pid", str(bare.pid)]
-        cmd += ["--port", str(srv.port), "--server-pid", str(srv.pid), "--rooms", str(args.quiet_rooms)]
-        cmd += ["--per-room-rooms", str(args.quiet_per_room_rooms), "--second-sockets", str(args.quiet_second)]
-        cmd += ["--window", str(args.quiet_window)]
-        print(f"  [{time.strftime('%H:%M:%S')}] quiet.py {' '.join(cmd[4:])}", file=sys.stderr, flush=True)
-        result, _ = run_json(cmd, "quiet.py", args.scenario_timeout)
-        return {"scenario": "quiet", "target": "service", **result}
-
-
-def quiet_markdown(quiet: dict[str, Any]) -> list[str]:
-    first, second, mux = quiet["first_sockets"], quiet["second_sockets"], quiet["mux_subscribe"]
-    connects = [
-        {"what": "per-room socket, the room's first here (opens its feed)", **first},
-        {"what": "per-room socket, room already open", **second},
-        {
-            "what": "/ws subscription, the room's first here",
-            **mux,
-            "server_cpu_us_per_connect": mux["server_cpu_us_per_subscription"],
-        },
-    ]
-    return [
-        f"### Open rooms at rest ({quiet['rooms']:,} rooms)",
-        table(
-            quiet["idle"],
-            [
-                ("what", "open"),
-                ("sockets", "sockets"),
-                ("window_s", "window s"),
-                ("server_cpu_pct", "srv CPU % of a core"),
-                ("rss_kib", "srv RSS KiB"),
-                ("others_server_core_pct", "others on srv core %"),
-            ],
-        ),
-        table(
-            connects,
-            [
-                ("what", "connect"),
-                ("sockets", "sockets"),
-                ("failed", "failed"),
-                ("wall_s", "wall s"),
-                ("server_cpu_us_per_connect", "srv CPU µs each"),
-                ("others_server_core_pct", "others on srv core %"),
-            ],
-        ),
-    ]
-
-
-def unread_step(args: argparse.Namespace, step: str, options: Sequence[object]) -> dict[str, Any]:
-    """One step of bench/unread.py, pinned to the client core; its JSON result."""
-    cmd = ["taskset", "-c", str(args.client_core), PYTHON, str(BENCH / "unread.py"), step, *(str(o) for o in options)]
-    print(f"  [{time.strftime('%H:%M:%S')}] unread.py {step}", file=sys.stderr, flush=True)
-    result, _ = run_json(cmd, f"unread.py {step}", args.scenario_timeout)
-    return result
-
-
-def run_unread(args: argparse.Namespace) -> dict[str, Any]:
-    """A user in --unread-rooms rooms with --unread-messages unread: GET /users/me/rooms (bench/unread.py)."""
-    out: dict[str, Any] = {"scenario": "unread", "target": "service", "database": args.database}
-    with server("service", args) as srv:
-        assert srv.database_url is not None
-        manifest = Path(tempfile.mkdtemp(prefix="bench-unread-", dir=args.db_dir)) / "manifest.json"
-        try:
-            options: list[object] = ["--port", srv.port, "--database-url", srv.database_url, "--manifest", manifest]
-            options += ["--rooms", args.unread_rooms, "--unread", args.unread_messages]
-            options += ["--history", args.unread_history, "--other-rows", args.unread_other_rows]
-            out["fill"] = unread_step(args, "fill", options)
-            if "error" in out["fill"]:
-                out["error"] = out["fill"]["error"]
-                return out
-            measure: list[object] = ["--port", srv.port, "--server-pid", srv.pid, "--manifest", manifest]
-            measure += ["--database-url", srv.database_url, "--requests", args.unread_requests]
-            measure += ["--query-runs", args.unread_query_runs]
-            # PostgreSQL: first as filled and analyzed (the newest rows not yet all-visible, as
-            # between two autovacuums), then after VACUUM (index-only scans skip the heap).
-            phases = ["analyzed", "vacuumed"] if args.database == "postgresql" else ["as filled"]
-            out["phases"] = []
-            for phase in phases:
-                if phase == "vacuumed":
-                    out["vacuum"] = unread_step(args, "vacuum", ["--database-url", srv.database_url])
-                out["phases"].append(unread_step(args, "measure", [*measure, "--phase", phase]))
-        finally:
-            shutil.rmtree(manifest.parent, ignore_errors=True)
-    return out
-
-
-# ------------------------------------------------------------------ analysis
-
-
-def ratio(a: float | None, b: float | None) -> float | None:
-    return round(a / b, 3) if a is not None and b else None
-
-
-def ratios(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """The service against each reference, same scenario, size and mode, same run."""
-    out = []
-    fanout = [r for r in results.get("fanout", []) if "error" not in r]
-    for size in dict.fromkeys(r["size"] for r in fanout):
-        for mode in ("saturated", "rate"):
-            rows = {r["target"]: r for r in fanout if r["size"] == size and r["mode"] == mode}
-            service = rows.get("service")
-            if service is None:
-                continue
-            metrics = ["server_cpu_us_per_delivery"] + (["deliveries_per_s"] if mode == "saturated" else ["p99_ms"])
-            for metric in metrics:
-                row: dict[str, Any] = {"what": f"fanout {size} {mode}", "metric": metric, "service": service[metric]}
-                for ref in REFERENCES:
-                    row[ref] = ratio(service[metric], rows.get(ref, {}).get(metric))
-                out.append(row)
-    many = [r for r in results.get("many-rooms", []) if "error" not in r]
-    reference = next((r for r in many if r["target"] == "asyncpg_batched_insert"), None)
-    for r in many:
-        if reference and r["target"] == "service" and r.get("mode") == "saturated":
-            metric = "stored_per_s"
-            out.append(
-                {
-                    "what": f"many-rooms {r['size']} saturated",
-                    "metric": "stored msgs/s",
-                    "service": r[metric],
-                    "asyncpg_batched_insert": ratio(r[metric], reference["stored_per_s"]),
-                }
-            )
-    idle = {r["target"]: r for r in results.get("idle", []) if "error" not in r}
-    if "service" in idle:
-        row = {"what": "idle", "metric": "rss_per_conn_kib", "service": idle["service"]["rss_per_conn_kib"]}
-        for ref in REFERENCES:
-            row[ref] = ratio(idle["service"]["rss_per_conn_kib"], idle.get(ref, {}).get("rss_per_conn_kib"))
-        out.append(row)
-    return out
-
-
-def warnings(results: dict[str, Any]) -> list[str]:
-    found = []
-    for key in ("fanout", "many-rooms", "idle", "instances"):
-        for r in results.get(key, []):
-            label = f"{key} {r.get('size', '')} {r['target']} {r.get('mode', '')}".replace("  ", " ")
-            label += f" ({r['instances']} instances)" if r.get("instances") else ""
-            if "error" in r:
-                found.append(f"{label}: FAILED: {r['error']}")
-                continue
-            for field in ("lost", "duplicated", "unexpected", "seq_errors", "dropped_connections", "failed"):
-                if r.get(field):
-                    found.append(f"{label}: {field} = {r[field]}")
-            if r.get("other_frames"):
-                found.append(f"{label}: {r['other_frames']} non-message frames (errors) received")
-            if key != "idle" and (r.get("gen_cpu_pct") or 0) > CLIENT_BOUND_PCT:
-                found.append(f"{label}: generator at {r['gen_cpu_pct']}% CPU: client-bound, the server may do more")
-            if (r.get("gen_share") or 0) > GEN_SHARE_MAX:
-                found.append(f"{label}: the generator costs {r['gen_share']}× the server's CPU per delivery")
-            found += noisy(label, r)
-    mux = results.get("mux")
-    if mux and "error" in mux:
-        found.append(f"mux: FAILED: {mux['error']}")
-    elif mux:
-        for field in ("misrouted", "errors", "dropped_connections"):
-            if mux.get(field):
-                found.append(f"mux: {field} = {mux[field]} (e.g. {mux.get('errors_sample')})")
-        for endpoint in ("ws", "per_room"):
-            part = mux[endpoint]
-            if part.get("subscribe_failed"):
-                found.append(f"mux {endpoint}: {part['subscribe_failed']} subscriptions failed")
-            if (part.get("subscribe_others_server_core_pct") or 0) > NOISY_PCT:
-                found.append(
-                    f"mux {endpoint} subscribe: other processes took "
-                    f"{part['subscribe_others_server_core_pct']}% of the server core: noisy"
-                )
-            fan = part["fanout"]
-            label = f"mux {endpoint} fan-out"
-            for field in ("lost", "duplicated"):
-                if fan.get(field):
-                    found.append(f"{label}: {field} = {fan[field]}")
-            if (fan.get("gen_cpu_pct") or 0) > CLIENT_BOUND_PCT:
-                found.append(f"{label}: generator at {fan['gen_cpu_pct']}% CPU: client-bound, the server may do more")
-            found += noisy(label, fan)
-    unread = results.get("unread")
-    if unread and "error" in unread:
-        found.append(f"unread: FAILED: {unread['error']}")
-    elif unread:
-        for phase in unread.get("phases", []):
-            label = f"unread {unread['database']} {phase.get('phase', '')}"
-            if "error" in phase:
-                found.append(f"{label}: FAILED: {phase['error']}")
-                continue
-            if phase["problems"] or phase["unread_total"] != unread["fill"]["unread_total"]:
-                found.append(f"{label}: wrong answer: {phase['problems'][:3]}")
-            if (phase.get("reader", {}).get("p95_ms") or 0) > UNREAD_TARGET_MS:
-                found.append(f"{label}: reader p95 {phase['reader']['p95_ms']} ms, above {UNREAD_TARGET_MS} ms")
-            found += noisy(label, phase)
-    for key in ("replay", "login"):
-        r = results.get(key)
-        if r:
-            found += noisy(key, r)
-        if r and "error" in r:
-            found.append(f"{key}: FAILED: {r['error']}")
-        elif r and (r.get("lost") or r.get("duplicated") or r.get("errors") or r.get("truncated")):
-            found.append(f"{key}: lost={r.get('lost')} dup={r.get('duplicated')} errors={r.get('errors')}")
-    return found
-
-
-def noisy(label: str, r: dict[str, Any]) -> list[str]:
-    found = []
-    for field, core in (("others_server_core_pct", "server"), ("others_gen_core_pct", "generator")):
-        if (r.get(field) or 0) > NOISY_PCT:
-            found.append(f"{label}: other processes took {r[field]}% of the {core} core: noisy, rerun to confirm")
-    return found
-
-
-# ------------------------------------------------------------------ markdown
-
-
-BROADCAST_COLUMNS = [
-    ("scenario", "scenario"),
-    ("size", "rooms x clients"),
-    ("target", "server"),
-    ("mode", "mode"),
-    ("rate_target", "rate msg/s"),
-    ("msgs_per_s", "sent msg/s"),
-    ("deliveries_per_s", "deliveries/s"),
-    ("stored_per_s", "stored msg/s"),
-    ("p50_ms", "p50 ms"),
-    ("p99_ms", "p99 ms"),
-    ("max_ms", "max ms"),
-    ("server_cpu_us_per_delivery", "srv CPU µs/delivery"),
-    ("server_cpu_pct", "srv CPU %"),
-    ("gen_cpu_pct", "gen CPU %"),
-    ("gen_share", "gen ÷ srv CPU/delivery"),
-    ("others_server_core_pct", "others on srv core %"),
-    ("lost", "lost"),
-    ("duplicated", "dup"),
-]
+# Without the service among --targets, only these run (against the references).
+REFERENCE_SCENARIOS = ("fanout", "idle")
 
 
 def database(meta: dict[str, Any]) -> str:
@@ -382,241 +56,22 @@ def markdown(results: dict[str, Any]) -> str:
         f"generator on core {meta['args']['client_core']}; load average before {meta['loadavg_before']}, "
         f"after {meta['loadavg_after']}; timer lateness p99 (ms) {meta['timer_lateness_p99_ms']}.",
     ]
-    rows = [r for key in ("fanout", "many-rooms") for r in results.get(key, []) if "error" not in r]
-    if rows:
-        parts += ["### Broadcast (fan-out and many rooms)", table(rows, BROADCAST_COLUMNS)]
     if results.get("ratios"):
         parts += [
             "### Service ÷ reference (same run; >1 means the service needs more / is higher)",
             table(
                 results["ratios"],
                 [("what", "scenario"), ("metric", "metric"), ("service", "service value")]
-                + [(ref, f"÷ {ref}") for ref in (*REFERENCES, "asyncpg_batched_insert")],
+                + [(ref, f"÷ {ref}") for ref in (*REFERENCES, STORAGE_REFERENCE)],
             ),
         ]
-    idle = [r for r in results.get("idle", []) if "error" not in r]
-    if idle:
-        parts += [
-            "### Idle connections",
-            table(
-                idle,
-                [
-                    ("target", "server"),
-                    ("connections", "connections"),
-                    ("rss_before_kib", "RSS before KiB"),
-                    ("rss_after_kib", "RSS after KiB"),
-                    ("rss_per_conn_kib", "KiB/connection"),
-                    ("connects_per_s", "connects/s"),
-                    ("server_cpu_us_per_connect", "srv CPU µs/connect"),
-                    ("others_server_core_pct", "others on srv core %"),
-                    ("failed", "failed"),
-                ],
-            ),
-        ]
-    replay = results.get("replay")
-    if replay and "error" not in replay:
-        parts += [
-            "### Replay (reconnect with since)",
-            table(
-                [replay],
-                [
-                    ("clients", "clients"),
-                    ("missed", "missed msgs"),
-                    ("synced_p50_ms", "connect→synced p50 ms"),
-                    ("synced_p99_ms", "p99 ms"),
-                    ("synced_max_ms", "max ms"),
-                    ("wall_s", "storm s"),
-                    ("replayed_msgs_per_s", "replayed msg/s"),
-                    ("server_cpu_ms_per_replay", "srv CPU ms/replay"),
-                    ("server_cpu_us_per_replayed_msg", "srv CPU µs/msg"),
-                    ("lost", "lost"),
-                    ("duplicated", "dup"),
-                    ("truncated", "truncated"),
-                ],
-            ),
-        ]
-    login = results.get("login")
-    if login and "error" not in login:
-        parts += [
-            "### Login storm (POST /auth/token)",
-            table(
-                [login],
-                [
-                    ("logins", "logins"),
-                    ("concurrency", "concurrency"),
-                    ("logins_per_s", "logins/s"),
-                    ("p50_ms", "p50 ms"),
-                    ("p99_ms", "p99 ms"),
-                    ("max_ms", "max ms"),
-                    ("server_cpu_ms_per_login", "srv CPU ms/login"),
-                    ("statuses", "statuses"),
-                ],
-            ),
-        ]
-    mux = results.get("mux")
-    if mux and "error" not in mux:
-        parts += mux_markdown(mux)
-    unread = results.get("unread")
-    if unread and "error" not in unread:
-        parts += unread_markdown(unread)
-    quiet = results.get("quiet")
-    if quiet and "error" not in quiet:
-        parts += quiet_markdown(quiet)
-    parts += instances_markdown(results.get("instances", []))
+    for name, scenario in SCENARIOS.items():
+        result = results.get(name)
+        if result and (scenario.ROWS or "error" not in result):
+            parts += scenario.markdown(result)
     found = results.get("warnings") or []
     parts += ["### Warnings", "\n".join(f"- {w}" for w in found) if found else "none"]
     return "\n\n".join(parts) + "\n"
-
-
-def unread_markdown(unread: dict[str, Any]) -> list[str]:
-    filled = unread["fill"]
-    above = filled["above_markers"]
-    head = (
-        f"One user in {filled['rooms']} rooms with {filled['unread_total']:,} unread in all "
-        f"({filled['rooms_with_unread']} rooms with some, at most {filled['max_unread_in_a_room']:,} in one; "
-        f"above the markers also {above['deleted_messages']:,} deleted messages, {above['edit_events']:,} edit and "
-        f"{above['delete_events']:,} delete events); {filled['message_rows']:,} message rows in "
-        f"{filled['rooms'] + filled['other_rooms']} rooms. Sequential GET /api/v1/users/me/rooms over one "
-        "keep-alive connection, reader / caught-up user / GET /healthz interleaved; wall time at the client; "
-        "CPU per request of the service's threads and of the PostgreSQL backends serving it (/proc schedstat); "
-        "my_rooms() timed in the generator's process, as is and with the count replaced by a column."
-    )
-    rows = []
-    for phase in unread["phases"]:
-        if "error" in phase:
-            continue
-        query = phase.get("query_in_process") or {}
-        rows.append(
-            {
-                "database": unread["database"],
-                "phase": phase["phase"],
-                "unread": phase["unread_total"],
-                "reader_p50": phase["reader"]["p50_ms"],
-                "reader_p95": phase["reader"]["p95_ms"],
-                "reader_cpu": phase["reader"]["server_cpu_p50_ms"],
-                "reader_cpu95": phase["reader"]["server_cpu_p95_ms"],
-                "reader_db_cpu": phase["reader"].get("db_cpu_p50_ms"),
-                "caught_cpu": phase["caught_up"]["server_cpu_p50_ms"],
-                "caught_p50": phase["caught_up"]["p50_ms"],
-                "caught_p95": phase["caught_up"]["p95_ms"],
-                "healthz_p50": phase["healthz"]["p50_ms"],
-                "query_p50": (query.get("my_rooms") or {}).get("p50_ms"),
-                "no_count_p50": (query.get("my_rooms_without_count") or {}).get("p50_ms"),
-                "count_p50": query.get("count_p50_ms"),
-                "others": phase["others_server_core_pct"],
-            }
-        )
-    columns = [
-        ("database", "database"),
-        ("phase", "phase"),
-        ("unread", "unread total (checked)"),
-        ("reader_p50", "reader p50 ms"),
-        ("reader_p95", "reader p95 ms"),
-        ("reader_cpu", "reader srv CPU p50 ms"),
-        ("reader_cpu95", "reader srv CPU p95 ms"),
-        ("reader_db_cpu", "reader PostgreSQL CPU p50 ms"),
-        ("caught_p50", "caught-up p50 ms"),
-        ("caught_p95", "caught-up p95 ms"),
-        ("caught_cpu", "caught-up srv CPU p50 ms"),
-        ("healthz_p50", "/healthz p50 ms"),
-        ("query_p50", "my_rooms() p50 ms"),
-        ("no_count_p50", "without count p50 ms"),
-        ("count_p50", "count p50 ms"),
-        ("others", "others on srv core %"),
-    ]
-    return ["### Unread counts (GET /users/me/rooms)", head, table(rows, columns)]
-
-
-def mux_markdown(mux: dict[str, Any]) -> list[str]:
-    ws, room = mux["ws"], mux["per_room"]
-    ratios = mux["ratio_ws_per_room"]
-    lo, hi = mux["members_per_room"]
-    head = (
-        f"{mux['users']} users × {mux['rooms_per_user']} rooms ({mux['rooms']} rooms of {lo}–{hi} users, "
-        f"{mux['subscriptions']:,} subscriptions); subscribe concurrency {ws['subscribe_concurrency']}; "
-        f"fan-out: one sender per room, {ws['fanout']['inflight']} in flight each, saturated"
-    )
-    rows = [
-        ("sockets", ws["sockets"], room["sockets"], None),
-        ("server RSS KiB per socket, idle (after hello)", ws["rss_per_socket_kib"], None, None),
-        ("server RSS KiB per subscription (socket excluded)", ws["rss_per_subscription_kib"], None, None),
-        (
-            "server RSS KiB per subscription, sockets included",
-            ws["rss_per_subscription_incl_socket_kib"],
-            room["rss_per_subscription_kib"],
-            ratios["rss_per_subscription_incl_socket_kib"],
-        ),
-        ("server CPU µs per /ws connect (to hello)", ws["server_cpu_us_per_connect"], None, None),
-        (
-            "subscribe p50 ms (/ws: subscribe→last synced; per room: connect→synced)",
-            ws["subscribe_p50_ms"],
-            room["connect_synced_p50_ms"],
-            None,
-        ),
-        ("subscribe p99 ms", ws["subscribe_p99_ms"], room["connect_synced_p99_ms"], None),
-        ("subscriptions/s", ws["subscriptions_per_s"], room["subscriptions_per_s"], None),
-        (
-            "server CPU µs per subscription",
-            ws["server_cpu_us_per_subscription"],
-            room["server_cpu_us_per_subscription"],
-            ratios["server_cpu_us_per_subscription"],
-        ),
-        ("fan-out sent msg/s", ws["fanout"]["msgs_per_s"], room["fanout"]["msgs_per_s"], None),
-        (
-            "fan-out deliveries/s",
-            ws["fanout"]["deliveries_per_s"],
-            room["fanout"]["deliveries_per_s"],
-            ratios["deliveries_per_s"],
-        ),
-        (
-            "fan-out server CPU µs/delivery",
-            ws["fanout"]["server_cpu_us_per_delivery"],
-            room["fanout"]["server_cpu_us_per_delivery"],
-            ratios["server_cpu_us_per_delivery"],
-        ),
-        (
-            "fan-out generator CPU µs/delivery",
-            ws["fanout"]["gen_cpu_us_per_delivery"],
-            room["fanout"]["gen_cpu_us_per_delivery"],
-            None,
-        ),
-        (
-            "fan-out p50 / p99 ms",
-            f"{fmt(ws['fanout']['p50_ms'])} / {fmt(ws['fanout']['p99_ms'])}",
-            f"{fmt(room['fanout']['p50_ms'])} / {fmt(room['fanout']['p99_ms'])}",
-            None,
-        ),
-        (
-            "fan-out srv CPU % / gen CPU %",
-            f"{fmt(ws['fanout']['server_cpu_pct'])} / {fmt(ws['fanout']['gen_cpu_pct'])}",
-            f"{fmt(room['fanout']['server_cpu_pct'])} / {fmt(room['fanout']['gen_cpu_pct'])}",
-            None,
-        ),
-        (
-            "fan-out others on srv core %",
-            ws["fanout"]["others_server_core_pct"],
-            room["fanout"]["others_server_core_pct"],
-            None,
-        ),
-        (
-            "fan-out lost / dup",
-            f"{ws['fanout']['lost']} / {ws['fanout']['duplicated']}",
-            f"{room['fanout']['lost']} / {room['fanout']['duplicated']}",
-            None,
-        ),
-        (
-            "closing all sockets: s / unclean (server did not finish the close in 2 s)",
-            f"{fmt(ws.get('close_s'))} / {fmt(ws.get('unclean_closes'))}",
-            f"{fmt(room.get('close_s'))} / {fmt(room.get('unclean_closes'))}",
-            None,
-        ),
-    ]
-    columns = [("what", "measure"), ("ws", "/ws"), ("room", "/ws/rooms/{id}"), ("ratio", "/ws ÷ per-room")]
-    return [
-        "### Many rooms on one socket (/ws) vs one socket per room",
-        head,
-        table([dict(zip(("what", "ws", "room", "ratio"), row, strict=True)) for row in rows], columns),
-    ]
 
 
 # ------------------------------------------------------------------------ meta
@@ -663,7 +118,16 @@ def git(*cmd: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
 
 def meta(args: argparse.Namespace) -> dict[str, Any]:
     versions = {}
-    for package in ("websockets", "uvicorn", "fastapi", "starlette", "python-socketio", "uvloop", "sqlalchemy"):
+    for package in (
+        "websockets",
+        "picows",
+        "uvicorn",
+        "fastapi",
+        "starlette",
+        "python-socketio",
+        "uvloop",
+        "sqlalchemy",
+    ):
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions[package] = metadata.version(package)
     lateness = {core: timer_lateness_ms(core) for core in (args.server_core, args.client_core)}
@@ -671,7 +135,7 @@ def meta(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "args": {k: v for k, v in vars(args).items()},
-        # The service's checkout and commit, which may not be this harness's (bench/ab.py).
+        # The service's checkout and commit, which may not be this harness's (another checkout's python).
         "service_checkout": str(checkout),
         "git_head": git("rev-parse", "HEAD", cwd=checkout).stdout.strip(),
         "service_dirty": git("diff", "--quiet", "HEAD", "--", "service", cwd=checkout).returncode == 1,
@@ -708,12 +172,6 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="shrink every scenario: a smoke run under a minute")
     p.add_argument("--scenarios", type=lambda s: s.split(","), default=list(SCENARIOS), help=",".join(SCENARIOS))
     p.add_argument("--targets", type=lambda s: s.split(","), default=list(TARGETS), help=",".join(TARGETS))
-    p.add_argument(
-        "--client",
-        choices=("native", "picows", "websockets"),
-        default="native",
-        help="the broadcast generator's WebSocket client (native: listeners in C, senders on picows)",
-    )
     p.add_argument("--out", type=Path, help="JSON results file (default: bench/results/run-<time>.json)")
     p.add_argument("--store-batch", type=int, help="pass CHAT_STORE_BATCH to the service (1: commit per message)")
     p.add_argument(
@@ -792,6 +250,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     p.add_argument("--unread-requests", type=int, default=300, help="unread: timed requests of each kind")
     p.add_argument("--unread-query-runs", type=int, default=100, help="unread: timed my_rooms() calls in-process")
+    p.add_argument(
+        "--slow-clients", type=int, default=60, help="slow-readers: sockets (then requests) that read nothing"
+    )
+    p.add_argument("--slow-messages", type=int, default=1000, help="slow-readers: messages of 16 KB in the room")
+    p.add_argument("--slow-timeout", type=float, default=30, help="slow-readers: CHAT_SEND_TIMEOUT_SECONDS")
+    p.add_argument("--slow-watch", type=float, default=80, help="slow-readers: seconds each phase is watched")
+    p.add_argument("--slow-interval", type=float, default=5, help="slow-readers: seconds between RSS samples")
+    p.add_argument("--slow-gone-wait", type=float, default=3, help="slow-readers: seconds before the last reading")
     p.add_argument("--scenario-timeout", type=float, default=600, help="hard limit per loadgen run, seconds")
     p.add_argument("--keep-logs", action="store_true", help="keep server logs and databases")
     args = p.parse_args(argv)
@@ -805,6 +271,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         args.unread_requests, args.unread_query_runs = 20, 10
         args.instance_counts = [1, 2]
         args.quiet_rooms, args.quiet_per_room_rooms, args.quiet_second, args.quiet_window = 400, 300, 50, 2
+        args.slow_clients, args.slow_messages, args.slow_timeout = 20, 300, 2
+        args.slow_watch, args.slow_interval, args.slow_gone_wait = 4, 1, 1
     unknown = set(args.scenarios) - set(SCENARIOS) or set(args.targets) - set(TARGETS)
     if unknown:
         p.error(f"unknown: {', '.join(sorted(unknown))}")
@@ -832,32 +300,22 @@ def main(argv: Sequence[str]) -> int:
     results["meta"]["rlimit_nofile"] = limit
     os.sched_setaffinity(0, {args.client_core})  # the runner's own work stays off the server core
     out = args.out or BENCH / "results" / f"run-{time.strftime('%Y%m%d-%H%M%S')}{'-quick' if args.quick else ''}.json"
-    steps = {
-        "fanout": run_fanout,
-        "many-rooms": run_many_rooms,
-        "idle": run_idle,
-        "replay": run_replay,
-        "login": run_login,
-        "mux": run_mux,
-        "unread": run_unread,
-        "quiet": run_quiet,
-        "instances": run_instances,
-    }
     started = time.monotonic()
-    for name in SCENARIOS:
-        if name not in args.scenarios or (name != "fanout" and name != "idle" and "service" not in args.targets):
+    for name, scenario in SCENARIOS.items():
+        if name not in args.scenarios or ("service" not in args.targets and name not in REFERENCE_SCENARIOS):
             continue
         print(f"{name}…", file=sys.stderr, flush=True)
         try:
-            results[name] = steps[name](args)
+            results[name] = scenario.run(args)
         except Exception as exc:  # one broken scenario should not lose the others
-            results[name] = {"target": "service", "error": f"{type(exc).__name__}: {exc}"}
-            if name in ("fanout", "many-rooms", "idle", "instances"):
-                results[name] = [results[name]]
+            failed = {"target": "service", "error": f"{type(exc).__name__}: {exc}"}
+            results[name] = [failed] if scenario.ROWS else failed
     results["meta"]["loadavg_after"] = Path("/proc/loadavg").read_text().split()[:3]
     results["meta"]["elapsed_s"] = round(time.monotonic() - started, 1)
-    results["ratios"] = ratios(results)
-    results["warnings"] = warnings(results) + ([mux_capped] if mux_capped else [])
+    measured = [(m, results[name]) for name, m in SCENARIOS.items() if name in results]
+    results["ratios"] = [row for m, result in measured if hasattr(m, "ratios") for row in m.ratios(result)]
+    found = [w for m, result in measured for w in m.warnings(result)]
+    results["warnings"] = found + ([mux_capped] if mux_capped else [])
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(markdown(results))

@@ -1,8 +1,9 @@
-"""The broadcast generator's listening clients in C (`loadgen.py --client native`).
+"""The load client's listening sockets in C.
 
 bench/native/wsrecv.c holds every client that only listens in one epoll loop, so a
 delivery costs the generator a fraction of a microsecond and the figures measure the
-server. Senders stay Python clients (picows): their echo paces the saturated mode.
+server. Senders stay Python sockets (picows_client.py): their echo paces the
+saturated mode.
 The binary is built with the system's C compiler on first use, into bench/.build/."""
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
-SOURCE = Path(__file__).parent / "native" / "wsrecv.c"
-BINARY = Path(__file__).parent / ".build" / "wsrecv"
+BENCH = Path(__file__).resolve().parent.parent
+SOURCE = BENCH / "native" / "wsrecv.c"
+BINARY = BENCH / ".build" / "wsrecv"
 
 
 def build() -> Path:
@@ -24,7 +26,7 @@ def build() -> Path:
         return BINARY
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if cc is None:
-        raise RuntimeError("--client native needs a C compiler (cc or gcc, or CC=...)")
+        raise RuntimeError("the load client needs a C compiler (cc or gcc, or CC=...)")
     BINARY.parent.mkdir(exist_ok=True)
     subprocess.run([cc, "-O2", "-o", str(BINARY), str(SOURCE)], check=True)
     return BINARY

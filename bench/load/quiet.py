@@ -1,13 +1,11 @@
 """Open rooms at rest (`bench/run.py --scenarios quiet`): what an instance spends
 holding many rooms open with no traffic, and what opening a room's feed costs.
 
-    python bench/quiet.py --port P --server-pid PID --rooms 20000 --per-room-rooms 18000
-
 Against a running service on a fresh database, in order:
 1. --rooms public rooms over REST, then the server's CPU over --window seconds with
    no socket at all: the reference.
 2. One per-room socket in each of the first --per-room-rooms rooms (the C listeners
-   of native_client.py): each is its room's first socket here, so it opens the
+   of native.py): each is its room's first socket here, so it opens the
    room's feed; server CPU per connect, to `synced`.
 3. --second-sockets more sockets in rooms already open: the same connect without a
    new feed, the reference for 2.
@@ -22,23 +20,24 @@ Against a running service on a fresh database, in order:
    the idle window again.
 
 The per-room phase stops short of --rooms because the server and the generator
-each hold one descriptor per socket, and a process here may hold 20,000 at most.
-Prints one JSON line."""
+each hold one descriptor per socket, and a process here may hold 20,000 at most."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
-import procstat
-import uvloop
-from loadgen import CONNECT_CONCURRENCY, Window, users_and_rooms
-from native_client import NativeListeners
-from websockets.asyncio.client import ClientConnection, connect
+
+from load import procstat
+from load.native import NativeListeners
+from load.picows_client import PicowsSocket, connect
+from load.targets import CONNECT_CONCURRENCY, users_and_rooms
+from load.window import Window
+
+HELP = "many rooms open and nothing sent; the first sockets of rooms"
 
 
 async def idle_window(args: argparse.Namespace, what: str, pid: int | None = None) -> dict[str, Any]:
@@ -81,22 +80,16 @@ async def open_per_room(
 
 async def subscribe_mux(
     args: argparse.Namespace, tokens: Sequence[str], room_ids: Sequence[int]
-) -> tuple[list[ClientConnection], dict[str, Any]]:
+) -> tuple[list[PicowsSocket], dict[str, Any]]:
     k = args.rooms_per_socket
     groups = [room_ids[i : i + k] for i in range(0, len(room_ids), k)]
     limit = asyncio.Semaphore(CONNECT_CONCURRENCY)
     failed = 0
 
-    async def one(i: int, rooms: Sequence[int]) -> ClientConnection:
+    async def one(i: int, rooms: Sequence[int]) -> PicowsSocket:
         nonlocal failed
         async with limit:
-            ws = await connect(
-                f"ws://127.0.0.1:{args.port}/ws?token={tokens[i % len(tokens)]}",
-                compression=None,
-                ping_interval=None,
-                open_timeout=120,
-                close_timeout=2,
-            )
+            ws = await connect(f"ws://127.0.0.1:{args.port}/ws?token={tokens[i % len(tokens)]}", timeout=120)
             await ws.recv()  # hello
             await ws.send(orjson.dumps({"type": "subscribe", "rooms": [{"room": r} for r in rooms]}).decode())
             synced = 0
@@ -123,7 +116,7 @@ async def subscribe_mux(
     }
 
 
-async def main(args: argparse.Namespace) -> dict[str, Any]:
+async def run(args: argparse.Namespace) -> dict[str, Any]:
     tokens, room_ids = await users_and_rooms(args.port, args.users, args.rooms)
     out: dict[str, Any] = {"rooms": len(room_ids), "idle": [await idle_window(args, "no sockets")]}
 
@@ -164,11 +157,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--server-pid", type=int, required=True)
-    p.add_argument("--users", type=int, default=4)
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rooms", type=int, default=20_000)
     p.add_argument("--per-room-rooms", type=int, default=18_000, help="rooms given one per-room socket each")
     p.add_argument("--second-sockets", type=int, default=1_000, help="per-room sockets in rooms already open")
@@ -177,10 +166,3 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--window", type=float, default=20, help="seconds of each idle measurement")
     p.add_argument("--reference-port", type=int, help="bench/peers/bare_fastapi.py: as many idle sockets there")
     p.add_argument("--reference-pid", type=int)
-    return p.parse_args(argv)
-
-
-if __name__ == "__main__":
-    arguments = parse_args(sys.argv[1:])
-    procstat.raise_nofile(arguments.rooms + 1024)
-    print(orjson.dumps(uvloop.run(main(arguments))).decode(), flush=True)

@@ -16,10 +16,14 @@ import sys
 import time
 from typing import Any
 
-from harness import broadcast, cluster, fixed_rate, side_processes, table
+from harness import broadcast, cluster, fixed_rate, side_processes
+from report import row_warnings, table
+
+NAME = "instances"
+ROWS = True
 
 
-def run_instances(args: argparse.Namespace) -> list[dict[str, Any]]:
+def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     if args.database != "postgresql" or not args.redis_url:
         print("  instances: skipped, it needs --database postgresql and --redis-url", file=sys.stderr)
         return []
@@ -36,7 +40,7 @@ def run_instances(args: argparse.Namespace) -> list[dict[str, Any]]:
             time.sleep(args.settle)
             fixed = broadcast(args, first, args.rooms, size, "rate", 0, rate, more=more, side=side)
         for row in (sat, fixed):
-            rows.append({"scenario": "instances", "size": f"{args.rooms}x{size}", "instances": n, **per_instance(row)})
+            rows.append({"scenario": NAME, "size": f"{args.rooms}x{size}", "instances": n, **per_instance(row)})
     return rows
 
 
@@ -52,7 +56,7 @@ def per_instance(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, **side, "instance_cpu_us_per_message": per, "busiest_instance_cpu_us_per_message": max(per)}
 
 
-def instances_markdown(rows: list[dict[str, Any]]) -> list[str]:
+def markdown(rows: list[dict[str, Any]]) -> list[str]:
     good = [r for r in rows if "error" not in r]
     if not good:
         return []
@@ -86,3 +90,7 @@ def instances_markdown(rows: list[dict[str, Any]]) -> list[str]:
         "### Instances on one PostgreSQL and Redis (all on the server core)",
         table(good, columns),
     ]
+
+
+def warnings(rows: list[dict[str, Any]]) -> list[str]:
+    return row_warnings(NAME, rows)

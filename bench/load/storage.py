@@ -1,27 +1,26 @@
-"""The storage reference for PostgreSQL: how many message rows a plain asyncpg client
-stores per second, in batches, on the service's own schema.
+"""The storage reference for PostgreSQL (the many-rooms scenario's): how many message
+rows a plain asyncpg client stores per second, in batches, on the service's own
+schema. bench/run.py runs it pinned to the server's core, on a fresh database at the
+service's head revision.
 
-    .venv/bin/python bench/storelimit.py --database-url postgresql://postgres@127.0.0.1:5432/DB
-
-The database must be at the service's head revision (run.py makes a fresh one).
 One connection stores batches back to back, as the service's single writer does:
 per batch one transaction that advances the batch's rooms' last_seq (the row lock
 that makes seq gapless) and inserts the rows with one statement over arrays, so
 every index and trigger of the schema is paid, but none of the service's Python.
 Messages go to --rooms rooms at random from --rooms users, bodies of --body-size
-characters. Prints one JSON line."""
+characters."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import random
 import time
 from collections import Counter
 from datetime import UTC, datetime
 
 import asyncpg
+
+HELP = "PostgreSQL: what plain asyncpg stores per second in the writer's way (the storage reference)"
 
 RESERVE = """
 UPDATE rooms SET last_seq = rooms.last_seq + c.n
@@ -94,15 +93,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--database-url", required=True, help="asyncpg URL of a database at the service's head revision")
     p.add_argument("--duration", type=float, default=10.0)
     p.add_argument("--rooms", type=int, default=200)
     p.add_argument("--batch", type=int, default=32, help="messages per transaction")
     p.add_argument("--body-size", type=int, default=60)
-    print(json.dumps(asyncio.run(run(p.parse_args()))))
-
-
-if __name__ == "__main__":
-    main()

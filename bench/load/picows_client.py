@@ -1,8 +1,10 @@
-"""The load generator's cheap client (`loadgen.py --client picows`): picows frames in
-Cython and calls back per frame, so a delivery costs no task wake-up and no queue.
+"""The load client's Python socket: picows frames in Cython and calls back per
+frame, so a delivery costs no task wake-up and no queue. Every socket the
+generator opens in Python is one (the C listeners of native.py aside).
 
-Until a handler is set (the handshake), text frames wait in a queue for recv();
-after that each one goes straight to the handler, whose answer, if any, is sent."""
+Until listen() sets a handler (during the handshake), text frames wait in a queue
+for recv(); after that each one goes straight to the handler, whose answer, if
+any, is sent."""
 
 from __future__ import annotations
 
@@ -50,6 +52,14 @@ class PicowsSocket(WSListener):  # type: ignore[misc]
         if not self.disconnected.done():
             self.disconnected.set_result(None)
 
+    def listen(self, handler: Callable[[str], str | None]) -> None:
+        """Hand every text frame to handler from now on, those already queued first."""
+        self.handler = handler
+        while not self._early.empty():
+            text = self._early.get_nowait()
+            if text is not None and (reply := handler(text)) is not None and self.transport is not None:
+                self.transport.send(WSMsgType.TEXT, reply.encode())
+
     async def recv(self) -> str:
         text = await self._early.get()
         if text is None:
@@ -69,7 +79,7 @@ class PicowsSocket(WSListener):  # type: ignore[misc]
         self.transport.disconnect()
 
 
-async def connect(url: str) -> PicowsSocket:
+async def connect(url: str, timeout: float = 60) -> PicowsSocket:
     # No compression (picows has none), no client pings (the servers ping).
-    _, socket = await ws_connect(PicowsSocket, url, websocket_handshake_timeout=60, max_frame_size=2**22)
+    _, socket = await ws_connect(PicowsSocket, url, websocket_handshake_timeout=timeout, max_frame_size=2**22)
     return socket  # type: ignore[no-any-return]

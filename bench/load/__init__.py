@@ -1,0 +1,1 @@
+"""The load client's steps, run by bench/loadgen.py in the generator's process."""
