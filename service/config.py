@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     ws_compression: bool = False
     # The server pings each socket this often, and closes 1011 one whose pong has
     # not come this long after. 20 s suits NATs and proxies; each ping costs
-    # an idle socket a few microseconds (bench/quiet.py).
+    # an idle socket a few microseconds (bench/run.py --scenarios quiet).
     ws_ping_seconds: float = Field(default=20.0, ge=1, le=3600)
     auto_migrate: bool = True
     # full: a commit (so an echo) survives power loss; normal: faster, survives

@@ -87,8 +87,8 @@ async def my_rooms(
     partial index ix_messages_uncounted, which plain messages never enter). None of
     them is the user's own message: sending moves the sender's marker, and a new
     member's starts at the room's end. A counter would cost every message a write
-    per member (bench/writecost.py); an index of counted messages, an index entry
-    per message (bench/ab.py: docs/performance.md)."""
+    per member; an index of counted messages, an index entry per message
+    (docs/performance.md, "Read markers" and "One-off studies")."""
     last_event_at = (
         select(Message.created_at).where(Message.room_id == Room.id, Message.seq == Room.last_seq).scalar_subquery()
     )

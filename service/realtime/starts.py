@@ -5,7 +5,7 @@ Feeds opened at about the same moment (the reconnect storm after a deploy, a
 in one transaction of two queries for up to BATCH_MAX rooms, instead of two
 queries per room: a query's fixed cost (a connection, a transaction, the thread
 hand-offs of SQLite's driver) is about a millisecond of CPU here, a room's rows a
-few tens of microseconds (bench/quiet.py). Nothing waits to form a batch: the
+few tens of microseconds (bench/run.py --scenarios quiet). Nothing waits to form a batch: the
 rooms asked for while one is read make the next."""
 
 from __future__ import annotations
