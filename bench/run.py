@@ -169,7 +169,7 @@ def csv_ints(text: str) -> list[int]:
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="shrink every scenario: a smoke run under a minute")
+    p.add_argument("--quick", action="store_true", help="shrink every scenario: a smoke run of about a minute")
     p.add_argument("--scenarios", type=lambda s: s.split(","), default=list(SCENARIOS), help=",".join(SCENARIOS))
     p.add_argument("--targets", type=lambda s: s.split(","), default=list(TARGETS), help=",".join(TARGETS))
     p.add_argument("--out", type=Path, help="JSON results file (default: bench/results/run-<time>.json)")
