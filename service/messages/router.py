@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 from service.auth.dependencies import CurrentUser
 from service.db import SessionDep
 from service.errors import BODY_ERRORS, NotFound, error_responses
-from service.messages import frames, reads
+from service.messages import frames, stream_reads
 from service.messages.changes import MESSAGE_NOT_FOUND
 from service.messages.models import MESSAGE, Message
 from service.messages.schemas import EventPage, MessageEdit, MessageOut, MessagePage
@@ -34,7 +34,9 @@ async def room_history(
     before_seq: SeqCursor = None,
     limit: Limit = 50,
 ) -> MessagePage:
-    rows, has_more = await reads.history(session, room.id, after_seq=after_seq, before_seq=before_seq, limit=limit)
+    rows, has_more = await stream_reads.history(
+        session, room.id, after_seq=after_seq, before_seq=before_seq, limit=limit
+    )
     return MessagePage(items=[MessageOut.model_validate(m) for m in rows], has_more=has_more)
 
 
@@ -47,7 +49,7 @@ async def room_events(
 ) -> Response:
     """The stream itself, as a socket replays it: message frames in their current
     state, edit and delete frames."""
-    events = await reads.read_stored(session, room.id, after=after_seq, limit=limit + 1)
+    events = await stream_reads.read_stored(session, room.id, after=after_seq, limit=limit + 1)
     body = ",".join(frames.stream_frame(e) for e in events[:limit])
     more = "true" if len(events) > limit else "false"
     return Response(f'{{"items":[{body}],"has_more":{more}}}', media_type="application/json")

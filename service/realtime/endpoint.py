@@ -29,7 +29,7 @@ from service.realtime.connection import Connection
 from service.realtime.handshake import Rejected, admit, authenticate, check_origin, parse_since, room_id
 from service.realtime.protocol import FrameError, Ping, Read, SendMessage, Subscribe, Typing, Unsubscribe
 from service.realtime.ratelimit import TokenBucket
-from service.realtime.reading import read
+from service.realtime.read_markers import read
 from service.realtime.sending import send_message
 from service.realtime.subscribing import RoomUnavailable, readable, subscribe
 from service.realtime.subscription import Subscription

@@ -34,8 +34,8 @@ from service.control import (
     StreamsBehind,
     TokenRevoked,
 )
-from service.messages.reads import read_stored
 from service.messages.stream import StreamEvent
+from service.messages.stream_reads import read_stored
 from service.metrics import Metrics
 from service.presence import PresenceStore
 from service.realtime import envelope, frames

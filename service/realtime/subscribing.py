@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.auth.models import User
 from service.config import Settings
 from service.errors import NotFound
-from service.messages.reads import read_stored, start_of_newest
+from service.messages.stream_reads import read_stored, start_of_newest
 from service.realtime import frames
 from service.realtime.connection import Connection
 from service.realtime.subscription import Subscription

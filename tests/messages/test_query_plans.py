@@ -18,7 +18,7 @@ HOT_QUERIES = {
     "history forward": "SELECT * FROM messages WHERE room_id = 1 AND seq > 5 ORDER BY seq LIMIT 51",
     "history backward": "SELECT * FROM messages WHERE room_id = 1 AND seq < 90 ORDER BY seq DESC LIMIT 51",
     "idempotency": "SELECT * FROM messages WHERE room_id = 1 AND user_id = 2 AND client_msg_id = 'x'",
-    # New feeds' newest entries, many rooms in one query (service.messages.reads.read_ranges).
+    # New feeds' newest entries, many rooms in one query (service.messages.stream_reads.read_ranges).
     "newest of new feeds": "SELECT * FROM messages WHERE room_id = 1 AND seq > 5 AND seq <= 69"
     " OR room_id = 2 AND seq > 0 AND seq <= 3",
     "events page": "SELECT * FROM messages WHERE room_id = 1 AND seq > 5 ORDER BY seq LIMIT 101",

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
-from service.messages import reads
+from service.messages import stream_reads
 from service.messages.batch import Pending, store_batch
 from service.realtime import subscribing
 from service.realtime.connection import Connection
@@ -144,7 +144,7 @@ async def test_a_slow_reader_gets_the_whole_replay_once_in_order(
     chunks: list[tuple[int, int]] = []  # rows read, frames the client had then
 
     async def read_stored(*args: Any, **kwargs: Any) -> list[Any]:
-        rows = await reads.read_stored(*args, **kwargs)
+        rows = await stream_reads.read_stored(*args, **kwargs)
         chunks.append((len(rows), len(frames)))
         return rows
 
