@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 from service.auth.dependencies import CurrentUser
 from service.db import SessionDep
 from service.errors import BODY_ERRORS, NotFound, error_responses
-from service.messages import frames, stream_reads
+from service.messages import stream_frames, stream_reads
 from service.messages.changes import MESSAGE_NOT_FOUND
 from service.messages.models import MESSAGE, Message
 from service.messages.schemas import EventPage, MessageEdit, MessageOut, MessagePage
@@ -50,7 +50,7 @@ async def room_events(
     """The stream itself, as a socket replays it: message frames in their current
     state, edit and delete frames."""
     events = await stream_reads.read_stored(session, room.id, after=after_seq, limit=limit + 1)
-    body = ",".join(frames.stream_frame(e) for e in events[:limit])
+    body = ",".join(stream_frames.stream_frame(e) for e in events[:limit])
     more = "true" if len(events) > limit else "false"
     return Response(f'{{"items":[{body}],"has_more":{more}}}', media_type="application/json")
 

@@ -15,7 +15,7 @@ from starlette.websockets import WebSocket
 
 from service.realtime.closes import SLOW_CONSUMER
 from service.realtime.envelope import Wire
-from service.realtime.frames import to_msgpack, with_room
+from service.realtime.server_frames import to_msgpack, with_room
 from service.realtime.tokens import Bearer
 from service.transport import memory
 from service.transport.websocket import on_stall, writer_of

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
-from service.realtime import frames
+from service.realtime import server_frames as frames
 from service.transport.websocket import encode_frame
 
 CONTROL_CHANNEL = "control"

@@ -17,10 +17,9 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 
-from service.messages.frames import is_message_frame
 from service.messages.stream import StreamEvent
+from service.messages.stream_frames import is_message_frame, stream_frame
 from service.metrics import Metrics
-from service.realtime import frames
 from service.realtime.access import KnownAccess
 from service.realtime.envelope import Wire
 from service.realtime.subscription import Subscription
@@ -160,7 +159,7 @@ class RoomFeed:
             rows = await self._read_stored(self.room_id, self.last_seq, upto, CATCH_UP_BATCH)
             for event in rows:
                 if event.seq == self.last_seq + 1:
-                    self._deliver(event.seq, frames.stream_frame(event))
+                    self._deliver(event.seq, stream_frame(event))
             self._drain_early()
             if len(rows) < CATCH_UP_BATCH:
                 return

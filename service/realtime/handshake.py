@@ -13,7 +13,7 @@ from fastapi import WebSocket
 from service.auth.security import TokenError
 from service.auth.service import user_for_access_token
 from service.paging import MAX_DB_INT, MAX_SEQ
-from service.realtime import frames, protocol
+from service.realtime import protocol, server_frames
 from service.realtime.closes import INVALID_SINCE, ORIGIN_NOT_ALLOWED, RESTARTING, TOO_MANY, Close, policy
 from service.realtime.connection import Connection
 from service.realtime.tokens import Bearer
@@ -48,7 +48,7 @@ async def _check(resources: Resources, token: str | None) -> Bearer:
             user, claims = await user_for_access_token(session, resources.codec, token)
         except TokenError as exc:
             raise Rejected(policy(exc.reason)) from None
-    return Bearer(user.id, user.username, user.is_admin, frames.encode_user(user), claims)
+    return Bearer(user.id, user.username, user.is_admin, server_frames.encode_user(user), claims)
 
 
 def room_id(raw: str) -> int | None:

@@ -34,11 +34,12 @@ from service.control import (
     StreamsBehind,
     TokenRevoked,
 )
+from service.messages import stream_frames
 from service.messages.stream import StreamEvent
 from service.messages.stream_reads import read_stored
 from service.metrics import Metrics
 from service.presence import PresenceStore
-from service.realtime import envelope, frames
+from service.realtime import envelope, server_frames
 from service.realtime.broker import Broker
 from service.realtime.closes import REMOVED, ROOM_DELETED, Close
 from service.realtime.connection import Connection
@@ -148,7 +149,7 @@ class Hub:
             # No half-made feed: the next subscription sets the room up afresh.
             await self._close_feed(feed)
             raise
-        feed.position(start.last_seq, [(event.seq, frames.stream_frame(event)) for event in start.newest])
+        feed.position(start.last_seq, [(event.seq, stream_frames.stream_frame(event)) for event in start.newest])
         if start.room is not None:
             feed.access.read(start.room, None, generation)
 
@@ -192,7 +193,7 @@ class Hub:
         if sub.ended:
             return
         sub.end()
-        sub.conn.send(frames.unsubscribed_frame(sub.room_id, close[1]))
+        sub.conn.send(server_frames.unsubscribed_frame(sub.room_id, close[1]))
         self._spawn(self.unsubscribe(sub))
 
     async def _read_stored(self, room_id: int, after: int, upto: int | None, limit: int) -> Sequence[StreamEvent]:
@@ -212,7 +213,9 @@ class Hub:
     async def publish_stored(self, events: Sequence[StreamEvent]) -> None:
         """After commit: each event's frame, encoded once, to its room's channel; a
         stored batch in one round trip to the broker."""
-        await self._publish_messages([(event.room_id, event.seq, frames.stream_frame(event)) for event in events])
+        await self._publish_messages(
+            [(event.room_id, event.seq, stream_frames.stream_frame(event)) for event in events]
+        )
 
     async def _publish_messages(self, messages: Sequence[tuple[int, int, str]]) -> None:
         if self.broker.local_only:
@@ -310,7 +313,7 @@ class Hub:
                 if any(c.multiplexed for c in registry.of_user(user_id)):
                     self._spawn(self._tell_room_added(user_id, room_id))
             case ReadMoved(user_id=user_id, room_id=room_id, seq=seq, origin=origin):
-                frame = frames.read_frame(room_id, seq)
+                frame = server_frames.read_frame(room_id, seq)
                 for conn in registry.of_user(user_id):
                     if conn.multiplexed and conn.origin != origin:
                         conn.send(frame)
@@ -328,7 +331,7 @@ class Hub:
         async with self._reads() as session:
             room = await session.get(Room, room_id)
         if room is not None:
-            frame = frames.room_added_frame(room)
+            frame = server_frames.room_added_frame(room)
             for conn in self.registry.of_user(user_id):
                 if conn.multiplexed:
                     conn.send(frame)

@@ -3,7 +3,7 @@
 The per-room socket takes `message`, `typing`, `read` and `ping`. The multiplexed
 socket (`/ws`) also takes `subscribe` and `unsubscribe`, its `message`, `typing`
 and `read` name their `room`, and any frame may carry a `ref` that the answers to it echo. What
-the server sends is in frames.py."""
+the server sends is in server_frames.py and messages/stream_frames.py."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import orjson
 
 from service.messages.blank import is_blank
 from service.paging import MAX_DB_INT, MAX_SEQ
-from service.realtime.frames import error_frame, message_frame  # noqa: F401 - the frames clients see
 
 MAX_CLIENT_MSG_ID = 64
 MAX_REF = 64

@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 
 from service.presence import PresenceStore
-from service.realtime import frames
+from service.realtime import server_frames
 from service.realtime.feed import RoomFeed
 from service.realtime.subscription import Subscription
 
@@ -69,7 +69,7 @@ class Roster:
     async def _announce(self, room_id: int, user_id: int, event: str, user_json: bytes) -> None:
         # Not to the user: a join comes from their first socket, which has `online`
         # in its welcome; a leave, from their last.
-        await self._publish(room_id, frames.presence_frame(event, user_json), user_id)
+        await self._publish(room_id, server_frames.presence_frame(event, user_json), user_id)
 
     async def typing(self, sub: Subscription) -> None:
         """Forward a typing notice to the room's other users, one per user per 2 s."""
@@ -82,7 +82,7 @@ class Roster:
         feed.typing_at[sub.user_id] = now
         try:
             if await self._store.allow_typing(sub.room_id, sub.user_id):
-                await self._publish(sub.room_id, frames.typing_frame(sub.conn.user_json), sub.user_id)
+                await self._publish(sub.room_id, server_frames.typing_frame(sub.conn.user_json), sub.user_id)
         except Exception as exc:
             log.warning("forwarding a typing notice failed: %s", exc)
 

@@ -15,8 +15,9 @@ import logging
 import math
 import time
 
+from service.messages import stream_frames
 from service.messages.stream import RoomGone, StoreResult
-from service.realtime import frames
+from service.realtime import server_frames
 from service.realtime.closes import ROOM_DELETED
 from service.realtime.connection import Connection
 from service.realtime.protocol import FrameError, SendMessage
@@ -66,9 +67,9 @@ def _stored(
     elif exc is not None:
         log.warning("storing a message failed: %s: %s", type(exc).__name__, exc)
         error = FrameError("unavailable", UNAVAILABLE, frame.client_msg_id, room=frame.room, ref=frame.ref)
-        conn.send(frames.error_frame(error))
+        conn.send(server_frames.error_frame(error))
     elif future.result().created:
         resources.metrics.messages_stored.inc()
     else:
         # The original, to the sender only, marked so it is not taken for a new message.
-        conn.send(frames.message_frame(future.result().message, duplicate=True, ref=frame.ref), sub.room_id)
+        conn.send(stream_frames.message_frame(future.result().message, duplicate=True, ref=frame.ref), sub.room_id)

@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.auth.models import User
 from service.config import Settings
 from service.errors import NotFound
+from service.messages import stream_frames
 from service.messages.stream_reads import read_stored, start_of_newest
-from service.realtime import frames
+from service.realtime import server_frames
 from service.realtime.connection import Connection
 from service.realtime.subscription import Subscription
 from service.resources import Resources
@@ -93,7 +94,7 @@ async def _replay(resources: Resources, sub: Subscription, since: int | None, re
     # The room may end meanwhile (removal, deletion: `unsubscribed` is sent then);
     # nothing of it follows that.
     user_json = None if conn.multiplexed else conn.user_json
-    await conn.put(frames.welcome_frame(replay.room, replay.last, user_json, online, ref), sub=sub)
+    await conn.put(server_frames.welcome_frame(replay.room, replay.last, user_json, online, ref), sub=sub)
     sent = 0
     while True:
         for frame in replay.frames:
@@ -110,7 +111,7 @@ async def _replay(resources: Resources, sub: Subscription, since: int | None, re
     resources.metrics.replay_messages.observe(sent)
     truncated = since is not None and replay.last - replay.start > resources.settings.max_replay
     if not sub.ended:
-        await conn.put(frames.synced_frame(replay.last, sent, truncated, ref), sub.room_id, sub)
+        await conn.put(server_frames.synced_frame(replay.last, sent, truncated, ref), sub.room_id, sub)
         sub.go_live(replay.last)
 
 
@@ -178,7 +179,7 @@ async def _read_chunk(resources: Resources, replay: Replay, session: AsyncSessio
             rows = await read_stored(session, replay.room.id, after=replay.after, upto=replay.last, limit=limit)
     else:
         rows = await read_stored(session, replay.room.id, after=replay.after, upto=replay.last, limit=limit)
-    replay.frames = [frames.stream_frame(event) for event in rows]
+    replay.frames = [stream_frames.stream_frame(event) for event in rows]
     replay.after = rows[-1].seq if len(rows) == limit else replay.last
 
 

@@ -16,8 +16,8 @@ from unittest import mock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.messages.frames import stream_frame
 from service.messages.stream import StoredDelete, StoredEdit, StoredMessage, StreamEvent
+from service.messages.stream_frames import stream_frame
 from service.metrics import Metrics
 from service.realtime import feed as feed_module
 from service.realtime.envelope import Wire

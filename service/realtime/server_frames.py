@@ -12,17 +12,11 @@ import msgpack  # type: ignore[import-untyped]
 import orjson
 
 from service.auth.models import User
-from service.messages.frames import encode, message_frame, stream_frame, with_ref
+from service.messages.stream_frames import encode, with_ref
 from service.rooms.models import Room
 
 if TYPE_CHECKING:
     from service.realtime.protocol import FrameError
-
-__all__ = ["message_frame", "stream_frame"]  # the room's stream, encoded by the messages package
-
-
-def _encode(obj: dict[str, Any]) -> str:
-    return encode(obj)
 
 
 def to_msgpack(frame: str) -> bytes:
@@ -59,11 +53,11 @@ def room_object(room: Room) -> dict[str, Any]:
 
 
 def read_frame(room_id: int, seq: int) -> str:
-    return _encode({"type": "read", "room": room_id, "seq": seq})
+    return encode({"type": "read", "room": room_id, "seq": seq})
 
 
 def hello_frame(user_json: bytes) -> str:
-    return _encode({"type": "hello", "user": orjson.Fragment(user_json)})
+    return encode({"type": "hello", "user": orjson.Fragment(user_json)})
 
 
 def welcome_frame(
@@ -75,32 +69,32 @@ def welcome_frame(
     if user_json is not None:
         frame["user"] = orjson.Fragment(user_json)
     frame["online"] = [orjson.Fragment(u) for u in online]
-    return _encode(with_ref(frame, ref))
+    return encode(with_ref(frame, ref))
 
 
 def synced_frame(last_seq: int, replayed: int, truncated: bool, ref: str | None = None) -> str:
     frame = {"type": "synced", "last_seq": last_seq, "replayed": replayed, "truncated": truncated}
-    return _encode(with_ref(frame, ref))
+    return encode(with_ref(frame, ref))
 
 
 def presence_frame(event: str, user_json: bytes) -> str:
-    return _encode({"type": "presence", "event": event, "user": orjson.Fragment(user_json)})
+    return encode({"type": "presence", "event": event, "user": orjson.Fragment(user_json)})
 
 
 def typing_frame(user_json: bytes) -> str:
-    return _encode({"type": "typing", "user": orjson.Fragment(user_json)})
+    return encode({"type": "typing", "user": orjson.Fragment(user_json)})
 
 
 def unsubscribed_frame(room_id: int, reason: str, ref: str | None = None) -> str:
-    return _encode(with_ref({"type": "unsubscribed", "room": room_id, "reason": reason}, ref))
+    return encode(with_ref({"type": "unsubscribed", "room": room_id, "reason": reason}, ref))
 
 
 def room_added_frame(room: Room) -> str:
-    return _encode({"type": "room_added", "room": room_object(room)})
+    return encode({"type": "room_added", "room": room_object(room)})
 
 
 def error_frame(error: FrameError) -> str:
-    return _encode(
+    return encode(
         {
             "type": "error",
             "code": error.code,
@@ -112,7 +106,7 @@ def error_frame(error: FrameError) -> str:
 
 
 def pong_frame(ref: str | None = None) -> str:
-    return PONG_FRAME if ref is None else _encode({"type": "pong", "ref": ref})
+    return PONG_FRAME if ref is None else encode({"type": "pong", "ref": ref})
 
 
-PONG_FRAME = _encode({"type": "pong"})
+PONG_FRAME = encode({"type": "pong"})
