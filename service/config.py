@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     # 1.25 × ttl; at most 24 keeps that within 30 s.
     presence_ttl_seconds: float = Field(default=20.0, ge=2, le=24)
     # Every open room feed is checked against the database once in this long, the
-    # bound for a lost publish that nothing else reveals (realtime/losses.py).
+    # bound for a lost publish that nothing else reveals (realtime/lost_publishes.py).
     lost_publish_sweep_seconds: float = Field(default=60.0, ge=1, le=3600)
 
     argon2_memory_kib: int = Field(default=MIN_ARGON2_MEMORY_KIB, ge=MIN_ARGON2_MEMORY_KIB)

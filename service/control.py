@@ -65,7 +65,7 @@ class ReadMoved:
 
 @dataclass(frozen=True, slots=True)
 class InstanceAlive:
-    """Said by every instance each second (realtime/losses.py)."""
+    """Said by every instance each second (realtime/lost_publishes.py)."""
 
     instance: str
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.messages.batch import REPEATED, Pending, store_batch
-from service.messages.stream import StoreResult
+from service.messages.entries import StoreResult
 
 
 async def store_message(

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from service.auth.models import User
 from service.db import utcnow
 from service.messages import pg_batch, sqlite_batch
+from service.messages.entries import RoomGone, StoredMessage, StoreResult
 from service.messages.models import Message
-from service.messages.stream import RoomGone, StoredMessage, StoreResult
 from service.messages.stream_reads import STORED
 from service.rooms.models import Room
 from service.search.words import searchable

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.db import utcnow
 from service.errors import Conflict, Forbidden, NotFound
+from service.messages.entries import StoredDelete, StoredEdit
 from service.messages.models import DELETE, EDIT, MESSAGE, Message
-from service.messages.stream import StoredDelete, StoredEdit
 from service.rooms.models import DIRECT, Room
 from service.rooms.service import ROOM_NOT_FOUND
 from service.search.words import searchable

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from service.messages.stream import StoredDelete, StoredEdit, StoredMessage, StreamEvent
+from service.messages.entries import StoredDelete, StoredEdit, StoredMessage, StreamEvent
 
 
 def encode(obj: dict[str, Any]) -> str:

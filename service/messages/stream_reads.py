@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import joinedload
 
 from service.auth.models import User
+from service.messages.entries import StoredDelete, StoredEdit, StoredMessage, StreamEvent
 from service.messages.models import DELETE, EDIT, MESSAGE, Message
-from service.messages.stream import StoredDelete, StoredEdit, StoredMessage, StreamEvent
 
 _messages: Table = Message.__table__  # type: ignore[assignment]
 _users: Table = User.__table__  # type: ignore[assignment]

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service.messages import changes
 from service.messages.batch import REPEATED, Pending, store_batch
 from service.messages.changes import Change
-from service.messages.stream import StoredDelete, StoredEdit, StoreResult, StreamEvent
+from service.messages.entries import StoredDelete, StoredEdit, StoreResult, StreamEvent
 
 log = logging.getLogger("service.messages")
 

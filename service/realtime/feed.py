@@ -8,7 +8,7 @@ is read from the database, the source of truth.
 
 While it is open the feed also keeps what a socket joining the room needs, so a
 reconnect need not ask the database: what was read of the room's access
-(access.py), and the newest entries of the stream as they were delivered (`recent`)."""
+(room_access.py), and the newest entries of the stream as they were delivered (`recent`)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 
-from service.messages.stream import StreamEvent
+from service.messages.entries import StreamEvent
 from service.messages.stream_frames import is_message_frame, stream_frame
 from service.metrics import Metrics
-from service.realtime.access import KnownAccess
 from service.realtime.envelope import Wire
+from service.realtime.room_access import KnownAccess
 from service.realtime.subscription import Subscription
 
 log = logging.getLogger("service.realtime")

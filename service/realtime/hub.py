@@ -35,7 +35,7 @@ from service.control import (
     TokenRevoked,
 )
 from service.messages import stream_frames
-from service.messages.stream import StreamEvent
+from service.messages.entries import StreamEvent
 from service.messages.stream_reads import read_stored
 from service.metrics import Metrics
 from service.presence import PresenceStore
@@ -45,10 +45,10 @@ from service.realtime.closes import REMOVED, ROOM_DELETED, Close
 from service.realtime.connection import Connection
 from service.realtime.envelope import CONTROL_CHANNEL, EPHEMERAL, room_channel
 from service.realtime.feed import RECENT_ENTRIES, RoomFeed
-from service.realtime.losses import LossWatch
+from service.realtime.feed_starts import FeedStarts
+from service.realtime.lost_publishes import LossWatch
 from service.realtime.registry import Registry
 from service.realtime.roster import Roster
-from service.realtime.starts import FeedStarts
 from service.realtime.subscription import Subscription
 from service.rooms.models import Room
 
@@ -227,7 +227,7 @@ class Hub:
                 [(room_channel(room_id), envelope.encode_message(seq, frame)) for room_id, seq, frame in messages]
             )
         except Exception as exc:
-            # Stored already: deliver here; other instances are told to read it (losses.py).
+            # Stored already: deliver here; other instances are told to read it (lost_publishes.py).
             log.warning("publishing to the broker failed (%s); delivering locally", exc)
             self.losses.publish_failed(room_id for room_id, _, _ in messages)
             for room_id, seq, frame in messages:

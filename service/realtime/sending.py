@@ -16,7 +16,7 @@ import math
 import time
 
 from service.messages import stream_frames
-from service.messages.stream import RoomGone, StoreResult
+from service.messages.entries import RoomGone, StoreResult
 from service.realtime import server_frames
 from service.realtime.closes import ROOM_DELETED
 from service.realtime.connection import Connection

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from service.messages.stream import RoomGone
+from service.messages.entries import RoomGone
 from service.resources import Resources
 from tests.conftest import Api
 from tests.storing import store_message

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from service.messages.batch import Pending, store_batch
-from service.messages.stream import RoomGone, StoreResult
+from service.messages.entries import RoomGone, StoreResult
 from service.messages.writer import MessageWriter
 from service.resources import Resources
 from tests.conftest import Api

@@ -16,7 +16,7 @@ from unittest import mock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.messages.stream import StoredDelete, StoredEdit, StoredMessage, StreamEvent
+from service.messages.entries import StoredDelete, StoredEdit, StoredMessage, StreamEvent
 from service.messages.stream_frames import stream_frame
 from service.metrics import Metrics
 from service.realtime import feed as feed_module

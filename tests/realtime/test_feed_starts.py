@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from service.realtime import starts as starts_module
+from service.realtime import feed_starts as feed_starts_module
 from service.realtime.feed import RECENT_ENTRIES
-from service.realtime.starts import FeedStarts, Start
+from service.realtime.feed_starts import FeedStarts, Start
 from service.realtime.subscription import Subscription
 from tests.realtime.conftest import LiveServer
 from tests.storing import store_message
@@ -54,7 +54,7 @@ async def test_feeds_opened_together_read_their_rooms_in_one_query(server: LiveS
 
 
 async def test_more_rooms_than_a_batch_take_more_queries(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(starts_module, "BATCH_MAX", 5)
+    monkeypatch.setattr(feed_starts_module, "BATCH_MAX", 5)
     _, token = await server.user("alice")
     rooms = [await server.room(token, f"r{i}") for i in range(12)]
     reads = count_room_reads(server)

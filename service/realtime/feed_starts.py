@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.messages.stream import StreamEvent
+from service.messages.entries import StreamEvent
 from service.messages.stream_reads import read_ranges
 from service.rooms.models import Room
 
