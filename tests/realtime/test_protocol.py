@@ -14,10 +14,10 @@ from service.realtime.protocol import (
     Ping,
     SendMessage,
     Typing,
-    error_frame,
     parse_client_frame,
     parse_msgpack_frame,
 )
+from service.realtime.server_frames import error_frame
 from tests.blanks import INVISIBLE
 
 MAX_CHARS = 50
