@@ -51,8 +51,9 @@ class Connection:
 
     The socket's rooms are its `subscriptions` (subscription.py): one on the
     per-room endpoint, any number on the multiplexed one, whose room frames carry
-    `"room"`. A `binary` (MessagePack) connection queues bytes: room frames arrive
-    already in the connection's form, while `send` takes JSON text and converts it."""
+    `"room"`. A `binary` (MessagePack) connection queues bytes: a room frame comes
+    encoded for every form (`send_encoded`), while `send_json` and `send_replay`
+    take JSON text and convert it."""
 
     __slots__ = (
         "websocket",
@@ -161,7 +162,7 @@ class Connection:
 
     async def finish(self, *, flush: bool) -> None:
         """Stop the writer, after it sent what is queued when `flush` (bounded by
-        FLUSH_SECONDS); frames offered afterwards are dropped."""
+        FLUSH_SECONDS); frames sent afterwards are dropped."""
         if self.close_request is None:
             self.close_request = CloseRequest(1000)
         writer = self._writer
@@ -171,22 +172,22 @@ class Connection:
             writer.cancel()
         await asyncio.gather(writer, return_exceptions=True)
 
-    def send(self, frame: str, room: int | None = None) -> None:
+    def send_json(self, frame: str, room: int | None = None) -> None:
         """Queue a JSON frame (about `room`, tagged so on a multiplexed socket;
         converted for a binary one) without waiting; a full queue closes 1013."""
         if room is not None and self.multiplexed:
             frame = with_room(frame, room)
-        self.enqueue(to_msgpack(frame) if self.binary else frame)
+        self._enqueue(to_msgpack(frame) if self.binary else frame)
 
-    async def put(self, frame: str, room: int | None = None, sub: Subscription | None = None) -> None:
-        """`send` for a replay: waits for `room` instead of overflowing the queue,
+    async def send_replay(self, frame: str, room: int | None = None, sub: Subscription | None = None) -> None:
+        """`send_json` for a replay: waits for space instead of overflowing the queue,
         so a long replay paces itself to what the client reads. A frame of `sub` is
         dropped if the subscription ended while it waited."""
-        await self.room()
+        await self.wait_for_space()
         if sub is None or not sub.ended:
-            self.send(frame, room)
+            self.send_json(frame, room)
 
-    async def room(self) -> None:
+    async def wait_for_space(self) -> None:
         """Wait while the queue holds half its frames or half its bytes, or more:
         a replay leaves the other half to live frames. Returns at once on a close."""
         while self._half_full() and self.close_request is None:
@@ -201,9 +202,10 @@ class Connection:
     def _half_full(self) -> bool:
         return len(self._queue) >= max(1, self.queue_size // 2) or self._bytes >= self.queue_bytes // 2
 
-    def offer(self, wire: Wire) -> None:
-        """A room frame: written at once when nothing is queued or being sent
-        before it and the socket can take it now (chat.write), else queued."""
+    def send_encoded(self, wire: Wire) -> None:
+        """A room frame encoded once for every socket: written at once when nothing
+        is queued or being sent before it and the socket can take it now
+        (chat.write), else queued."""
         if (
             self._write is not None
             and not self._queue
@@ -212,9 +214,9 @@ class Connection:
             and self._write(wire.frame_for(self))
         ):
             return
-        self.enqueue(wire.for_(self))
+        self._enqueue(wire.for_(self))
 
-    def enqueue(self, frame: str | bytes) -> None:
+    def _enqueue(self, frame: str | bytes) -> None:
         """Queue a frame already in this connection's form."""
         if self.close_request is not None:
             return

@@ -68,7 +68,7 @@ async def _run(websocket: WebSocket, raw_room_id: str | None) -> None:
         else:
             bearer = await authenticate(websocket, resources)
             conn = admit(websocket, resources, bearer, binary=binary, multiplexed=True)
-            conn.send(server_frames.hello_frame(conn.user_json))
+            conn.send_json(server_frames.hello_frame(conn.user_json))
         delay = (conn.expires_at - datetime.now(UTC)).total_seconds()
         expiry = asyncio.get_running_loop().call_later(max(delay, 0), conn.close, *TOKEN_EXPIRED)
         await _serve(websocket, conn, resources)
@@ -141,7 +141,7 @@ async def _read_frames(resources: Resources, conn: Connection) -> None:
             frame = _parse(message, conn, settings.max_message_chars)
             match frame:
                 case Ping(ref=ref):
-                    conn.send(server_frames.pong_frame(ref))
+                    conn.send_json(server_frames.pong_frame(ref))
                 case Typing():
                     await resources.hub.typing(_subscription(conn, frame.room, frame.ref))
                 case SendMessage():
@@ -155,7 +155,7 @@ async def _read_frames(resources: Resources, conn: Connection) -> None:
                 case Unsubscribe(rooms=room_ids, ref=ref):
                     await _unsubscribe_rooms(resources, conn, room_ids, ref)
         except FrameError as exc:
-            conn.send(server_frames.error_frame(exc))
+            conn.send_json(server_frames.error_frame(exc))
 
 
 def _parse(message: Message, conn: Connection, max_message_chars: int) -> protocol.ClientFrame:
@@ -194,12 +194,12 @@ async def _subscribe_rooms(
             return
         # Answers are paced like replays: a frame naming many rooms cannot overflow the queue.
         if room in conn.subscriptions:
-            await conn.put(
+            await conn.send_replay(
                 server_frames.error_frame(FrameError("already_subscribed", "already subscribed", room=room, ref=ref))
             )
         elif len(conn.subscriptions) >= limit:
             detail = f"at most {limit} rooms on one socket"
-            await conn.put(server_frames.error_frame(FrameError("too_many_rooms", detail, room=room, ref=ref)))
+            await conn.send_replay(server_frames.error_frame(FrameError("too_many_rooms", detail, room=room, ref=ref)))
         else:
             served = False
             if room in visible:
@@ -207,7 +207,7 @@ async def _subscribe_rooms(
                     await subscribe(resources, conn, room, since, ref)
                     served = True
             if not served:
-                await conn.put(
+                await conn.send_replay(
                     server_frames.error_frame(FrameError("room_not_found", "room not found", room=room, ref=ref))
                 )
 
@@ -218,12 +218,12 @@ async def _unsubscribe_rooms(
     for room in room_ids:
         sub = conn.subscriptions.get(room)
         if sub is None or sub.ended:
-            await conn.put(
+            await conn.send_replay(
                 server_frames.error_frame(FrameError("not_subscribed", "not subscribed", room=room, ref=ref))
             )
             continue
         sub.end()  # nothing more of the room goes out, from here on
-        await conn.put(server_frames.unsubscribed_frame(room, REQUESTED, ref))
+        await conn.send_replay(server_frames.unsubscribed_frame(room, REQUESTED, ref))
         await resources.hub.unsubscribe(sub)
 
 

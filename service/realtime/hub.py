@@ -193,7 +193,7 @@ class Hub:
         if sub.ended:
             return
         sub.end()
-        sub.conn.send(server_frames.unsubscribed_frame(sub.room_id, close[1]))
+        sub.conn.send_json(server_frames.unsubscribed_frame(sub.room_id, close[1]))
         self._spawn(self.unsubscribe(sub))
 
     async def _read_stored(self, room_id: int, after: int, upto: int | None, limit: int) -> Sequence[StreamEvent]:
@@ -316,7 +316,7 @@ class Hub:
                 frame = server_frames.read_frame(room_id, seq)
                 for conn in registry.of_user(user_id):
                     if conn.multiplexed and conn.origin != origin:
-                        conn.send(frame)
+                        conn.send_json(frame)
             case InstanceAlive() | StreamsBehind():
                 self.losses.heard(event)
             case None:
@@ -334,4 +334,4 @@ class Hub:
             frame = server_frames.room_added_frame(room)
             for conn in self.registry.of_user(user_id):
                 if conn.multiplexed:
-                    conn.send(frame)
+                    conn.send_json(frame)

@@ -67,9 +67,9 @@ def _stored(
     elif exc is not None:
         log.warning("storing a message failed: %s: %s", type(exc).__name__, exc)
         error = FrameError("unavailable", UNAVAILABLE, frame.client_msg_id, room=frame.room, ref=frame.ref)
-        conn.send(server_frames.error_frame(error))
+        conn.send_json(server_frames.error_frame(error))
     elif future.result().created:
         resources.metrics.messages_stored.inc()
     else:
         # The original, to the sender only, marked so it is not taken for a new message.
-        conn.send(stream_frames.message_frame(future.result().message, duplicate=True, ref=frame.ref), sub.room_id)
+        conn.send_json(stream_frames.message_frame(future.result().message, duplicate=True, ref=frame.ref), sub.room_id)

@@ -94,24 +94,24 @@ async def _replay(resources: Resources, sub: Subscription, since: int | None, re
     # The room may end meanwhile (removal, deletion: `unsubscribed` is sent then);
     # nothing of it follows that.
     user_json = None if conn.multiplexed else conn.user_json
-    await conn.put(server_frames.welcome_frame(replay.room, replay.last, user_json, online, ref), sub=sub)
+    await conn.send_replay(server_frames.welcome_frame(replay.room, replay.last, user_json, online, ref), sub=sub)
     sent = 0
     while True:
         for frame in replay.frames:
             if sub.ended or conn.close_request is not None:
                 return
-            await conn.put(frame, sub.room_id, sub)
+            await conn.send_replay(frame, sub.room_id, sub)
         sent += len(replay.frames)
         if replay.after >= replay.last:
             break
-        await conn.room()  # the next chunk is read once the socket can take it
+        await conn.wait_for_space()  # the next chunk is read once the socket can take it
         if sub.ended or conn.close_request is not None:
             return
         await _read_chunk(resources, replay)
     resources.metrics.replay_messages.observe(sent)
     truncated = since is not None and replay.last - replay.start > resources.settings.max_replay
     if not sub.ended:
-        await conn.put(server_frames.synced_frame(replay.last, sent, truncated, ref), sub.room_id, sub)
+        await conn.send_replay(server_frames.synced_frame(replay.last, sent, truncated, ref), sub.room_id, sub)
         sub.go_live(replay.last)
 
 

@@ -41,7 +41,7 @@ class Subscription:
             self._hold(seq, wire)
         elif seq > self.last_seq:
             self.last_seq = seq
-            self.conn.offer(wire)
+            self.conn.send_encoded(wire)
 
     def deliver_ephemeral(self, wire: Wire) -> None:
         """Presence and typing: not part of the seq stream, but kept behind the
@@ -51,7 +51,7 @@ class Subscription:
         if not self._live:
             self._hold(0, wire)
         else:
-            self.conn.offer(wire)
+            self.conn.send_encoded(wire)
 
     def _hold(self, seq: int, wire: Wire) -> None:
         self._held.append((seq, wire))

@@ -27,7 +27,7 @@ class Conn:
     offered: list[str] = field(default_factory=list)
     closes: list[tuple[int, str]] = field(default_factory=list)
 
-    def offer(self, wire: Wire) -> None:
+    def send_encoded(self, wire: Wire) -> None:
         self.offered.append(wire.text)
 
     def close(self, code: int, reason: str = "") -> None:
