@@ -16,6 +16,7 @@ from starlette.websockets import WebSocket
 from service.realtime.closes import SLOW_CONSUMER
 from service.realtime.envelope import Wire
 from service.realtime.server_frames import to_msgpack, with_room
+from service.realtime.store_window import StoreWindow
 from service.realtime.tokens import Bearer
 from service.transport import memory
 from service.transport.websocket import on_stall, writer_of
@@ -23,8 +24,6 @@ from service.transport.websocket import on_stall, writer_of
 if TYPE_CHECKING:
     from service.realtime.subscription import Subscription
 
-# Messages of one connection queued for storing at once; beyond it the reader waits.
-MAX_PENDING_STORES = 64
 # A graceful close first sends what is queued, for at most this long.
 FLUSH_SECONDS = 5.0
 # Names a socket among every instance's (`origin`).
@@ -70,6 +69,7 @@ class Connection:
         "queue_size",
         "queue_bytes",
         "subscriptions",
+        "stores",
         "close_request",
         "_queue",
         "_bytes",
@@ -79,8 +79,6 @@ class Connection:
         "_writer",
         "_reader",
         "_receiving",
-        "_pending_stores",
-        "_stores_below_limit",
     )
 
     def __init__(
@@ -107,6 +105,7 @@ class Connection:
         self.queue_size = queue_size
         self.queue_bytes = queue_bytes
         self.subscriptions: dict[int, Subscription] = {}
+        self.stores = StoreWindow()  # its messages on their way to the writer
         self.close_request: CloseRequest | None = None
         self._queue: deque[str | bytes] = deque()
         self._bytes = 0  # held by the queue and the frame being sent
@@ -117,30 +116,11 @@ class Connection:
         self._writer: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[object] | None = None
         self._receiving = False
-        self._pending_stores = 0
-        self._stores_below_limit: asyncio.Event | None = None
 
     @property
     def origin(self) -> str:
         """This socket's name on every instance."""
         return f"{_INSTANCE}:{self.serial}"
-
-    def stores_started(self) -> None:
-        self._pending_stores += 1
-
-    def store_finished(self) -> None:
-        self._pending_stores -= 1
-        if self._stores_below_limit is not None and self._pending_stores < MAX_PENDING_STORES:
-            self._stores_below_limit.set()
-
-    def too_many_stores(self) -> bool:
-        return self._pending_stores >= MAX_PENDING_STORES
-
-    async def stores_below_limit(self) -> None:
-        self._stores_below_limit = asyncio.Event()
-        while self.too_many_stores():
-            self._stores_below_limit.clear()
-            await self._stores_below_limit.wait()
 
     def watch(self, reader: asyncio.Task[object] | None) -> None:
         """`reader`, the task reading the socket: a close interrupts it while it waits

@@ -1,11 +1,12 @@
 """A client's message on its way to the store, and the answers the room's stream does not give.
 
 The message goes to the group-commit writer (messages/writer.py) without the reader
-waiting for it, so a sender's messages keep their order in the writer's queue and
-share transactions; the writer publishes after commit, and the room's feed brings
-the message back to every subscription, the sender's included: that echo is the
-acknowledgement. `_stored` answers the sender alone where the stream does not: a
-repeated client_msg_id, or `unavailable`."""
+waiting for it (but for the connection's store window, store_window.py), so a
+sender's messages keep their order in the writer's queue and share transactions;
+the writer publishes after commit, and the room's feed brings the message back to
+every subscription, the sender's included: that echo is the acknowledgement.
+`_stored` answers the sender alone where the stream does not: a repeated
+client_msg_id, or `unavailable`."""
 
 from __future__ import annotations
 
@@ -43,14 +44,13 @@ async def send_message(resources: Resources, sub: Subscription, frame: SendMessa
             ref=frame.ref,
             retry_after_ms=retry_after_ms,
         )
-    if conn.too_many_stores():
-        await conn.stores_below_limit()
+    await conn.stores.wait_for_room()
     try:
         future = resources.writer.submit(sub.room_id, conn.user_id, conn.username, frame.body, frame.client_msg_id)
     except Exception as exc:
         log.warning("could not queue a message: %s: %s", type(exc).__name__, exc)
         raise FrameError("unavailable", UNAVAILABLE, frame.client_msg_id, room=frame.room, ref=frame.ref) from None
-    conn.stores_started()
+    conn.stores.started()
     future.add_done_callback(functools.partial(_stored, resources, sub, frame, time.perf_counter()))
 
 
@@ -59,7 +59,7 @@ def _stored(
 ) -> None:
     """After commit (and publish): answer the sender where the room's stream does not."""
     conn: Connection = sub.conn
-    conn.store_finished()
+    conn.stores.finished()
     resources.metrics.store_seconds.observe(time.perf_counter() - started)
     exc = future.exception() if not future.cancelled() else asyncio.CancelledError()
     if isinstance(exc, RoomGone):
