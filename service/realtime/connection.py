@@ -14,10 +14,10 @@ from starlette.types import Message
 from starlette.websockets import WebSocket
 
 from service.realtime.closes import SLOW_CONSUMER
-from service.realtime.envelope import Wire
 from service.realtime.server_frames import to_msgpack, with_room
 from service.realtime.store_window import StoreWindow
 from service.realtime.tokens import Bearer
+from service.realtime.wire import Wire
 from service.transport import memory
 from service.transport.websocket import on_stall, writer_of
 

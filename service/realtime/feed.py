@@ -20,9 +20,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from service.messages.entries import StreamEvent
 from service.messages.stream_frames import is_message_frame, stream_frame
 from service.metrics import Metrics
-from service.realtime.envelope import Wire
 from service.realtime.room_access import KnownAccess
 from service.realtime.subscription import Subscription
+from service.realtime.wire import Wire
 
 log = logging.getLogger("service.realtime")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from service.realtime.closes import SLOW_CONSUMER
-from service.realtime.envelope import Wire
+from service.realtime.wire import Wire
 
 if TYPE_CHECKING:
     from service.realtime.connection import Connection

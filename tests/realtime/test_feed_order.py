@@ -20,8 +20,8 @@ from service.messages.entries import StoredDelete, StoredEdit, StoredMessage, St
 from service.messages.stream_frames import stream_frame
 from service.metrics import Metrics
 from service.realtime import feed as feed_module
-from service.realtime.envelope import Wire
 from service.realtime.feed import RoomFeed
+from service.realtime.wire import Wire
 
 ROOM = 7
 AT = datetime(2025, 1, 1, tzinfo=UTC)

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.realtime.closes import SLOW_CONSUMER
-from service.realtime.envelope import Wire
 from service.realtime.subscription import Subscription
+from service.realtime.wire import Wire
 
 ROOM = 7
 
