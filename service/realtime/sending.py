@@ -44,7 +44,8 @@ async def send_message(resources: Resources, sub: Subscription, frame: SendMessa
             ref=frame.ref,
             retry_after_ms=retry_after_ms,
         )
-    await conn.stores.wait_for_room()
+    if conn.stores.full:  # the common case awaits nothing: no coroutine per message
+        await conn.stores.wait_for_room()
     try:
         future = resources.writer.submit(sub.room_id, conn.user_id, conn.username, frame.body, frame.client_msg_id)
     except Exception as exc:

@@ -28,11 +28,15 @@ class StoreWindow:
         if self._below_limit is not None and self._pending < MAX_PENDING_STORES:
             self._below_limit.set()
 
+    @property
+    def full(self) -> bool:
+        return self._pending >= MAX_PENDING_STORES
+
     async def wait_for_room(self) -> None:
         """Return once fewer than MAX_PENDING_STORES messages are on their way."""
-        if self._pending < MAX_PENDING_STORES:
+        if not self.full:
             return
         self._below_limit = asyncio.Event()
-        while self._pending >= MAX_PENDING_STORES:
+        while self.full:
             self._below_limit.clear()
             await self._below_limit.wait()
