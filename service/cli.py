@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from service import migrate
 from service.config import ConfigError, Settings
+from service.errors import validation_message
 from service.logs import log_config
 from service.server import raise_open_file_limit, uvicorn_options
 
@@ -45,8 +46,7 @@ def _settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"CHAT_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg'].removeprefix('Value error, ')}"
-            for e in exc.errors()
+            f"CHAT_{'_'.join(str(p) for p in e['loc']).upper()}: {validation_message(e)}" for e in exc.errors()
         )
         _fail(f"invalid configuration: {problems}", 2)
 
@@ -207,7 +207,6 @@ def user_create(
 ) -> None:
     """Create a user (the first admin, or scripted setup); migrates first when CHAT_AUTO_MIGRATE."""
     from service.auth.schemas import RegisterIn
-    from service.errors import validation_message
 
     settings = _settings()
     if password_stdin:
