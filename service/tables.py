@@ -1,0 +1,25 @@
+"""The models' tables, for Core statements: typed as `Table` here once, since the
+ORM types a model's `__table__` as any FromClause."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import Table
+
+from service.auth.models import User
+from service.db import Base
+from service.messages.models import Message
+from service.rooms.models import Room, RoomMember
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table), model
+    return table
+
+
+messages: Final = _table(Message)
+rooms: Final = _table(Room)
+room_members: Final = _table(RoomMember)
+users: Final = _table(User)
