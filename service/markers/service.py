@@ -6,9 +6,10 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Table, case, func, literal, select, text, tuple_, update
+from sqlalchemy import case, func, literal, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import tables
 from service.auth.models import User
 from service.db import UTCDateTime
 from service.messages.models import UNCOUNTED, Message
@@ -18,8 +19,8 @@ from service.rooms.models import Room, RoomMember
 DEFAULT_MY_ROOMS_PAGE = 200
 MAX_MY_ROOMS_PAGE = 500
 
-_members: Table = RoomMember.__table__  # type: ignore[assignment]
-_rooms: Table = Room.__table__  # type: ignore[assignment]
+_members = tables.room_members
+_rooms = tables.rooms
 
 
 async def mark_read(session: AsyncSession, room_id: int, user_id: int, seq: int) -> int | None:

@@ -6,16 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from operator import attrgetter
 
-from sqlalchemy import Table, and_, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import joinedload
 
-from service.auth.models import User
+from service import tables
 from service.messages.entries import StoredDelete, StoredEdit, StoredMessage, StreamEvent
 from service.messages.models import DELETE, EDIT, MESSAGE, Message
 
-_messages: Table = Message.__table__  # type: ignore[assignment]
-_users: Table = User.__table__  # type: ignore[assignment]
+_messages = tables.messages
+_users = tables.users
 
 # The columns of a StoredMessage, in its field order.
 STORED = select(

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Select, column, false, or_, select, table,
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from service import tables
 from service.auth.models import User
 from service.messages.models import Message
 from service.rooms.models import Room, RoomMember
@@ -52,7 +53,7 @@ async def _matching(
     # Only messages have a tsvector; deleted ones have none. The query's lexemes are
     # folded already, as the index's are (words.py): no text-search parser runs.
     matched = text("messages.search @@ CAST(:match AS tsquery)").bindparams(match=q.tsquery(terms))
-    order_id = Message.__table__.c.id
+    order_id = tables.messages.c.id
     # The planner guesses a rare word's matches badly (a word outside its statistics
     # is taken as common), then walks the primary key backwards through every row:
     # 0.7 s on a million. So look first: the GIN index hands over a rare word's
