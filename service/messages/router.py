@@ -76,7 +76,15 @@ async def edit_message(
         )
     window = timedelta(minutes=settings.edit_window_minutes) if settings.edit_window_minutes else None
     await session.commit()  # the writer takes the database's write lock on SQLite
-    await resources.writer.change(room.id, seq, user.id, user.username, user.is_admin, body.body, window)
+    await resources.writer.change(
+        room_id=room.id,
+        target_seq=seq,
+        user_id=user.id,
+        username=user.username,
+        is_admin=user.is_admin,
+        body=body.body,
+        edit_window=window,
+    )
     return await _message(session, room, seq)
 
 
@@ -89,7 +97,9 @@ async def delete_message(
     seq: Seq, room: ReadableRoom, user: CurrentUser, session: SessionDep, resources: ResourcesDep
 ) -> None:
     await session.commit()  # the writer takes the database's write lock on SQLite
-    await resources.writer.change(room.id, seq, user.id, user.username, user.is_admin, None)
+    await resources.writer.change(
+        room_id=room.id, target_seq=seq, user_id=user.id, username=user.username, is_admin=user.is_admin, body=None
+    )
 
 
 async def _message(session: SessionDep, room: Room, seq: int) -> Message:

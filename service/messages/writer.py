@@ -36,7 +36,7 @@ class MessageWriter:
     sender is answered."""
 
     def __init__(
-        self, engine: AsyncEngine, max_batch: int, on_stored: OnStored | None = None, on_read: OnRead | None = None
+        self, engine: AsyncEngine, max_batch: int, *, on_stored: OnStored | None = None, on_read: OnRead | None = None
     ) -> None:
         self._engine = engine
         self._max_batch = max_batch
@@ -59,7 +59,7 @@ class MessageWriter:
         self._queue.clear()
 
     def submit(
-        self, room_id: int, user_id: int, username: str | None, body: str, client_msg_id: str | None = None
+        self, *, room_id: int, user_id: int, username: str | None, body: str, client_msg_id: str | None = None
     ) -> asyncio.Future[StoreResult]:
         """Queue a message; the future resolves after its commit (and publish)."""
         future: asyncio.Future[StoreResult] = asyncio.get_running_loop().create_future()
@@ -69,6 +69,7 @@ class MessageWriter:
 
     async def change(
         self,
+        *,
         room_id: int,
         target_seq: int,
         user_id: int,

@@ -47,7 +47,13 @@ async def send_message(resources: Resources, sub: Subscription, frame: SendMessa
     if conn.stores.full:  # the common case awaits nothing: no coroutine per message
         await conn.stores.wait_for_room()
     try:
-        future = resources.writer.submit(sub.room_id, conn.user_id, conn.username, frame.body, frame.client_msg_id)
+        future = resources.writer.submit(
+            room_id=sub.room_id,
+            user_id=conn.user_id,
+            username=conn.username,
+            body=frame.body,
+            client_msg_id=frame.client_msg_id,
+        )
     except Exception as exc:
         log.warning("could not queue a message: %s: %s", type(exc).__name__, exc)
         raise FrameError("unavailable", UNAVAILABLE, frame.client_msg_id, room=frame.room, ref=frame.ref) from None

@@ -33,7 +33,12 @@ async def test_concurrent_sends_are_batched_gapless_and_each_answered(api: Api, 
     room_ids, uid = await _setup(api, 3)
     # As the WebSocket endpoint sends them: with the sender's name.
     results = await asyncio.gather(
-        *(resources.writer.submit(room_ids[n % 3], uid, "alice", f"body {n}", f"id-{n}") for n in range(150))
+        *(
+            resources.writer.submit(
+                room_id=room_ids[n % 3], user_id=uid, username="alice", body=f"body {n}", client_msg_id=f"id-{n}"
+            )
+            for n in range(150)
+        )
     )
     assert transactions(results) < 50  # 150 messages, far fewer transactions
     for n, result in enumerate(results):
@@ -49,10 +54,22 @@ async def test_concurrent_sends_are_batched_gapless_and_each_answered(api: Api, 
 
 async def test_repeats_in_and_across_batches_store_once(api: Api, resources: Resources) -> None:
     (room_id,), uid = await _setup(api, 1)
-    first = await resources.writer.submit(room_id, uid, None, "original", "same")
+    first = await resources.writer.submit(
+        room_id=room_id, user_id=uid, username=None, body="original", client_msg_id="same"
+    )
     results = await asyncio.gather(
-        *(resources.writer.submit(room_id, uid, None, f"again {n}", "same") for n in range(5)),
-        *(resources.writer.submit(room_id, uid, None, "twice in one batch", "new") for _ in range(3)),
+        *(
+            resources.writer.submit(
+                room_id=room_id, user_id=uid, username=None, body=f"again {n}", client_msg_id="same"
+            )
+            for n in range(5)
+        ),
+        *(
+            resources.writer.submit(
+                room_id=room_id, user_id=uid, username=None, body="twice in one batch", client_msg_id="new"
+            )
+            for _ in range(3)
+        ),
     )
     assert all(not r.created and r.message.id == first.message.id for r in results[:5])
     new = results[5:]
@@ -64,8 +81,8 @@ async def test_repeats_in_and_across_batches_store_once(api: Api, resources: Res
 async def test_a_deleted_room_fails_only_its_own_messages(api: Api, resources: Resources) -> None:
     (room_id,), uid = await _setup(api, 1)
     results = await asyncio.gather(
-        resources.writer.submit(room_id, uid, None, "kept"),
-        resources.writer.submit(987654, uid, None, "lost"),
+        resources.writer.submit(room_id=room_id, user_id=uid, username=None, body="kept"),
+        resources.writer.submit(room_id=987654, user_id=uid, username=None, body="lost"),
         return_exceptions=True,
     )
     assert results[0].created and results[0].message.seq == 1  # type: ignore[union-attr]
@@ -77,7 +94,9 @@ async def test_batch_of_one_commits_each_message(api: Api, resources: Resources)
     writer = MessageWriter(resources.engine, max_batch=1)
     writer.start()
     try:
-        results = await asyncio.gather(*(writer.submit(room_ids[0], uid, "alice", f"{n}") for n in range(10)))
+        results = await asyncio.gather(
+            *(writer.submit(room_id=room_ids[0], user_id=uid, username="alice", body=f"{n}") for n in range(10))
+        )
     finally:
         await writer.stop()
     assert transactions(results) == 10
@@ -89,7 +108,7 @@ async def test_rooms_with_two_digit_ids_store(api: Api, resources: Resources) ->
     batch's JSON parameters must be bound as text (room 12, one message: {"12":1})."""
     room_ids, uid = await _setup(api, 12)
     for room_id in room_ids:
-        result = await resources.writer.submit(room_id, uid, "alice", "hi")
+        result = await resources.writer.submit(room_id=room_id, user_id=uid, username="alice", body="hi")
         assert result.created and result.message.room_id == room_id
 
 
@@ -97,7 +116,7 @@ async def test_created_at_is_stored_as_every_other_timestamp(api: Api, resources
     if resources.engine.dialect.name != "sqlite":
         pytest.skip("SQLite stores timestamps as text")
     (room_id,), uid = await _setup(api, 1)
-    await resources.writer.submit(room_id, uid, "alice", "by the writer")
+    await resources.writer.submit(room_id=room_id, user_id=uid, username="alice", body="by the writer")
     await store_message(resources.engine, room_id, uid, "one by one")
     async with resources.engine.connect() as conn:
         stored = (await conn.execute(text("SELECT created_at FROM messages"))).scalars().all()
