@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.messages import changes
 from service.messages.batch import REPEATED, Pending, store_batch
-from service.messages.changes import Change
+from service.messages.changes import Change, Delete, Edit
 from service.messages.entries import StoredDelete, StoredEdit, StoreResult, StreamEvent
 
 log = logging.getLogger("service.messages")
@@ -28,6 +29,12 @@ log = logging.getLogger("service.messages")
 OnStored = Callable[[Sequence[StreamEvent]], Awaitable[None]]
 # (user, room, seq): sending moved the user's read marker past others' entries.
 OnRead = Callable[[int, int, int], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class _Changing:
+    change: Change
+    future: asyncio.Future[StoredEdit | StoredDelete | None]
 
 
 class MessageWriter:
@@ -42,7 +49,7 @@ class MessageWriter:
         self._max_batch = max_batch
         self._on_stored = on_stored
         self._on_read = on_read
-        self._queue: deque[Pending | Change] = deque()
+        self._queue: deque[Pending | _Changing] = deque()
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -81,8 +88,23 @@ class MessageWriter:
         """Edit (`body`) or delete (None) a message; the event once committed and
         published, None for a delete of a deleted message. Raises what the checks
         refuse (changes.py)."""
+        if body is not None:
+            edit = Edit(
+                room_id=room_id,
+                target_seq=target_seq,
+                user_id=user_id,
+                username=username,
+                body=body,
+                edit_window=edit_window,
+            )
+            return await self.apply(edit)
+        delete = Delete(room_id=room_id, target_seq=target_seq, user_id=user_id, username=username, is_admin=is_admin)
+        return await self.apply(delete)
+
+    async def apply(self, change: Change) -> StoredEdit | StoredDelete | None:
+        """Any change (changes.py), queued like `change`."""
         future: asyncio.Future[StoredEdit | StoredDelete | None] = asyncio.get_running_loop().create_future()
-        self._queue.append(Change(room_id, target_seq, user_id, username, is_admin, body, edit_window, future))
+        self._queue.append(_Changing(change, future))
         self._ready.set()
         return await future
 
@@ -96,19 +118,19 @@ class MessageWriter:
                     batch.append(self._queue.popleft())  # type: ignore[arg-type]
                 if batch:
                     await self._store(batch)
-                elif isinstance(job := self._queue.popleft(), Change):
+                elif isinstance(job := self._queue.popleft(), _Changing):
                     await self._change(job)
 
-    async def _change(self, change: Change) -> None:
+    async def _change(self, job: _Changing) -> None:
         try:
-            event = await changes.apply(self._engine, change)
+            event = await changes.apply(self._engine, job.change)
         except Exception as exc:
-            _fail(change.future, exc)
+            _fail(job.future, exc)
             return
         if event is not None:
             await self._publish([event])
-        if change.future is not None and not change.future.done():
-            change.future.set_result(event)
+        if not job.future.done():
+            job.future.set_result(event)
 
     async def _store(self, batch: list[Pending]) -> None:
         try:
