@@ -1,15 +1,14 @@
 """Control events: access that began or ended, told to every instance for the sockets
 concerned; and the instances' own news of each other (alive, streams behind).
 
-Access events are produced by the REST side (auth, rooms) and consumed by the
-realtime hub; kept here so neither package imports the other for them. On the
-wire: `{"kind", …fields}`."""
+Access events are produced by the REST side (auth, rooms) and applied by the
+realtime side (realtime/control_events.py); kept here so neither package imports
+the other for them. On the wire: realtime/envelope.py."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
-import orjson
+from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,26 +90,9 @@ ControlEvent = (
     | StreamsBehind
 )
 
-_KINDS: dict[str, type[ControlEvent]] = {
-    "token_revoked": TokenRevoked,
-    "family_revoked": FamilyRevoked,
-    "member_removed": MemberRemoved,
-    "room_deleted": RoomDeleted,
-    "room_changed": RoomChanged,
-    "room_added": RoomAdded,
-    "read_moved": ReadMoved,
-    "instance_alive": InstanceAlive,
-    "streams_behind": StreamsBehind,
-}
-_NAMES = {cls: kind for kind, cls in _KINDS.items()}
 
+class ControlPublisher(Protocol):
+    """Tells every instance, after the change committed; never raises for a broker
+    that is away (the change holds; only other instances' open sockets miss it)."""
 
-def encode(event: ControlEvent) -> bytes:
-    return orjson.dumps({"kind": _NAMES[type(event)], **asdict(event)})
-
-
-def decode(payload: bytes) -> ControlEvent | None:
-    """The event, or None for a kind this version does not know (a newer instance's)."""
-    fields = orjson.loads(payload)
-    cls = _KINDS.get(fields.pop("kind", None))
-    return cls(**fields) if cls is not None else None
+    async def publish(self, event: ControlEvent) -> None: ...

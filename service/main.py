@@ -77,7 +77,10 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
             hub=hub,
             metrics=metrics,
             writer=MessageWriter(
-                databases.writer_engine, settings.store_batch, on_stored=hub.publish_stored, on_read=hub.read_moved
+                databases.writer_engine,
+                settings.store_batch,
+                on_stored=hub.fanout.publish_stored,
+                on_read=hub.control.read_moved,
             ),
         )
         user_limits = UserLimits(settings)

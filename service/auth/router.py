@@ -51,7 +51,7 @@ async def refresh(body: RefreshIn, session: SessionDep, resources: ResourcesDep)
         return _token_out(await service.rotate_refresh_token(session, resources.codec, body.refresh_token))
     except service.RefreshReused as exc:
         # Revoked and committed already: the login's open sockets close on every instance.
-        await resources.hub.publish_control(FamilyRevoked(exc.family_id))
+        await resources.hub.control.publish(FamilyRevoked(exc.family_id))
         raise
 
 
@@ -68,9 +68,9 @@ async def logout(
 ) -> None:
     families = await service.logout(session, resources.codec, auth[1], body.refresh_token if body else None)
     await session.commit()  # revoked before any socket is told
-    await resources.hub.publish_control(TokenRevoked(auth[1].jti))
+    await resources.hub.control.publish(TokenRevoked(auth[1].jti))
     for family_id in families:
-        await resources.hub.publish_control(FamilyRevoked(family_id))
+        await resources.hub.control.publish(FamilyRevoked(family_id))
 
 
 @router.get("/users/me", response_model=UserOut, responses=error_responses(*BEARER_ERRORS))

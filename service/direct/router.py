@@ -52,5 +52,5 @@ async def open_conversation(
     await session.commit()  # both are members before either socket is told
     user_ids = [int(i) for i in (room.direct_key or "").split(":")]
     for member in user_ids:
-        await resources.hub.publish_control(RoomAdded(member, room.id))
+        await resources.hub.control.publish(RoomAdded(member, room.id))
     return room

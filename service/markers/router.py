@@ -32,7 +32,7 @@ async def mark_read(
     moved = await service.mark_read(session, room.id, user.id, body.seq)
     if moved is not None:
         await session.commit()  # moved before any device is told
-        await resources.hub.publish_control(ReadMoved(user.id, room.id, moved))
+        await resources.hub.control.publish(ReadMoved(user.id, room.id, moved))
 
 
 MyRoomsLimit = Annotated[int, Query(ge=1, le=MAX_MY_ROOMS_PAGE, description="rooms per page")]

@@ -85,7 +85,7 @@ async def _run(websocket: WebSocket, raw_room_id: str | None) -> None:
         if expiry is not None:
             expiry.cancel()
         if conn is not None:
-            await resources.hub.leave(conn)
+            await resources.hub.feeds.leave(conn)
 
 
 async def _open_room_socket(websocket: WebSocket, resources: Resources, raw_room_id: str, binary: bool) -> Connection:
@@ -143,7 +143,7 @@ async def _read_frames(resources: Resources, conn: Connection) -> None:
                 case Ping(ref=ref):
                     conn.send_json(server_frames.pong_frame(ref))
                 case Typing():
-                    await resources.hub.typing(_subscription(conn, frame.room, frame.ref))
+                    await resources.hub.roster.typing(_subscription(conn, frame.room, frame.ref))
                 case SendMessage():
                     await send_message(
                         resources, _subscription(conn, frame.room, frame.ref, frame.client_msg_id), frame, bucket
@@ -224,7 +224,7 @@ async def _unsubscribe_rooms(
             continue
         sub.end()  # nothing more of the room goes out, from here on
         await conn.send_replay(server_frames.unsubscribed_frame(room, REQUESTED, ref))
-        await resources.hub.unsubscribe(sub)
+        await resources.hub.feeds.unsubscribe(sub)
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:

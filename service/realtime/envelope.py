@@ -1,12 +1,28 @@
-"""What travels between instances, through the broker (one frame on many sockets: wire.py).
+"""The broker's codec: what travels between instances (one frame on many sockets: wire.py).
 
 Channels: `room:<id>` carries a room's stored messages (`<seq>:<published at>:<frame>`)
 and its ephemeral presence and typing frames (`e:<user not to deliver to, or 0>:<frame>`);
-`control` carries control events (service/control.py)."""
+`control` carries control events (service/control.py) as `{"kind", …fields}`."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
+
+import orjson
+
+from service.control import (
+    ControlEvent,
+    FamilyRevoked,
+    InstanceAlive,
+    MemberRemoved,
+    ReadMoved,
+    RoomAdded,
+    RoomChanged,
+    RoomDeleted,
+    StreamsBehind,
+    TokenRevoked,
+)
 
 CONTROL_CHANNEL = "control"
 EPHEMERAL = b"e:"
@@ -36,3 +52,28 @@ def encode_ephemeral(frame: str, exclude_user: int | None) -> bytes:
 def decode_ephemeral(payload: bytes) -> tuple[int | None, str]:
     _, exclude, frame = payload.split(b":", 2)
     return int(exclude) or None, frame.decode()
+
+
+_KINDS: dict[str, type[ControlEvent]] = {
+    "token_revoked": TokenRevoked,
+    "family_revoked": FamilyRevoked,
+    "member_removed": MemberRemoved,
+    "room_deleted": RoomDeleted,
+    "room_changed": RoomChanged,
+    "room_added": RoomAdded,
+    "read_moved": ReadMoved,
+    "instance_alive": InstanceAlive,
+    "streams_behind": StreamsBehind,
+}
+_NAMES = {cls: kind for kind, cls in _KINDS.items()}
+
+
+def encode_control(event: ControlEvent) -> bytes:
+    return orjson.dumps({"kind": _NAMES[type(event)], **asdict(event)})
+
+
+def decode_control(payload: bytes) -> ControlEvent | None:
+    """The event, or None for a kind this version does not know (a newer instance's)."""
+    fields = orjson.loads(payload)
+    cls = _KINDS.get(fields.pop("kind", None))
+    return cls(**fields) if cls is not None else None

@@ -65,7 +65,7 @@ def admit(websocket: WebSocket, resources: Resources, bearer: Bearer, *, binary:
         binary=binary,
         multiplexed=multiplexed,
     )
-    if resources.hub.draining:
+    if resources.hub.registry.draining:
         raise Rejected(RESTARTING)
     if not resources.hub.registry.admit(conn):
         raise Rejected(TOO_MANY)

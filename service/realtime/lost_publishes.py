@@ -42,11 +42,9 @@ from collections.abc import Iterable
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service import control
 from service.control import InstanceAlive, StreamsBehind
 from service.metrics import Metrics
 from service.realtime.broker import Broker
-from service.realtime.envelope import CONTROL_CHANNEL
 from service.realtime.feed import RoomFeed
 from service.rooms.models import Room
 
@@ -88,7 +86,7 @@ class LossWatch:
         self._suspects: dict[int, int] = {}  # room -> what was committed when a check found its feed behind
         self._round: list[int] = []  # rooms the sweep's current round has yet to check
 
-    # Told by the hub ------------------------------------------------------------------
+    # Told by the fan-out and the control events ----------------------------------
 
     def publish_failed(self, room_ids: Iterable[int]) -> None:
         self._failed.update(room_ids)
@@ -135,19 +133,15 @@ class LossWatch:
 
     async def tell_peers(self) -> None:
         """That this instance is alive, and the rooms it could not publish to; at
-        start too, so peers know of it from its first commit. In-process there is
-        no one to tell."""
-        if not self._broker.local_only:
-            await self._tell()
-
-    async def _tell(self) -> None:
+        start too, so peers know of it from its first commit. In-process the news
+        comes back to this instance alone, which knows it (`heard`)."""
         events: list[InstanceAlive | StreamsBehind] = [InstanceAlive(self.instance)]
         failed, failed_all = self._failed, self._failed_all
         if failed or failed_all:
             events.append(StreamsBehind(self.instance, None if failed_all else tuple(sorted(failed))))
             self._failed, self._failed_all = set(), False
         try:
-            await self._broker.publish_many([(CONTROL_CHANNEL, control.encode(event)) for event in events])
+            await self._broker.publish_control(events)
         except Exception as exc:
             log.debug("telling other instances failed (%s); next tick", exc)
             self._failed |= failed

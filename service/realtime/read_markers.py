@@ -23,4 +23,4 @@ async def read(resources: Resources, sub: Subscription, frame: Read) -> None:
         moved = await mark_read(session, sub.room_id, sub.user_id, seq)
         await session.commit()
     if moved is not None:
-        await resources.hub.publish_control(ReadMoved(sub.user_id, sub.room_id, moved, sub.conn.origin))
+        await resources.hub.control.publish(ReadMoved(sub.user_id, sub.room_id, moved, sub.conn.origin))

@@ -70,7 +70,7 @@ def _stored(
     resources.metrics.store_seconds.observe(time.perf_counter() - started)
     exc = future.exception() if not future.cancelled() else asyncio.CancelledError()
     if isinstance(exc, RoomGone):
-        resources.hub.end_room(sub, ROOM_DELETED)
+        resources.hub.feeds.end_room(sub, ROOM_DELETED)
     elif exc is not None:
         log.warning("storing a message failed: %s: %s", type(exc).__name__, exc)
         error = FrameError("unavailable", UNAVAILABLE, frame.client_msg_id, room=frame.room, ref=frame.ref)

@@ -59,7 +59,7 @@ async def readable(resources: Resources, reader: Reader, room_ids: Sequence[int]
 
 def _known_room(resources: Resources, room_id: int, reader: Reader) -> Room | None:
     """The room, if its feed here has read that the user may read it."""
-    feed = resources.hub.feed(room_id)
+    feed = resources.hub.feeds.feed(room_id)
     return feed.access.room_for(reader.user_id, reader.is_admin) if feed is not None else None
 
 
@@ -76,10 +76,10 @@ async def subscribe(
     RoomUnavailable before anything of the room is sent."""
     sub = conn.subscriptions[room_id] = Subscription(conn, room_id)
     try:
-        await resources.hub.subscribe(sub)
+        await resources.hub.feeds.subscribe(sub)
         await _replay(resources, sub, since, ref)
     except BaseException:
-        await resources.hub.unsubscribe(sub)
+        await resources.hub.feeds.unsubscribe(sub)
         raise
     return sub
 
@@ -89,7 +89,7 @@ async def _replay(resources: Resources, sub: Subscription, since: int | None, re
     conn = sub.conn
     replay = _replay_from_feed(resources, sub, since) or await _read_replay(resources, sub, since)
     # After joining: the user is among them, and later changes are held for this subscription.
-    online = await resources.hub.online(sub.room_id)
+    online = await resources.hub.roster.online(sub.room_id)
     # The welcome's `room` is the Room itself; on /ws `hello` said who the user is.
     # The room may end meanwhile (removal, deletion: `unsubscribed` is sent then);
     # nothing of it follows that.
@@ -126,7 +126,7 @@ class Replay:
 
 def _replay_from_feed(resources: Resources, sub: Subscription, since: int | None) -> Replay | None:
     """The replay from what the room's feed holds, if it holds all of it."""
-    feed = resources.hub.feed(sub.room_id)
+    feed = resources.hub.feeds.feed(sub.room_id)
     room = _known_room(resources, sub.room_id, sub.conn)
     if feed is None or room is None or (since is None and resources.settings.history_on_connect > 0):
         return None
@@ -144,7 +144,7 @@ async def _read_replay(resources: Resources, sub: Subscription, since: int | Non
     """The replay from the database; the feed keeps what it read of access."""
     settings = resources.settings
     conn = sub.conn
-    feed = resources.hub.feed(sub.room_id)
+    feed = resources.hub.feeds.feed(sub.room_id)
     generation = feed.access.generation if feed is not None else 0
     async with resources.reads() as session:
         # Visibility again, now that the subscription is registered: a removal

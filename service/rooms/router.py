@@ -39,7 +39,7 @@ async def create_room(
     await limits.spend(Action.CREATE_ROOM, user.id)
     room = await service.create_room(session, user, body.name, body.description, body.private)
     await session.commit()  # stored before any socket is told
-    await resources.hub.publish_control(RoomAdded(user.id, room.id))
+    await resources.hub.control.publish(RoomAdded(user.id, room.id))
     return room
 
 
@@ -58,7 +58,7 @@ async def get_room(room: ReadableRoom) -> object:
 async def update_room(body: RoomUpdate, room: ManagedRoom, session: SessionDep, resources: ResourcesDep) -> object:
     updated = await service.update_room(session, room, body.name, body.description)
     await session.commit()  # stored before any instance reads it again
-    await resources.hub.publish_control(RoomChanged(room.id))
+    await resources.hub.control.publish(RoomChanged(room.id))
     return updated
 
 
@@ -66,7 +66,7 @@ async def update_room(body: RoomUpdate, room: ManagedRoom, session: SessionDep, 
 async def delete_room(room: ManagedRoom, session: SessionDep, resources: ResourcesDep) -> None:
     await service.delete_room(session, room)
     await session.commit()  # gone before any socket is told
-    await resources.hub.publish_control(RoomDeleted(room.id))
+    await resources.hub.control.publish(RoomDeleted(room.id))
 
 
 @router.get("/{room_id}/members", response_model=UserList, responses=error_responses(*READER_ERRORS))
@@ -84,7 +84,7 @@ async def list_members(room: ReadableRoom, session: SessionDep) -> UserList:
 async def add_member(body: MemberIn, room: ManagedRoom, session: SessionDep, resources: ResourcesDep) -> object:
     member = await service.add_member(session, room, body.username)
     await session.commit()  # a member before any socket is told
-    await resources.hub.publish_control(RoomAdded(member.id, room.id))
+    await resources.hub.control.publish(RoomAdded(member.id, room.id))
     return member
 
 
@@ -93,7 +93,7 @@ async def join_room(room: ReadableRoom, user: CurrentUser, session: SessionDep, 
     """Become a member of a public room; joining again changes nothing."""
     if await service.join_room(session, room, user):
         await session.commit()  # a member before any socket is told
-        await resources.hub.publish_control(RoomAdded(user.id, room.id))
+        await resources.hub.control.publish(RoomAdded(user.id, room.id))
 
 
 @router.delete(
@@ -106,4 +106,4 @@ async def remove_member(
 ) -> None:
     await service.remove_member(session, room, user, user_id)
     await session.commit()  # removed before any socket is told
-    await resources.hub.publish_control(MemberRemoved(room.id, user_id))
+    await resources.hub.control.publish(MemberRemoved(room.id, user_id))

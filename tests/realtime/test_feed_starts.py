@@ -67,7 +67,7 @@ async def test_more_rooms_than_a_batch_take_more_queries(server: LiveServer, mon
 async def gate_feed_starts(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> tuple[asyncio.Event, asyncio.Event]:
     """Hold every feed's first read until the returned gate opens; `reading` is set
     when one is held."""
-    hub_starts = server.resources.hub._starts
+    hub_starts = server.resources.hub.feeds.starts
     real = hub_starts._read_batch
     gate, reading = asyncio.Event(), asyncio.Event()
 
@@ -95,7 +95,7 @@ async def test_sockets_joining_while_the_feed_opens_share_it(
     await clients[0].message("hello")
     for c in clients:
         assert [m["body"] for m in await c.messages(1)] == ["hello"]
-    assert len(server.resources.hub._feeds[room["id"]].subscriptions) == 3
+    assert len(server.resources.hub.feeds.open[room["id"]].subscriptions) == 3
 
 
 async def test_the_last_socket_leaving_while_the_feed_opens_leaves_no_feed(
@@ -108,28 +108,28 @@ async def test_the_last_socket_leaving_while_the_feed_opens_leaves_no_feed(
     room = await server.room(token, "lobby")
     hub = server.resources.hub
     gate, reading = await gate_feed_starts(server, monkeypatch)
-    unsubscribed: list[str] = []
+    unsubscribed: list[int] = []
     real_unsubscribe = hub.broker.unsubscribe
 
-    async def unsubscribe(channel: str) -> None:
-        unsubscribed.append(channel)
-        await real_unsubscribe(channel)
+    async def unsubscribe(room_id: int) -> None:
+        unsubscribed.append(room_id)
+        await real_unsubscribe(room_id)
 
     monkeypatch.setattr(hub.broker, "unsubscribe", unsubscribe)
     conn = SimpleNamespace(user_id=user["id"], user_json=b"{}", subscriptions={}, multiplexed=True)
     sub = Subscription(conn, room["id"])  # type: ignore[arg-type]
-    joining = asyncio.create_task(hub.subscribe(sub))
+    joining = asyncio.create_task(hub.feeds.subscribe(sub))
     await reading.wait()
     joining.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await joining
-    leaving = asyncio.create_task(hub.unsubscribe(sub))
+    leaving = asyncio.create_task(hub.feeds.unsubscribe(sub))
     for _ in range(20):  # not a wait for state: the leave must not finish before the opening does
         await asyncio.sleep(0)
-    assert not leaving.done() and not unsubscribed and room["id"] in hub._feeds
+    assert not leaving.done() and not unsubscribed and room["id"] in hub.feeds.open
     gate.set()
     await leaving
-    assert room["id"] not in hub._feeds and len(unsubscribed) == 1
+    assert room["id"] not in hub.feeds.open and len(unsubscribed) == 1
     client = await server.connect(room["id"], token)
     await client.handshake()
     await client.message("after")

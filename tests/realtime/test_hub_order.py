@@ -1,4 +1,4 @@
-"""The hub restores seq order and fills gaps from the database, whatever the broker does."""
+"""The feeds restore seq order and fill gaps from the database, whatever the broker does."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ async def test_out_of_order_and_lost_publishes_reach_clients_in_order_once(serve
     # Published as the writer does after commit, but reordered, duplicated, and seq 3
     # and 5 never (their publisher died after commit).
     for seq in (2, 4, 1, 2, 6):
-        await resources.hub.publish_stored([by_seq[seq]])
+        await resources.hub.fanout.publish_stored([by_seq[seq]])
     for c in clients:
         got = await c.messages(6)
         assert [m["seq"] for m in got] == [1, 2, 3, 4, 5, 6]
@@ -38,7 +38,7 @@ async def test_a_failed_first_join_leaves_no_broken_feed(server: LiveServer, mon
     broker = server.resources.hub.broker
     real = broker.subscribe
 
-    async def fail_once(channel: str) -> None:
+    async def fail_once(room_id: int) -> None:
         monkeypatch.setattr(broker, "subscribe", real)
         raise ConnectionError("broker away")
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
 from service.auth.security import TokenCodec
-from service.control import FamilyRevoked
+from service.control import ControlEvent, FamilyRevoked
 from tests.conftest import PASSWORD, TEST_KEY
 from tests.realtime.conftest import LiveServer, auth, wait_until
 
@@ -56,13 +57,13 @@ async def test_logout_without_body_closes_sockets_of_the_logins_rotated_tokens(s
 
 async def test_socket_admitted_after_its_logins_revocation_arrived_is_closed(server: LiveServer) -> None:
     """The token check passed just before the revocation committed; the control event
-    came before the socket joined the hub. The hub remembers the revocation."""
+    came before the socket was admitted. The registry remembers the revocation."""
     user, token = await server.user("alice")
     room = await server.room(token, "general")
     codec = TokenCodec(TEST_KEY, server.resources.settings)
     raced = codec.issue(user["id"], "access", family="f" * 32).token  # not revoked in the database
     hub = server.resources.hub
-    await hub.publish_control(FamilyRevoked("f" * 32))
+    await hub.control.publish(FamilyRevoked("f" * 32))
     await wait_until(lambda: ("family", "f" * 32) in hub.registry._revoked)
     client = await server.connect(room["id"], raced)
     assert await client.closed() == (1008, "token revoked")
@@ -78,10 +79,10 @@ async def test_logout_with_the_broker_down_still_ends_the_login_and_its_sockets_
     client = await server.connect(room["id"], token)
     await client.handshake()
 
-    async def broker_down(channel: str, payload: bytes) -> None:
+    async def broker_down(events: Sequence[ControlEvent]) -> None:
         raise ConnectionError("broker away")
 
-    monkeypatch.setattr(server.resources.hub.broker, "publish", broker_down)
+    monkeypatch.setattr(server.resources.hub.broker, "publish_control", broker_down)
     assert (await server.http.post("/auth/logout", headers=auth(token))).status_code == 204
     assert await client.closed() == (1008, "token revoked")
     assert (await server.http.get("/users/me", headers=auth(token))).status_code == 401

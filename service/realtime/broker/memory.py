@@ -1,48 +1,67 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import logging
+import time
+from collections.abc import Sequence
 
-_CLOSED = ("", b"")
+from service.control import ControlEvent
+from service.realtime.broker.base import Receiver
+
+log = logging.getLogger("service.realtime")
 
 
 class MemoryBroker:
-    """In-process broker for a single process. Room messages skip it (local_only:
-    the hub delivers them directly); control events go to the one listener, in
-    publish order."""
-
-    local_only = True
+    """One process, so no one else to tell: a room's messages and ephemeral frames
+    go straight to the receiver, within the publisher's call (nothing encoded,
+    nothing queued). Control events follow a turn of the loop later, in publish
+    order, as from a broker: applying one is never part of the call that published
+    it. A receiver's failure is logged, as a broker's listener would log it."""
 
     def __init__(self) -> None:
-        self._channels: set[str] = set()
-        self._queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        self._receiver: Receiver | None = None
 
-    async def connect(self) -> None:
-        pass
+    async def connect(self, receiver: Receiver) -> None:
+        self._receiver = receiver
 
     async def disconnect(self) -> None:
-        self._queue.put_nowait(_CLOSED)
+        self._receiver = None
 
-    async def subscribe(self, channel: str) -> None:
-        self._channels.add(channel)
+    async def subscribe(self, room_id: int) -> None:
+        pass  # every room's publishes are handed on: the receiver knows its open rooms
 
-    async def unsubscribe(self, channel: str) -> None:
-        self._channels.discard(channel)
+    async def unsubscribe(self, room_id: int) -> None:
+        pass
 
     async def ping(self) -> bool:
         return True
 
-    async def publish(self, channel: str, payload: bytes) -> None:
-        if channel in self._channels:
-            self._queue.put_nowait((channel, payload))
+    async def publish_messages(self, messages: Sequence[tuple[int, int, str]]) -> None:
+        receiver = self._receiver
+        if receiver is not None:
+            for room_id, seq, frame in messages:
+                try:
+                    receiver.on_message(room_id, seq, time.time(), frame)
+                except Exception:
+                    log.exception("delivering a message in room %s failed", room_id)
 
-    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> None:
-        for channel, payload in messages:
-            await self.publish(channel, payload)
+    async def publish_ephemeral(self, room_id: int, frame: str, exclude_user: int | None) -> None:
+        if self._receiver is None:
+            return
+        try:
+            self._receiver.on_ephemeral(room_id, exclude_user, frame)
+        except Exception:
+            log.exception("delivering an ephemeral frame in room %s failed", room_id)
 
-    async def published(self) -> AsyncIterator[tuple[str, bytes]]:
-        while True:
-            item = await self._queue.get()
-            if item is _CLOSED:
-                return
-            yield item
+    async def publish_control(self, events: Sequence[ControlEvent]) -> None:
+        loop = asyncio.get_running_loop()
+        for event in events:
+            loop.call_soon(self._control, event)
+
+    def _control(self, event: ControlEvent) -> None:
+        if self._receiver is None:
+            return  # disconnected meanwhile
+        try:
+            self._receiver.on_control(event)
+        except Exception:
+            log.exception("applying a control event failed")
