@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.messages.batch import REPEATED, Pending, store_batch
+from service.messages.batch import store_batch
 from service.messages.entries import StoreResult
+from service.messages.store import REPEATED, Pending
 
 
 async def store_message(

@@ -1,10 +1,10 @@
-"""The one place that assigns `seq`: every message, edit and delete of every room
-goes through one writer task.
+"""The one place that assigns `seq`: every entry of every room's stream goes
+through one writer task, into the store of the engine's dialect (store.py).
 
-Messages that arrived meanwhile are stored in one transaction (group commit,
-batch.py); an edit or delete is a transaction of its own (changes.py), in its
-place in the queue. Each commit is published (`on_stored`) before anyone who
-asked is answered."""
+Messages that arrived meanwhile are stored in one transaction (group commit); a
+change (an edit, a delete) is a transaction of its own, in its place in the
+queue. Each commit is published (`on_stored`) before anyone who asked is
+answered."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.messages import changes
-from service.messages.batch import REPEATED, Pending, store_batch
+from service.messages.batch import store_for
 from service.messages.changes import Change, Delete, Edit
 from service.messages.entries import StoredDelete, StoredEdit, StoreResult, StreamEvent
+from service.messages.store import REPEATED, Pending
 
 log = logging.getLogger("service.messages")
 
@@ -45,7 +45,7 @@ class MessageWriter:
     def __init__(
         self, engine: AsyncEngine, max_batch: int, *, on_stored: OnStored | None = None, on_read: OnRead | None = None
     ) -> None:
-        self._engine = engine
+        self._store = store_for(engine)
         self._max_batch = max_batch
         self._on_stored = on_stored
         self._on_read = on_read
@@ -85,7 +85,7 @@ class MessageWriter:
         body: str | None,
         edit_window: timedelta | None = None,
     ) -> StoredEdit | StoredDelete | None:
-        """Edit (`body`) or delete (None) a message; the event once committed and
+        """Edit (`body`) or delete (None) a message; the entry once committed and
         published, None for a delete of a deleted message. Raises what the checks
         refuse (changes.py)."""
         if body is not None:
@@ -109,38 +109,40 @@ class MessageWriter:
         return await future
 
     async def _run(self) -> None:
+        queue = self._queue
         while True:
             await self._ready.wait()
             self._ready.clear()
-            while self._queue:
+            while queue:
                 batch: list[Pending] = []
-                while self._queue and len(batch) < self._max_batch and isinstance(self._queue[0], Pending):
-                    batch.append(self._queue.popleft())  # type: ignore[arg-type]
+                while queue and len(batch) < self._max_batch and isinstance(job := queue[0], Pending):
+                    batch.append(job)
+                    queue.popleft()
                 if batch:
-                    await self._store(batch)
-                elif isinstance(job := self._queue.popleft(), _Changing):
-                    await self._change(job)
+                    await self._store_sends(batch)
+                elif isinstance(job := queue.popleft(), _Changing):
+                    await self._apply(job)
 
-    async def _change(self, job: _Changing) -> None:
+    async def _apply(self, job: _Changing) -> None:
         try:
-            event = await changes.apply(self._engine, job.change)
+            entry = await self._store.apply_change(change=job.change)
         except Exception as exc:
             _fail(job.future, exc)
             return
-        if event is not None:
-            await self._publish([event])
+        if entry is not None:
+            await self._publish([entry])
         if not job.future.done():
-            job.future.set_result(event)
+            job.future.set_result(entry)
 
-    async def _store(self, batch: list[Pending]) -> None:
+    async def _store_sends(self, batch: list[Pending]) -> None:
         try:
-            results = await store_batch(self._engine, batch, look_up_repeats=False)
+            results = await self._store.store_sends(sends=batch, look_up_repeats=False)
         except REPEATED:
             # A repeated client_msg_id (a client retrying): one by one, looking repeats up.
             results = []
             for pending in batch:
                 try:
-                    results += await store_batch(self._engine, [pending])
+                    results += await self._store.store_sends(sends=[pending], look_up_repeats=True)
                 except Exception as exc:
                     results.append(exc)
         except Exception as exc:

@@ -11,7 +11,7 @@ from sqlalchemy import event
 from service.auth.models import User
 from service.db import create_engine, create_sessionmaker
 from service.markers.service import my_rooms
-from service.messages import sqlite_batch
+from service.messages import sqlite_store
 
 HOT_QUERIES = {
     "replay": "SELECT * FROM messages WHERE room_id = 1 AND seq > 5 AND seq <= 900 ORDER BY seq DESC LIMIT 1000",
@@ -40,7 +40,7 @@ def test_hot_query_searches_an_index_and_never_sorts(migrated_template: Path, na
 def test_batch_statements_never_scan_a_table(migrated_template: Path, statement: str) -> None:
     """The writer's SQLite statements touch rooms by primary key and read messages'
     highest id from the index end, whatever the table sizes."""
-    sql = getattr(sqlite_batch, statement)
+    sql = getattr(sqlite_store, statement)
     params = ('{"1": 2}', "2026-01-01 00:00:00")[: 1 + sql.count("?2")]
     with sqlite3.connect(migrated_template) as conn:
         plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]

@@ -10,8 +10,9 @@ import aiosqlite
 import pytest
 from sqlalchemy import text
 
-from service.messages.batch import Pending, store_batch
+from service.messages.batch import store_batch
 from service.messages.entries import RoomGone, StoreResult
+from service.messages.store import Pending
 from service.messages.writer import MessageWriter
 from service.resources import Resources
 from tests.conftest import Api

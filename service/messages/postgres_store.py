@@ -1,5 +1,5 @@
-"""The writer's statements on PostgreSQL: a whole batch in a few statements whose
-rows travel as arrays (`unnest`).
+"""The store on PostgreSQL: a whole batch in a few statements whose rows travel as
+arrays (`unnest`).
 
 The statements are built and compiled once; a batch of any size and any mix of
 rooms runs the same ones, so no SQL is generated per batch and SQLAlchemy runs no
@@ -10,12 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Table, bindparam, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import bindparam, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from service.messages.models import MESSAGE, Message
-
-_messages: Table = Message.__table__  # type: ignore[assignment]
+from service.messages import changes
+from service.messages.changes import Change
+from service.messages.entries import StoredDelete, StoredEdit, StoreResult
+from service.messages.models import MESSAGE
+from service.messages.sends import Markers, Sends, through_sqlalchemy
+from service.messages.store import Pending
+from service.search.words import searchable
+from service.tables import messages
 
 # Row locks in id order, so batches on other instances cannot deadlock with this one.
 _LOCK = text("SELECT id FROM rooms WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR UPDATE")
@@ -32,7 +37,7 @@ FROM unnest(CAST(:rooms AS bigint[]), CAST(:seqs AS integer[]), CAST(:users AS b
             CAST(:bodies AS text[]), CAST(:client_msg_ids AS varchar[]), CAST(:search_texts AS text[]))
     AS t(room_id, seq, user_id, body, client_msg_id, search_text)
 RETURNING id, room_id, seq
-""").bindparams(bindparam("created_at", type_=_messages.c.created_at.type), bindparam("kind", MESSAGE))
+""").bindparams(bindparam("created_at", type_=messages.c.created_at.type), bindparam("kind", MESSAGE))
 # The senders' markers as they were, and moved up to what each sent. Every part of
 # a WITH sees the same snapshot, so the SELECT reads the markers from before the
 # UPDATE. Row locks need no order here: the batch already holds its rooms' locks.
@@ -48,26 +53,38 @@ SELECT m.room_id, m.user_id, m.last_read_seq FROM room_members AS m
 JOIN sent ON m.room_id = sent.room_id AND m.user_id = sent.user_id
 """)
 
-# (room_id, seq, user_id, body, client_msg_id, search_text)
-Row = tuple[int, int, int, str, str | None, str]
+
+class PostgresStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def store_sends(
+        self, *, sends: Sequence[Pending], look_up_repeats: bool
+    ) -> list[StoreResult | BaseException]:
+        return await through_sqlalchemy(self._engine, sends, look_up_repeats=look_up_repeats, write=_write)
+
+    async def apply_change(self, *, change: Change) -> StoredEdit | StoredDelete | None:
+        return await changes.apply(self._engine, change)
 
 
-async def reserve_seqs(conn: AsyncConnection, counts: dict[int, int]) -> dict[int, int]:
-    """Advance each room's last_seq by its count; the new last_seq per existing room.
-
-    The rooms' row locks are held until commit: another writer gets its seqs only
-    after this commit, so seq is gapless and in commit order."""
-    ids = sorted(counts)
-    if len(ids) > 1:
-        await conn.execute(_LOCK, {"ids": ids})
-    rows = await conn.execute(_RESERVE, {"ids": ids, "counts": [counts[i] for i in ids]})
-    return {room_id: last for room_id, last in rows}
-
-
-async def insert(conn: AsyncConnection, rows: Sequence[Row], now: datetime) -> list[int]:
-    """The rows' message ids, in the rows' order."""
+async def _write(conn: AsyncConnection, batch: Sends, now: datetime) -> tuple[Sequence[int], Markers]:
+    # The rooms' row locks are held until commit: another writer gets its seqs only
+    # after this commit, so seq is gapless and in commit order.
+    counts = batch.counts()
+    room_ids = sorted(counts)
+    if len(room_ids) > 1:
+        await conn.execute(_LOCK, {"ids": room_ids})
+    lasts = await conn.execute(_RESERVE, {"ids": room_ids, "counts": [counts[i] for i in room_ids]})
+    placed = batch.place({room_id: last for room_id, last in lasts})
+    if not placed:
+        return [], {}
+    sends = batch.sends
+    rows = [
+        (sends[i].room_id, seq, sends[i].user_id, sends[i].body, sends[i].client_msg_id, searchable(sends[i].body))
+        for i, seq in placed
+    ]
     columns = list(zip(*rows, strict=True))
-    result = await conn.execute(
+    inserted = await conn.execute(
         _INSERT,
         {
             "rooms": list(columns[0]),
@@ -79,14 +96,10 @@ async def insert(conn: AsyncConnection, rows: Sequence[Row], now: datetime) -> l
             "created_at": now,
         },
     )
-    ids = {(room_id, seq): message_id for message_id, room_id, seq in result}
-    return [ids[room_id, seq] for room_id, seq, *_ in rows]
-
-
-async def advance_markers(conn: AsyncConnection, marks: dict[tuple[int, int], int]) -> dict[tuple[int, int], int]:
-    """Move each (room, user) marker up to its seq; the members' markers before."""
+    ids = {(room_id, seq): message_id for message_id, room_id, seq in inserted}
+    marks = batch.marks()
     before = await conn.execute(
         _ADVANCE_MARKERS,
         {"rooms": [r for r, _ in marks], "users": [u for _, u in marks], "seqs": list(marks.values())},
     )
-    return {(room_id, user_id): seen for room_id, user_id, seen in before}
+    return [ids[room_id, seq] for room_id, seq, *_ in rows], {(r, u): seen for r, u, seen in before}

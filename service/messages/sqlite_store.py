@@ -1,31 +1,36 @@
-"""The writer's fast path on SQLite: a whole batch in a few statements whose rows
-travel as one JSON parameter, sent straight to the driver.
+"""The store on SQLite. Its fast path takes a whole batch in a few statements whose
+rows travel as one JSON parameter, sent straight to the driver.
 
 Each statement is one step in SQLite, so the driver's thread does not hand the
 GIL back and forth once per row, no Python code runs per row, and each statement
 costs one thread hand-off (SQLAlchemy's execute costs three or four). Ids are
-assigned here, safe under BEGIN IMMEDIATE (no other writer meanwhile)."""
+assigned here, safe under BEGIN IMMEDIATE (no other writer meanwhile). A batch
+that needs look-ups (repeats, senders' names) runs the same statements inside a
+SQLAlchemy transaction."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
 import orjson
-from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from service.messages.models import Message
+from service.db import utcnow
+from service.messages import changes
+from service.messages.changes import Change
+from service.messages.entries import StoredDelete, StoredEdit, StoreResult
+from service.messages.sends import Markers, Sends, through_sqlalchemy
+from service.messages.store import Pending
+from service.search.words import searchable
+from service.tables import messages
 
 # A statement and its parameters -> its rows.
 Run = Callable[[str, Sequence[object]], Awaitable[Iterable[Sequence[object]]]]
-
-_messages: Table = Message.__table__  # type: ignore[assignment]
 
 _RESERVE = """
 WITH counts(room_id, n) AS (SELECT CAST(key AS INTEGER), value FROM json_each(?1))
@@ -57,8 +62,61 @@ WHERE room_members.room_id = sent.room_id AND room_members.user_id = sent.user_i
 """
 
 
+class SQLiteStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._created_at = _created_at_bind(engine.dialect)
+
+    async def store_sends(
+        self, *, sends: Sequence[Pending], look_up_repeats: bool
+    ) -> list[StoreResult | BaseException]:
+        if look_up_repeats or not all(p.username for p in sends):
+            return await through_sqlalchemy(self._engine, sends, look_up_repeats=look_up_repeats, write=self._through)
+        batch = Sends(sends, {})
+        if not batch.by_room:
+            return batch.results((), utcnow(), before={}, names={})
+        async with _transaction(self._engine) as run:
+            now = utcnow()
+            ids, before = await self._write(run, batch, now)
+        return batch.results(ids, now, before=before, names={})
+
+    async def apply_change(self, *, change: Change) -> StoredEdit | StoredDelete | None:
+        return await changes.apply(self._engine, change)
+
+    async def _through(self, conn: AsyncConnection, batch: Sends, now: datetime) -> tuple[Sequence[int], Markers]:
+        return await self._write(_through(conn), batch, now)
+
+    async def _write(self, run: Run, batch: Sends, now: datetime) -> tuple[Sequence[int], Markers]:
+        # Text, not bytes: SQLite 3.45+ may read a blob as binary JSON.
+        counts = orjson.dumps({str(room_id): n for room_id, n in batch.counts().items()}).decode()
+        senders = orjson.dumps(list(batch.senders())).decode()
+        await run(_RESERVE, (counts,))
+        ((lasts, last_id, markers),) = cast(list[tuple[str, int, str]], await run(_RESERVED, (counts, senders)))
+        placed = batch.place({int(room_id): last for room_id, last in orjson.loads(lasts).items()})
+        if not placed:
+            return (), {}
+        ids = range(last_id + 1, last_id + 1 + len(placed))
+        sends = batch.sends
+        rows = [
+            (
+                message_id,
+                sends[i].room_id,
+                seq,
+                sends[i].user_id,
+                sends[i].body,
+                sends[i].client_msg_id,
+                searchable(sends[i].body),
+            )
+            for (i, seq), message_id in zip(placed, ids, strict=True)
+        ]
+        await run(_INSERT, (orjson.dumps(rows).decode(), self._created_at(now)))
+        moved = [(room_id, user_id, seq) for (room_id, user_id), seq in batch.marks().items()]
+        await run(_ADVANCE_MARKERS, (orjson.dumps(moved).decode(),))
+        return ids, {(room_id, user_id): seq for room_id, user_id, seq in orjson.loads(markers)}
+
+
 @contextlib.asynccontextmanager
-async def transaction(engine: AsyncEngine) -> AsyncIterator[Run]:
+async def _transaction(engine: AsyncEngine) -> AsyncIterator[Run]:
     """BEGIN IMMEDIATE … COMMIT on the driver itself."""
     async with engine.connect() as conn:
         driver = (await conn.get_raw_connection()).driver_connection
@@ -77,7 +135,7 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[Run]:
             raise
 
 
-def through(conn: AsyncConnection) -> Run:
+def _through(conn: AsyncConnection) -> Run:
     """The same statements inside a SQLAlchemy transaction."""
 
     async def run(sql: str, params: Sequence[object]) -> Iterable[Sequence[object]]:
@@ -87,40 +145,7 @@ def through(conn: AsyncConnection) -> Run:
     return run
 
 
-@dataclass(slots=True)
-class Reserved:
-    lasts: dict[int, int]  # the new last_seq per existing room
-    last_id: int  # the highest message id so far
-    markers: dict[tuple[int, int], int]  # the senders' read markers, (room, user) -> seq
-
-
-async def reserve_seqs(run: Run, counts: dict[int, int], senders: Iterable[tuple[int, int]]) -> Reserved:
-    """Advance each room's last_seq by its count, and read the (room, user)
-    senders' markers in the same statement as the new last_seqs."""
-    # Text, not bytes: SQLite 3.45+ may read a blob as binary JSON.
-    param = orjson.dumps({str(room_id): n for room_id, n in counts.items()}).decode()
-    await run(_RESERVE, (param,))
-    pairs = orjson.dumps(list(senders)).decode()
-    ((reserved, last_id, markers),) = cast(list[tuple[str, int, str]], await run(_RESERVED, (param, pairs)))
-    return Reserved(
-        {int(room_id): last for room_id, last in orjson.loads(reserved).items()},
-        last_id,
-        {(room_id, user_id): seq for room_id, user_id, seq in orjson.loads(markers)},
-    )
-
-
-async def insert(run: Run, dialect: Dialect, rows: list[tuple[object, ...]], now: datetime) -> None:
-    """Rows of (id, room_id, seq, user_id, body, client_msg_id, search_text), all created `now`."""
-    await run(_INSERT, (orjson.dumps(rows).decode(), _created_at_bind(dialect)(now)))
-
-
-async def advance_markers(run: Run, marks: dict[tuple[int, int], int]) -> None:
-    """Move each (room, user) marker up to its seq."""
-    rows = orjson.dumps([(room_id, user_id, seq) for (room_id, user_id), seq in marks.items()]).decode()
-    await run(_ADVANCE_MARKERS, (rows,))
-
-
 def _created_at_bind(dialect: Dialect) -> Callable[[datetime], object]:
     """created_at as the column type stores it, so rows read back like any other."""
-    process = _messages.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+    process = messages.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
     return process if process is not None else (lambda value: value)

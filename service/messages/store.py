@@ -1,0 +1,49 @@
+"""What the writer asks of the database: one small interface, implemented once per
+dialect (sqlite_store.py, postgres_store.py) and chosen when the writer starts
+(batch.py). Whatever the dialect, every entry takes its room's next `seq` under
+the room's row lock, so a room's stream is gapless and in commit order."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.exc import IntegrityError
+
+from service.messages.changes import Change
+from service.messages.entries import StoredDelete, StoredEdit, StoreResult
+
+# A client_msg_id stored before, when repeats are not looked up: the unique
+# constraint, through SQLAlchemy or straight from SQLite's driver.
+REPEATED = (IntegrityError, sqlite3.IntegrityError)
+
+
+@dataclass(slots=True)
+class Pending:
+    """A message on its way to the store (`username` None: looked up with it)."""
+
+    room_id: int
+    user_id: int
+    username: str | None
+    body: str
+    client_msg_id: str | None
+    future: asyncio.Future[StoreResult] | None = None  # the writer's answer to the sender
+
+
+class EntryStore(Protocol):
+    async def store_sends(
+        self, *, sends: Sequence[Pending], look_up_repeats: bool
+    ) -> list[StoreResult | BaseException]:
+        """The sends in one transaction: a result (or RoomGone) per send, in order.
+        A repeat of an earlier send of the batch is answered with that one's result.
+        Without `look_up_repeats`, a client_msg_id stored before raises one of
+        REPEATED instead of costing a query on every batch."""
+        ...
+
+    async def apply_change(self, *, change: Change) -> StoredEdit | StoredDelete | None:
+        """The change as an entry of its own, in a transaction of its own; None when
+        it changes nothing. Raises what its checks refuse, and then stores nothing."""
+        ...
