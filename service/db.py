@@ -177,9 +177,9 @@ READ_METHODS = frozenset({"GET", "HEAD"})
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request: committed when the handler returns, rolled back on
     error. A GET or HEAD reads beside the writers; any other method may write."""
-    resources = request.app.state.resources
+    state = request.app.state  # what the lifespan built (main.py), each under its own name
     sessionmaker: async_sessionmaker[AsyncSession] = (
-        resources.reads if request.method in READ_METHODS else resources.sessionmaker
+        state.reads if request.method in READ_METHODS else state.sessionmaker
     )
     async with sessionmaker() as session:
         try:

@@ -1,13 +1,15 @@
-"""The application: create_app() and the lifespan that builds its resources."""
+"""The composition root: create_app(), and the lifespan that builds what routes and sockets use (State)."""
 
 from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, fields
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service import migrate
 from service.apidocs.policy import DocsPolicy
@@ -16,7 +18,7 @@ from service.auth.router import router as auth_router
 from service.auth.security import PasswordHasher, TokenCodec
 from service.auth.throttle import LoginThrottle
 from service.config import Settings, get_settings
-from service.db import open_databases
+from service.db import Databases, open_databases
 from service.direct.router import router as direct_router
 from service.errors import install_error_handlers
 from service.health.router import router as health_router
@@ -26,9 +28,11 @@ from service.messages.writer import MessageWriter
 from service.metrics import Metrics
 from service.presence import create_presence
 from service.presence.router import router as presence_router
-from service.realtime.broker import create_broker
+from service.realtime.broker import Broker, create_broker
+from service.realtime.control_events import ControlEvents
 from service.realtime.endpoint import routes as socket_routes
 from service.realtime.hub import Hub
+from service.realtime.roster import Roster
 from service.resources import Resources
 from service.rooms.router import router as rooms_router
 from service.search.router import router as search_router
@@ -57,40 +61,13 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         databases = open_databases(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-        metrics = Metrics()
-        hub = Hub(
-            create_broker(settings.redis_url, settings.redis_prefix),
-            create_presence(settings.redis_url, settings.redis_prefix, settings.presence_ttl_seconds),
-            databases.reads,
-            settings,
-            metrics,
-        )
-        resources = Resources(
-            settings=settings,
-            engine=databases.write_engine,
-            sessionmaker=databases.writes,
-            read_engine=databases.read_engine,
-            reads=databases.reads,
-            hasher=PasswordHasher(settings),
-            throttle=LoginThrottle(settings),
-            codec=TokenCodec(settings.resolve_secret_key(), settings),
-            hub=hub,
-            metrics=metrics,
-            writer=MessageWriter(
-                databases.writer_engine,
-                settings.store_batch,
-                on_stored=hub.fanout.publish_stored,
-                on_read=hub.control.read_moved,
-            ),
-        )
-        user_limits = UserLimits(settings)
+        state = _build(settings, databases)
         try:
             await migrate.ensure_current(databases.write_engine)
-            await resources.hasher.prepare()
-            await resources.hub.start()
-            resources.writer.start()
-            app.state.resources = resources
-            app.state.user_limits = user_limits
+            await state.hasher.prepare()
+            await state.hub.start()
+            state.writer.start()
+            _keep(app, state)
             if freeze_heap:
                 # What startup made lives as long as the process: kept out of the
                 # cyclic GC, a full collection no longer walks it (about 180 ms a
@@ -98,11 +75,11 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
                 gc.collect()
                 gc.freeze()
             yield
-            await resources.hub.stop()
-            await resources.writer.stop()
+            await state.hub.stop()
+            await state.writer.stop()
         finally:
-            await resources.throttle.close()
-            await user_limits.close()
+            await state.throttle.close()
+            await state.user_limits.close()
             await databases.dispose()
 
     # /docs and /redoc with their assets served here: they work offline and load nothing from elsewhere.
@@ -128,3 +105,85 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     install_web(app)
 
     return app
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class State:
+    """What the lifespan builds, each thing kept on `app.state` under its field's
+    name: a route takes the one it uses through its dependency (SettingsDep,
+    TokenCodecDep, ControlPublisherDep, ...); nothing below this module takes the whole."""
+
+    settings: Settings
+    engine: AsyncEngine  # transactions that may write (REST)
+    sessionmaker: async_sessionmaker[AsyncSession]
+    # Read-only transactions: on SQLite WAL readers beside the writer, on
+    # PostgreSQL a pool of their own (db.py).
+    read_engine: AsyncEngine
+    reads: async_sessionmaker[AsyncSession]
+    hasher: PasswordHasher
+    throttle: LoginThrottle
+    codec: TokenCodec
+    metrics: Metrics
+    writer: MessageWriter
+    user_limits: UserLimits
+    hub: Hub  # the live side, started and stopped by the lifespan; the parts routes use follow
+    control: ControlEvents
+    roster: Roster
+    broker: Broker
+    resources: Resources
+
+
+def _build(settings: Settings, databases: Databases) -> State:
+    metrics = Metrics()
+    hub = Hub(
+        create_broker(settings.redis_url, settings.redis_prefix),
+        create_presence(settings.redis_url, settings.redis_prefix, settings.presence_ttl_seconds),
+        databases.reads,
+        settings,
+        metrics,
+    )
+    hasher = PasswordHasher(settings)
+    throttle = LoginThrottle(settings)
+    codec = TokenCodec(settings.resolve_secret_key(), settings)
+    writer = MessageWriter(
+        databases.writer_engine,
+        settings.store_batch,
+        on_stored=hub.fanout.publish_stored,
+        on_read=hub.control.read_moved,
+    )
+    resources = Resources(
+        settings=settings,
+        engine=databases.write_engine,
+        sessionmaker=databases.writes,
+        read_engine=databases.read_engine,
+        reads=databases.reads,
+        hasher=hasher,
+        throttle=throttle,
+        codec=codec,
+        hub=hub,
+        metrics=metrics,
+        writer=writer,
+    )
+    return State(
+        settings=settings,
+        engine=databases.write_engine,
+        sessionmaker=databases.writes,
+        read_engine=databases.read_engine,
+        reads=databases.reads,
+        hasher=hasher,
+        throttle=throttle,
+        codec=codec,
+        metrics=metrics,
+        writer=writer,
+        user_limits=UserLimits(settings),
+        hub=hub,
+        control=hub.control,
+        roster=hub.roster,
+        broker=hub.broker,
+        resources=resources,
+    )
+
+
+def _keep(app: FastAPI, state: State) -> None:
+    for field in fields(state):
+        setattr(app.state, field.name, getattr(state, field.name))

@@ -6,12 +6,12 @@ from fastapi import APIRouter, Body, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from service.auth import service
-from service.auth.dependencies import CurrentAuth, CurrentUser
+from service.auth.dependencies import CurrentAuth, CurrentUser, HasherDep, ThrottleDep, TokenCodecDep
 from service.auth.schemas import LogoutIn, RefreshIn, RegisterIn, TokenOut, UserOut
 from service.control import FamilyRevoked, TokenRevoked
 from service.db import SessionDep
+from service.dependencies import ControlPublisherDep
 from service.errors import BEARER_ERRORS, BODY_ERRORS, error_responses
-from service.resources import ResourcesDep
 
 router = APIRouter(tags=["auth"])
 
@@ -26,8 +26,8 @@ def _token_out(pair: service.TokenPair) -> TokenOut:
     response_model=UserOut,
     responses=error_responses(*BODY_ERRORS, 409),
 )
-async def register(body: RegisterIn, session: SessionDep, resources: ResourcesDep) -> object:
-    return await service.create_user(session, resources.hasher, body.username, body.password)
+async def register(body: RegisterIn, session: SessionDep, hasher: HasherDep) -> object:
+    return await service.create_user(session, hasher, body.username, body.password)
 
 
 # 429: failed logins are throttled.
@@ -36,22 +36,24 @@ async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     request: Request,
     session: SessionDep,
-    resources: ResourcesDep,
+    throttle: ThrottleDep,
+    hasher: HasherDep,
+    codec: TokenCodecDep,
 ) -> TokenOut:
     # The peer, or X-Forwarded-For from the proxies uvicorn trusts (--forwarded-allow-ips).
     address = request.client.host if request.client is not None else "unknown"
-    async with resources.throttle.attempt(form.username, address):
-        user = await service.authenticate_password(session, resources.hasher, form.username, form.password)
-    return _token_out(await service.issue_tokens(session, resources.codec, user.id))
+    async with throttle.attempt(form.username, address):
+        user = await service.authenticate_password(session, hasher, form.username, form.password)
+    return _token_out(await service.issue_tokens(session, codec, user.id))
 
 
 @router.post("/auth/refresh", response_model=TokenOut, responses=error_responses(*BODY_ERRORS, 401))
-async def refresh(body: RefreshIn, session: SessionDep, resources: ResourcesDep) -> TokenOut:
+async def refresh(body: RefreshIn, session: SessionDep, codec: TokenCodecDep, control: ControlPublisherDep) -> TokenOut:
     try:
-        return _token_out(await service.rotate_refresh_token(session, resources.codec, body.refresh_token))
+        return _token_out(await service.rotate_refresh_token(session, codec, body.refresh_token))
     except service.RefreshReused as exc:
         # Revoked and committed already: the login's open sockets close on every instance.
-        await resources.hub.control.publish(FamilyRevoked(exc.family_id))
+        await control.publish(FamilyRevoked(exc.family_id))
         raise
 
 
@@ -63,14 +65,15 @@ async def refresh(body: RefreshIn, session: SessionDep, resources: ResourcesDep)
 async def logout(
     auth: CurrentAuth,
     session: SessionDep,
-    resources: ResourcesDep,
+    codec: TokenCodecDep,
+    control: ControlPublisherDep,
     body: Annotated[LogoutIn | None, Body()] = None,
 ) -> None:
-    families = await service.logout(session, resources.codec, auth[1], body.refresh_token if body else None)
+    families = await service.logout(session, codec, auth[1], body.refresh_token if body else None)
     await session.commit()  # revoked before any socket is told
-    await resources.hub.control.publish(TokenRevoked(auth[1].jti))
+    await control.publish(TokenRevoked(auth[1].jti))
     for family_id in families:
-        await resources.hub.control.publish(FamilyRevoked(family_id))
+        await control.publish(FamilyRevoked(family_id))
 
 
 @router.get("/users/me", response_model=UserOut, responses=error_responses(*BEARER_ERRORS))

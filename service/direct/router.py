@@ -6,10 +6,10 @@ from fastapi.exceptions import RequestValidationError
 from service.auth.dependencies import CurrentUser
 from service.control import RoomAdded
 from service.db import SessionDep
+from service.dependencies import ControlPublisherDep
 from service.direct import service
 from service.direct.schemas import DirectIn
 from service.errors import BEARER_ERRORS, BODY_ERRORS, error_responses
-from service.resources import ResourcesDep
 from service.rooms.schemas import RoomOut
 from service.userlimits import Action, UserLimitsDep
 
@@ -29,7 +29,7 @@ async def open_conversation(
     body: DirectIn,
     user: CurrentUser,
     session: SessionDep,
-    resources: ResourcesDep,
+    control: ControlPublisherDep,
     limits: UserLimitsDep,
     response: Response,
 ) -> object:
@@ -52,5 +52,5 @@ async def open_conversation(
     await session.commit()  # both are members before either socket is told
     user_ids = [int(i) for i in (room.direct_key or "").split(":")]
     for member in user_ids:
-        await resources.hub.control.publish(RoomAdded(member, room.id))
+        await control.publish(RoomAdded(member, room.id))
     return room

@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from service.resources import ResourcesDep
+from service.health.dependencies import BrokerDep, MetricsDep, ReadEngineDep
 
 router = APIRouter(tags=["health"])
 
@@ -34,18 +34,18 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", response_model=Ready, responses={503: {"model": NotReady, "description": "Not ready"}})
-async def readyz(resources: ResourcesDep) -> JSONResponse:
+async def readyz(read_engine: ReadEngineDep, broker: BrokerDep) -> JSONResponse:
     """The database and the broker are reachable: this instance can take traffic."""
     problems: dict[str, str] = {}
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-            async with resources.read_engine.connect() as conn:
+            async with read_engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
     except Exception as exc:
         problems["database"] = f"unreachable: {type(exc).__name__}"
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-            broker_ok = await resources.hub.broker.ping()
+            broker_ok = await broker.ping()
     except TimeoutError:
         broker_ok = False
     if not broker_ok:
@@ -57,5 +57,5 @@ async def readyz(resources: ResourcesDep) -> JSONResponse:
 
 # The Prometheus text format, declared so clients do not expect JSON.
 @router.get("/metrics", response_class=PlainTextResponse)
-async def metrics(resources: ResourcesDep) -> Response:
-    return Response(generate_latest(resources.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+async def metrics(recorded: MetricsDep) -> Response:
+    return Response(generate_latest(recorded.registry), media_type=CONTENT_TYPE_LATEST)

@@ -8,11 +8,11 @@ from fastapi.exceptions import RequestValidationError
 from service.auth.dependencies import CurrentUser
 from service.control import ReadMoved
 from service.db import SessionDep
+from service.dependencies import ControlPublisherDep
 from service.errors import BEARER_ERRORS, BODY_ERRORS, error_responses
 from service.markers import service
 from service.markers.schemas import MyRoom, MyRoomList, ReadIn
 from service.markers.service import DEFAULT_MY_ROOMS_PAGE, MAX_MY_ROOMS_PAGE
-from service.resources import ResourcesDep
 from service.rooms.dependencies import READER_ERRORS, ReadableRoom
 from service.rooms.schemas import RoomOut
 
@@ -25,14 +25,14 @@ router = APIRouter(tags=["read markers"])
     responses=error_responses(*READER_ERRORS, *BODY_ERRORS),
 )
 async def mark_read(
-    body: ReadIn, room: ReadableRoom, user: CurrentUser, session: SessionDep, resources: ResourcesDep
+    body: ReadIn, room: ReadableRoom, user: CurrentUser, session: SessionDep, control: ControlPublisherDep
 ) -> None:
     """Move the caller's read marker forward (never back); a room the caller is not
     a member of keeps no marker, and the call changes nothing."""
     moved = await service.mark_read(session, room.id, user.id, body.seq)
     if moved is not None:
         await session.commit()  # moved before any device is told
-        await resources.hub.control.publish(ReadMoved(user.id, room.id, moved))
+        await control.publish(ReadMoved(user.id, room.id, moved))
 
 
 MyRoomsLimit = Annotated[int, Query(ge=1, le=MAX_MY_ROOMS_PAGE, description="rooms per page")]

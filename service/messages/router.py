@@ -10,13 +10,13 @@ from sqlalchemy.orm import joinedload
 
 from service.auth.dependencies import CurrentUser
 from service.db import SessionDep
+from service.dependencies import SettingsDep, WriterDep
 from service.errors import BODY_ERRORS, NotFound, error_responses
 from service.messages import stream_frames, stream_reads
 from service.messages.changes import MESSAGE_NOT_FOUND
 from service.messages.models import MESSAGE, Message
 from service.messages.schemas import EventPage, MessageEdit, MessageOut, MessagePage
 from service.paging import MAX_SEQ, Limit, SeqCursor
-from service.resources import ResourcesDep
 from service.rooms.dependencies import READER_ERRORS, ReadableRoom
 from service.rooms.models import Room
 
@@ -61,9 +61,14 @@ async def room_events(
     responses=error_responses(*READER_ERRORS, *BODY_ERRORS, 403, 409),
 )
 async def edit_message(
-    seq: Seq, body: MessageEdit, room: ReadableRoom, user: CurrentUser, session: SessionDep, resources: ResourcesDep
+    seq: Seq,
+    body: MessageEdit,
+    room: ReadableRoom,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    writer: WriterDep,
 ) -> object:
-    settings = resources.settings
     if len(body.body) > settings.max_message_chars:
         raise RequestValidationError(
             [
@@ -76,7 +81,7 @@ async def edit_message(
         )
     window = timedelta(minutes=settings.edit_window_minutes) if settings.edit_window_minutes else None
     await session.commit()  # the writer takes the database's write lock on SQLite
-    await resources.writer.change(
+    await writer.change(
         room_id=room.id,
         target_seq=seq,
         user_id=user.id,
@@ -94,10 +99,10 @@ async def edit_message(
     responses=error_responses(*READER_ERRORS, 403),
 )
 async def delete_message(
-    seq: Seq, room: ReadableRoom, user: CurrentUser, session: SessionDep, resources: ResourcesDep
+    seq: Seq, room: ReadableRoom, user: CurrentUser, session: SessionDep, writer: WriterDep
 ) -> None:
     await session.commit()  # the writer takes the database's write lock on SQLite
-    await resources.writer.change(
+    await writer.change(
         room_id=room.id, target_seq=seq, user_id=user.id, username=user.username, is_admin=user.is_admin, body=None
     )
 

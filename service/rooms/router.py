@@ -6,9 +6,9 @@ from service.auth.dependencies import CurrentUser
 from service.auth.schemas import UserOut
 from service.control import MemberRemoved, RoomAdded, RoomChanged, RoomDeleted
 from service.db import SessionDep
+from service.dependencies import ControlPublisherDep
 from service.errors import BEARER_ERRORS, BODY_ERRORS, error_responses
 from service.paging import Limit, Offset, UserId
-from service.resources import ResourcesDep
 from service.rooms import service
 from service.rooms.dependencies import MANAGER_ERRORS, READER_ERRORS, ManagedRoom, ReadableRoom
 from service.rooms.schemas import (
@@ -31,7 +31,7 @@ router = APIRouter(prefix="/rooms", tags=["rooms"])
     responses=error_responses(*BEARER_ERRORS, *BODY_ERRORS, 409, 429),
 )
 async def create_room(
-    body: RoomCreate, user: CurrentUser, session: SessionDep, resources: ResourcesDep, limits: UserLimitsDep
+    body: RoomCreate, user: CurrentUser, session: SessionDep, control: ControlPublisherDep, limits: UserLimitsDep
 ) -> object:
     # Counted before the insert; the read that found the user ends first, so no
     # connection or transaction waits on the limiter's store.
@@ -39,7 +39,7 @@ async def create_room(
     await limits.spend(Action.CREATE_ROOM, user.id)
     room = await service.create_room(session, user, body.name, body.description, body.private)
     await session.commit()  # stored before any socket is told
-    await resources.hub.control.publish(RoomAdded(user.id, room.id))
+    await control.publish(RoomAdded(user.id, room.id))
     return room
 
 
@@ -55,18 +55,18 @@ async def get_room(room: ReadableRoom) -> object:
 
 
 @router.patch("/{room_id}", response_model=RoomOut, responses=error_responses(*MANAGER_ERRORS, *BODY_ERRORS, 409))
-async def update_room(body: RoomUpdate, room: ManagedRoom, session: SessionDep, resources: ResourcesDep) -> object:
+async def update_room(body: RoomUpdate, room: ManagedRoom, session: SessionDep, control: ControlPublisherDep) -> object:
     updated = await service.update_room(session, room, body.name, body.description)
     await session.commit()  # stored before any instance reads it again
-    await resources.hub.control.publish(RoomChanged(room.id))
+    await control.publish(RoomChanged(room.id))
     return updated
 
 
 @router.delete("/{room_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(*MANAGER_ERRORS))
-async def delete_room(room: ManagedRoom, session: SessionDep, resources: ResourcesDep) -> None:
+async def delete_room(room: ManagedRoom, session: SessionDep, control: ControlPublisherDep) -> None:
     await service.delete_room(session, room)
     await session.commit()  # gone before any socket is told
-    await resources.hub.control.publish(RoomDeleted(room.id))
+    await control.publish(RoomDeleted(room.id))
 
 
 @router.get("/{room_id}/members", response_model=UserList, responses=error_responses(*READER_ERRORS))
@@ -81,19 +81,19 @@ async def list_members(room: ReadableRoom, session: SessionDep) -> UserList:
     response_model=UserOut,
     responses=error_responses(*MANAGER_ERRORS, *BODY_ERRORS, 409),
 )
-async def add_member(body: MemberIn, room: ManagedRoom, session: SessionDep, resources: ResourcesDep) -> object:
+async def add_member(body: MemberIn, room: ManagedRoom, session: SessionDep, control: ControlPublisherDep) -> object:
     member = await service.add_member(session, room, body.username)
     await session.commit()  # a member before any socket is told
-    await resources.hub.control.publish(RoomAdded(member.id, room.id))
+    await control.publish(RoomAdded(member.id, room.id))
     return member
 
 
 @router.post("/{room_id}/join", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(*READER_ERRORS))
-async def join_room(room: ReadableRoom, user: CurrentUser, session: SessionDep, resources: ResourcesDep) -> None:
+async def join_room(room: ReadableRoom, user: CurrentUser, session: SessionDep, control: ControlPublisherDep) -> None:
     """Become a member of a public room; joining again changes nothing."""
     if await service.join_room(session, room, user):
         await session.commit()  # a member before any socket is told
-        await resources.hub.control.publish(RoomAdded(user.id, room.id))
+        await control.publish(RoomAdded(user.id, room.id))
 
 
 @router.delete(
@@ -102,8 +102,8 @@ async def join_room(room: ReadableRoom, user: CurrentUser, session: SessionDep, 
     responses=error_responses(*READER_ERRORS, 403),
 )
 async def remove_member(
-    user_id: UserId, room: ReadableRoom, user: CurrentUser, session: SessionDep, resources: ResourcesDep
+    user_id: UserId, room: ReadableRoom, user: CurrentUser, session: SessionDep, control: ControlPublisherDep
 ) -> None:
     await service.remove_member(session, room, user, user_id)
     await session.commit()  # removed before any socket is told
-    await resources.hub.control.publish(MemberRemoved(room.id, user_id))
+    await control.publish(MemberRemoved(room.id, user_id))

@@ -7,10 +7,10 @@ from fastapi.exceptions import RequestValidationError
 
 from service.auth.dependencies import CurrentUser
 from service.db import SessionDep
+from service.dependencies import SettingsDep
 from service.errors import BEARER_ERRORS, error_responses
 from service.messages.schemas import MessageOut, MessagePage
 from service.paging import MAX_DB_INT
-from service.resources import ResourcesDep
 from service.search import query, service
 from service.userlimits import Action, UserLimitsDep
 
@@ -34,7 +34,7 @@ async def search(
     q: SearchText,
     user: CurrentUser,
     session: SessionDep,
-    resources: ResourcesDep,
+    settings: SettingsDep,
     user_limits: UserLimitsDep,
     room_id: Annotated[int | None, Query(ge=1, le=MAX_DB_INT)] = None,
     before_id: Annotated[int | None, Query(ge=1, le=MAX_DB_INT)] = None,
@@ -57,6 +57,6 @@ async def search(
         room_id=room_id,
         before_id=before_id,
         limit=limit,
-        timeout_ms=resources.settings.search_timeout_ms,
+        timeout_ms=settings.search_timeout_ms,
     )
     return MessagePage(items=[MessageOut.model_validate(m) for m in rows], has_more=has_more)

@@ -19,13 +19,14 @@ async def test_healthz_and_readyz(server: LiveServer) -> None:
 
 
 async def test_readyz_is_503_with_a_reason_when_the_database_is_gone(server: LiveServer) -> None:
-    working = server.resources.read_engine
-    server.resources.read_engine = create_engine("sqlite+aiosqlite:////nonexistent/dir/chat.db")
+    state = server.app.state
+    working = state.read_engine
+    state.read_engine = create_engine("sqlite+aiosqlite:////nonexistent/dir/chat.db")
     try:
         r = await server.http.get(f"{server.base}/readyz")
     finally:
-        await server.resources.read_engine.dispose()
-        server.resources.read_engine = working
+        await state.read_engine.dispose()
+        state.read_engine = working
     assert r.status_code == 503
     assert r.json()["status"] == "unavailable" and "database" in r.json()["detail"]
 
