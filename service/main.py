@@ -30,9 +30,14 @@ from service.presence import create_presence
 from service.presence.router import router as presence_router
 from service.realtime.broker import Broker, create_broker
 from service.realtime.control_events import ControlEvents
+from service.realtime.endpoint import Sockets
 from service.realtime.endpoint import routes as socket_routes
+from service.realtime.handshake import Gate
 from service.realtime.hub import Hub
+from service.realtime.read_markers import ReadMarkers
 from service.realtime.roster import Roster
+from service.realtime.sending import Sending
+from service.realtime.subscribing import Joining
 from service.resources import Resources
 from service.rooms.router import router as rooms_router
 from service.search.router import router as search_router
@@ -130,6 +135,7 @@ class State:
     control: ControlEvents
     roster: Roster
     broker: Broker
+    sockets: Sockets  # what the socket routes use (realtime/endpoint.py)
     resources: Resources
 
 
@@ -180,6 +186,16 @@ def _build(settings: Settings, databases: Databases) -> State:
         control=hub.control,
         roster=hub.roster,
         broker=hub.broker,
+        sockets=Sockets(
+            gate=Gate(settings, hub.registry, databases.reads, codec),
+            joining=Joining(hub.feeds, hub.roster, databases.reads, settings, metrics),
+            sending=Sending(writer, hub.feeds, metrics),
+            read_markers=ReadMarkers(databases.writes, hub.control),
+            feeds=hub.feeds,
+            roster=hub.roster,
+            settings=settings,
+            metrics=metrics,
+        ),
         resources=resources,
     )
 

@@ -3,20 +3,24 @@
 `/ws/rooms/{room_id}` is a socket subscribed to one room at the handshake;
 `/ws` starts with `hello` and subscribes rooms as the client asks. One frame's
 journey: `_read_frames` → protocol.parse_* → sending.send_message → the writer
-(messages/writer.py: batch, commit, publish) → hub → the room's feed (seq order) →
-each subscription → its socket's queue → the connection's writer task."""
+(messages/writer.py: batch, commit) → fanout.publish_stored → the broker →
+fanout.on_message → the room's feed (feed.py: seq order) → each subscription →
+its connection: written at once, or queued for its writer task."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from starlette.routing import WebSocketRoute
 from starlette.types import Message
 from starlette.websockets import WebSocket
 
+from service.config import Settings
+from service.metrics import Metrics
 from service.realtime import protocol, server_frames
 from service.realtime.closes import (
     INTERNAL_ERROR,
@@ -26,18 +30,34 @@ from service.realtime.closes import (
     TOKEN_EXPIRED,
 )
 from service.realtime.connection import Connection
-from service.realtime.handshake import Rejected, admit, authenticate, check_origin, parse_since, room_id
+from service.realtime.feeds import Feeds
+from service.realtime.handshake import Gate, Rejected, admit, authenticate, check_origin, parse_since, room_id
 from service.realtime.protocol import FrameError, Ping, Read, SendMessage, Subscribe, Typing, Unsubscribe
 from service.realtime.ratelimit import TokenBucket
-from service.realtime.read_markers import read
-from service.realtime.sending import send_message
-from service.realtime.subscribing import RoomUnavailable, readable, subscribe
+from service.realtime.read_markers import ReadMarkers, read
+from service.realtime.roster import Roster
+from service.realtime.sending import Sending, send_message
+from service.realtime.subscribing import Joining, RoomUnavailable, readable, subscribe
 from service.realtime.subscription import Subscription
-from service.resources import Resources
 
 log = logging.getLogger("service.realtime")
 
 CLOSE_TIMEOUT_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Sockets:
+    """What the socket routes use, each step its own (built in main.py, kept on
+    `app.state.sockets`); the REST routes share none of it."""
+
+    gate: Gate  # handshake.py
+    joining: Joining  # subscribing.py
+    sending: Sending  # sending.py
+    read_markers: ReadMarkers  # read_markers.py
+    feeds: Feeds  # rooms left on `unsubscribe` and when the socket goes
+    roster: Roster  # typing notices
+    settings: Settings  # frame and rate bounds
+    metrics: Metrics
 
 
 async def room_socket(websocket: WebSocket) -> None:
@@ -54,7 +74,7 @@ routes = [WebSocketRoute("/ws/rooms/{room_id}", room_socket), WebSocketRoute("/w
 
 
 async def _run(websocket: WebSocket, raw_room_id: str | None) -> None:
-    resources: Resources = websocket.app.state.resources
+    sockets: Sockets = websocket.app.state.sockets
     subprotocol = protocol.choose_subprotocol(websocket.scope.get("subprotocols", []))
     # Accept first: a close before accept reaches real clients as HTTP 403, no code.
     await websocket.accept(subprotocol=subprotocol)
@@ -62,16 +82,16 @@ async def _run(websocket: WebSocket, raw_room_id: str | None) -> None:
     conn: Connection | None = None
     expiry: asyncio.TimerHandle | None = None
     try:
-        check_origin(websocket, resources)
+        check_origin(websocket, sockets.gate)
         if raw_room_id is not None:
-            conn = await _open_room_socket(websocket, resources, raw_room_id, binary)
+            conn = await _open_room_socket(websocket, sockets, raw_room_id, binary)
         else:
-            bearer = await authenticate(websocket, resources)
-            conn = admit(websocket, resources, bearer, binary=binary, multiplexed=True)
+            bearer = await authenticate(websocket, sockets.gate)
+            conn = admit(websocket, sockets.gate, bearer, binary=binary, multiplexed=True)
             conn.send_json(server_frames.hello_frame(conn.user_json))
         delay = (conn.expires_at - datetime.now(UTC)).total_seconds()
         expiry = asyncio.get_running_loop().call_later(max(delay, 0), conn.close, *TOKEN_EXPIRED)
-        await _serve(websocket, conn, resources)
+        await _serve(websocket, conn, sockets)
     except Rejected as exc:
         if conn is not None:
             await conn.finish(flush=False)
@@ -85,31 +105,31 @@ async def _run(websocket: WebSocket, raw_room_id: str | None) -> None:
         if expiry is not None:
             expiry.cancel()
         if conn is not None:
-            await resources.hub.feeds.leave(conn)
+            await sockets.feeds.leave(conn)
 
 
-async def _open_room_socket(websocket: WebSocket, resources: Resources, raw_room_id: str, binary: bool) -> Connection:
+async def _open_room_socket(websocket: WebSocket, sockets: Sockets, raw_room_id: str, binary: bool) -> Connection:
     """since, token, room id: the first failure closes 1008; then admission, and the
     room's replay, which checks that the user may read it."""
     since = parse_since(websocket.query_params.get("since"))
-    bearer = await authenticate(websocket, resources)
+    bearer = await authenticate(websocket, sockets.gate)
     room = room_id(raw_room_id)
     if room is None:
         raise Rejected(ROOM_NOT_FOUND)
-    conn = admit(websocket, resources, bearer, binary=binary, multiplexed=False)
+    conn = admit(websocket, sockets.gate, bearer, binary=binary, multiplexed=False)
     try:
-        await subscribe(resources, conn, room, since)
+        await subscribe(sockets.joining, conn, room, since)
     except RoomUnavailable:
         raise Rejected(ROOM_NOT_FOUND) from None
     return conn
 
 
-async def _serve(websocket: WebSocket, conn: Connection, resources: Resources) -> None:
+async def _serve(websocket: WebSocket, conn: Connection, sockets: Sockets) -> None:
     """Read in this task; the connection's writer sends. A close the server asks
     for (Connection.close) interrupts the reading here."""
     conn.watch(asyncio.current_task())
     try:
-        await _read_frames(resources, conn)
+        await _read_frames(sockets, conn)
     except asyncio.CancelledError:
         if conn.close_request is None:
             await conn.finish(flush=False)
@@ -125,13 +145,13 @@ async def _serve(websocket: WebSocket, conn: Connection, resources: Resources) -
     if request is None:
         return  # the client closed
     if (request.code, request.reason) == SLOW_CONSUMER:
-        resources.metrics.slow_consumer_closes.inc()
+        sockets.metrics.slow_consumer_closes.inc()
     await _close(websocket, request.code, request.reason)
 
 
-async def _read_frames(resources: Resources, conn: Connection) -> None:
+async def _read_frames(sockets: Sockets, conn: Connection) -> None:
     """Read until the client goes away; every bad frame is answered, none is fatal."""
-    settings = resources.settings
+    settings = sockets.settings
     bucket = TokenBucket(settings.rate_per_second, settings.rate_burst)
     while conn.close_request is None:
         message = await conn.receive()
@@ -143,17 +163,17 @@ async def _read_frames(resources: Resources, conn: Connection) -> None:
                 case Ping(ref=ref):
                     conn.send_json(server_frames.pong_frame(ref))
                 case Typing():
-                    await resources.hub.roster.typing(_subscription(conn, frame.room, frame.ref))
+                    await sockets.roster.typing(_subscription(conn, frame.room, frame.ref))
                 case SendMessage():
                     await send_message(
-                        resources, _subscription(conn, frame.room, frame.ref, frame.client_msg_id), frame, bucket
+                        sockets.sending, _subscription(conn, frame.room, frame.ref, frame.client_msg_id), frame, bucket
                     )
                 case Read():
-                    await read(resources, _subscription(conn, frame.room, frame.ref), frame)
+                    await read(sockets.read_markers, _subscription(conn, frame.room, frame.ref), frame)
                 case Subscribe(rooms=rooms, ref=ref):
-                    await _subscribe_rooms(resources, conn, rooms, ref)
+                    await _subscribe_rooms(sockets, conn, rooms, ref)
                 case Unsubscribe(rooms=room_ids, ref=ref):
-                    await _unsubscribe_rooms(resources, conn, room_ids, ref)
+                    await _unsubscribe_rooms(sockets.feeds, conn, room_ids, ref)
         except FrameError as exc:
             conn.send_json(server_frames.error_frame(exc))
 
@@ -184,11 +204,11 @@ def _subscription(
 
 
 async def _subscribe_rooms(
-    resources: Resources, conn: Connection, rooms: tuple[tuple[int, int | None], ...], ref: str | None
+    sockets: Sockets, conn: Connection, rooms: tuple[tuple[int, int | None], ...], ref: str | None
 ) -> None:
     """Each room in the order given; a room that cannot be served is answered and the rest go on."""
-    limit = resources.settings.max_rooms_per_socket
-    visible = await readable(resources, conn, [room for room, _ in rooms])
+    limit = sockets.settings.max_rooms_per_socket
+    visible = await readable(sockets.joining, conn, [room for room, _ in rooms])
     for room, since in rooms:
         if conn.close_request is not None:
             return
@@ -204,7 +224,7 @@ async def _subscribe_rooms(
             served = False
             if room in visible:
                 with contextlib.suppress(RoomUnavailable):  # deleted, or left, since the check
-                    await subscribe(resources, conn, room, since, ref)
+                    await subscribe(sockets.joining, conn, room, since, ref)
                     served = True
             if not served:
                 await conn.send_replay(
@@ -212,9 +232,7 @@ async def _subscribe_rooms(
                 )
 
 
-async def _unsubscribe_rooms(
-    resources: Resources, conn: Connection, room_ids: tuple[int, ...], ref: str | None
-) -> None:
+async def _unsubscribe_rooms(feeds: Feeds, conn: Connection, room_ids: tuple[int, ...], ref: str | None) -> None:
     for room in room_ids:
         sub = conn.subscriptions.get(room)
         if sub is None or sub.ended:
@@ -224,7 +242,7 @@ async def _unsubscribe_rooms(
             continue
         sub.end()  # nothing more of the room goes out, from here on
         await conn.send_replay(server_frames.unsubscribed_frame(room, REQUESTED, ref))
-        await resources.hub.feeds.unsubscribe(sub)
+        await feeds.unsubscribe(sub)
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:

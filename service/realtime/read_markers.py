@@ -7,20 +7,29 @@ every write is paid for by a frame the socket was sent, and a client repeating
 
 from __future__ import annotations
 
-from service.control import ReadMoved
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from service.control import ControlPublisher, ReadMoved
 from service.markers.service import mark_read
 from service.realtime.protocol import Read
 from service.realtime.subscription import Subscription
-from service.resources import Resources
 
 
-async def read(resources: Resources, sub: Subscription, frame: Read) -> None:
+@dataclass(frozen=True, slots=True)
+class ReadMarkers:
+    writes: async_sessionmaker[AsyncSession]
+    control: ControlPublisher
+
+
+async def read(markers: ReadMarkers, sub: Subscription, frame: Read) -> None:
     seq = min(frame.seq, sub.last_seq)
     if seq <= sub.read_seq:
         return
     sub.read_seq = seq
-    async with resources.sessionmaker() as session:
+    async with markers.writes() as session:
         moved = await mark_read(session, sub.room_id, sub.user_id, seq)
         await session.commit()
     if moved is not None:
-        await resources.hub.control.publish(ReadMoved(sub.user_id, sub.room_id, moved, sub.conn.origin))
+        await markers.control.publish(ReadMoved(sub.user_id, sub.room_id, moved, sub.conn.origin))

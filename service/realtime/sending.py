@@ -15,23 +15,33 @@ import functools
 import logging
 import math
 import time
+from dataclasses import dataclass
 
 from service.messages import stream_frames
 from service.messages.entries import RoomGone, StoreResult
+from service.messages.writer import MessageWriter
+from service.metrics import Metrics
 from service.realtime import server_frames
 from service.realtime.closes import ROOM_DELETED
 from service.realtime.connection import Connection
+from service.realtime.feeds import Feeds
 from service.realtime.protocol import FrameError, SendMessage
 from service.realtime.ratelimit import TokenBucket
 from service.realtime.subscription import Subscription
-from service.resources import Resources
 
 log = logging.getLogger("service.realtime")
 
 UNAVAILABLE = "the message could not be stored; retry with the same client_msg_id"
 
 
-async def send_message(resources: Resources, sub: Subscription, frame: SendMessage, bucket: TokenBucket) -> None:
+@dataclass(frozen=True, slots=True)
+class Sending:
+    writer: MessageWriter
+    feeds: Feeds  # a room deleted meanwhile ends on the socket
+    metrics: Metrics
+
+
+async def send_message(sending: Sending, sub: Subscription, frame: SendMessage, bucket: TokenBucket) -> None:
     conn = sub.conn
     wait = bucket.take()
     if wait > 0:
@@ -47,7 +57,7 @@ async def send_message(resources: Resources, sub: Subscription, frame: SendMessa
     if conn.stores.full:  # the common case awaits nothing: no coroutine per message
         await conn.stores.wait_for_room()
     try:
-        future = resources.writer.submit(
+        future = sending.writer.submit(
             room_id=sub.room_id,
             user_id=conn.user_id,
             username=conn.username,
@@ -58,25 +68,25 @@ async def send_message(resources: Resources, sub: Subscription, frame: SendMessa
         log.warning("could not queue a message: %s: %s", type(exc).__name__, exc)
         raise FrameError("unavailable", UNAVAILABLE, frame.client_msg_id, room=frame.room, ref=frame.ref) from None
     conn.stores.started()
-    future.add_done_callback(functools.partial(_stored, resources, sub, frame, time.perf_counter()))
+    future.add_done_callback(functools.partial(_stored, sending, sub, frame, time.perf_counter()))
 
 
 def _stored(
-    resources: Resources, sub: Subscription, frame: SendMessage, started: float, future: asyncio.Future[StoreResult]
+    sending: Sending, sub: Subscription, frame: SendMessage, started: float, future: asyncio.Future[StoreResult]
 ) -> None:
     """After commit (and publish): answer the sender where the room's stream does not."""
     conn: Connection = sub.conn
     conn.stores.finished()
-    resources.metrics.store_seconds.observe(time.perf_counter() - started)
+    sending.metrics.store_seconds.observe(time.perf_counter() - started)
     exc = future.exception() if not future.cancelled() else asyncio.CancelledError()
     if isinstance(exc, RoomGone):
-        resources.hub.feeds.end_room(sub, ROOM_DELETED)
+        sending.feeds.end_room(sub, ROOM_DELETED)
     elif exc is not None:
         log.warning("storing a message failed: %s: %s", type(exc).__name__, exc)
         error = FrameError("unavailable", UNAVAILABLE, frame.client_msg_id, room=frame.room, ref=frame.ref)
         conn.send_json(server_frames.error_frame(error))
     elif future.result().created:
-        resources.metrics.messages_stored.inc()
+        sending.metrics.messages_stored.inc()
     else:
         # The original, to the sender only, marked so it is not taken for a new message.
         conn.send_json(stream_frames.message_frame(future.result().message, duplicate=True, ref=frame.ref), sub.room_id)

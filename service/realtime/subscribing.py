@@ -14,22 +14,33 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.auth.models import User
 from service.config import Settings
 from service.errors import NotFound
 from service.messages import stream_frames
 from service.messages.stream_reads import read_stored, start_of_newest
+from service.metrics import Metrics
 from service.realtime import server_frames
 from service.realtime.connection import Connection
+from service.realtime.feeds import Feeds
+from service.realtime.roster import Roster
 from service.realtime.subscription import Subscription
-from service.resources import Resources
 from service.rooms.models import Room
 from service.rooms.service import readable_room_ids, room_for_reader
 
 # Rows of a replay read from the database at once, at most.
 CHUNK_ROWS: Final = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Joining:
+    feeds: Feeds
+    roster: Roster  # who is in the room, for the welcome
+    reads: async_sessionmaker[AsyncSession]
+    settings: Settings  # history on connect, the replay's bounds
+    metrics: Metrics
 
 
 class RoomUnavailable(Exception):
@@ -46,20 +57,20 @@ class Reader(Protocol):
     def is_admin(self) -> bool: ...
 
 
-async def readable(resources: Resources, reader: Reader, room_ids: Sequence[int]) -> set[int]:
+async def readable(joining: Joining, reader: Reader, room_ids: Sequence[int]) -> set[int]:
     """Those of the rooms the user may read: what the room feeds here know, and one
     query for the rest of a whole subscribe frame."""
-    known = {r for r in room_ids if _known_room(resources, r, reader) is not None}
+    known = {r for r in room_ids if _known_room(joining, r, reader) is not None}
     rest = [r for r in room_ids if r not in known]
     if rest:
-        async with resources.reads() as session:
+        async with joining.reads() as session:
             known |= await readable_room_ids(session, rest, _user(reader))
     return known
 
 
-def _known_room(resources: Resources, room_id: int, reader: Reader) -> Room | None:
+def _known_room(joining: Joining, room_id: int, reader: Reader) -> Room | None:
     """The room, if its feed here has read that the user may read it."""
-    feed = resources.hub.feeds.feed(room_id)
+    feed = joining.feeds.feed(room_id)
     return feed.access.room_for(reader.user_id, reader.is_admin) if feed is not None else None
 
 
@@ -69,27 +80,27 @@ def _user(reader: Reader) -> User:
 
 
 async def subscribe(
-    resources: Resources, conn: Connection, room_id: int, since: int | None, ref: str | None = None
+    joining: Joining, conn: Connection, room_id: int, since: int | None, ref: str | None = None
 ) -> Subscription:
     """Join, replay. The caller checked visibility (`readable`, for many rooms at
     once); the replay checks it again once the subscription is registered. Raises
     RoomUnavailable before anything of the room is sent."""
     sub = conn.subscriptions[room_id] = Subscription(conn, room_id)
     try:
-        await resources.hub.feeds.subscribe(sub)
-        await _replay(resources, sub, since, ref)
+        await joining.feeds.subscribe(sub)
+        await _replay(joining, sub, since, ref)
     except BaseException:
-        await resources.hub.feeds.unsubscribe(sub)
+        await joining.feeds.unsubscribe(sub)
         raise
     return sub
 
 
-async def _replay(resources: Resources, sub: Subscription, since: int | None, ref: str | None) -> None:
+async def _replay(joining: Joining, sub: Subscription, since: int | None, ref: str | None) -> None:
     """welcome, the missed (or newest) entries of the stream, synced; live frames wait meanwhile."""
     conn = sub.conn
-    replay = _replay_from_feed(resources, sub, since) or await _read_replay(resources, sub, since)
+    replay = _replay_from_feed(joining, sub, since) or await _read_replay(joining, sub, since)
     # After joining: the user is among them, and later changes are held for this subscription.
-    online = await resources.hub.roster.online(sub.room_id)
+    online = await joining.roster.online(sub.room_id)
     # The welcome's `room` is the Room itself; on /ws `hello` said who the user is.
     # The room may end meanwhile (removal, deletion: `unsubscribed` is sent then);
     # nothing of it follows that.
@@ -107,9 +118,9 @@ async def _replay(resources: Resources, sub: Subscription, since: int | None, re
         await conn.wait_for_space()  # the next chunk is read once the socket can take it
         if sub.ended or conn.close_request is not None:
             return
-        await _read_chunk(resources, replay)
-    resources.metrics.replay_messages.observe(sent)
-    truncated = since is not None and replay.last - replay.start > resources.settings.max_replay
+        await _read_chunk(joining, replay)
+    joining.metrics.replay_messages.observe(sent)
+    truncated = since is not None and replay.last - replay.start > joining.settings.max_replay
     if not sub.ended:
         await conn.send_replay(server_frames.synced_frame(replay.last, sent, truncated, ref), sub.room_id, sub)
         sub.go_live(replay.last)
@@ -124,29 +135,29 @@ class Replay:
     after: int  # the seq of the last of them; the replay is read further up to `last`
 
 
-def _replay_from_feed(resources: Resources, sub: Subscription, since: int | None) -> Replay | None:
+def _replay_from_feed(joining: Joining, sub: Subscription, since: int | None) -> Replay | None:
     """The replay from what the room's feed holds, if it holds all of it."""
-    feed = resources.hub.feeds.feed(sub.room_id)
-    room = _known_room(resources, sub.room_id, sub.conn)
-    if feed is None or room is None or (since is None and resources.settings.history_on_connect > 0):
+    feed = joining.feeds.feed(sub.room_id)
+    room = _known_room(joining, sub.room_id, sub.conn)
+    if feed is None or room is None or (since is None and joining.settings.history_on_connect > 0):
         return None
     # Every seq up to the feed's position was delivered in order, so committed;
     # later ones reach the subscription through the feed.
     last = feed.last_seq
     start = last if since is None else min(since, last)
-    if last - start > resources.settings.max_replay:
+    if last - start > joining.settings.max_replay:
         return None  # truncated: the database says by how much
     entries = feed.recent(start, last)
     return None if entries is None else Replay(room, last, start, entries, last)
 
 
-async def _read_replay(resources: Resources, sub: Subscription, since: int | None) -> Replay:
+async def _read_replay(joining: Joining, sub: Subscription, since: int | None) -> Replay:
     """The replay from the database; the feed keeps what it read of access."""
-    settings = resources.settings
+    settings = joining.settings
     conn = sub.conn
-    feed = resources.hub.feeds.feed(sub.room_id)
+    feed = joining.feeds.feed(sub.room_id)
     generation = feed.access.generation if feed is not None else 0
-    async with resources.reads() as session:
+    async with joining.reads() as session:
         # Visibility again, now that the subscription is registered: a removal
         # committed since the frame's check is seen here, and one committed later
         # reaches the subscription as a control event.
@@ -164,18 +175,18 @@ async def _read_replay(resources: Resources, sub: Subscription, since: int | Non
         # Seqs have no gaps: the newest max_replay entries are those after this.
         replay = Replay(room, last, start, [], max(start, last - settings.max_replay))
         if replay.after < last:
-            await _read_chunk(resources, replay, session)
+            await _read_chunk(joining, replay, session)
     if feed is not None:
         feed.access.read(room, conn.user_id, generation)
     return replay
 
 
-async def _read_chunk(resources: Resources, replay: Replay, session: AsyncSession | None = None) -> None:
+async def _read_chunk(joining: Joining, replay: Replay, session: AsyncSession | None = None) -> None:
     """The replay's next frames, read in `session` or a session of their own: no
     database connection is held while a client reads."""
-    limit = chunk_rows(resources.settings)
+    limit = chunk_rows(joining.settings)
     if session is None:
-        async with resources.reads() as session:
+        async with joining.reads() as session:
             rows = await read_stored(session, replay.room.id, after=replay.after, upto=replay.last, limit=limit)
     else:
         rows = await read_stored(session, replay.room.id, after=replay.after, upto=replay.last, limit=limit)
