@@ -1,7 +1,8 @@
 """Dependencies on what the lifespan built (main.py), one alias per thing: a route
 takes the ones it uses. Each reads its own name on `app.state`, in the event
 loop (a plain function would cost a thread hop per request); the domains' own
-live beside them (auth/dependencies.py: TokenCodecDep, HasherDep, ThrottleDep)."""
+live beside them (auth/dependencies.py: TokenCodecDep, HasherDep, ThrottleDep;
+messages/router.py: WriterDep)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from fastapi import Depends, Request
 
 from service.config import Settings
 from service.control import ControlPublisher
-from service.messages.writer import MessageWriter
 
 
 async def _settings(request: Request) -> Settings:
@@ -24,13 +24,6 @@ async def _control(request: Request) -> ControlPublisher:
     return control
 
 
-async def _writer(request: Request) -> MessageWriter:
-    writer: MessageWriter = request.app.state.writer
-    return writer
-
-
 SettingsDep = Annotated[Settings, Depends(_settings)]
 # Control events for every instance's sockets, told after the change committed.
 ControlPublisherDep = Annotated[ControlPublisher, Depends(_control)]
-# The one place that assigns seq: edits and deletes are entries of the stream too.
-WriterDep = Annotated[MessageWriter, Depends(_writer)]

@@ -38,7 +38,6 @@ from service.realtime.read_markers import ReadMarkers
 from service.realtime.roster import Roster
 from service.realtime.sending import Sending
 from service.realtime.subscribing import Joining
-from service.resources import Resources
 from service.rooms.router import router as rooms_router
 from service.search.router import router as search_router
 from service.transport.body import BodyLimit
@@ -136,7 +135,6 @@ class State:
     roster: Roster
     broker: Broker
     sockets: Sockets  # what the socket routes use (realtime/endpoint.py)
-    resources: Resources
 
 
 def _build(settings: Settings, databases: Databases) -> State:
@@ -156,19 +154,6 @@ def _build(settings: Settings, databases: Databases) -> State:
         settings.store_batch,
         on_stored=hub.fanout.publish_stored,
         on_read=hub.control.read_moved,
-    )
-    resources = Resources(
-        settings=settings,
-        engine=databases.write_engine,
-        sessionmaker=databases.writes,
-        read_engine=databases.read_engine,
-        reads=databases.reads,
-        hasher=hasher,
-        throttle=throttle,
-        codec=codec,
-        hub=hub,
-        metrics=metrics,
-        writer=writer,
     )
     return State(
         settings=settings,
@@ -196,7 +181,6 @@ def _build(settings: Settings, databases: Databases) -> State:
             settings=settings,
             metrics=metrics,
         ),
-        resources=resources,
     )
 
 

@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import fields
 from pathlib import Path
 
 import httpx
@@ -21,8 +22,7 @@ from fastapi import FastAPI
 
 from service import migrate
 from service.config import Settings
-from service.main import create_app
-from service.resources import Resources
+from service.main import State, create_app
 
 TEST_KEY = "k" * 48
 # Tests create rooms and search far faster than people do; the limits' own tests set them low.
@@ -138,9 +138,14 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
         yield app
 
 
+def state_of(app: FastAPI) -> State:
+    """What the lifespan built, each thing as the app keeps it now."""
+    return State(**{field.name: getattr(app.state, field.name) for field in fields(State)})
+
+
 @pytest.fixture
-def resources(app: FastAPI) -> Resources:
-    return app.state.resources
+def state(app: FastAPI) -> State:
+    return state_of(app)
 
 
 @pytest.fixture
@@ -153,9 +158,9 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 class Api:
     """Small helpers for the REST calls most tests start with."""
 
-    def __init__(self, client: httpx.AsyncClient, resources: Resources) -> None:
+    def __init__(self, client: httpx.AsyncClient, state: State) -> None:
         self.client = client
-        self.resources = resources
+        self.state = state
 
     async def register(self, username: str, password: str = PASSWORD) -> dict:
         r = await self.client.post("/auth/register", json={"username": username, "password": password})
@@ -172,8 +177,8 @@ class Api:
         if admin:
             from service.auth.service import create_user
 
-            async with self.resources.sessionmaker() as session, session.begin():
-                await create_user(session, self.resources.hasher, username, PASSWORD, is_admin=True)
+            async with self.state.sessionmaker() as session, session.begin():
+                await create_user(session, self.state.hasher, username, PASSWORD, is_admin=True)
         else:
             await self.register(username)
         token = (await self.login(username))["access_token"]
@@ -186,8 +191,8 @@ class Api:
 
 
 @pytest.fixture
-def api(client: httpx.AsyncClient, resources: Resources) -> Api:
-    return Api(client, resources)
+def api(client: httpx.AsyncClient, state: State) -> Api:
+    return Api(client, state)
 
 
 def alg_none_token(claims: dict) -> str:

@@ -68,8 +68,8 @@ def without_room(frames: list[Frame]) -> list[Frame]:
 
 async def admin(server: LiveServer, username: str) -> tuple[Frame, str]:
     """An admin user, logged in: (user, access token)."""
-    async with server.resources.sessionmaker() as session, session.begin():
-        await create_user(session, server.resources.hasher, username, PASSWORD, is_admin=True)
+    async with server.state.sessionmaker() as session, session.begin():
+        await create_user(session, server.state.hasher, username, PASSWORD, is_admin=True)
     r = await server.http.post("/auth/token", data={"username": username, "password": PASSWORD})
     assert r.status_code == 200, r.text
     token = r.json()["access_token"]

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl
 from jose import jwt
 
 from service.auth.security import TokenCodec
-from service.resources import Resources
+from service.main import State
 from tests.blanks import INVISIBLE
 from tests.conftest import PASSWORD, TEST_KEY, Api, alg_none_token
 from tests.storing import store_message
@@ -19,7 +19,7 @@ HUGE = "x" * 100_000
 BIG_INT = 10**30
 
 
-async def test_malformed_requests_get_4xx_with_detail(api: Api, resources: Resources) -> None:
+async def test_malformed_requests_get_4xx_with_detail(api: Api, state: State) -> None:
     alice = await api.user("alice")
     room = await api.room(alice, "general")
     rid, uid = room["id"], room["owner_id"]
@@ -105,7 +105,7 @@ async def test_malformed_requests_get_4xx_with_detail(api: Api, resources: Resou
     ]
 
     now = datetime.now(UTC)
-    expired = TokenCodec(TEST_KEY, resources.settings).issue(uid, "access", now=now - timedelta(days=1)).token
+    expired = TokenCodec(TEST_KEY, state.settings).issue(uid, "access", now=now - timedelta(days=1)).token
     bad_tokens = {
         "tampered": pair["access_token"][:-3] + "abc",
         "expired": expired,
@@ -158,10 +158,10 @@ async def test_malformed_requests_get_4xx_with_detail(api: Api, resources: Resou
     assert (await api.client.get(f"/rooms/{rid}", headers=alice)).status_code == 200
 
 
-async def test_a_read_seq_must_be_a_json_integer(api: Api, resources: Resources) -> None:
+async def test_a_read_seq_must_be_a_json_integer(api: Api, state: State) -> None:
     alice = await api.user("alice")
     room = await api.room(alice, "general")
-    await store_message(resources.engine, room["id"], room["owner_id"], "hello")
+    await store_message(state.engine, room["id"], room["owner_id"], "hello")
     json_headers = {**alice, "Content-Type": "application/json"}
     for seq in ("true", '"1"', "1.0", "1e0"):
         r = await api.client.post(f"/rooms/{room['id']}/read", content=f'{{"seq": {seq}}}', headers=json_headers)

@@ -24,9 +24,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from service.db import create_engine
-from service.main import create_app
-from service.resources import Resources
-from tests.conftest import PASSWORD, TABLES, _pg, make_settings
+from service.main import State, create_app
+from tests.conftest import PASSWORD, TABLES, _pg, make_settings, state_of
 from tests.storing import store_message
 
 CHECKS = [
@@ -118,7 +117,7 @@ def map_body(_context: schemathesis.HookContext, body: object) -> object:
 # Generation may be slow on a shared CI machine; that is not a finding.
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_every_operation_answers_as_documented(case: schemathesis.Case, app: FastAPI) -> None:
-    resources: Resources = app.state.resources
+    state: State = state_of(app)
     # A fresh token per case: a generated logout revokes only its own.
-    token = resources.codec.issue(app.state.tested_user_id, "access").token
+    token = state.codec.issue(app.state.tested_user_id, "access").token
     case.call_and_validate(app=app, headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)

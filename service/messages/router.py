@@ -3,19 +3,20 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from service.auth.dependencies import CurrentUser
 from service.db import SessionDep
-from service.dependencies import SettingsDep, WriterDep
+from service.dependencies import SettingsDep
 from service.errors import BODY_ERRORS, NotFound, error_responses
 from service.messages import stream_frames, stream_reads
 from service.messages.changes import MESSAGE_NOT_FOUND
 from service.messages.models import MESSAGE, Message
 from service.messages.schemas import EventPage, MessageEdit, MessageOut, MessagePage
+from service.messages.writer import MessageWriter
 from service.paging import MAX_SEQ, Limit, SeqCursor
 from service.rooms.dependencies import READER_ERRORS, ReadableRoom
 from service.rooms.models import Room
@@ -24,6 +25,15 @@ router = APIRouter(prefix="/rooms", tags=["messages"])
 
 Seq = Annotated[int, Path(ge=1, le=MAX_SEQ)]
 MAX_EVENTS_PAGE = 500
+
+
+async def _writer(request: Request) -> MessageWriter:
+    writer: MessageWriter = request.app.state.writer
+    return writer
+
+
+# The one place that assigns seq: an edit or a delete is an entry of the stream too.
+WriterDep = Annotated[MessageWriter, Depends(_writer)]
 
 
 @router.get("/{room_id}/messages", response_model=MessagePage, responses=error_responses(*READER_ERRORS))

@@ -13,7 +13,7 @@ import pytest
 from jose import jwt
 
 from service.auth.security import IAT_LEEWAY_SECONDS, TokenCodec
-from service.resources import Resources
+from service.main import State
 from tests.conftest import PASSWORD, TEST_KEY, Api, alg_none_token
 from tests.realtime.conftest import wait_until
 
@@ -101,7 +101,7 @@ async def test_password_hashing_does_not_block_the_event_loop(api: Api, monkeypa
     the hash would give up waiting for it."""
     bystander = await api.user("bob")
     await api.register("alice")
-    context = api.resources.hasher._context
+    context = api.state.hasher._context
     hashing, answered = threading.Event(), threading.Event()
     saw_answer: list[bool] = []
 
@@ -195,12 +195,12 @@ async def test_logout_accepts_the_nulls_its_schema_allows(api: Api) -> None:
         assert (await api.client.get("/users/me", headers=headers)).status_code == 401
 
 
-async def test_bad_tokens_get_401_with_reason(api: Api, resources: Resources) -> None:
+async def test_bad_tokens_get_401_with_reason(api: Api, state: State) -> None:
     user = await api.register("alice")
     good = (await api.login("alice"))["access_token"]
     now = datetime.now(UTC)
     claims = {"sub": str(user["id"]), "iat": int(now.timestamp()), "jti": "x", "type": "access"}
-    expired_codec = TokenCodec(TEST_KEY, resources.settings)
+    expired_codec = TokenCodec(TEST_KEY, state.settings)
     expired = expired_codec.issue(user["id"], "access", now=now - timedelta(hours=1)).token
     header, payload, signature = good.split(".")
     cases = {
@@ -236,9 +236,9 @@ async def test_bad_tokens_get_401_with_reason(api: Api, resources: Resources) ->
         assert r.headers["www-authenticate"] == "Bearer", name
 
 
-async def test_token_issued_in_the_future_is_refused(api: Api, resources: Resources) -> None:
+async def test_token_issued_in_the_future_is_refused(api: Api, state: State) -> None:
     user = await api.register("alice")
-    codec = TokenCodec(TEST_KEY, resources.settings)
+    codec = TokenCodec(TEST_KEY, state.settings)
     now = datetime.now(UTC)
     ahead = codec.issue(user["id"], "access", now=now + timedelta(days=1)).token
     r = await api.client.get("/users/me", headers={"Authorization": f"Bearer {ahead}"})

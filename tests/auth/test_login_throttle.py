@@ -106,7 +106,7 @@ async def test_storm_against_one_account_neither_gets_through_nor_slows_another_
     # one bob would have to wait behind.
     server = await make_server(hash_concurrency=1, login_limit_per_account="50/15 minutes")
     await register(server, "alice", "bob")
-    checks = CheckLog(server.resources.hasher)
+    checks = CheckLog(server.state.hasher)
     async with client_from(server, "127.0.0.2") as bob:
         limits = httpx.Limits(max_connections=200)
         async with httpx.AsyncClient(base_url=server.http.base_url, limits=limits, timeout=60) as attacker:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from service.auth.security import TokenCodec
-from service.resources import Resources
+from service.main import State
 from tests.conftest import TEST_KEY, Api
 
 
@@ -49,10 +49,10 @@ async def test_logout_without_body_revokes_that_login(api: Api) -> None:
     assert (await api.client.get("/users/me", headers=bearer(other))).status_code == 200
 
 
-async def test_access_token_without_family_is_checked_by_its_jti_alone(api: Api, resources: Resources) -> None:
+async def test_access_token_without_family_is_checked_by_its_jti_alone(api: Api, state: State) -> None:
     """Tokens issued before the family claim existed keep working until they expire."""
     user = await api.register("alice")
-    legacy = TokenCodec(TEST_KEY, resources.settings).issue(user["id"], "access").token
+    legacy = TokenCodec(TEST_KEY, state.settings).issue(user["id"], "access").token
     assert legacy.count(".") == 2
     headers = {"Authorization": f"Bearer {legacy}"}
     assert (await api.client.get("/users/me", headers=headers)).status_code == 200

@@ -179,7 +179,7 @@ async def test_every_server_frame_matches_the_document(
         future.set_exception(OSError("disk on fire"))
         return future
 
-    monkeypatch.setattr(server.resources.writer, "submit", broken)
+    monkeypatch.setattr(server.state.writer, "submit", broken)
     await alice.send({"type": "message", "body": "lost", "client_msg_id": "u1"})  # the burst's last token
     while not any(f.get("code") == "unavailable" for f in alice.seen):
         await alice.recv("error")

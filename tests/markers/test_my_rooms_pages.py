@@ -43,7 +43,7 @@ async def test_pages_list_each_room_once_in_the_order_of_one_page(server: LiveSe
     await server.room(bob, "not alice's")
     # Six rooms created at the same instant: the order, and the cursor, break the tie by id.
     same = datetime(2030, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
-    async with server.resources.engine.begin() as conn:
+    async with server.state.engine.begin() as conn:
         await conn.execute(update(Room).where(Room.id.in_(rooms[3:9])).values(created_at=same))
     await post(server, alice, rooms[10], "later")  # now: before the rooms of 2030
     whole = await _page(server, alice, limit=500)

@@ -126,7 +126,7 @@ async def test_a_read_is_clamped_to_what_the_socket_received(make_server: Server
     await reader.subscribe([(room, 0)])
     await mux_replayed(reader, room)
     # Stored, not yet published: the room's last_seq is 3, the reader has received 2.
-    await store_message(server.resources.engine, room, alice_user["id"], "three")
+    await store_message(server.state.engine, room, alice_user["id"], "three")
     await reader.send({"type": "read", "room": room, "seq": 3})
     assert await watcher.next_type("read") == {"type": "read", "room": room, "seq": 2}
     entry = await marker(server, bob, room)

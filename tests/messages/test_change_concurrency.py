@@ -72,7 +72,7 @@ async def test_concurrent_edits_and_deletes_keep_the_stream_gapless_and_consiste
             else:
                 assert seq in DELETED
     last = await last_seq(a, carol, room)
-    async with a.resources.engine.connect() as conn:
+    async with a.state.engine.connect() as conn:
         seqs = (await conn.scalars(select(Message.seq).where(Message.room_id == room).order_by(Message.seq))).all()
     assert list(seqs) == list(range(1, last + 1))  # gapless: last_seq is the number of stream rows
     stream = await events(b, carol, room)

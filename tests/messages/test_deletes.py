@@ -141,7 +141,7 @@ async def test_deleted_content_is_never_served_again(server: LiveServer) -> None
     assert await last_seq(server, alice_token, room) == 6
     # And not in the database either.
     table = Message.__table__
-    async with server.resources.engine.connect() as conn:
+    async with server.state.engine.connect() as conn:
         stored = await conn.scalar(select(func.count()).select_from(table).where(table.c.body.like("%secret%")))
     assert stored == 0
 

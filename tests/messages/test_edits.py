@@ -150,7 +150,7 @@ async def test_bodies_are_checked_like_messages(make_server: ServerFactory) -> N
 async def _age(server: LiveServer, room_id: int, seq: int, minutes: float) -> None:
     """Make a stored message look `minutes` old."""
     table = Message.__table__
-    async with server.resources.engine.begin() as conn:
+    async with server.state.engine.begin() as conn:
         await conn.execute(
             update(table)
             .where(table.c.room_id == room_id, table.c.seq == seq)

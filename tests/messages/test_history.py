@@ -4,17 +4,17 @@ import asyncio
 
 import pytest
 
+from service.main import State
 from service.messages.entries import RoomGone
-from service.resources import Resources
 from tests.conftest import Api
 from tests.storing import store_message
 
 
-async def _room_with_messages(api: Api, resources: Resources, count: int) -> tuple[dict, dict[str, str]]:
+async def _room_with_messages(api: Api, state: State, count: int) -> tuple[dict, dict[str, str]]:
     alice = await api.user("alice")
     room = await api.room(alice, "general")
     for i in range(1, count + 1):
-        await store_message(resources.engine, room["id"], room["owner_id"], f"m{i}")
+        await store_message(state.engine, room["id"], room["owner_id"], f"m{i}")
     return room, alice
 
 
@@ -28,8 +28,8 @@ def _seqs(page: dict) -> list[int]:
     return [m["seq"] for m in page["items"]]
 
 
-async def test_message_shape(api: Api, resources: Resources) -> None:
-    room, alice = await _room_with_messages(api, resources, 1)
+async def test_message_shape(api: Api, state: State) -> None:
+    room, alice = await _room_with_messages(api, state, 1)
     (message,) = (await _page(api, room["id"], alice))["items"]
     assert set(message) == {
         "id",
@@ -48,16 +48,16 @@ async def test_message_shape(api: Api, resources: Resources) -> None:
     assert message["created_at"].endswith("Z")
 
 
-async def test_without_cursor_returns_newest_ascending(api: Api, resources: Resources) -> None:
-    room, alice = await _room_with_messages(api, resources, 7)
+async def test_without_cursor_returns_newest_ascending(api: Api, state: State) -> None:
+    room, alice = await _room_with_messages(api, state, 7)
     page = await _page(api, room["id"], alice, limit=3)
     assert _seqs(page) == [5, 6, 7] and page["has_more"] is True
     page = await _page(api, room["id"], alice)
     assert _seqs(page) == list(range(1, 8)) and page["has_more"] is False
 
 
-async def test_after_seq_pages_forward(api: Api, resources: Resources) -> None:
-    room, alice = await _room_with_messages(api, resources, 7)
+async def test_after_seq_pages_forward(api: Api, state: State) -> None:
+    room, alice = await _room_with_messages(api, state, 7)
     page = await _page(api, room["id"], alice, after_seq=0, limit=3)
     assert _seqs(page) == [1, 2, 3] and page["has_more"] is True
     page = await _page(api, room["id"], alice, after_seq=3, limit=4)
@@ -66,49 +66,49 @@ async def test_after_seq_pages_forward(api: Api, resources: Resources) -> None:
     assert _seqs(page) == [] and page["has_more"] is False
 
 
-async def test_before_seq_pages_backward(api: Api, resources: Resources) -> None:
-    room, alice = await _room_with_messages(api, resources, 7)
+async def test_before_seq_pages_backward(api: Api, state: State) -> None:
+    room, alice = await _room_with_messages(api, state, 7)
     page = await _page(api, room["id"], alice, before_seq=6, limit=2)
     assert _seqs(page) == [4, 5] and page["has_more"] is True
     page = await _page(api, room["id"], alice, before_seq=3, limit=5)
     assert _seqs(page) == [1, 2] and page["has_more"] is False
 
 
-async def test_both_cursors_bound_a_window(api: Api, resources: Resources) -> None:
-    room, alice = await _room_with_messages(api, resources, 9)
+async def test_both_cursors_bound_a_window(api: Api, state: State) -> None:
+    room, alice = await _room_with_messages(api, state, 9)
     page = await _page(api, room["id"], alice, after_seq=2, before_seq=8, limit=3)
     assert _seqs(page) == [3, 4, 5] and page["has_more"] is True
     page = await _page(api, room["id"], alice, after_seq=5, before_seq=8, limit=3)
     assert _seqs(page) == [6, 7] and page["has_more"] is False
 
 
-async def test_last_seq_matches_history(api: Api, resources: Resources) -> None:
-    room, alice = await _room_with_messages(api, resources, 4)
+async def test_last_seq_matches_history(api: Api, state: State) -> None:
+    room, alice = await _room_with_messages(api, state, 4)
     fetched = (await api.client.get(f"/rooms/{room['id']}", headers=alice)).json()
     assert fetched["last_seq"] == 4 == _seqs(await _page(api, room["id"], alice))[-1]
 
 
-async def test_repeated_client_msg_id_stores_nothing_and_returns_original(api: Api, resources: Resources) -> None:
-    room, alice = await _room_with_messages(api, resources, 0)
+async def test_repeated_client_msg_id_stores_nothing_and_returns_original(api: Api, state: State) -> None:
+    room, alice = await _room_with_messages(api, state, 0)
     rid, uid = room["id"], room["owner_id"]
-    first = await store_message(resources.engine, rid, uid, "hello", "c-1")
-    again = await store_message(resources.engine, rid, uid, "different body", "c-1")
+    first = await store_message(state.engine, rid, uid, "hello", "c-1")
+    again = await store_message(state.engine, rid, uid, "different body", "c-1")
     assert first.created and not again.created
     assert again.message.id == first.message.id and again.message.body == "hello"
     page = await _page(api, rid, alice)
     assert _seqs(page) == [1] and page["items"][0]["client_msg_id"] == "c-1"
     # The same client_msg_id from another user is a different message.
     bob = await api.register("bob")
-    other = await store_message(resources.engine, rid, bob["id"], "bob's", "c-1")
+    other = await store_message(state.engine, rid, bob["id"], "bob's", "c-1")
     assert other.created and other.message.seq == 2
 
 
-async def test_concurrent_stores_get_gapless_seqs(api: Api, resources: Resources) -> None:
+async def test_concurrent_stores_get_gapless_seqs(api: Api, state: State) -> None:
     alice = await api.user("alice")
     rooms = [await api.room(alice, f"r{i}") for i in range(4)]
     uid = rooms[0]["owner_id"]
     results = await asyncio.gather(
-        *(store_message(resources.engine, room["id"], uid, f"{n}", f"id-{n % 25}") for room in rooms for n in range(50))
+        *(store_message(state.engine, room["id"], uid, f"{n}", f"id-{n % 25}") for room in rooms for n in range(50))
     )
     for room in rooms:
         seqs = sorted(r.message.seq for r in results if r.message.room_id == room["id"] and r.created)
@@ -117,7 +117,7 @@ async def test_concurrent_stores_get_gapless_seqs(api: Api, resources: Resources
         assert _seqs(page) == list(range(1, 26))
 
 
-async def test_storing_into_a_missing_room_raises(resources: Resources, api: Api) -> None:
+async def test_storing_into_a_missing_room_raises(state: State, api: Api) -> None:
     user = await api.register("alice")
     with pytest.raises(RoomGone):
-        await store_message(resources.engine, 424242, user["id"], "x")
+        await store_message(state.engine, 424242, user["id"], "x")

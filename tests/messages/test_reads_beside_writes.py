@@ -13,8 +13,8 @@ from sqlalchemy import text, update
 from sqlalchemy.exc import DBAPIError
 
 from service import db
+from service.main import State
 from service.messages.models import Message
-from service.resources import Resources
 from service.rooms.models import Room
 from tests.realtime.conftest import Client, LiveServer, ServerFactory, auth
 
@@ -37,8 +37,8 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ranked[min(len(ranked) - 1, int(fraction * len(ranked)))]
 
 
-async def test_a_read_session_refuses_to_write(resources: Resources) -> None:
-    async with resources.reads() as session:
+async def test_a_read_session_refuses_to_write(state: State) -> None:
+    async with state.reads() as session:
         assert (await session.execute(text("SELECT count(*) FROM rooms"))).scalar_one() == 0
         with pytest.raises(DBAPIError):
             await session.execute(update(Room).values(description="x"))
@@ -49,7 +49,7 @@ async def test_a_held_read_transaction_never_delays_a_store(server: LiveServer) 
     room = await server.room(token, "general")
     client = await server.connect(room["id"], token)
     await client.handshake()
-    async with server.resources.reads() as session:
+    async with server.state.reads() as session:
         await session.execute(text("SELECT count(*) FROM messages"))
         assert session.in_transaction()
         async with asyncio.timeout(PROMPT_S):
@@ -63,7 +63,7 @@ async def test_a_held_read_transaction_never_delays_a_store(server: LiveServer) 
 async def test_reads_answer_while_a_write_transaction_is_open(server: LiveServer) -> None:
     _, token = await server.user("alice")
     room = await server.room(token, "general", description="before")
-    async with server.resources.sessionmaker() as session:
+    async with server.state.sessionmaker() as session:
         # Holds SQLite's write lock (BEGIN IMMEDIATE), and the room's row lock on PostgreSQL.
         await session.execute(update(Room).where(Room.id == room["id"]).values(description="uncommitted"))
         async with asyncio.timeout(PROMPT_S):
@@ -107,7 +107,7 @@ _FILL_SQL = {
 
 
 async def _fill(server: LiveServer, room_id: int, user_id: int) -> int:
-    engine = server.resources.engine
+    engine = server.state.engine
     total = FILL[engine.dialect.name]
     params = {"total": total, "room": room_id, "user": user_id, "in_order": IN_ORDER_ROWS}
     sql = _FILL_SQL[engine.dialect.name]
@@ -122,7 +122,7 @@ async def _fill(server: LiveServer, room_id: int, user_id: int) -> int:
 
 
 async def test_a_slow_search_leaves_message_echoes_prompt(server: LiveServer) -> None:
-    engine = server.resources.engine.dialect.name
+    engine = server.state.engine.dialect.name
     alice, alice_token = await server.user("alice")
     archive = await server.room(alice_token, "archive")
     fill_started = time.perf_counter()
@@ -166,7 +166,7 @@ async def test_reads_holding_every_read_connection_starve_no_write(
     held = db.READ_POOL["pool_size"] + db.READ_POOL["max_overflow"]
     async with contextlib.AsyncExitStack() as stack:
         for _ in range(held):
-            session = await stack.enter_async_context(server.resources.reads())
+            session = await stack.enter_async_context(server.state.reads())
             await session.execute(text("SELECT 1"))
         async with asyncio.timeout(PROMPT_S):
             echo_ms = await _echoed(client, "stored all the same")
@@ -175,5 +175,5 @@ async def test_reads_holding_every_read_connection_starve_no_write(
             assert r.status_code == 200, r.text
             r = await server.http.get(f"/rooms/{room['id']}/messages", headers=auth(token))
         assert r.status_code == 503 and r.headers["Retry-After"], r.text
-    print(f"\n[{server.resources.engine.dialect.name}] {held} reads held: echo {echo_ms:.1f} ms, a read waiting: 503")
+    print(f"\n[{server.state.engine.dialect.name}] {held} reads held: echo {echo_ms:.1f} ms, a read waiting: 503")
     assert [m["body"] for m in await server.history(token, room["id"])] == ["edited"]

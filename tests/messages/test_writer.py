@@ -10,11 +10,11 @@ import aiosqlite
 import pytest
 from sqlalchemy import text
 
+from service.main import State
 from service.messages.batch import store_batch
 from service.messages.entries import RoomGone, StoreResult
 from service.messages.store import Pending
 from service.messages.writer import MessageWriter
-from service.resources import Resources
 from tests.conftest import Api
 from tests.storing import store_message
 
@@ -30,12 +30,12 @@ async def _setup(api: Api, rooms: int) -> tuple[list[int], int]:
     return [r["id"] for r in made], made[0]["owner_id"]
 
 
-async def test_concurrent_sends_are_batched_gapless_and_each_answered(api: Api, resources: Resources) -> None:
+async def test_concurrent_sends_are_batched_gapless_and_each_answered(api: Api, state: State) -> None:
     room_ids, uid = await _setup(api, 3)
     # As the WebSocket endpoint sends them: with the sender's name.
     results = await asyncio.gather(
         *(
-            resources.writer.submit(
+            state.writer.submit(
                 room_id=room_ids[n % 3], user_id=uid, username="alice", body=f"body {n}", client_msg_id=f"id-{n}"
             )
             for n in range(150)
@@ -48,25 +48,23 @@ async def test_concurrent_sends_are_batched_gapless_and_each_answered(api: Api, 
         seqs = sorted(r.message.seq for r in results if r.message.room_id == room_id)
         assert seqs == list(range(1, 51))
     # Each answer names its own row: the ids of a many-room batch in the batch's order.
-    async with resources.engine.connect() as conn:
+    async with state.engine.connect() as conn:
         rows = {r.id: (r.room_id, r.seq, r.body) for r in await conn.execute(text("SELECT * FROM messages"))}
     assert {r.message.id: (r.message.room_id, r.message.seq, r.message.body) for r in results} == rows
 
 
-async def test_repeats_in_and_across_batches_store_once(api: Api, resources: Resources) -> None:
+async def test_repeats_in_and_across_batches_store_once(api: Api, state: State) -> None:
     (room_id,), uid = await _setup(api, 1)
-    first = await resources.writer.submit(
+    first = await state.writer.submit(
         room_id=room_id, user_id=uid, username=None, body="original", client_msg_id="same"
     )
     results = await asyncio.gather(
         *(
-            resources.writer.submit(
-                room_id=room_id, user_id=uid, username=None, body=f"again {n}", client_msg_id="same"
-            )
+            state.writer.submit(room_id=room_id, user_id=uid, username=None, body=f"again {n}", client_msg_id="same")
             for n in range(5)
         ),
         *(
-            resources.writer.submit(
+            state.writer.submit(
                 room_id=room_id, user_id=uid, username=None, body="twice in one batch", client_msg_id="new"
             )
             for _ in range(3)
@@ -79,20 +77,20 @@ async def test_repeats_in_and_across_batches_store_once(api: Api, resources: Res
     assert [m["body"] for m in page["items"]] == ["original", "twice in one batch"]
 
 
-async def test_a_deleted_room_fails_only_its_own_messages(api: Api, resources: Resources) -> None:
+async def test_a_deleted_room_fails_only_its_own_messages(api: Api, state: State) -> None:
     (room_id,), uid = await _setup(api, 1)
     results = await asyncio.gather(
-        resources.writer.submit(room_id=room_id, user_id=uid, username=None, body="kept"),
-        resources.writer.submit(room_id=987654, user_id=uid, username=None, body="lost"),
+        state.writer.submit(room_id=room_id, user_id=uid, username=None, body="kept"),
+        state.writer.submit(room_id=987654, user_id=uid, username=None, body="lost"),
         return_exceptions=True,
     )
     assert results[0].created and results[0].message.seq == 1  # type: ignore[union-attr]
     assert isinstance(results[1], RoomGone)
 
 
-async def test_batch_of_one_commits_each_message(api: Api, resources: Resources) -> None:
+async def test_batch_of_one_commits_each_message(api: Api, state: State) -> None:
     room_ids, uid = await _setup(api, 1)
-    writer = MessageWriter(resources.engine, max_batch=1)
+    writer = MessageWriter(state.engine, max_batch=1)
     writer.start()
     try:
         results = await asyncio.gather(
@@ -104,22 +102,22 @@ async def test_batch_of_one_commits_each_message(api: Api, resources: Resources)
     assert [r.message.seq for r in results] == list(range(1, 11))
 
 
-async def test_rooms_with_two_digit_ids_store(api: Api, resources: Resources) -> None:
+async def test_rooms_with_two_digit_ids_store(api: Api, state: State) -> None:
     """SQLite 3.45-3.46 read an 8-byte blob starting with "{" as binary JSON: a
     batch's JSON parameters must be bound as text (room 12, one message: {"12":1})."""
     room_ids, uid = await _setup(api, 12)
     for room_id in room_ids:
-        result = await resources.writer.submit(room_id=room_id, user_id=uid, username="alice", body="hi")
+        result = await state.writer.submit(room_id=room_id, user_id=uid, username="alice", body="hi")
         assert result.created and result.message.room_id == room_id
 
 
-async def test_created_at_is_stored_as_every_other_timestamp(api: Api, resources: Resources) -> None:
-    if resources.engine.dialect.name != "sqlite":
+async def test_created_at_is_stored_as_every_other_timestamp(api: Api, state: State) -> None:
+    if state.engine.dialect.name != "sqlite":
         pytest.skip("SQLite stores timestamps as text")
     (room_id,), uid = await _setup(api, 1)
-    await resources.writer.submit(room_id=room_id, user_id=uid, username="alice", body="by the writer")
-    await store_message(resources.engine, room_id, uid, "one by one")
-    async with resources.engine.connect() as conn:
+    await state.writer.submit(room_id=room_id, user_id=uid, username="alice", body="by the writer")
+    await store_message(state.engine, room_id, uid, "one by one")
+    async with state.engine.connect() as conn:
         stored = (await conn.execute(text("SELECT created_at FROM messages"))).scalars().all()
         room = (await conn.execute(text("SELECT created_at FROM rooms"))).scalar_one()
     shape = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}")
@@ -128,11 +126,11 @@ async def test_created_at_is_stored_as_every_other_timestamp(api: Api, resources
 
 
 async def test_a_cancel_during_commit_is_still_a_cancel(
-    api: Api, resources: Resources, monkeypatch: pytest.MonkeyPatch
+    api: Api, state: State, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Shutdown may cancel the writer while SQLite commits in its thread: the batch
     is stored, and the cancel, not a failed rollback, reaches the writer."""
-    if resources.engine.dialect.name != "sqlite":
+    if state.engine.dialect.name != "sqlite":
         pytest.skip("the driver-level path is SQLite's")
     (room_id,), uid = await _setup(api, 1)
     real = aiosqlite.Connection.execute_fetchall
@@ -146,7 +144,7 @@ async def test_a_cancel_during_commit_is_still_a_cancel(
     monkeypatch.setattr(aiosqlite.Connection, "execute_fetchall", commit_then_cancelled)
     batch = [Pending(room_id, uid, "alice", "kept", None)]
     with pytest.raises(asyncio.CancelledError):
-        await store_batch(resources.engine, batch, look_up_repeats=False)
+        await store_batch(state.engine, batch, look_up_repeats=False)
     monkeypatch.undo()
     page = (await api.client.get(f"/rooms/{room_id}/messages", headers=await api.user("bob"))).json()
     assert [m["body"] for m in page["items"]] == ["kept"]

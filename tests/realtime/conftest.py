@@ -17,10 +17,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from service.config import Settings
-from service.main import create_app, served
-from service.resources import Resources
+from service.main import State, create_app, served
 from service.server import uvicorn_options
-from tests.conftest import PASSWORD, make_settings
+from tests.conftest import PASSWORD, make_settings, state_of
 
 TIMEOUT = 10.0
 # Seconds left on the short-lived tokens of the expiry tests.
@@ -109,8 +108,8 @@ class LiveServer:
         self.http = httpx.AsyncClient(base_url=f"{self.base}/api/v1", timeout=TIMEOUT)
 
     @property
-    def resources(self) -> Resources:
-        return self.app.state.resources
+    def state(self) -> State:
+        return state_of(self.app)
 
     def ws_url(self, room_id: int | str, token: str | None, since: int | None = None, **extra: str) -> str:
         params = {**({"token": token} if token is not None else {}), **extra}

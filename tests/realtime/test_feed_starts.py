@@ -27,7 +27,7 @@ def count_room_reads(server: LiveServer) -> list[str]:
         if "FROM rooms" in statement and "rooms.id IN" in statement:
             seen.append(statement)
 
-    event.listen(server.resources.engine.sync_engine, "before_cursor_execute", before)
+    event.listen(server.state.engine.sync_engine, "before_cursor_execute", before)
     return seen
 
 
@@ -36,11 +36,11 @@ async def test_feeds_opened_together_read_their_rooms_in_one_query(server: LiveS
     rooms = [await server.room(token, f"r{i}") for i in range(12)]
     busy, quiet = rooms[0]["id"], rooms[1]["id"]
     for i in range(RECENT_ENTRIES + 6):
-        await store_message(server.resources.engine, busy, user["id"], f"b{i + 1}")
+        await store_message(server.state.engine, busy, user["id"], f"b{i + 1}")
     for i in range(3):
-        await store_message(server.resources.engine, quiet, user["id"], f"q{i + 1}")
+        await store_message(server.state.engine, quiet, user["id"], f"q{i + 1}")
     reads = count_room_reads(server)
-    feed_starts = FeedStarts(server.resources.sessionmaker, RECENT_ENTRIES)
+    feed_starts = FeedStarts(server.state.sessionmaker, RECENT_ENTRIES)
 
     got = await asyncio.gather(*(feed_starts.read(r["id"]) for r in rooms), feed_starts.read(999_999))
 
@@ -58,7 +58,7 @@ async def test_more_rooms_than_a_batch_take_more_queries(server: LiveServer, mon
     _, token = await server.user("alice")
     rooms = [await server.room(token, f"r{i}") for i in range(12)]
     reads = count_room_reads(server)
-    feed_starts = FeedStarts(server.resources.sessionmaker, RECENT_ENTRIES)
+    feed_starts = FeedStarts(server.state.sessionmaker, RECENT_ENTRIES)
     got = await asyncio.gather(*(feed_starts.read(r["id"]) for r in rooms))
     assert len(reads) == 3
     assert [s.room.id for s in got if s.room is not None] == [r["id"] for r in rooms]
@@ -67,7 +67,7 @@ async def test_more_rooms_than_a_batch_take_more_queries(server: LiveServer, mon
 async def gate_feed_starts(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> tuple[asyncio.Event, asyncio.Event]:
     """Hold every feed's first read until the returned gate opens; `reading` is set
     when one is held."""
-    hub_starts = server.resources.hub.feeds.starts
+    hub_starts = server.state.hub.feeds.starts
     real = hub_starts._read_batch
     gate, reading = asyncio.Event(), asyncio.Event()
 
@@ -95,7 +95,7 @@ async def test_sockets_joining_while_the_feed_opens_share_it(
     await clients[0].message("hello")
     for c in clients:
         assert [m["body"] for m in await c.messages(1)] == ["hello"]
-    assert len(server.resources.hub.feeds.open[room["id"]].subscriptions) == 3
+    assert len(server.state.hub.feeds.open[room["id"]].subscriptions) == 3
 
 
 async def test_the_last_socket_leaving_while_the_feed_opens_leaves_no_feed(
@@ -106,7 +106,7 @@ async def test_the_last_socket_leaving_while_the_feed_opens_leaves_no_feed(
     and the room works afterwards."""
     user, token = await server.user("alice")
     room = await server.room(token, "lobby")
-    hub = server.resources.hub
+    hub = server.state.hub
     gate, reading = await gate_feed_starts(server, monkeypatch)
     unsubscribed: list[int] = []
     real_unsubscribe = hub.broker.unsubscribe

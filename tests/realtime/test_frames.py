@@ -105,7 +105,7 @@ async def test_store_failure_answers_unavailable(server: LiveServer, monkeypatch
         future.set_exception(OSError("disk on fire"))
         return future
 
-    monkeypatch.setattr(server.resources.writer, "submit", broken)
+    monkeypatch.setattr(server.state.writer, "submit", broken)
     await client.message("lost?", "u1")
     error = await client.recv()
     assert error["type"] == "error" and error["code"] == "unavailable" and error["client_msg_id"] == "u1"

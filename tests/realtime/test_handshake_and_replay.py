@@ -103,7 +103,7 @@ async def test_auth_failures_accept_then_close_1008_with_reason(server: LiveServ
     _, other_token = await server.user("bob")
     room = await server.room(token, "general")
     secret = await server.room(token, "secret", private=True)
-    codec = TokenCodec(TEST_KEY, server.resources.settings)
+    codec = TokenCodec(TEST_KEY, server.state.settings)
     expired = codec.issue(user["id"], "access", now=datetime.now(UTC) - timedelta(hours=1)).token
     ahead = codec.issue(user["id"], "access", now=datetime.now(UTC) + timedelta(days=1)).token
     refresh = (
@@ -157,6 +157,6 @@ async def test_connection_caps_close_1013(make_server: ServerFactory) -> None:
     # A freed slot can be used again.
     from tests.realtime.conftest import wait_until
 
-    await wait_until(lambda: len(server.resources.hub.registry) == 2)
+    await wait_until(lambda: len(server.state.hub.registry) == 2)
     again = await server.connect(room["id"], token)
     await again.handshake()

@@ -14,13 +14,13 @@ async def test_out_of_order_and_lost_publishes_reach_clients_in_order_once(serve
     clients = [await server.connect(room["id"], token) for _ in range(2)]
     for c in clients:
         await c.handshake()
-    resources = server.resources
-    stored = [(await store_message(resources.engine, room["id"], user["id"], f"m{i}")).message for i in range(1, 7)]
+    state = server.state
+    stored = [(await store_message(state.engine, room["id"], user["id"], f"m{i}")).message for i in range(1, 7)]
     by_seq = {m.seq: m for m in stored}
     # Published as the writer does after commit, but reordered, duplicated, and seq 3
     # and 5 never (their publisher died after commit).
     for seq in (2, 4, 1, 2, 6):
-        await resources.hub.fanout.publish_stored([by_seq[seq]])
+        await state.hub.fanout.publish_stored([by_seq[seq]])
     for c in clients:
         got = await c.messages(6)
         assert [m["seq"] for m in got] == [1, 2, 3, 4, 5, 6]
@@ -35,7 +35,7 @@ async def test_a_failed_first_join_leaves_no_broken_feed(server: LiveServer, mon
     next socket still gets live messages."""
     _, token = await server.user("alice")
     room = await server.room(token, "lobby")
-    broker = server.resources.hub.broker
+    broker = server.state.hub.broker
     real = broker.subscribe
 
     async def fail_once(room_id: int) -> None:
@@ -59,5 +59,5 @@ async def test_an_entry_never_published_arrives_by_the_sweep(make_server: Server
     room = await server.room(token, "general")
     client = await server.connect(room["id"], token)
     await client.handshake()
-    await store_message(server.resources.engine, room["id"], user["id"], "unpublished")
+    await store_message(server.state.engine, room["id"], user["id"], "unpublished")
     assert [(m["seq"], m["body"]) for m in await client.messages(1)] == [(1, "unpublished")]

@@ -82,7 +82,7 @@ async def test_hello_comes_first_and_nothing_else_until_subscribe(server: LiveSe
 async def test_handshake_failures_accept_then_close_1008_with_reason(make_server: ServerFactory) -> None:
     server = await make_server(allowed_origins="https://chat.example")
     user, token = await server.user("alice")
-    codec = TokenCodec(TEST_KEY, server.resources.settings)
+    codec = TokenCodec(TEST_KEY, server.state.settings)
     expired = codec.issue(user["id"], "access", now=datetime.now(UTC) - timedelta(hours=1)).token
     revoked = (await server.user("carol"))[1]
     assert (await server.http.post("/auth/logout", headers=auth(revoked))).status_code == 204
@@ -421,7 +421,7 @@ async def test_token_expiry_closes_1008_and_one_subscribe_resumes(server: LiveSe
     user, token = await server.user("alice")
     a = (await server.room(token, "a"))["id"]
     b = (await server.room(token, "b"))["id"]
-    codec = TokenCodec(TEST_KEY, server.resources.settings)
+    codec = TokenCodec(TEST_KEY, server.state.settings)
     # Seconds to spare for connecting and subscribing on a busy machine (exp is whole seconds).
     left = timedelta(seconds=EXPIRY_MARGIN_S)
     short = codec.issue(user["id"], "access", now=datetime.now(UTC) - codec.lifetime("access") + left)
@@ -639,7 +639,7 @@ async def test_slow_raw_socket_on_mux_is_dropped_and_others_go_on(make_server: S
             await sender.message(f"{i} " + "x" * 50_000)
             await sender.messages(1)
         assert [m["seq"] for m in await reading] == list(range(1, count + 1))
-        await wait_until(lambda: len(server.resources.hub.registry) == 2)  # the raw socket is gone
+        await wait_until(lambda: len(server.state.hub.registry) == 2)  # the raw socket is gone
     finally:
         raw.close()
 

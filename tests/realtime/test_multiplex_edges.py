@@ -16,7 +16,7 @@ async def test_nothing_of_a_room_follows_its_unsubscribed_even_mid_replay(make_s
     assert r.status_code == 201
     total = 600  # about 2.4 MB: more than the socket buffers usually hold while bob does not read
     for i in range(total):
-        await store_message(server.resources.engine, room["id"], owner["id"], f"m{i} " + "x" * 3900)
+        await store_message(server.state.engine, room["id"], owner["id"], f"m{i} " + "x" * 3900)
     mux = await connect_mux(server, bob_token, max_queue=1)
     await mux.subscribe([(room["id"], 0)])
     assert (await mux.next_type("welcome"))["room"]["id"] == room["id"]

@@ -60,9 +60,9 @@ async def test_socket_admitted_after_its_logins_revocation_arrived_is_closed(ser
     came before the socket was admitted. The registry remembers the revocation."""
     user, token = await server.user("alice")
     room = await server.room(token, "general")
-    codec = TokenCodec(TEST_KEY, server.resources.settings)
+    codec = TokenCodec(TEST_KEY, server.state.settings)
     raced = codec.issue(user["id"], "access", family="f" * 32).token  # not revoked in the database
-    hub = server.resources.hub
+    hub = server.state.hub
     await hub.control.publish(FamilyRevoked("f" * 32))
     await wait_until(lambda: ("family", "f" * 32) in hub.registry._revoked)
     client = await server.connect(room["id"], raced)
@@ -82,7 +82,7 @@ async def test_logout_with_the_broker_down_still_ends_the_login_and_its_sockets_
     async def broker_down(events: Sequence[ControlEvent]) -> None:
         raise ConnectionError("broker away")
 
-    monkeypatch.setattr(server.resources.hub.broker, "publish_control", broker_down)
+    monkeypatch.setattr(server.state.hub.broker, "publish_control", broker_down)
     assert (await server.http.post("/auth/logout", headers=auth(token))).status_code == 204
     assert await client.closed() == (1008, "token revoked")
     assert (await server.http.get("/users/me", headers=auth(token))).status_code == 401

@@ -15,7 +15,7 @@ from tests.realtime.conftest import EXPIRY_MARGIN_S, LiveServer, ServerFactory, 
 async def test_token_expiry_closes_1008_and_reconnect_loses_nothing(server: LiveServer) -> None:
     user, token = await server.user("alice")
     room = await server.room(token, "general")
-    codec = TokenCodec(TEST_KEY, server.resources.settings)
+    codec = TokenCodec(TEST_KEY, server.state.settings)
     # A token with a few seconds left: enough to connect on a busy machine (exp is whole seconds).
     lifetime = codec.lifetime("access")
     left = timedelta(seconds=EXPIRY_MARGIN_S)
@@ -78,7 +78,7 @@ async def test_room_deletion_closes_1001(server: LiveServer) -> None:
     assert (await server.http.delete(f"/rooms/{room['id']}", headers=auth(token))).status_code == 204
     for c in clients:
         assert await c.closed() == (1001, "room deleted")
-    await wait_until(lambda: len(server.resources.hub.registry) == 0)
+    await wait_until(lambda: len(server.state.hub.registry) == 0)
 
 
 async def test_never_reading_client_is_dropped_without_delaying_others(make_server: ServerFactory) -> None:
@@ -102,7 +102,7 @@ async def test_never_reading_client_is_dropped_without_delaying_others(make_serv
         ).encode(),
     )
     assert await asyncio.wait_for(loop.sock_recv(raw, 12), 10) == b"HTTP/1.1 101"
-    await wait_until(lambda: len(server.resources.hub.registry) == 1)
+    await wait_until(lambda: len(server.state.hub.registry) == 1)
 
     try:
         fast = await server.connect(room["id"], reader_token)
@@ -118,7 +118,7 @@ async def test_never_reading_client_is_dropped_without_delaying_others(make_serv
         received = await reading
         assert [m["seq"] for m in received] == list(range(1, count + 1))
         # The raw socket was dropped from the room; the two readers remain.
-        await wait_until(lambda: len(server.resources.hub.registry) == 2)
+        await wait_until(lambda: len(server.state.hub.registry) == 2)
     finally:
         raw.close()
 

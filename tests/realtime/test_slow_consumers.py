@@ -26,12 +26,12 @@ BIG = 16_000  # characters of a big message
 async def _store(server: LiveServer, room_id: int, user_id: int, count: int, size: int = BIG) -> None:
     """`count` messages of about `size` characters, in one transaction, nothing published."""
     batch = [Pending(room_id, user_id, "alice", f"{i} " + "x" * (size - 6), None) for i in range(count)]
-    results = await store_batch(server.resources.engine, batch)
+    results = await store_batch(server.state.engine, batch)
     assert not any(isinstance(r, BaseException) for r in results)
 
 
 async def _connection(server: LiveServer, user_id: int) -> Connection:
-    registry = server.resources.hub.registry
+    registry = server.state.hub.registry
     await wait_until(lambda: len(registry.of_user(user_id)) == 1)
     return registry.of_user(user_id)[0]
 
@@ -73,7 +73,7 @@ async def test_a_socket_reading_nothing_is_closed_1013_during_its_replay(make_se
         conn = await _connection(server, bob["id"])
         async with _most_queued(conn) as most:
             sent = 0
-            while server.resources.hub.registry.of_user(bob["id"]):
+            while server.state.hub.registry.of_user(bob["id"]):
                 await sender.message(f"live {sent}")
                 for client in (bystander, sender):
                     (got,) = await client.messages(1, timeout=2)  # promptly, however stuck the other is
@@ -114,7 +114,7 @@ async def test_live_frames_past_the_byte_bound_close_1013(make_server: ServerFac
         conn = await _connection(server, bob["id"])
         async with _most_queued(conn) as most:
             sent = 0
-            while server.resources.hub.registry.of_user(bob["id"]):
+            while server.state.hub.registry.of_user(bob["id"]):
                 assert sent < 1000, "never closed"  # 16 MB; the socket buffers hold about 3
                 await sender.message(f"{sent} " + "y" * (BIG - 10))
                 await sender.messages(1)
@@ -165,6 +165,6 @@ async def test_a_slow_reader_gets_the_whole_replay_once_in_order(
     assert [f["seq"] for f in frames[1:-1]] == list(range(1, count + 1))
     assert frames[-1]["replayed"] == count and not frames[-1]["truncated"]
     assert most[0] <= bound
-    rows = subscribing.chunk_rows(server.resources.settings)
+    rows = subscribing.chunk_rows(server.state.settings)
     assert sum(n for n, _ in chunks) == count and max(n for n, _ in chunks) <= rows < count
     assert chunks[-1][1] > 0  # the last chunk was read once the client had taken frames

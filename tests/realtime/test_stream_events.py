@@ -263,7 +263,7 @@ async def test_events_pages_a_hundred_by_default(server: LiveServer) -> None:
     user, alice = await server.user("alice")
     room = (await server.room(alice, "general"))["id"]
     pending = [Pending(room, user["id"], "alice", f"m{i}", None) for i in range(130)]
-    await store_batch(server.resources.engine, pending)
+    await store_batch(server.state.engine, pending)
     page = (await events_page(server, alice, room, after_seq=0)).json()
     assert [f["seq"] for f in page["items"]] == list(range(1, 101)) and page["has_more"] is True
     page = (await events_page(server, alice, room, after_seq=100)).json()

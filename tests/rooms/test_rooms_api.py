@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from service.resources import Resources
+from service.main import State
 from tests.conftest import Api
 from tests.storing import store_message
 
@@ -101,11 +101,11 @@ async def test_only_owner_or_admin_may_patch_or_delete(api: Api) -> None:
     assert (await api.client.patch(f"/rooms/{rid}", json={"name": "Renamed"}, headers=alice)).status_code == 200
 
 
-async def test_delete_room_removes_its_messages(api: Api, resources: Resources) -> None:
+async def test_delete_room_removes_its_messages(api: Api, state: State) -> None:
     alice = await api.user("alice")
     room = await api.room(alice, "doomed")
     me = (await api.client.get("/users/me", headers=alice)).json()
-    await store_message(resources.engine, room["id"], me["id"], "hello")
+    await store_message(state.engine, room["id"], me["id"], "hello")
     assert (await api.client.delete(f"/rooms/{room['id']}", headers=alice)).status_code == 204
     assert (await api.client.get(f"/rooms/{room['id']}", headers=alice)).status_code == 404
     # A new room with the same name starts from seq 0 with no history.
@@ -116,7 +116,7 @@ async def test_delete_room_removes_its_messages(api: Api, resources: Resources) 
 
     from service.messages.models import Message
 
-    async with resources.sessionmaker() as session:
+    async with state.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(Message)) == 0
 
 

@@ -36,7 +36,7 @@ async def test_readyz_reports_a_lost_broker_and_messages_still_flow(database_url
         assert (await http.get("/readyz")).json() == {"status": "ok"}
 
         await proxy.cut()
-        await wait_until(lambda: not server.resources.hub.broker.healthy)  # type: ignore[attr-defined]
+        await wait_until(lambda: not server.state.hub.broker.healthy)  # type: ignore[attr-defined]
         r = await http.get("/readyz")
         assert r.status_code == 503
         assert r.json()["status"] == "unavailable" and "broker" in r.json()["detail"]

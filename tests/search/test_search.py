@@ -11,7 +11,7 @@ from tests.storing import store_message
 async def _room_with(api: Api, headers: dict[str, str], name: str, bodies: list[str], **fields: object) -> dict:
     room = await api.room(headers, name, **fields)
     for body in bodies:
-        await store_message(api.resources.engine, room["id"], room["owner_id"], body)
+        await store_message(api.state.engine, room["id"], room["owner_id"], body)
     return room
 
 

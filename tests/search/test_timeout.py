@@ -65,7 +65,7 @@ async def _fill(engine: AsyncEngine, room_id: int, user_id: int) -> None:
 async def test_a_search_past_the_timeout_is_cancelled_in_the_database_and_answered_503(api: Api) -> None:
     alice = await api.user("alice")
     room = await api.room(alice, "archive")
-    engine = api.resources.engine
+    engine = api.state.engine
     await _fill(engine, room["id"], room["owner_id"])
     r = await api.client.get("/search", params={"q": SLOW_QUERY}, headers=alice)
     assert r.status_code == 503, r.text[:200]
@@ -89,7 +89,7 @@ async def test_a_cut_off_search_leaves_its_connection_clean(database_url: str, a
     or statement_timeout lingers), and searches as before."""
     alice = await api.user("alice")
     room = await api.room(alice, "archive")
-    await _fill(api.resources.engine, room["id"], room["owner_id"])
+    await _fill(api.state.engine, room["id"], room["owner_id"])
     reader = User(id=room["owner_id"], is_admin=False)
     slow, quick = query.parse(SLOW_QUERY), query.parse("aa")
     engine = create_engine(database_url, pool_size=1, max_overflow=0)

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from service.main import create_app
-from tests.conftest import TABLES, Api, _pg, make_settings
+from tests.conftest import TABLES, Api, _pg, make_settings, state_of
 from tests.storing import store_message
 
 BODIES = [
@@ -104,7 +104,7 @@ async def _api(database_url: str) -> AsyncIterator[Api]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as client:
-            yield Api(client, app.state.resources)
+            yield Api(client, state_of(app))
 
 
 async def _found_on(database_url: str) -> dict[str, list[int]]:
@@ -114,7 +114,7 @@ async def _found_on(database_url: str) -> dict[str, list[int]]:
         room = await api.room(alice, "probes")
         index_of = {}
         for i, body in enumerate(BODIES):
-            stored = await store_message(api.resources.engine, room["id"], room["owner_id"], body)
+            stored = await store_message(api.state.engine, room["id"], room["owner_id"], body)
             index_of[stored.message.id] = i
         found = {}
         for q in PROBES:

@@ -20,7 +20,7 @@ async def test_an_unread_response_is_dropped_after_the_send_timeout(make_server:
     room = await server.room(token, "big")
     count = 400  # a 6.4 MB page: more than the socket buffers (here about 3 MB) hold
     batch = [Pending(room["id"], alice["id"], "alice", f"{i} " + "x" * (BIG - 6), None) for i in range(count)]
-    await store_batch(server.resources.engine, batch)
+    await store_batch(server.state.engine, batch)
 
     loop = asyncio.get_running_loop()
     started = loop.time()
