@@ -8,7 +8,6 @@ import sys
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from starlette.types import Message
 from starlette.websockets import WebSocket
@@ -16,13 +15,11 @@ from starlette.websockets import WebSocket
 from service.realtime.closes import SLOW_CONSUMER
 from service.realtime.server_frames import to_msgpack, with_room
 from service.realtime.store_window import StoreWindow
+from service.realtime.subscription import Subscription
 from service.realtime.tokens import Bearer
 from service.realtime.wire import Wire
 from service.transport import memory
 from service.transport.websocket import on_stall, writer_of
-
-if TYPE_CHECKING:
-    from service.realtime.subscription import Subscription
 
 # A graceful close first sends what is queued, for at most this long.
 FLUSH_SECONDS = 5.0
@@ -104,7 +101,7 @@ class Connection:
         self.multiplexed = multiplexed
         self.queue_size = queue_size
         self.queue_bytes = queue_bytes
-        self.subscriptions: dict[int, Subscription] = {}
+        self.subscriptions: dict[int, Subscription[Connection]] = {}
         self.stores = StoreWindow()  # its messages on their way to the writer
         self.close_request: CloseRequest | None = None
         self._queue: deque[str | bytes] = deque()
@@ -159,7 +156,9 @@ class Connection:
             frame = with_room(frame, room)
         self._enqueue(to_msgpack(frame) if self.binary else frame)
 
-    async def send_replay(self, frame: str, room: int | None = None, sub: Subscription | None = None) -> None:
+    async def send_replay(
+        self, frame: str, room: int | None = None, sub: Subscription[Connection] | None = None
+    ) -> None:
         """`send_json` for a replay: waits for space instead of overflowing the queue,
         so a long replay paces itself to what the client reads. A frame of `sub` is
         dropped if the subscription ended while it waited."""

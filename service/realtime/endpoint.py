@@ -193,7 +193,7 @@ def _parse(message: Message, conn: Connection, max_message_chars: int) -> protoc
 
 def _subscription(
     conn: Connection, room: int | None, ref: str | None, client_msg_id: str | None = None
-) -> Subscription:
+) -> Subscription[Connection]:
     """The frame's room on this socket: the per-room socket's own, or one subscribed on /ws."""
     if not conn.multiplexed:
         return next(iter(conn.subscriptions.values()))

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from service.messages.entries import StreamEvent
 from service.messages.stream_frames import is_message_frame, stream_frame
 from service.metrics import Metrics
+from service.realtime.connection import Connection
 from service.realtime.room_access import KnownAccess
 from service.realtime.subscription import Subscription
 from service.realtime.wire import Wire
@@ -39,7 +40,7 @@ ReadStored = Callable[[int, int, int | None, int], Awaitable[Sequence[StreamEven
 class RoomFeed:
     def __init__(self, room_id: int, read_stored: ReadStored, metrics: Metrics) -> None:
         self.room_id = room_id
-        self.subscriptions: set[Subscription] = set()
+        self.subscriptions: set[Subscription[Connection]] = set()
         self.last_seq = 0
         self.positioned = False  # last_seq read from the database
         self.opening: asyncio.Future[None] | None = None  # the hub's subscribe and first read
@@ -53,13 +54,13 @@ class RoomFeed:
         self._read_stored = read_stored
         self._metrics = metrics
 
-    def add(self, sub: Subscription) -> bool:
+    def add(self, sub: Subscription[Connection]) -> bool:
         """True when this is the user's first subscription here."""
         self.subscriptions.add(sub)
         count = self.users[sub.user_id] = self.users.get(sub.user_id, 0) + 1
         return count == 1
 
-    def remove(self, sub: Subscription) -> bool:
+    def remove(self, sub: Subscription[Connection]) -> bool:
         """True when it was the user's last subscription here."""
         if sub not in self.subscriptions:
             return False

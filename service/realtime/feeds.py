@@ -57,7 +57,7 @@ class Feeds:
         feed = self.open.get(room_id)
         return feed if feed is not None and feed.positioned else None
 
-    async def subscribe(self, sub: Subscription) -> None:
+    async def subscribe(self, sub: Subscription[Connection]) -> None:
         """Join the room's feed; from here on the subscription receives (and holds,
         until it goes live) every message above the feed's position. The user's
         first subscription to the room here makes them present there."""
@@ -74,7 +74,7 @@ class Feeds:
         if first:
             await self._roster.changed(sub.room_id, sub.user_id, sub.conn.user_json)
 
-    async def unsubscribe(self, sub: Subscription) -> None:
+    async def unsubscribe(self, sub: Subscription[Connection]) -> None:
         sub.end()
         if sub.conn.subscriptions.get(sub.room_id) is sub:
             del sub.conn.subscriptions[sub.room_id]
@@ -96,7 +96,7 @@ class Feeds:
         if not self._registry.of_user(conn.user_id):
             self._roster.gone(conn.user_id)
 
-    def end_room(self, sub: Subscription, close: Close) -> None:
+    def end_room(self, sub: Subscription[Connection], close: Close) -> None:
         """Access to the room ended: the per-room socket closes; on /ws the room alone ends."""
         if not sub.conn.multiplexed:
             sub.conn.close(*close)

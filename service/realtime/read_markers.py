@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.control import ControlPublisher, ReadMoved
 from service.markers.service import mark_read
+from service.realtime.connection import Connection
 from service.realtime.protocol import Read
 from service.realtime.subscription import Subscription
 
@@ -23,7 +24,7 @@ class ReadMarkers:
     control: ControlPublisher
 
 
-async def read(markers: ReadMarkers, sub: Subscription, frame: Read) -> None:
+async def read(markers: ReadMarkers, sub: Subscription[Connection], frame: Read) -> None:
     seq = min(frame.seq, sub.last_seq)
     if seq <= sub.read_seq:
         return

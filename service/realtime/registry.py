@@ -67,7 +67,7 @@ class Registry:
     def of_user(self, user_id: int) -> tuple[Connection, ...]:
         return tuple(self._by_user.get(user_id, ()))
 
-    def subscriptions(self, room_id: int, user_id: int | None = None) -> Iterator[Subscription]:
+    def subscriptions(self, room_id: int, user_id: int | None = None) -> Iterator[Subscription[Connection]]:
         """The room's subscriptions here (of one user, when given)."""
         conns = self._connections if user_id is None else self._by_user.get(user_id, set())
         for conn in tuple(conns):

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from service.presence import PresenceStore
 from service.realtime import server_frames
+from service.realtime.connection import Connection
 from service.realtime.feed import RoomFeed
 from service.realtime.subscription import Subscription
 
@@ -71,7 +72,7 @@ class Roster:
         # in its welcome; a leave, from their last.
         await self._publish(room_id, server_frames.presence_frame(event, user_json), user_id)
 
-    async def typing(self, sub: Subscription) -> None:
+    async def typing(self, sub: Subscription[Connection]) -> None:
         """Forward a typing notice to the room's other users, one per user per 2 s."""
         feed = self._feeds.get(sub.room_id)
         if feed is None:

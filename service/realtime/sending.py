@@ -41,7 +41,9 @@ class Sending:
     metrics: Metrics
 
 
-async def send_message(sending: Sending, sub: Subscription, frame: SendMessage, bucket: TokenBucket) -> None:
+async def send_message(
+    sending: Sending, sub: Subscription[Connection], frame: SendMessage, bucket: TokenBucket
+) -> None:
     conn = sub.conn
     wait = bucket.take()
     if wait > 0:
@@ -72,7 +74,11 @@ async def send_message(sending: Sending, sub: Subscription, frame: SendMessage, 
 
 
 def _stored(
-    sending: Sending, sub: Subscription, frame: SendMessage, started: float, future: asyncio.Future[StoreResult]
+    sending: Sending,
+    sub: Subscription[Connection],
+    frame: SendMessage,
+    started: float,
+    future: asyncio.Future[StoreResult],
 ) -> None:
     """After commit (and publish): answer the sender where the room's stream does not."""
     conn: Connection = sub.conn

@@ -81,7 +81,7 @@ def _user(reader: Reader) -> User:
 
 async def subscribe(
     joining: Joining, conn: Connection, room_id: int, since: int | None, ref: str | None = None
-) -> Subscription:
+) -> Subscription[Connection]:
     """Join, replay. The caller checked visibility (`readable`, for many rooms at
     once); the replay checks it again once the subscription is registered. Raises
     RoomUnavailable before anything of the room is sent."""
@@ -95,7 +95,7 @@ async def subscribe(
     return sub
 
 
-async def _replay(joining: Joining, sub: Subscription, since: int | None, ref: str | None) -> None:
+async def _replay(joining: Joining, sub: Subscription[Connection], since: int | None, ref: str | None) -> None:
     """welcome, the missed (or newest) entries of the stream, synced; live frames wait meanwhile."""
     conn = sub.conn
     replay = _replay_from_feed(joining, sub, since) or await _read_replay(joining, sub, since)
@@ -135,7 +135,7 @@ class Replay:
     after: int  # the seq of the last of them; the replay is read further up to `last`
 
 
-def _replay_from_feed(joining: Joining, sub: Subscription, since: int | None) -> Replay | None:
+def _replay_from_feed(joining: Joining, sub: Subscription[Connection], since: int | None) -> Replay | None:
     """The replay from what the room's feed holds, if it holds all of it."""
     feed = joining.feeds.feed(sub.room_id)
     room = _known_room(joining, sub.room_id, sub.conn)
@@ -151,7 +151,7 @@ def _replay_from_feed(joining: Joining, sub: Subscription, since: int | None) ->
     return None if entries is None else Replay(room, last, start, entries, last)
 
 
-async def _read_replay(joining: Joining, sub: Subscription, since: int | None) -> Replay:
+async def _read_replay(joining: Joining, sub: Subscription[Connection], since: int | None) -> Replay:
     """The replay from the database; the feed keeps what it read of access."""
     settings = joining.settings
     conn = sub.conn

@@ -4,23 +4,37 @@ Until `go_live`, the room's frames are held back while the replay is sent;
 afterwards a message frame is queued only if its seq is above every seq this
 subscription already has, so replay and live traffic never overlap and nothing
 repeats. Held frames count against the socket's queue size: a client that cannot
-take its replay is a slow consumer."""
+take its replay is a slow consumer.
+
+A subscription is typed by its socket, `Subscription[Connection]` (connection.py),
+so this module needs nothing of the connection's but what `Socket` names."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Generic, Protocol, TypeVar
 
 from service.realtime.closes import SLOW_CONSUMER
 from service.realtime.wire import Wire
 
-if TYPE_CHECKING:
-    from service.realtime.connection import Connection
+
+class Socket(Protocol):
+    """What a subscription uses of its socket."""
+
+    @property
+    def user_id(self) -> int: ...
+    @property
+    def queue_size(self) -> int: ...
+    def send_encoded(self, wire: Wire) -> None: ...
+    def close(self, code: int, reason: str = "") -> None: ...
 
 
-class Subscription:
+S = TypeVar("S", bound=Socket)
+
+
+class Subscription(Generic[S]):
     __slots__ = ("conn", "room_id", "last_seq", "read_seq", "ended", "_live", "_held")
 
-    def __init__(self, conn: Connection, room_id: int) -> None:
+    def __init__(self, conn: S, room_id: int) -> None:
         self.conn = conn
         self.room_id = room_id
         self.last_seq = 0
