@@ -1,10 +1,11 @@
 """One room's feed on this instance: its subscriptions, in strict seq order.
 
-The stream's entries (messages, edits, deletes) arrive through the broker (or straight from the writer when the broker
-is in-process) and may come early, late, twice or never. The feed delivers each
-seq once, in order: an early arrival waits for the seqs before it, and a seq that
-does not come in time (lost by the broker, or its publisher died after commit)
-is read from the database, the source of truth.
+The stream's entries (messages, edits, deletes) arrive through the broker
+(fanout.py; in-process, within the writer's publish) and may come early, late,
+twice or never. The feed delivers each seq once, in order: an early arrival
+waits for the seqs before it, and a seq that does not come in time (lost by the
+broker, or its publisher died after commit) is read from the database, the
+source of truth.
 
 While it is open the feed also keeps what a socket joining the room needs, so a
 reconnect need not ask the database: what was read of the room's access
@@ -43,7 +44,7 @@ class RoomFeed:
         self.subscriptions: set[Subscription[Connection]] = set()
         self.last_seq = 0
         self.positioned = False  # last_seq read from the database
-        self.opening: asyncio.Future[None] | None = None  # the hub's subscribe and first read
+        self.opening: asyncio.Future[None] | None = None  # the broker's subscribe and first read (feeds.py)
         self.users: dict[int, int] = {}  # user_id -> subscriptions here
         self.typing_at: dict[int, float] = {}  # user_id -> when their last typing notice went out
         self.closed = False

@@ -1,11 +1,11 @@
 """What one instance has read of a room's access, so sockets joining the room need
 not ask the database again while its feed is open.
 
-Forgotten on every change the hub hears of (a member removed, the room changed
-or deleted, the broker reconnected), and at the latest RECHECK_SECONDS after it
-was read: a change whose control event never reached this instance holds for new
-sockets within that bound. A read that began before a change arrived is not
-kept (`generation`)."""
+Forgotten on every change this instance hears of (control_events.py: a member
+removed, the room changed or deleted, the broker reconnected), and at the latest
+RECHECK_SECONDS after it was read: a change whose control event never reached
+this instance holds for new sockets within that bound. A read that began before
+a change arrived is not kept (`generation`)."""
 
 from __future__ import annotations
 
