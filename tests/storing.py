@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.messages.batch import store_batch
+from service.messages.dialects import store_for
 from service.messages.entries import StoreResult
 from service.messages.store import REPEATED, Pending
+
+
+async def store_batch(
+    engine: AsyncEngine, batch: list[Pending], *, look_up_repeats: bool = True
+) -> list[StoreResult | BaseException]:
+    """A batch in one transaction, as the writer stores it, nothing published."""
+    return await store_for(engine).store_sends(sends=batch, look_up_repeats=look_up_repeats)
 
 
 async def store_message(

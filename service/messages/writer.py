@@ -19,8 +19,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.messages.batch import store_for
 from service.messages.changes import Change, Delete, Edit
+from service.messages.dialects import store_for
 from service.messages.entries import StoredDelete, StoredEdit, StoreResult, StreamEvent
 from service.messages.store import REPEATED, Pending
 

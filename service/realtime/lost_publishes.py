@@ -39,14 +39,14 @@ import secrets
 import time
 from collections.abc import Iterable
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service import tables
 from service.control import InstanceAlive, StreamsBehind
 from service.metrics import Metrics
 from service.realtime.broker import Broker
 from service.realtime.feed import RoomFeed
-from service.rooms.models import Room
 
 log = logging.getLogger("service.realtime")
 
@@ -58,7 +58,7 @@ FAILED_ROOMS_MAX = 10_000  # more rooms than this behind: every instance checks 
 # Why feeds are checked (the reason label of chat_lost_publish_catch_ups).
 RESYNC, STREAMS_BEHIND, PEER_LOST, SWEEP = "resync", "streams_behind", "peer_lost", "sweep"
 
-_rooms: Table = Room.__table__  # type: ignore[assignment]
+_rooms = tables.rooms
 _LAST_SEQS = select(_rooms.c.id, _rooms.c.last_seq).where(_rooms.c.id.in_(bindparam("ids", expanding=True)))
 
 

@@ -11,12 +11,11 @@ import pytest
 from sqlalchemy import text
 
 from service.main import State
-from service.messages.batch import store_batch
 from service.messages.entries import RoomGone, StoreResult
 from service.messages.store import Pending
 from service.messages.writer import MessageWriter
 from tests.conftest import Api
-from tests.storing import store_message
+from tests.storing import store_batch, store_message
 
 
 def transactions(results: Sequence[StoreResult]) -> int:

@@ -14,11 +14,12 @@ import orjson
 import pytest
 
 from service.messages import stream_reads
-from service.messages.batch import Pending, store_batch
+from service.messages.store import Pending
 from service.realtime import subscribing
 from service.realtime.connection import Connection
 from tests.realtime.conftest import LiveServer, ServerFactory, wait_until
 from tests.realtime.unread import UnreadSocket
+from tests.storing import store_batch
 
 BIG = 16_000  # characters of a big message
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.messages.batch import Pending, store_batch
+from service.messages.store import Pending
 from tests.realtime.conftest import Client, LiveServer, ServerFactory, auth
 from tests.realtime.mux import connect_mux
+from tests.storing import store_batch
 from tests.streams import (
     Frame,
     delete,

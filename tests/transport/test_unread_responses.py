@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from service.messages.batch import Pending, store_batch
+from service.messages.store import Pending
 from tests.realtime.conftest import ServerFactory, wait_until
 from tests.realtime.unread import TCP_ESTABLISHED, send_request, tcp_state
+from tests.storing import store_batch
 
 BIG = 16_000
 

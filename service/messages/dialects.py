@@ -1,0 +1,15 @@
+"""The store for an engine, chosen once by its dialect when the writer starts."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service.messages.postgres_store import PostgresStore
+from service.messages.sqlite_store import SQLiteStore
+from service.messages.store import EntryStore
+
+
+def store_for(engine: AsyncEngine) -> EntryStore:
+    if engine.dialect.name == "sqlite":
+        return SQLiteStore(engine)
+    return PostgresStore(engine)
