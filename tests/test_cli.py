@@ -16,6 +16,8 @@ from alembic.script import ScriptDirectory
 from service.migrate import head_revision, migrations_dir
 from tests.conftest import PASSWORD, ServiceProcess, free_port, service_env
 
+pytestmark = pytest.mark.slow
+
 HEAD = head_revision()
 BEFORE_HEAD = ScriptDirectory(str(migrations_dir())).get_revision(HEAD).down_revision
 

@@ -28,6 +28,8 @@ from service.main import State, create_app
 from tests.conftest import PASSWORD, TABLES, _pg, make_settings, state_of
 from tests.storing import store_message
 
+pytestmark = pytest.mark.slow
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

@@ -12,11 +12,14 @@ from pathlib import Path
 
 import httpx
 import orjson
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from tests.conftest import PASSWORD, ServiceProcess, service_env
+
+pytestmark = pytest.mark.slow
 
 # The client the README points to, run as a user would run it.
 FOLLOW = Path(__file__).resolve().parents[2] / "examples" / "follow.py"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 import redis
 
 from tests.conftest import PASSWORD, REDIS_URL, ServiceProcess
 from tests.scale.conftest import TIMEOUT
+
+pytestmark = pytest.mark.slow
 
 
 async def test_failed_login_limit_is_shared_by_instances(

@@ -24,6 +24,8 @@ from tests.conftest import REDIS_URL, ServiceProcess
 from tests.scale.conftest import TIMEOUT, login, make_room, read_until, synced
 from tests.scale.proxy import Proxy
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 async def proxy() -> AsyncIterator[Proxy]:

@@ -6,10 +6,13 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import ServiceProcess
 from tests.realtime.mux import Mux, mux_url
 from tests.scale.conftest import TIMEOUT, Session, login, make_room, send_all
+
+pytestmark = pytest.mark.slow
 
 
 async def open_mux(session: Session, base: str) -> Mux:

@@ -16,6 +16,8 @@ from websockets.asyncio.client import connect
 from tests.conftest import ServiceProcess, free_port
 from tests.scale.conftest import login, make_room, read_until, send_all, synced
 
+pytestmark = pytest.mark.slow
+
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf"
 
 

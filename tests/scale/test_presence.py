@@ -9,10 +9,13 @@ from pathlib import Path
 
 import httpx
 import orjson
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.conftest import ServiceProcess
 from tests.scale.conftest import TIMEOUT, Session, login, make_room, synced
+
+pytestmark = pytest.mark.slow
 
 TTL = 2.0
 

@@ -7,10 +7,13 @@ import contextlib
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
 from tests.conftest import REDIS_URL, make_settings
 from tests.realtime.conftest import serve, wait_until
 from tests.scale.proxy import Proxy
+
+pytestmark = pytest.mark.slow
 
 
 async def test_readyz_reports_a_lost_broker_and_messages_still_flow(database_url: str, redis_prefix: str) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from websockets.asyncio.client import connect
 
 from tests.conftest import PASSWORD, ServiceProcess
 from tests.scale.conftest import TIMEOUT, Session, closed, login, make_room, synced
+
+pytestmark = pytest.mark.slow
 
 
 async def test_refresh_reuse_closes_the_logins_sockets_on_every_instance(

@@ -8,6 +8,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from websockets.asyncio.client import connect
 
 from tests.conftest import ServiceProcess
@@ -15,6 +16,8 @@ from tests.realtime.conftest import Client
 from tests.realtime.mux import Mux, mux_url
 from tests.scale.conftest import TIMEOUT, Session, login, make_room, send_all
 from tests.streams import STREAM, Frame, mux_entry, mux_replayed, next_entry, replayed
+
+pytestmark = pytest.mark.slow
 
 
 def bearer(session: Session) -> dict[str, str]:

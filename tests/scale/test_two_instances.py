@@ -7,11 +7,14 @@ import signal
 from pathlib import Path
 
 import httpx
+import pytest
 import redis
 from websockets.asyncio.client import connect
 
 from tests.conftest import REDIS_URL, ServiceProcess
 from tests.scale.conftest import TIMEOUT, closed, login, make_room, read_until, send_all, synced
+
+pytestmark = pytest.mark.slow
 
 
 async def test_clients_on_both_instances_see_every_message_once_in_order(

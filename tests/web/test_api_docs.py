@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+import pytest
 from playwright.sync_api import Route, expect
 
 from tests.conftest import PASSWORD, ServiceProcess
 from tests.web.conftest import ChatPage, Rest, unique
+
+pytestmark = pytest.mark.slow
 
 
 def _offline(chat: ChatPage, base: str) -> list[str]:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import ServiceProcess
 from tests.web.conftest import ChatPage, Rest, unique
+
+pytestmark = pytest.mark.slow
 
 
 def test_room_deleted_returns_to_the_room_list_with_the_reason(

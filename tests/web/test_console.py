@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import ServiceProcess, service_env
 from tests.web.conftest import ChatPage, unique
+
+pytestmark = pytest.mark.slow
 
 FAILED_SOCKET = "WebSocket connection to"  # how Chromium reports a socket that failed to connect
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import ServiceProcess
 from tests.web.conftest import ChatPage, Rest, send_over_websocket, unique
+
+pytestmark = pytest.mark.slow
 
 
 def _conversation(chat: ChatPage, name: str) -> object:

@@ -6,10 +6,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import ServiceProcess
 from tests.web.conftest import ChatPage, Rest, SocketGate, send_over_websocket, unique
+
+pytestmark = pytest.mark.slow
 
 
 def _two_in_a_room(

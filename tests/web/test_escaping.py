@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import ServiceProcess
 from tests.web.conftest import ChatPage, unique
+
+pytestmark = pytest.mark.slow
 
 PAYLOADS = [
     "<img src=x onerror=window.__xss=1>",

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import ServiceProcess, service_env
 from tests.web.conftest import ChatPage, Rest, SocketGate, send_over_websocket, unique
+
+pytestmark = pytest.mark.slow
 
 
 def test_truncated_replay_and_older_history_are_paged_over_rest(

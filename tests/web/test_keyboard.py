@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import ServiceProcess
 from tests.web.conftest import ChatPage, Rest, unique
+
+pytestmark = pytest.mark.slow
 
 
 def _tab_to(page: Page, matches: str, limit: int = 20) -> None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import ServiceProcess, service_env
 from tests.web.conftest import ChatPage, Rest, send_over_websocket, unique
+
+pytestmark = pytest.mark.slow
 
 RECONNECT_MS = 30_000
 

@@ -8,10 +8,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import ServiceProcess, service_env
 from tests.web.conftest import ChatPage, Rest, SocketGate, send_over_websocket, unique
+
+pytestmark = pytest.mark.slow
 
 RECONNECT_MS = 30_000
 

@@ -7,10 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import ServiceProcess, service_env
 from tests.web.conftest import ChatPage, Rest, send_over_websocket, unique
+
+pytestmark = pytest.mark.slow
 
 ANSWERED = re.compile(r"^(No messages match .*|\d+ match(es)?.*|Cannot search for that: [a-z].*)$")
 

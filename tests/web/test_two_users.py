@@ -7,10 +7,13 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import ServiceProcess
 from tests.web.conftest import ARTIFACTS, ChatPage
+
+pytestmark = pytest.mark.slow
 
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "web-client.png"
 

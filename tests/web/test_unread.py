@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import ServiceProcess
 from tests.web.conftest import ChatPage, Rest, send_over_websocket, unique
+
+pytestmark = pytest.mark.slow
 
 
 def test_a_message_from_another_user_raises_the_badge_and_reading_the_room_clears_it(
