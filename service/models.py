@@ -2,9 +2,20 @@
 
 from service.auth.models import RefreshToken, RevokedAccessToken, User
 from service.db import Base
-from service.messages.models import Message
+from service.messages.models import Mention, Message, Reaction, ThreadMarker
 from service.rooms.models import Room, RoomMember
 
 metadata = Base.metadata
 
-__all__ = ["Message", "RefreshToken", "RevokedAccessToken", "Room", "RoomMember", "User", "metadata"]
+__all__ = [
+    "Mention",
+    "Message",
+    "Reaction",
+    "RefreshToken",
+    "RevokedAccessToken",
+    "Room",
+    "RoomMember",
+    "ThreadMarker",
+    "User",
+    "metadata",
+]

@@ -9,7 +9,7 @@ from sqlalchemy import Table
 
 from service.auth.models import User
 from service.db import Base
-from service.messages.models import Message
+from service.messages.models import Mention, Message, Reaction, ThreadMarker
 from service.rooms.models import Room, RoomMember
 
 
@@ -23,3 +23,6 @@ messages: Final = _table(Message)
 rooms: Final = _table(Room)
 room_members: Final = _table(RoomMember)
 users: Final = _table(User)
+reactions: Final = _table(Reaction)
+mentions: Final = _table(Mention)
+thread_markers: Final = _table(ThreadMarker)
