@@ -1,7 +1,7 @@
 """The presence interface and its in-process implementation.
 
 Users are kept as their encoded User object (JSON bytes), so presence frames are
-built without decoding. The hub calls join for a user's first socket in a room
+built without decoding. The roster (realtime/roster.py) calls join for a user's first socket in a room
 on this instance and leave for the last one; the store says whether that makes
 the user appear or disappear in the room as a whole."""
 
@@ -51,8 +51,8 @@ class PresenceStore(Protocol):
 
 
 class MemoryPresence:
-    """One process: the hub's own bookkeeping is the whole truth, nothing expires,
-    and the hub's per-room typing throttle is the only one needed."""
+    """One process: the roster's own bookkeeping is the whole truth, nothing expires,
+    and its per-room typing throttle is the only one needed."""
 
     needs_upkeep = False
     upkeep_seconds = 0.0
