@@ -1,6 +1,7 @@
 """Client frames: subprotocol negotiation, and parsing what clients send into typed frames.
 
-The per-room socket takes `message`, `typing`, `read` and `ping`. The multiplexed
+The per-room socket takes `message` (a reply with `thread_seq`), `typing`, `read` (a
+thread's marker with `thread`) and `ping`. The multiplexed
 socket (`/ws`) also takes `subscribe` and `unsubscribe`, its `message`, `typing`
 and `read` name their `room`, and any frame may carry a `ref` that the answers to it echo. What
 the server sends is in server_frames.py and messages/stream_frames.py."""
@@ -49,6 +50,7 @@ class SendMessage:
     client_msg_id: str | None
     room: int | None = None  # on /ws
     ref: str | None = None
+    thread_seq: int | None = None  # a reply in the thread of the message at this seq
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +61,12 @@ class Typing:
 
 @dataclass(frozen=True, slots=True)
 class Read:
-    """The user has read the room up to `seq`."""
+    """The user has read the room up to `seq`, or with `thread` that thread (its root's seq)."""
 
     seq: int
     room: int | None = None
     ref: str | None = None
+    thread: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +133,10 @@ def parse_client_object(data: object, max_message_chars: int, *, multiplexed: bo
         seq = data.get("seq")
         if not (type(seq) is int and 0 <= seq <= MAX_SEQ):
             raise FrameError("invalid_frame", '"seq" must be a seq (an integer from 0)', room=room, ref=ref)
-        return Read(seq, room, ref)
+        thread = data.get("thread")
+        if not (thread is None or _is_seq(thread)):
+            raise FrameError("invalid_frame", '"thread" must be the seq of a thread\'s root', room=room, ref=ref)
+        return Read(seq, room, ref, thread)
     if kind != "message":
         raise FrameError("invalid_frame", _type_problem(kind), echo_id, ref=ref)
     if client_msg_id is not None and echo_id is None:
@@ -140,6 +146,9 @@ def parse_client_object(data: object, max_message_chars: int, *, multiplexed: bo
             room=room,
             ref=ref,
         )
+    thread_seq = data.get("thread_seq")
+    if not (thread_seq is None or _is_seq(thread_seq)):
+        raise FrameError("invalid_frame", '"thread_seq" must be the seq of a message', echo_id, room=room, ref=ref)
     body = data.get("body")
     if not isinstance(body, str):
         raise FrameError("invalid_frame", "body must be a string", echo_id, room=room, ref=ref)
@@ -152,7 +161,7 @@ def parse_client_object(data: object, max_message_chars: int, *, multiplexed: bo
     if "\x00" in body:
         # PostgreSQL text cannot hold NUL; refuse it on every backend alike.
         raise FrameError("invalid_frame", "body must not contain NUL characters", echo_id, room=room, ref=ref)
-    return SendMessage(body, client_msg_id, room, ref)
+    return SendMessage(body, client_msg_id, room, ref, thread_seq)
 
 
 def _ref(data: dict[Any, Any]) -> str | None:
@@ -164,6 +173,11 @@ def _ref(data: dict[Any, Any]) -> str | None:
 
 def _is_room_id(value: object) -> bool:
     return type(value) is int and 0 < value <= MAX_DB_INT
+
+
+def _is_seq(value: object) -> bool:
+    """A message's seq: an integer from 1."""
+    return type(value) is int and 0 < value <= MAX_SEQ
 
 
 def _room(data: dict[Any, Any], ref: str | None, echo_id: str | None) -> int:
