@@ -100,6 +100,7 @@ class Settings(BaseSettings):
     search_limit_per_user: str = "60/minute"
     room_create_limit_per_user: str = "30/hour"
     dm_create_limit_per_user: str = "60/hour"
+    user_lookup_limit_per_user: str = "60/minute"
     # A search that cannot finish in this long is cancelled in the database: 503.
     search_timeout_ms: int = Field(default=2000, ge=10, le=600_000)
 
@@ -124,6 +125,7 @@ class Settings(BaseSettings):
         "search_limit_per_user",
         "room_create_limit_per_user",
         "dm_create_limit_per_user",
+        "user_lookup_limit_per_user",
     )
     @classmethod
     def _one_rate_limit(cls, value: str) -> str:

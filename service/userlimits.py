@@ -1,4 +1,5 @@
-"""Per-user limits on costly actions: searches, rooms and direct conversations created.
+"""Per-user limits on costly actions: searches, rooms and direct conversations created,
+user directory lookups.
 
 Each action has a moving window (the `limits` library's notation, from settings),
 counted in memory, or in Redis when CHAT_REDIS_URL is set so every instance shares
@@ -37,12 +38,14 @@ class Action(StrEnum):
     SEARCH = "search"
     CREATE_ROOM = "create_room"
     OPEN_DM = "open_dm"
+    LOOK_UP_USERS = "look_up_users"
 
 
 _REFUSALS = {
     Action.SEARCH: "too many searches; retry later",
     Action.CREATE_ROOM: "too many rooms created; retry later",
     Action.OPEN_DM: "too many direct conversations opened; retry later",
+    Action.LOOK_UP_USERS: "too many user lookups; retry later",
 }
 
 
@@ -104,6 +107,7 @@ class UserLimits:
             Action.SEARCH: parse(settings.search_limit_per_user),
             Action.CREATE_ROOM: parse(settings.room_create_limit_per_user),
             Action.OPEN_DM: parse(settings.dm_create_limit_per_user),
+            Action.LOOK_UP_USERS: parse(settings.user_lookup_limit_per_user),
         }
         self._storage, self._close = limiter_storage(settings, "user")
         self._limiter = MovingWindowRateLimiter(self._storage)
