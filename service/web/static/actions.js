@@ -134,7 +134,7 @@ export class RoomActions {
     const roomId = this.state.currentId;
     try {
       const message = await this.auth.request("PATCH", `/rooms/${roomId}/messages/${seq}`, { json: { body } });
-      this.state.addMessages(roomId, [message]);
+      this.#changedHere(roomId, message);
       return "";
     } catch (error) {
       if (error instanceof ApiError && error.status === 409) return "This message was deleted.";
@@ -150,8 +150,15 @@ export class RoomActions {
       return errorText(error);
     }
     const message = this.state.rooms.get(roomId)?.messages.get(seq);
-    if (message) this.state.addMessages(roomId, [{ ...message, deleted: true, body: null }]);
+    const gone = { deleted: true, body: null, reactions: [], pinned: false, mentions: [], mentions_room: false };
+    if (message) this.#changedHere(roomId, { ...message, ...gone });
     return "";
+  }
+
+  /** A message as a change answered it, ahead of its frame: in the log only if it was there. */
+  #changedHere(roomId, message) {
+    const room = this.state.rooms.get(roomId);
+    this.state.addMessages(roomId, [message], { log: Boolean(room && room.inLog(message.seq)) });
   }
 
   /** The page of history before the oldest message held; an error text, "" when done. */

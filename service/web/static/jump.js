@@ -30,7 +30,7 @@ export class Jumper {
     if (!(await this.#synced(roomId))) return "The room could not be opened there; try again.";
     let room = this.state.rooms.get(roomId);
     if (!room) return GONE;
-    if (room.messages.has(seq)) return "";
+    if (room.inLog(seq)) return "";
     if (room.hole && seq < room.hole.before) room.dropWindow(); // one window at a time
     const oldest = room.oldestSeq;
     if (seq >= oldest) return GONE; // deleted for good since it was found
@@ -57,7 +57,7 @@ export class Jumper {
       if (error instanceof ApiError && error.status === 404) return "That room cannot be read any more.";
       return `The messages around it could not be loaded: ${errorText(error)}`;
     }
-    return this.state.rooms.get(roomId)?.messages.has(seq) ? "" : GONE;
+    return this.state.rooms.get(roomId)?.inLog(seq) ? "" : GONE;
   }
 
   /** Page the hole above the window, from its bottom; "" when done, else an error text. */

@@ -34,11 +34,12 @@ export class Outbox {
 
   // --- messages -----------------------------------------------------------------------
 
-  /** Queue a message; it goes now if the room is live, else after its next synced. */
-  send(roomId, body) {
+  /** Queue a message (`threadSeq`: a reply in that thread); it goes now if the room is
+   * live, else after its next synced. */
+  send(roomId, body, threadSeq = null) {
     this.stoppedTyping();
     const id = newClientMsgId();
-    this.pending.set(id, { roomId, body, resendTimer: 0, attempts: 0 });
+    this.pending.set(id, { roomId, body, threadSeq, resendTimer: 0, attempts: 0 });
     if (this.socket.isSynced(roomId)) this.#transmit(id);
     return id;
   }
@@ -95,17 +96,22 @@ export class Outbox {
 
   #transmit(id) {
     const entry = this.pending.get(id);
-    if (entry) this.socket.sendFrame({ type: "message", room: entry.roomId, body: entry.body, client_msg_id: id });
+    if (!entry) return;
+    const frame = { type: "message", room: entry.roomId, body: entry.body, client_msg_id: id };
+    if (entry.threadSeq !== null) frame.thread_seq = entry.threadSeq;
+    this.socket.sendFrame(frame);
   }
 
   // --- read markers -------------------------------------------------------------------
 
-  /** Report the room read up to `seq`; false when the room is not live on this socket
-   * (the server takes a read only of what this socket has received). */
-  read(roomId, seq) {
+  /** Report the room (or with `thread`, that thread) read up to `seq`; false when the room
+   * is not live on this socket (the server takes a read only of what this socket has received). */
+  read(roomId, seq, thread = null) {
     const cursor = this.socket.cursor(roomId);
     if (!this.socket.isSynced(roomId) || cursor === null) return false;
-    this.socket.sendFrame({ type: "read", room: roomId, seq: Math.min(seq, cursor) });
+    const frame = { type: "read", room: roomId, seq: Math.min(seq, cursor) };
+    if (thread !== null) frame.thread = thread;
+    this.socket.sendFrame(frame);
     return true;
   }
 

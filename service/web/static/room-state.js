@@ -1,65 +1,19 @@
-// One room as this client knows it: its messages in their current state (edits and
-// deletes merged in, whichever way they arrived), and the user's unread count.
-//
-// seq is a position in the room's stream: messages, edits and deletes each take one.
-// Only messages are kept by seq; an edit or delete changes the message it targets,
-// and one that targets a message not held yet is kept until that message arrives.
-//
-// Merging is order-free: a delete is final, and a body replaces another only when its
-// edited_at is later, so a REST page, a replay and live frames can arrive in any order.
-//
-// The messages held run without a gap from the oldest one to the newest, except for one
-// `hole` at most: a window of older history opened at a search result (jump.js) sits
-// below it, apart from the messages above it, until the hole is paged or the window
-// dropped. Messages with hole.after < seq < hole.before may be missing.
+// One room as this client knows it: its messages (message-store.js, each in its current
+// state, converge.js), who is online and typing, what the user is sending, and the
+// user's unread and mention counts.
 
-/** ISO 8601 UTC times, comparable as strings: the fraction padded to microseconds. */
-function timeKey(iso) {
-  if (!iso) return "";
-  const match = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(iso);
-  return match ? `${match[1]}.${(match[2] ?? "").padEnd(6, "0")}` : iso;
-}
+import { MessageStore, insertionIndex } from "./message-store.js";
 
-/** `into` changed by what `from` knows that is newer; true when anything changed. */
-function merge(into, from) {
-  if (into.deleted) return false;
-  if (from.deleted) {
-    into.deleted = true;
-    into.body = null;
-    return true;
-  }
-  if (typeof from.body === "string" && timeKey(from.edited_at) > timeKey(into.edited_at)) {
-    into.body = from.body;
-    into.edited_at = from.edited_at;
-    return true;
-  }
-  return false;
-}
-
-function insertionIndex(seqs, seq) {
-  let low = 0;
-  let high = seqs.length;
-  while (low < high) {
-    const mid = (low + high) >> 1;
-    if (seqs[mid] < seq) low = mid + 1;
-    else high = mid;
-  }
-  return low;
-}
-
-export class RoomState {
+export class RoomState extends MessageStore {
   constructor(room, meId) {
+    super();
     this.room = room;
     this.meId = meId;
-    this.messages = new Map(); // seq → Message (current state)
-    this.seqs = []; // ascending
-    this.orphans = new Map(); // target seq → {body, edited_at, deleted}: changes of messages not held
     this.streamSeq = 0; // the highest seq of the stream received (any kind)
     this.synced = false;
     this.online = new Map(); // user id → User
     this.typists = new Map(); // user id → {username, timer}
-    this.pending = new Map(); // client_msg_id → {body, failed: detail | null}
-    this.hole = null; // {after, before}: see above
+    this.pending = new Map(); // client_msg_id → {body, threadSeq, failed: detail | null}
     this.members = null; // [User] once fetched
     this.membersError = "";
     this.clearUnread(false);
@@ -70,22 +24,10 @@ export class RoomState {
 
   /** Forget the messages (a room previewed and left): the next subscribe starts afresh. */
   forgetMessages() {
-    this.messages = new Map();
-    this.seqs = [];
-    this.orphans = new Map();
+    this.clearMessages();
     this.streamSeq = 0;
     this.synced = false;
     this.heldFrom = null;
-    this.hole = null;
-  }
-
-  /** Forget the window of older history below the hole (another one is opened). */
-  dropWindow() {
-    if (!this.hole) return;
-    const keep = insertionIndex(this.seqs, this.hole.before);
-    for (const seq of this.seqs.slice(0, keep)) this.messages.delete(seq);
-    this.seqs = this.seqs.slice(keep);
-    this.hole = null;
   }
 
   get lastSeq() {
@@ -98,38 +40,20 @@ export class RoomState {
 
   // --- the stream ---------------------------------------------------------------------
 
-  /** Messages (frames or REST objects) in any order; returns [added, changed] seqs. */
-  addMessages(messages) {
-    const added = [];
-    const changed = [];
-    for (const incoming of messages) {
-      const held = this.messages.get(incoming.seq);
-      if (held) {
-        if (merge(held, incoming)) changed.push(held.seq);
-        continue;
-      }
-      const { type: _type, room: _room, duplicate: _duplicate, ref: _ref, ...message } = incoming;
-      const orphan = this.orphans.get(message.seq);
-      if (orphan) {
-        merge(message, orphan);
-        this.orphans.delete(message.seq);
-      }
-      this.messages.set(message.seq, message);
-      this.seqs.splice(insertionIndex(this.seqs, message.seq), 0, message.seq);
-      added.push(message);
+  /** One frame of the room's stream, in seq order (live, replayed, or paged over REST):
+   * {added, changed, replies, recount}; recount: the unread counts need the server. */
+  apply(frame) {
+    if (frame.type === "message") {
+      const { added, changed, replies } = this.putMessages([frame]);
+      changed.push(...this.applyEntry(frame)); // a reply's root: its counts
+      // The user's own message reads the room up to it (a reply moves its thread's marker instead).
+      const mine = this.meId !== null && frame.user.id === this.meId && frame.thread_seq == null;
+      return { added, changed, replies, recount: mine && !this.moveMarker(frame.seq) };
     }
-    return [added, changed];
-  }
-
-  /** An edit or delete frame; true when a held message changed. */
-  applyChange(frame) {
-    const change = frame.type === "delete" ? { deleted: true } : { body: frame.body, edited_at: frame.edited_at };
-    const held = this.messages.get(frame.target_seq);
-    if (held) return merge(held, change);
-    const orphan = this.orphans.get(frame.target_seq) ?? { body: null, edited_at: null, deleted: false };
-    merge(orphan, change);
-    this.orphans.set(frame.target_seq, orphan);
-    return false;
+    let exact = true;
+    if (frame.type === "delete") exact = this.#deleted(frame);
+    else if (frame.type === "edit") exact = this.#edited(frame);
+    return { added: [], changed: this.applyEntry(frame), replies: [], recount: !exact };
   }
 
   /** A stream frame (any kind) arrived: the room is active if it is new. */
@@ -142,26 +66,29 @@ export class RoomState {
 
   // --- unread -------------------------------------------------------------------------
   //
-  // The server's count (GET /users/me/rooms) covers the stream up to `baseSeq`, the
+  // The server's counts (GET /users/me/rooms) cover the stream up to `baseSeq`, the
   // room's last_seq in that same answer; what came after is counted here, from the
-  // messages held. When the marker moves inside the server's part, the messages
-  // held there are subtracted, if every one of them is held (seq > heldFrom);
-  // otherwise the caller asks the server again.
+  // messages of the log held (replies never count). When the marker moves inside the
+  // server's part, the messages held there are subtracted, if every one of them is
+  // held (seq > heldFrom); otherwise the caller asks the server again. Mentions are
+  // counted the same way, among the unread messages.
 
   clearUnread(member) {
     this.member = member;
     this.marker = null; // the user's read marker; null: unknown (not a member)
     this.base = 0; // the server's unread count of seqs ≤ baseSeq
+    this.baseMentions = 0; // of those, the ones that mention the user
     this.baseSeq = 0;
     this.heldFrom = null; // every message with seq > heldFrom (up to streamSeq) is held
   }
 
   /** GET /users/me/rooms said so. */
-  setSnapshot(lastReadSeq, unread, lastSeq) {
+  setSnapshot(lastReadSeq, unread, lastSeq, mentions = 0) {
     const local = this.marker;
     this.member = true;
     this.marker = lastReadSeq;
     this.base = unread;
+    this.baseMentions = mentions;
     this.baseSeq = lastSeq;
     // A read this device made that the server had not applied yet (asking again would
     // not help: the answer is the same until it does).
@@ -174,6 +101,7 @@ export class RoomState {
     this.member = true;
     this.marker = Math.max(lastSeq, this.streamSeq);
     this.base = 0;
+    this.baseMentions = 0;
     this.baseSeq = this.marker;
   }
 
@@ -185,38 +113,73 @@ export class RoomState {
     if (this.base === 0 || old >= this.baseSeq) return true;
     if (seq >= this.baseSeq) {
       this.base = 0;
+      this.baseMentions = 0;
       return true;
     }
     if (this.heldFrom === null || old < this.heldFrom) return false;
     for (let i = insertionIndex(this.seqs, old + 1); i < this.seqs.length && this.seqs[i] <= seq; i += 1) {
-      if (this.#counts(this.messages.get(this.seqs[i]))) this.base -= 1;
+      const message = this.messages.get(this.seqs[i]);
+      if (this.#counts(message)) this.base -= 1;
+      if (this.#mentionsMe(message)) this.baseMentions -= 1;
     }
     this.base = Math.max(0, this.base);
+    this.baseMentions = Math.max(0, this.baseMentions);
     return true;
   }
 
-  /** A delete frame of the stream: it takes back a message the server counted. */
-  deleted(frame) {
-    const target = frame.target_seq;
-    if (!this.member || this.marker === null || frame.seq <= this.baseSeq) return true;
-    if (target > this.baseSeq || target <= this.marker || this.base === 0) return true;
-    const message = this.messages.get(target);
-    if (!message) return false; // its author is not known here
-    if (message.user.id !== this.meId) this.base -= 1;
+  /** Does a change of `target` by the entry at `seq` touch the server's part of the counts? */
+  #inServerPart(seq, target) {
+    if (!this.member || this.marker === null || seq <= this.baseSeq) return false;
+    return target <= this.baseSeq && target > this.marker && this.base > 0;
+  }
+
+  /** A delete frame, before it applies: it takes back a message the server counted. */
+  #deleted(frame) {
+    if (frame.root || !this.#inServerPart(frame.seq, frame.target_seq)) return true; // a reply never counted
+    const message = this.messages.get(frame.target_seq);
+    // Not held: its author is not known here; held deleted already: what it said is not.
+    if (!message || message.deleted) return false;
+    if (this.#counts(message)) this.base -= 1;
+    if (this.#mentionsMe(message)) this.baseMentions -= 1;
+    return true;
+  }
+
+  /** An edit frame, before it applies: it may name the user, or stop naming them. */
+  #edited(frame) {
+    if (!this.#inServerPart(frame.seq, frame.target_seq)) return true;
+    const message = this.messages.get(frame.target_seq);
+    if (!message || message.updated_seq >= frame.seq) return false; // what it said before is not known
+    const after = { ...message, mentions: frame.mentions ?? [], mentions_room: Boolean(frame.mentions_room) };
+    this.baseMentions += Number(this.#mentionsMe(after)) - Number(this.#mentionsMe(message));
+    this.baseMentions = Math.max(0, this.baseMentions);
     return true;
   }
 
   get unread() {
+    return this.#count((message) => this.#counts(message), this.base);
+  }
+
+  /** The unread messages that mention the user, by name or @room. */
+  get mentions() {
+    return this.#count((message) => this.#mentionsMe(message), this.baseMentions);
+  }
+
+  #count(counts, base) {
     if (!this.member || this.marker === null) return 0;
-    let count = this.marker >= this.baseSeq ? 0 : this.base;
+    let count = this.marker >= this.baseSeq ? 0 : base;
     const above = Math.max(this.marker, this.baseSeq);
     for (let i = this.seqs.length - 1; i >= 0 && this.seqs[i] > above; i -= 1) {
-      if (this.#counts(this.messages.get(this.seqs[i]))) count += 1;
+      if (counts(this.messages.get(this.seqs[i]))) count += 1;
     }
     return count;
   }
 
   #counts(message) {
-    return !message.deleted && message.user.id !== this.meId;
+    return !message.deleted && message.user.id !== this.meId && message.thread_seq == null;
+  }
+
+  #mentionsMe(message) {
+    if (!this.#counts(message)) return false;
+    return Boolean(message.mentions_room) || (message.mentions ?? []).includes(this.meId);
   }
 }

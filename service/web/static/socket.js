@@ -11,7 +11,7 @@ const PING_EVERY_MS = 25_000;
 const PONG_WITHIN_MS = 10_000;
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15_000;
-const STREAM_FRAMES = new Set(["message", "edit", "delete"]);
+const STREAM_FRAMES = new Set(["message", "edit", "delete", "reaction", "pin"]);
 
 // 1008 reasons that mean the login itself is no good.
 const LOGIN_REASONS = new Set(["missing token", "invalid token", "token revoked"]);
@@ -32,10 +32,12 @@ function socketProtocols(token) {
  *   status(state, detail)             state: "connecting" | "live" | "reconnecting" | "offline"
  *   hello(user)                       on every (re)connect
  *   welcome(roomId, room, online)     online: [User]
- *   stream(roomId, frame)             a message, edit or delete frame above the room's cursor, in seq order
+ *   stream(roomId, frame)             a frame of the stream (message, edit, delete, reaction, pin) above
+ *                                     the room's cursor, in seq order
  *   synced(roomId, info)              the room is live; info {since, firstReplayed, lastSeq, truncated}
  *   gap(roomId, afterSeq, beforeSeq)  a truncated replay skipped this window: page it over REST
- *   read(roomId, seq)                 the user's marker moved (another device, or REST)
+ *   read(roomId, seq, thread)         the user's marker moved (another device, or REST); thread: the
+ *                                     root's seq when it is the marker of a thread, else null
  *   acknowledged(roomId, clientMsgId) a pending send is stored
  *   failed(roomId, clientMsgId, detail)
  *   typing(roomId, user), presence(roomId, event, user)
@@ -115,16 +117,16 @@ export class ChatSocket {
   }
 
   // What the page sends: see outbox.js.
-  send(roomId, body) {
-    return this.outbox.send(roomId, body);
+  send(roomId, body, threadSeq = null) {
+    return this.outbox.send(roomId, body, threadSeq);
   }
 
   discard(clientMsgId) {
     this.outbox.discard(clientMsgId);
   }
 
-  read(roomId, seq) {
-    return this.outbox.read(roomId, seq);
+  read(roomId, seq, thread = null) {
+    return this.outbox.read(roomId, seq, thread);
   }
 
   typing(roomId) {
@@ -181,10 +183,14 @@ export class ChatSocket {
       case "message":
       case "edit":
       case "delete":
+      case "reaction":
+      case "pin":
         if (roomId !== null) this.#stream(roomId, frame);
         break;
       case "read":
-        if (roomId !== null && Number.isInteger(frame.seq)) this.listener.read(roomId, frame.seq);
+        if (roomId !== null && Number.isInteger(frame.seq)) {
+          this.listener.read(roomId, frame.seq, Number.isInteger(frame.thread) ? frame.thread : null);
+        }
         break;
       case "synced":
         if (roomId !== null) this.#synced(roomId, frame);

@@ -115,12 +115,12 @@ export class ChatState {
     const mine = [];
     const bumped = [];
     for (let i = items.length - 1; i >= 0; i -= 1) {
-      const { room, last_read_seq: lastRead, unread } = items[i];
+      const { room, last_read_seq: lastRead, unread, mentions } = items[i];
       const state = this.#room(room);
       if (state.activitySeq > room.last_seq) bumped.push(state);
       else state.activity = ++this.clock;
       state.activitySeq = Math.max(state.activitySeq, room.last_seq);
-      state.setSnapshot(lastRead, unread, room.last_seq);
+      state.setSnapshot(lastRead, unread, room.last_seq, mentions ?? 0);
       mine.push(room.id);
     }
     // Rooms active since the snapshot stay on top, in the order they were.
@@ -177,46 +177,62 @@ export class ChatState {
 
   // --- the stream ---------------------------------------------------------------------
 
-  /** Frames of the room's stream (message, edit, delete) in seq order: live, replayed,
-   * or paged over REST. */
+  /** Frames of the room's stream (message, edit, delete, reaction, pin) in seq order:
+   * live, replayed, or paged over REST. */
   applyStream(roomId, frames) {
     const state = this.rooms.get(roomId);
     if (!state) return;
     let recount = false;
     let active = false;
     const added = [];
+    const replies = [];
     const changed = new Set();
     for (const frame of frames) {
       active = state.streamed(frame.seq) || active;
-      if (frame.type === "message") {
-        const [news, updated] = state.addMessages([frame]);
-        added.push(...news);
-        updated.forEach((seq) => changed.add(seq));
-        if (this.me && frame.user.id === this.me.id) recount = !state.moveMarker(frame.seq) || recount;
-      } else if (frame.type === "edit" || frame.type === "delete") {
-        if (frame.type === "delete") recount = !state.deleted(frame) || recount;
-        if (state.applyChange(frame)) changed.add(frame.target_seq);
-      }
+      const result = state.apply(frame);
+      added.push(...result.added);
+      replies.push(...result.replies);
+      result.changed.forEach((seq) => changed.add(seq));
+      recount = result.recount || recount;
     }
     if (active) state.activity = ++this.clock;
-    this.#announce(roomId, added, [...changed], recount);
+    this.#announce(roomId, { added, changed: [...changed], replies, recount });
   }
 
-  /** Messages from REST (history pages, an edit's answer) in any order. */
-  addMessages(roomId, messages) {
+  /** Messages from REST in any order: history pages and an edit's answer (`log`), or a
+   * thread's messages and the pinned ones (held beside the log). */
+  addMessages(roomId, messages, { log = true } = {}) {
     const state = this.rooms.get(roomId);
     if (!state) return;
-    const [added, changed] = state.addMessages(messages);
+    const result = state.putMessages(messages, { log });
     let recount = false;
-    for (const message of added) {
+    for (const message of result.added) {
       if (this.me && message.user.id === this.me.id) recount = !state.moveMarker(message.seq) || recount;
     }
-    this.#announce(roomId, added, changed, recount);
+    this.#announce(roomId, { ...result, recount });
   }
 
-  #announce(roomId, added, changed, recount) {
-    for (const message of added) this.#stopTyping(roomId, message.user.id);
+  /** A page of a thread (GET /rooms/{id}/threads/{seq}); `complete`: every reply is held now. */
+  addThread(roomId, page, complete) {
+    const state = this.rooms.get(roomId);
+    if (!state) return;
+    this.#announce(roomId, { ...state.putThread(page, complete), recount: false });
+    this.#changed("thread", roomId, page.root.seq);
+  }
+
+  /** The room's pinned messages (GET /rooms/{id}/pins). */
+  setPins(roomId, items) {
+    const state = this.rooms.get(roomId);
+    if (!state) return;
+    state.pinsLoaded = true;
+    this.#announce(roomId, { ...state.putPins(items, state.streamSeq), recount: false });
+    this.#changed("pins", roomId);
+  }
+
+  #announce(roomId, { added, changed, replies, recount }) {
+    for (const message of [...added, ...replies]) this.#stopTyping(roomId, message.user.id);
     if (added.length) this.#changed("messages", roomId);
+    if (replies.length) this.#changed("replies", roomId, replies);
     if (changed.length) this.#changed("updated", roomId, changed);
     if (added.length || changed.length) this.#changed("rooms");
     if (recount) this.#changed("recount", roomId);
@@ -273,10 +289,11 @@ export class ChatState {
 
   // --- pending sends ------------------------------------------------------------------
 
-  addPending(roomId, clientMsgId, body) {
+  /** A message on its way; `threadSeq`: a reply in that thread. */
+  addPending(roomId, clientMsgId, body, threadSeq = null) {
     const state = this.rooms.get(roomId);
     if (!state) return;
-    state.pending.set(clientMsgId, { body, failed: null });
+    state.pending.set(clientMsgId, { body, threadSeq, failed: null });
     this.#changed("pending", roomId);
   }
 
