@@ -343,9 +343,11 @@ def broadcast(
     members: bool = False,
     more: Sequence[Server] = (),
     side: dict[str, int] | None = None,
+    mix: str | None = None,
 ) -> dict[str, Any]:
     options: list[object] = ["--target", srv.kind, "--rooms", rooms, "--clients-per-room", per_room]
     options += ["--members"] if members else []
+    options += ["--mix", mix] if mix else []
     options += ["--mode", mode, "--duration", args.duration, "--drain-idle", args.drain_idle]
     options += ["--body-size", args.body_size, "--users", args.users]
     options += ["--inflight", inflight] if mode == "saturated" else ["--rate", f"{rate:.3f}"]

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import BENCH, PYTHON, REFERENCES, REPO, TARGETS
-from load import procstat
+from load import mix, procstat
 from report import table
 from scenarios import SCENARIOS
 from scenarios.many_rooms import REFERENCE as STORAGE_REFERENCE
@@ -223,6 +223,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="many-rooms: every user is a member of every room (by default only the rooms' creator, not a sender)",
     )
     p.add_argument("--rooms-saturated-only", action="store_true", help="many-rooms: skip the fixed-rate run")
+    p.add_argument(
+        "--mix",
+        nargs="?",
+        const=mix.DEFAULT,
+        type=mix.checked,
+        help=f"many-rooms: shares of replies and mentions among the messages (alone: {mix.DEFAULT})",
+    )
     p.add_argument("--quiet-rooms", type=int, default=20_000, help="quiet: rooms open at rest (on /ws)")
     p.add_argument("--quiet-per-room-rooms", type=int, default=18_000, help="quiet: of those, with a per-room socket")
     p.add_argument("--quiet-second", type=int, default=1_000, help="quiet: more per-room sockets in open rooms")

@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from load.mix import PLAIN, Mix, parse
 from load.native import NativePool
 from load.picows_client import PicowsSocket
 from load.targets import (
@@ -46,8 +47,16 @@ MESSAGE_PREFIX = '{"type":"message",'
 class Sender:
     index: int
     window: asyncio.Semaphore
+    mix: Mix = PLAIN
+    mention: str = ""  # the member its @name messages name
     sent: int = 0
     rejected: set[int] = field(default_factory=set)
+    root: int | None = None  # seq of its latest top-level message echoed: the next reply's root
+
+    def frame(self, n: int, ts: int, pad: str) -> str:
+        if self.mix:
+            return self.mix.frame(self.index, n, ts, pad, self.root, self.mention)
+        return message_frame(self.index, n, ts, pad)
 
 
 @dataclass
@@ -124,6 +133,8 @@ class FrameCounter:
             rx.last_seq = seq
         if rx.own and int(origin) == rx.sender.index:
             rx.sender.window.release()
+            if rx.sender.mix and seq is not None and not rx.sender.mix.is_reply(n):
+                rx.sender.root = seq
 
     def closed(self, code: int | None, reason: str) -> None:
         if code is not None and code != 1000:
@@ -163,9 +174,7 @@ async def send_saturated(
 
 
 async def send_closed(ws: PicowsSocket, target: Target, sender: Sender, deadline: int, limit: int, pad: str) -> None:
-    await send_saturated(
-        ws, sender, deadline, limit, lambda n: target.wrap(message_frame(sender.index, n, now_ns(), pad))
-    )
+    await send_saturated(ws, sender, deadline, limit, lambda n: target.wrap(sender.frame(n, now_ns(), pad)))
 
 
 async def send_open(
@@ -182,7 +191,7 @@ async def send_open(
         # Behind schedule we still yield, so receivers keep up with a backlogged sender.
         await asyncio.sleep(max(0.0, (due - t) / 1e9))
         lag.append(now_ns() - due)
-        await ws.send(target.wrap(message_frame(sender.index, n, due, pad)))
+        await ws.send(target.wrap(sender.frame(n, due, pad)))
         sender.sent += 1
 
 
@@ -256,7 +265,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     target = targets[0]
     rooms = await make_rooms(target, args.rooms, args.users, args.members)
     stats = Stats()
-    senders = [Sender(r, asyncio.Semaphore(args.inflight)) for r in range(len(rooms))]
+    senders = [Sender(r, asyncio.Semaphore(args.inflight), args.mix, rooms[r].mention) for r in range(len(rooms))]
     sockets, receivers, start_seq, native = await connect_room_clients(
         targets, rooms, args.clients_per_room, senders, args.native_pause_us
     )
@@ -333,6 +342,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "rooms": len(rooms),
         "clients_per_room": args.clients_per_room,
         "members": args.members,
+        "mix": repr(args.mix) if args.mix else None,
         "connections": len(receivers),
         "inflight": args.inflight if args.mode == "saturated" else None,
         "rate_target": args.rate if args.mode == "rate" else None,
@@ -381,6 +391,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--members",
         action="store_true",
         help="service: every user is a member of every room, so each message moves its sender's read marker",
+    )
+    p.add_argument(
+        "--mix",
+        type=parse,
+        default=PLAIN,
+        help="service: shares of replies, @name and @room messages, e.g. replies=0.1,mentions=0.1,room=0.05",
     )
     p.add_argument(
         "--more-ports",

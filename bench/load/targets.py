@@ -141,6 +141,7 @@ def make_target(name: str, port: int) -> Target:
 class Room:
     key: str  # service: room id; socketio: room name; others: unused
     tokens: Sequence[str] = ()
+    mention: str = ""  # service: the creator's name, a member (the senders are tokens[1:] unless one user)
     _turn: int = 0
 
     def next_token(self) -> str:
@@ -152,7 +153,10 @@ async def service_rooms(port: int, n_users: int, n_rooms: int, members: bool = F
     """Register n_users (argon2: ~50 ms each), log them in, create n_rooms public rooms
     (with `members`, every user a member of each)."""
     tokens, room_ids = await users_and_rooms(port, n_users, n_rooms, members)
-    return [Room(str(room_id), tokens) for room_id in room_ids]
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=60) as http:
+        me = await http.get("/users/me", headers={"Authorization": f"Bearer {tokens[0]}"})
+        creator = str(me.raise_for_status().json()["username"])
+    return [Room(str(room_id), tokens, creator) for room_id in room_ids]
 
 
 async def service_last_seqs(port: int, rooms: Sequence[Room]) -> list[int]:

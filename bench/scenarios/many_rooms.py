@@ -1,5 +1,6 @@
 """Many rooms: --rooms rooms of --room-sizes clients, one sender per room, on the
-service; saturated, then at a fixed rate. On PostgreSQL the storage reference runs
+service; saturated, then at a fixed rate; with --mix a share of the messages are
+replies and mentions (bench/load/mix.py). On PostgreSQL the storage reference runs
 before and after the service's rows: plain asyncpg storing batches on the
 service's schema (bench/load/storage.py), pinned to the server's core like the
 service."""
@@ -31,16 +32,16 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     for size in args.room_sizes:
         with server("service", args, CHAT_HISTORY_ON_CONNECT="0") as srv:
             members = args.rooms_members
-            sat = broadcast(args, srv, args.rooms, size, "saturated", args.rooms_inflight, 0, members)
+            sat = broadcast(args, srv, args.rooms, size, "saturated", args.rooms_inflight, 0, members, mix=args.mix)
             if args.rooms_saturated_only:
                 fixed = None
             else:
                 time.sleep(args.settle)
                 rate = fixed_rate(args, args.rooms_rate, sat)
-                fixed = broadcast(args, srv, args.rooms, size, "rate", 0, rate, members)
+                fixed = broadcast(args, srv, args.rooms, size, "rate", 0, rate, members, mix=args.mix)
         for row in (sat, fixed):
             if row is not None:
-                label = f"{args.rooms}x{size}{' members' if members else ''}"
+                label = f"{args.rooms}x{size}{' members' if members else ''}{' mix' if args.mix else ''}"
                 rows.append({"scenario": NAME, "size": label, **row})
     if references:
         references.append(storage_reference(args))
