@@ -101,9 +101,10 @@ def filesystem(path: str) -> str:
 
 def service_checkout() -> Path:
     """The checkout whose service this interpreter runs (an editable install: its source tree)."""
-    # -I, and not from here: the current directory must not shadow the installed package.
+    # -P, and not from here: the current directory must not shadow the installed package;
+    # PYTHONPATH does (bench/ab.py runs a git worktree's service that way).
     found = subprocess.run(
-        [PYTHON, "-I", "-c", "import service, os; print(os.path.dirname(service.__file__))"],
+        [PYTHON, "-P", "-c", "import service, os; print(os.path.dirname(service.__file__))"],
         capture_output=True,
         text=True,
         cwd=tempfile.gettempdir(),
