@@ -130,9 +130,9 @@ def check(tree: Path, options: argparse.Namespace, probe: bool) -> str:
             if f"{tree}/service/__init__.py" not in trace or f"{REPO}/service/" in trace:
                 raise SystemExit(f"the server started with PYTHONPATH={tree} did not import its service: {srv.log}")
             return asyncio.run(thread_probe(srv.port)) if probe else "not asked"
-    except RuntimeError as exc:  # its log's tail, without the import trace
-        said = "\n".join(line for line in str(exc).splitlines() if not line.startswith(("#", "import ")))
-        raise SystemExit(f"the service at {tree} did not start: {said}") from None
+    except RuntimeError:  # again without the import trace, which buries the error in the log's tail
+        with server("service", options, PYTHONPATH=str(tree)):
+            raise
 
 
 def without_mix(options: Sequence[str]) -> list[str]:
@@ -231,13 +231,13 @@ def markdown(summary: dict[str, list[dict[str, Any]]], runs: dict[str, list[dict
         parts += [f"### {scenario}", table(rows, columns)]
     parts += ["### Runs", "| run | load average before → after | timer lateness p99 ms | s |\n|---|---|---|---|"]
     warned = []
-    for label, results in runs.items():
-        for i, r in enumerate(results, 1):
-            meta = r.get("meta", {})
+    for i in range(len(runs["base"])):  # in the order they ran
+        for label, results in runs.items():
+            r, meta = results[i], results[i].get("meta", {})
             load = f"{' '.join(meta.get('loadavg_before', []))} → {' '.join(meta.get('loadavg_after', []))}"
             late = ", ".join(f"{k} {v}" for k, v in meta.get("timer_lateness_p99_ms", {}).items())
-            parts[-1] += f"\n| {label} {i} | {load} | {late} | {meta.get('elapsed_s', '–')} |"
-            warned += [f"{label} {i}: {w}" for w in ([r["error"]] if "error" in r else r.get("warnings", []))]
+            parts[-1] += f"\n| {label} {i + 1} | {load} | {late} | {meta.get('elapsed_s', '–')} |"
+            warned += [f"{label} {i + 1}: {w}" for w in ([r["error"]] if "error" in r else r.get("warnings", []))]
     parts += ["### Warnings", "\n".join(f"- {w}" for w in warned) or "none"]
     return "\n\n".join(parts) + "\n"
 
