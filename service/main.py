@@ -43,6 +43,7 @@ from service.search.router import router as search_router
 from service.transport.body import BodyLimit
 from service.transport.sockets import SocketsFirst
 from service.userlimits import UserLimits
+from service.users.router import router as users_router
 from service.web import install as install_web
 
 API_PREFIX = "/api/v1"
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     app.include_router(markers_router, prefix=API_PREFIX)
     app.include_router(direct_router, prefix=API_PREFIX)
     app.include_router(search_router, prefix=API_PREFIX)
+    app.include_router(users_router, prefix=API_PREFIX)
     app.include_router(presence_router, prefix=API_PREFIX)
     app.include_router(health_router)
     app.include_router(apidocs_router)

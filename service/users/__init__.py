@@ -1,0 +1,1 @@
+"""The user directory: finding other users by the start of their name."""
