@@ -1,10 +1,8 @@
-"""Moving read markers, and the caller's rooms with their unread counts."""
+"""Moving read markers, and the caller's rooms with their unread and mention counts."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import case, func, literal, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service import tables
 from service.auth.models import User
 from service.db import UTCDateTime
+from service.markers import counts
+from service.markers.cursors import Position
 from service.messages.models import UNCOUNTED, Message
-from service.paging import MAX_DB_INT
 from service.rooms.models import Room, RoomMember
 
 DEFAULT_MY_ROOMS_PAGE = 200
@@ -38,45 +37,19 @@ async def mark_read(session: AsyncSession, room_id: int, user_id: int, seq: int)
     return seen
 
 
-@dataclass(frozen=True, slots=True)
-class Position:
-    """A room's place in the listing: the time of its latest stream entry (or
-    its creation), then its id, both descending."""
-
-    active_at: datetime
-    room_id: int
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-# "<microseconds since 1970 UTC>_<room id>": exact, since both engines keep microseconds.
-CURSOR_PATTERN = r"^[0-9]{1,18}_[0-9]{1,19}$"  # ASCII digits only: int() takes others too
-_CURSOR = re.compile(r"([0-9]{1,18})_([0-9]{1,19})")
-_LAST = datetime.max.replace(tzinfo=UTC)
-_LAST_MICROS = (_LAST - _EPOCH) // _MICROSECOND
-
-
-def encode_cursor(position: Position) -> str:
-    return f"{(position.active_at - _EPOCH) // _MICROSECOND}_{position.room_id}"
-
-
-def decode_cursor(cursor: str) -> Position | None:
-    """The position a cursor names; None when it is not in encode_cursor's form. Any
-    cursor of that form is a position, beyond the ends included, so what the
-    OpenAPI document's pattern admits is always answered."""
-    match = _CURSOR.fullmatch(cursor)
-    if match is None:
-        return None
-    micros, room_id = int(match[1]), min(int(match[2]), MAX_DB_INT)
-    return Position(_EPOCH + min(micros, _LAST_MICROS) * _MICROSECOND, room_id)
+class ListedRoom(NamedTuple):
+    room: Room
+    last_read_seq: int
+    unread: int
+    mentions: int
 
 
 async def my_rooms(
     session: AsyncSession, user: User, limit: int = DEFAULT_MY_ROOMS_PAGE, before: Position | None = None
-) -> tuple[list[tuple[Room, int, int]], Position | None]:
-    """A page of (room, last_read_seq, unread) for the rooms the user is a member
-    of, the most recently active first, below `before`; and the position to ask
-    the next page below, None when this page is the last.
+) -> tuple[list[ListedRoom], Position | None]:
+    """A page of the rooms the user is a member of, the most recently active first,
+    below `before`; and the position to ask the next page below, None when this
+    page is the last.
 
     The page is chosen first, from each membership's room and latest stream
     entry (by primary key and by the unique (room_id, seq)); only its rooms are
@@ -89,7 +62,10 @@ async def my_rooms(
     them is the user's own message: sending moves the sender's marker, and a new
     member's starts at the room's end. A counter would cost every message a write
     per member; an index of counted messages, an index entry per message
-    (docs/performance.md, "Read markers" and "One-off studies")."""
+    (docs/performance.md, "Read markers" and "One-off studies").
+
+    Mentions are counted from their own indexes (counts.py): the messages above
+    the marker that name the user, and those that say `@room`."""
     last_event_at = (
         select(Message.created_at).where(Message.room_id == Room.id, Message.seq == Room.last_seq).scalar_subquery()
     )
@@ -123,15 +99,18 @@ async def my_rooms(
         .scalar_subquery()
     )
     unread = Room.last_seq - chosen.c.last_read_seq - uncounted
+    mentions = counts.named(chosen.c.room_id, None, chosen.c.last_read_seq, user.id) + counts.everyone(
+        chosen.c.room_id, None, chosen.c.last_read_seq, user.id
+    )
     rows = (
         await session.execute(
-            select(Room, chosen.c.last_read_seq, unread, chosen.c.active_at)
+            select(Room, chosen.c.last_read_seq, unread, mentions, chosen.c.active_at)
             .join(chosen, chosen.c.room_id == Room.id)
             .order_by(chosen.c.active_at.desc(), chosen.c.room_id.desc())
         )
     ).all()
-    items = [(room, last_read, count) for room, last_read, count, _ in rows[:limit]]
+    items = [ListedRoom(room, last_read, count, mentioned) for room, last_read, count, mentioned, _ in rows[:limit]]
     if len(rows) <= limit:
         return items, None
-    last_room, _, _, last_at = rows[limit - 1]
+    last_room, *_, last_at = rows[limit - 1]
     return items, Position(last_at, last_room.id)

@@ -40,7 +40,7 @@ async def test_member_rooms_only_most_recently_active_first(server: LiveServer) 
 
     items = await my_rooms(server, alice)
     for item in items:
-        assert set(item) == {"room", "last_read_seq", "unread"}
+        assert set(item) == {"room", "last_read_seq", "unread", "mentions"}
         r = await server.http.get(f"/rooms/{item['room']['id']}", headers=auth(alice))
         assert item["room"] == r.json()
     assert {i["room"]["id"]: (i["last_read_seq"], i["unread"]) for i in items} == {
@@ -65,7 +65,7 @@ async def test_join_is_idempotent_public_rooms_only_and_announced_on_ws(server: 
     assert r.status_code == 204 and r.content == b""
     added = await mux.next_type("room_added")
     assert added["room"]["id"] == public and added["room"]["last_seq"] == 3
-    assert await my_rooms(server, bob) == [{"room": added["room"], "last_read_seq": 3, "unread": 0}]
+    assert await my_rooms(server, bob) == [{"room": added["room"], "last_read_seq": 3, "unread": 0, "mentions": 0}]
     members = await server.http.get(f"/rooms/{public}/members", headers=auth(alice))
     assert bob_user["id"] in [u["id"] for u in members.json()["items"]]
     # Again: nothing changes, nothing is announced (the next room_added is another room's).
