@@ -53,13 +53,15 @@ class RoomAdded:
 
 @dataclass(frozen=True, slots=True)
 class ReadMoved:
-    """The user's read marker moved: their multiplexed sockets are told, all but
-    `origin` (the socket whose `read` frame moved it, if one did)."""
+    """The user's read marker moved (with `thread`, their marker in the thread of
+    that root seq): their multiplexed sockets are told, all but `origin` (the
+    socket whose `read` frame moved it, if one did)."""
 
     user_id: int
     room_id: int
     seq: int
     origin: str | None = None
+    thread: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from service.control import (
     StreamsBehind,
     TokenRevoked,
 )
+from service.messages.stream_frames import encode
 from service.metrics import Metrics
 from service.realtime import server_frames
 from service.realtime.broker import Broker
@@ -69,9 +70,10 @@ class ControlEvents:
             log.warning("publishing a control event failed (%s); applying it on this instance only", exc)
             self.apply(event)
 
-    async def read_moved(self, user_id: int, room_id: int, seq: int) -> None:
-        """Sending moved the user's marker past others' messages: all their /ws sockets hear of it."""
-        await self.publish(ReadMoved(user_id, room_id, seq))
+    async def read_moved(self, user_id: int, room_id: int, seq: int, thread: int | None = None) -> None:
+        """Sending moved the user's marker (in a thread: `thread`) past others'
+        messages: all their /ws sockets hear of it."""
+        await self.publish(ReadMoved(user_id, room_id, seq, thread=thread))
 
     # Applying (handed back by the broker) --------------------------------------------
 
@@ -116,7 +118,7 @@ class ControlEvents:
             feed.access.forget(user_id)
 
     def _tell_read_moved(self, event: ReadMoved) -> None:
-        frame = server_frames.read_frame(event.room_id, event.seq)
+        frame = _read_frame(event)
         for conn in self._registry.of_user(event.user_id):
             if conn.multiplexed and conn.origin != event.origin:
                 conn.send_json(frame)
@@ -129,3 +131,10 @@ class ControlEvents:
             for conn in self._registry.of_user(user_id):
                 if conn.multiplexed:
                     conn.send_json(frame)
+
+
+def _read_frame(event: ReadMoved) -> str:
+    """`{"type":"read","room","seq"}`, and `thread` when it is a thread's marker."""
+    if event.thread is None:
+        return server_frames.read_frame(event.room_id, event.seq)
+    return encode({"type": "read", "room": event.room_id, "seq": event.seq, "thread": event.thread})
