@@ -2,30 +2,34 @@
 // This module wires the socket's events into ChatState and the views' intents into REST
 // calls and socket frames; the views only render state. Routes: #/login, #/rooms, #/rooms/<id>.
 // The socket follows the user's rooms (for their unread counts) and the open room.
-// A user's name starts a direct conversation; a search result opens its room at the message.
+// A user's name starts a direct conversation; a search result opens its room at the message
+// (a reply, its thread). Threads and pinned messages open in a pane beside the room (panes.js).
 
 import { RoomActions, errorText } from "./actions.js";
 import { Auth, SignedOut } from "./api.js";
 import { Directory } from "./directory.js";
 import { $ } from "./dom.js";
 import { HomeView } from "./home-view.js";
+import { Panes } from "./panes.js";
 import { Jumper } from "./jump.js";
 import { PeopleView } from "./people-view.js";
+import { ReactionPicker } from "./reactions.js";
 import { ReadTracker } from "./reading.js";
 import { RoomView } from "./room-view.js";
 import { Search } from "./search.js";
 import { SearchView } from "./search-view.js";
 import { SidebarView } from "./sidebar-view.js";
 import { SignInView } from "./signin-view.js";
+import { socketEvents } from "./socket-events.js";
 import { ChatSocket } from "./socket.js";
 import { ChatState } from "./state.js";
+import { TypingView } from "./typing-view.js";
 import { UserMenu } from "./user-menu.js";
 
 const auth = new Auth((reason) => navigate("#/login", `Signed out: ${reason}.`));
 const state = new ChatState();
 let socket = null;
 let notice = "";
-let connections = 0; // hellos on this page's socket: after the first, counts are asked again
 
 const actions = new RoomActions(auth, state, { socket: () => socket, navigate: (...args) => navigate(...args) });
 const reads = new ReadTracker(state, () => socket);
@@ -35,61 +39,6 @@ const directory = new Directory(auth, state, {
   mine: (roomIds) => socket && socket.subscribe(roomIds),
   lost: (roomIds) => roomIds.forEach((id) => actions.endRoom(id, "you are not a member any more")),
 });
-
-// --- the socket's events, into the state -------------------------------------------
-
-const socketEvents = {
-  status(connection, detail) {
-    if (connection !== "live") state.unsynced();
-    state.setConnection(connection, detail);
-  },
-  hello(user) {
-    state.setMe(user);
-    connections += 1;
-    if (connections > 1) directory.recount(); // reads made elsewhere while away are not replayed
-  },
-  welcome(roomId, room, online) {
-    state.welcome(roomId, room, online);
-  },
-  stream(roomId, frame) {
-    state.applyStream(roomId, [frame]);
-  },
-  synced(roomId, info) {
-    state.synced(roomId, info);
-    reads.flush(); // reads the room could not take while it was not live
-  },
-  gap(roomId, afterSeq, beforeSeq) {
-    actions.pageGap(roomId, afterSeq, beforeSeq).catch((error) => {
-      if (!(error instanceof SignedOut)) console.warn("chat: missed messages could not be loaded", error);
-    });
-  },
-  read(roomId, seq) {
-    state.readMoved(roomId, seq);
-  },
-  acknowledged(roomId, clientMsgId) {
-    state.acknowledged(roomId, clientMsgId);
-  },
-  failed(roomId, clientMsgId, detail) {
-    state.failed(roomId, clientMsgId, detail);
-  },
-  typing(roomId, user) {
-    state.typing(roomId, user);
-  },
-  presence(roomId, event, user) {
-    state.presence(roomId, event, user);
-  },
-  roomAdded(room) {
-    actions.follow([room]);
-  },
-  roomEnded(roomId, reason) {
-    actions.endRoom(roomId, reason);
-  },
-  ended(reason) {
-    // signOut tells the page (Auth's callback), which shows the sign-in view with the reason.
-    if (auth.user) auth.signOut(reason);
-    else navigate("#/login", `Signed out: ${reason}.`);
-  },
-};
 
 let loading = Promise.resolve();
 let loads = 0; // in flight: the sidebar is aria-busy meanwhile
@@ -129,8 +78,25 @@ const home = new HomeView({
   },
 });
 
+const picker = new ReactionPicker();
+const panes = new Panes(auth, state, {
+  socket: () => socket,
+  actions,
+  picker,
+  show: async (roomId) => {
+    navigate(`#/rooms/${roomId}`);
+    if (state.rooms.has(roomId)) showRoom(roomId);
+    else await openUnlisted(roomId);
+    return state.currentId === roomId && !$("view-room").hidden;
+  },
+  reveal: (message) => openAt(message.room_id, message.seq),
+});
+const lookup = (prefix, limit) => panes.messages.users(prefix, limit);
+
 new SidebarView(state, {
   open: (roomId) => navigate(`#/rooms/${roomId}`),
+  message: (username) => actions.openConversation(username),
+  lookup,
   refresh: () => loadRooms(),
   newRoom: () => {
     navigate("#/rooms");
@@ -157,19 +123,24 @@ const roomView = new RoomView(state, {
   edit: (seq, body) => actions.edit(seq, body),
   remove: (seq) => actions.remove(seq),
   fillHole: () => jumper.fillHole(state.currentId),
-});
+  ...panes.roomIntents,
+}, picker);
+
+new TypingView(state);
 
 const people = new PeopleView(state, {
   addMember: (username) => actions.addMember(username),
   removeMember: (user) => actions.removeMember(user),
   leave: () => actions.leave(),
+  lookup,
 });
 
 const userMenu = new UserMenu({ message: (username) => actions.openConversation(username) });
 
 const searchView = new SearchView(state, {
   search: (q, options) => search.page(q, options),
-  open: (message) => openAt(message.room_id, message.seq),
+  open: (message) =>
+    message.thread_seq == null ? openAt(message.room_id, message.seq) : panes.openThread(message.room_id, message.thread_seq),
 });
 
 // --- navigation ---------------------------------------------------------------------
@@ -218,10 +189,11 @@ function startChat() {
   showTopbar();
   if (socket) return;
   state.reset(auth.user);
-  connections = 0;
-  socket = new ChatSocket(auth, socketEvents);
+  const page = { auth, state, actions, directory, reads, panes, navigate };
+  socket = new ChatSocket(auth, socketEvents(page));
   socket.start();
   loadRooms();
+  panes.start();
 }
 
 function stopChat() {
@@ -229,6 +201,7 @@ function stopChat() {
   socket.stop();
   socket = null;
   directory.stop();
+  panes.stop();
   reads.reset();
   state.reset(null);
 }

@@ -1,11 +1,15 @@
-// One message of the log as an <li>: author, time, body, "(edited)", and the controls
-// the user may use on it: Edit (their own messages, an inline form) and Delete (their
-// own, or any in a room they own or as an admin; asked once more first). A deleted
-// message keeps its place as a tombstone and never shows its old text.
-// Buttons carry data-action; the room view handles them (one listener for the log).
+// One message of the log as an <li>: author, time, body (mentions marked), "(edited)",
+// its reactions, its thread (how many replies, the last one when), "Pinned", and the
+// controls the user may use on it: Reply (a thread), React, Pin or Unpin (members),
+// Edit (their own messages, an inline form) and Delete (their own, or any in a room they
+// own or as an admin; asked once more first). A deleted message keeps its place as a
+// tombstone and never shows its old text.
+// Buttons carry data-action; the views handle them (one listener per list).
 // The author's name opens "Message <name>" (user-menu.js), except on the user's own.
 
 import { el } from "./dom.js";
+import { mentionKinds, mentionRuns, mentionsUser } from "./mentions.js";
+import { reactionRow } from "./reactions.js";
 import { userName } from "./user-menu.js";
 
 export const MAX_BODY = 4000;
@@ -15,6 +19,25 @@ function button(text, action, className = "link") {
   node.type = "button";
   node.dataset.action = action;
   return node;
+}
+
+/** What the user may do to `message` of the open room (state: ChatState), for messageItem. */
+export function messageOptions(state, message) {
+  const me = state.me;
+  const room = state.current;
+  const own = Boolean(me && message.user.id === me.id);
+  const manages = Boolean(me && (me.is_admin || room.room.owner_id === me.id));
+  const writes = room.member;
+  return {
+    own,
+    canEdit: own,
+    canDelete: own || manages,
+    canReply: writes && message.thread_seq == null,
+    canReact: writes,
+    canPin: writes || Boolean(me && me.is_admin),
+    names: room.names,
+    meId: me ? me.id : null,
+  };
 }
 
 export function dayKey(date) {
@@ -57,12 +80,40 @@ function timeOf(iso, className = "") {
   return time;
 }
 
+function count(n, one, many) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** The root's thread: how many replies, and when the last one came; it opens the thread. */
+function threadSummary(message) {
+  const summary = button(count(message.reply_count, "reply", "replies"), "open-thread", "link thread-summary");
+  if (message.last_reply_at) {
+    const time = timeOf(message.last_reply_at, "last-reply");
+    time.textContent = `last reply ${time.textContent}`;
+    summary.append(" · ", time);
+  }
+  return summary;
+}
+
+/** The body as text nodes, with the mentions the message holds marked (never markup from it). */
+function bodyOf(message, names, meId) {
+  const body = el("p", "body");
+  for (const run of mentionRuns(message.body ?? "", mentionKinds(message, names, meId))) {
+    if (run.mention === null) body.append(document.createTextNode(run.text));
+    else body.append(el("span", `mention mention-${run.mention}`, run.text));
+  }
+  return body;
+}
+
 /**
- * options: own (the user wrote it), canEdit, canDelete,
+ * options: own (the user wrote it), canEdit, canDelete, canReply (a top-level message, the
+ *   user a member), canReact, canPin, thread (show its thread's summary), names (id →
+ *   username, for mentions and who reacted), meId,
  *   mode: "" | "editing" | "confirming", draft (the editor's text), error (under the message)
  */
 export function messageItem(message, options = {}) {
   const { own = false, canEdit = false, canDelete = false, mode = "", draft = "", error = "" } = options;
+  const { canReply = false, canReact = false, canPin = false, thread = false, names = new Map(), meId = null } = options;
   const item = el("li", "message");
   if (own) item.classList.add("own");
   const meta = el("div", "meta");
@@ -71,23 +122,34 @@ export function messageItem(message, options = {}) {
   if (message.deleted) {
     item.classList.add("deleted");
     item.append(meta, el("p", "body tombstone", "message deleted"));
+    if (thread && message.reply_count) item.append(threadSummary(message));
     return item;
   }
+  if (message.pinned) {
+    item.classList.add("pinned");
+    meta.append(el("span", "pin-mark", "Pinned"));
+  }
+  if (!own && message.seq !== undefined && mentionsUser(message, meId)) item.classList.add("mentions-me");
   if (mode === "editing") {
     item.append(meta, editor(message, draft));
   } else {
     // "(edited)" follows the text, not the meta line: a grouped message hides its meta.
     const content = el("div", "content");
-    content.append(el("p", "body", message.body));
+    content.append(bodyOf(message, names, meId));
     if (message.edited_at) {
       const edited = el("span", "edited", "(edited)");
       edited.title = `edited ${new Date(message.edited_at).toLocaleString()}`;
       content.append(edited);
     }
     item.append(meta, content);
-    if ((canEdit || canDelete) && mode !== "confirming") {
+    const tools = [];
+    if (canReply) tools.push(button("Reply", "reply", "link tool"));
+    if (canReact) tools.push(button("React", "react", "link tool"));
+    if (canPin) tools.push(button(message.pinned ? "Unpin" : "Pin", message.pinned ? "unpin" : "pin", "link tool"));
+    if ((tools.length || canEdit || canDelete) && mode !== "confirming") {
       // Beside the body, not in the meta line: a grouped message hides its meta.
       const actions = el("div", "actions");
+      actions.append(...tools);
       if (canEdit) actions.append(button("Edit", "edit"));
       if (canDelete) actions.append(button("Delete", "delete"));
       item.append(actions);
@@ -95,6 +157,8 @@ export function messageItem(message, options = {}) {
     }
     if (mode === "confirming") item.append(confirmation());
   }
+  if (message.reactions && message.reactions.length) item.append(reactionRow(message, names, meId, canReact));
+  if (thread && message.reply_count) item.append(threadSummary(message));
   if (error) item.append(el("p", "error", error));
   return item;
 }

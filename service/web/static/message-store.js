@@ -34,6 +34,7 @@ function insertSorted(seqs, seq) {
 
 export class MessageStore {
   constructor() {
+    this.names = new Map(); // user id → username: authors, who changed something, members
     this.clearMessages();
   }
 
@@ -67,6 +68,7 @@ export class MessageStore {
     for (const incoming of messages) {
       const seq = incoming.seq;
       const held = this.messages.get(seq);
+      if (incoming.user) this.names.set(incoming.user.id, incoming.user.username);
       if (held) {
         if (replaces(incoming, held) && !sameState(incoming, held)) {
           this.messages.set(seq, normalized(incoming));
@@ -93,6 +95,7 @@ export class MessageStore {
   /** Any stream frame but a new message: the seqs of the messages held that changed. */
   applyEntry(frame) {
     const changed = [];
+    if (frame.user) this.names.set(frame.user.id, frame.user.username);
     for (const effect of effectsOf(frame)) {
       const held = this.messages.get(effect.target);
       if (held) {

@@ -1,10 +1,11 @@
-// The open room's People panel: who is online, the members (the owner adds and removes
-// them), and "Leave room" for a member who is not its owner. A conversation's two
+// The open room's People panel: who is online, the members (the owner adds them, with
+// the names of users offered as they type, and removes them), and "Leave room" for a member who is not its owner. A conversation's two
 // members are fixed. Others' names open "Message <name>" (user-menu.js).
 // It renders ChatState and sends intents; it fetches nothing itself.
 
 import { $, el } from "./dom.js";
 import { isDirect } from "./names.js";
+import { UserSearch } from "./user-search.js";
 import { userName } from "./user-menu.js";
 
 /** The list's items drawn again; a name that had the focus keeps it. */
@@ -18,13 +19,14 @@ function redraw(list, items) {
 
 export class PeopleView {
   /** intents: addMember(username) → Promise<error text>, removeMember(user) → Promise<error text>,
-   * leave() → Promise<error text> */
+   * leave() → Promise<error text>, lookup(prefix, limit) → Promise<[User]> (names offered while typed) */
   constructor(state, intents) {
     this.state = state;
     this.intents = intents;
     this.roomId = null;
     state.onChange((what, roomId) => this.#changed(what, roomId));
     $("add-member").addEventListener("submit", (event) => this.#addMember(event));
+    new UserSearch($("member-username"), "member-suggestions", intents.lookup);
     $("leave-room").addEventListener("click", () => this.#leave());
     // On a phone the panel starts folded, leaving the height to the conversation.
     if (matchMedia("(max-width: 40rem)").matches) $("people-details").open = false;

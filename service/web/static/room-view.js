@@ -1,23 +1,28 @@
 // The open room: its messages by seq with day separators and runs of one author grouped,
-// edits and deletes applied in place, the user's Edit and Delete controls, pending sends,
-// who is typing, and the composer (or, in a public room the user has not joined, "Join").
+// changes applied in place (edits, deletes, reactions, pins, reply counts), the message
+// buttons (Reply, React, Pin; Edit and Delete where the user may), pending sends, and
+// the composer with @ completion (or, in a public room the user has not joined, "Join").
 // A message opened from a search is scrolled to and marked; a window of older history
 // opened there shows where it ends ("Show newer messages", room-state.js's hole).
 // It renders ChatState and sends intents; it fetches nothing itself.
 
-import { $, el } from "./dom.js";
+import { $ } from "./dom.js";
 import { anchorOf, centre, isAtEnd, restore, scrollToEnd } from "./log-scroll.js";
+import { MentionInput } from "./mention-input.js";
 import { MessageControls } from "./message-controls.js";
-import { dayKey, daySeparator, holeItem, messageItem } from "./message-item.js";
+import { dayKey, daySeparator, holeItem, messageItem, messageOptions } from "./message-item.js";
+import { handleMessageButtons } from "./message-tools.js";
 import { isDirect, roomLabel } from "./names.js";
+import { pendingItems } from "./pending-items.js";
 
 const GROUP_WITHIN_MS = 5 * 60_000;
 
 export class RoomView {
   /** intents: send(body), typing(), stoppedTyping(), loadOlder(), back(), discard(clientMsgId),
    * join() → Promise<error text>, edit(seq, body) → Promise<error text>, remove(seq) → Promise<error text>,
-   * fillHole() → Promise<error text> */
-  constructor(state, intents) {
+   * fillHole() → Promise<error text>, react(seq, emoji, add) → Promise<error text>,
+   * pin(seq, on) → Promise<error text>, openThread(seq); picker: the page's ReactionPicker */
+  constructor(state, intents, picker) {
     this.state = state;
     this.intents = intents;
     this.roomId = null;
@@ -28,6 +33,14 @@ export class RoomView {
       message: (seq) => this.state.current?.messages.get(seq),
       redraw: (seq, focus) => this.#redraw(seq, focus),
     });
+
+    const tools = {
+      message: (seq) => this.state.current?.messages.get(seq),
+      meId: () => this.state.me?.id ?? null,
+      failed: (seq, text) => ($("room-notice").textContent = text),
+    };
+    handleMessageButtons($("messages"), picker, intents, tools);
+    new MentionInput($("message-input"), () => this.state.current?.members ?? [], tools.meId);
 
     state.onChange((what, roomId, detail) => this.#changed(what, roomId, detail));
     $("back").addEventListener("click", () => intents.back());
@@ -69,7 +82,6 @@ export class RoomView {
     this.#renderMembership();
     this.#renderAll();
     this.#renderPending();
-    this.#renderTyping();
     scrollToEnd($("log-scroll"));
   }
 
@@ -110,7 +122,7 @@ export class RoomView {
     } else if (what === "messages") this.#renderNew();
     else if (what === "updated") this.#renderUpdated(detail);
     else if (what === "pending") this.#renderPending();
-    else if (what === "typing") this.#renderTyping();
+    else if (what === "members") this.#renderAll(); // names for mentions and reactions
   }
 
   #renderHeader() {
@@ -221,11 +233,7 @@ export class RoomView {
   }
 
   #messageItem(message) {
-    const me = this.state.me;
-    const room = this.state.current;
-    const own = Boolean(me && message.user.id === me.id);
-    const manages = Boolean(me && (me.is_admin || room.room.owner_id === me.id));
-    const options = { own, canEdit: own, canDelete: own || manages, ...this.controls.of(message.seq) };
+    const options = { ...messageOptions(this.state, message), thread: true, ...this.controls.of(message.seq) };
     const item = messageItem(message, options);
     item.dataset.seq = String(message.seq);
     if (message.seq === this.marked) {
@@ -272,37 +280,12 @@ export class RoomView {
 
   #renderPending() {
     const room = this.state.current;
-    const me = this.state.me;
     const atEnd = isAtEnd($("log-scroll"));
-    const items = [...room.pending].map(([id, entry]) => {
-      const item = messageItem({ user: me, body: entry.body, created_at: null }, { own: true });
-      item.classList.add(entry.failed === null ? "pending" : "failed");
-      item.dataset.clientMsgId = id;
-      item.append(el("span", "state", entry.failed === null ? "sending…" : `not sent: ${entry.failed}`));
-      if (entry.failed !== null) {
-        const discard = el("button", "link", "Discard");
-        discard.type = "button";
-        discard.addEventListener("click", () => {
-          this.intents.discard(id);
-          $("message-input").focus();
-        });
-        item.append(discard);
-      }
-      return item;
-    });
-    $("pending").replaceChildren(...items);
+    const discard = (id) => {
+      this.intents.discard(id);
+      $("message-input").focus();
+    };
+    $("pending").replaceChildren(...pendingItems(room, this.state.me, null, discard));
     if (atEnd) scrollToEnd($("log-scroll"));
-  }
-
-  // Typing.
-
-  #renderTyping() {
-    const room = this.state.current;
-    const names = this.state.connection.state === "live" ? [...room.typists.values()].map((t) => t.username).sort() : [];
-    let text = "";
-    if (names.length === 1) text = `${names[0]} is typing…`;
-    else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
-    else if (names.length > 2) text = `${names.length} people are typing…`;
-    $("typing").textContent = text;
   }
 }

@@ -1,10 +1,12 @@
 // The sidebar: the user's rooms, the most recently active first, with their unread
-// counts; their direct conversations the same way, each named after the other user;
-// below them the public rooms they may open and join, by name. The open room is
-// marked. It renders ChatState and sends intents; it fetches nothing itself.
+// counts and, apart, how many of those mention the user; their direct conversations the
+// same way, each named after the other user, and a field to write to someone by name;
+// below them the public rooms they may open and join, by name. The open room is marked.
+// It renders ChatState and sends intents; it fetches nothing itself.
 
 import { $, el } from "./dom.js";
 import { isDirect, roomLabel } from "./names.js";
+import { UserSearch } from "./user-search.js";
 
 /** The list holds `items` in this order; nodes already in place are not touched, so a
  * render does not take the focus from the button the user is on. */
@@ -17,13 +19,16 @@ function place(list, items) {
 }
 
 export class SidebarView {
-  /** intents: open(roomId), refresh(), newRoom() */
+  /** intents: open(roomId), refresh(), newRoom(), message(username) → Promise<error text> (a
+   * direct conversation), lookup(prefix, limit) → Promise<[User]> (names offered while typed) */
   constructor(state, intents) {
     this.state = state;
     this.intents = intents;
     this.buttons = new Map(); // room id → <button>, reused so focus survives a render
     $("rooms-refresh").addEventListener("click", () => intents.refresh());
     $("new-room").addEventListener("click", () => intents.newRoom());
+    $("new-dm").addEventListener("submit", (event) => this.#message(event));
+    new UserSearch($("dm-username"), "dm-suggestions", intents.lookup);
     state.onChange((what) => {
       if (what === "rooms" || what === "current") this.render();
     });
@@ -53,6 +58,21 @@ export class SidebarView {
     back.title = `${unreadElsewhere} unread in other rooms`;
   }
 
+  /** "Message someone": the conversation with that user, started or reopened. */
+  async #message(event) {
+    event.preventDefault();
+    const input = $("dm-username");
+    const username = input.value.trim();
+    $("new-dm-error").textContent = "";
+    if (!username) {
+      $("new-dm-error").textContent = "Enter a username.";
+      return;
+    }
+    const text = await this.intents.message(username);
+    $("new-dm-error").textContent = text;
+    if (!text) input.value = "";
+  }
+
   #item(roomState, member) {
     const { room } = roomState;
     let button = this.buttons.get(room.id);
@@ -66,6 +86,13 @@ export class SidebarView {
     const unread = member ? roomState.unread : 0;
     const parts = [el("span", "room-name", roomLabel(room, this.state.me))];
     if (room.private && !isDirect(room)) parts.push(el("span", "badge", "private"));
+    const mentions = member ? roomState.mentions : 0;
+    if (mentions) {
+      // Apart from the unread count: mentions of the user among those unread messages.
+      const badge = el("span", "mention-count", `@${mentions}`);
+      badge.title = `${mentions} mentioning you`;
+      parts.push(badge, el("span", "visually-hidden", mentions === 1 ? " mention of you" : " mentions of you"));
+    }
     if (unread) {
       const badge = el("span", "unread", String(unread));
       badge.title = `${unread} unread`;

@@ -5,10 +5,9 @@
 // subscriptions (messages, typing, reads) goes through the Outbox (outbox.js).
 
 import { SignedOut } from "./api.js";
+import { Heartbeat } from "./heartbeat.js";
 import { Outbox } from "./outbox.js";
 
-const PING_EVERY_MS = 25_000;
-const PONG_WITHIN_MS = 10_000;
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15_000;
 const STREAM_FRAMES = new Set(["message", "edit", "delete", "reaction", "pin"]);
@@ -60,8 +59,10 @@ export class ChatSocket {
     this.stopped = false;
     this.attempt = 0;
     this.reconnectTimer = 0;
-    this.pingTimer = 0;
-    this.pongTimer = 0;
+    this.heartbeat = new Heartbeat(
+      () => this.sendFrame({ type: "ping" }),
+      () => this.#silent(),
+    );
   }
 
   start() {
@@ -73,7 +74,7 @@ export class ChatSocket {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
     this.outbox.stop();
-    this.#stopPinging();
+    this.heartbeat.stop();
     if (this.socket) {
       const socket = this.socket;
       this.socket = null;
@@ -160,7 +161,7 @@ export class ChatSocket {
       } catch {
         return;
       }
-      this.#heard();
+      this.heartbeat.heard();
       this.#frame(frame);
     };
     socket.onclose = (event) => {
@@ -223,7 +224,7 @@ export class ChatSocket {
     this.me = frame.user;
     this.open = true;
     this.listener.hello(frame.user);
-    this.#startPinging();
+    this.heartbeat.start();
     if (this.rooms.size) this.#sendSubscribe([...this.rooms.keys()]);
     else this.#live();
   }
@@ -300,7 +301,7 @@ export class ChatSocket {
     this.socket = null;
     this.open = false;
     for (const sub of this.rooms.values()) sub.synced = false;
-    this.#stopPinging();
+    this.heartbeat.stop();
     if (this.stopped) return;
     if (code === 1008 && reason === "token expired") {
       this.rejectedToken = this.usedToken;
@@ -329,25 +330,6 @@ export class ChatSocket {
     if (this.stopped) return; // the page already moved on
     this.stop();
     this.listener.ended(reason);
-  }
-
-  // Pings find a dead connection that never closes (a laptop waking up, a dropped NAT entry).
-  #startPinging() {
-    this.#stopPinging();
-    this.pingTimer = setInterval(() => {
-      this.sendFrame({ type: "ping" });
-      clearTimeout(this.pongTimer);
-      this.pongTimer = setTimeout(() => this.#silent(), PONG_WITHIN_MS);
-    }, PING_EVERY_MS);
-  }
-
-  #stopPinging() {
-    clearInterval(this.pingTimer);
-    clearTimeout(this.pongTimer);
-  }
-
-  #heard() {
-    clearTimeout(this.pongTimer);
   }
 
   #silent() {

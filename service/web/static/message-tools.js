@@ -1,0 +1,34 @@
+// Reply, the thread's summary, Pin and Unpin on the messages of a list (the log, a
+// thread, the pinned ones), and their reactions (reactions.js): one listener per list
+// handles every message's buttons (data-action).
+
+import { handleReactions } from "./reactions.js";
+
+/**
+ * intents: openThread(seq), pin(seq, on) → Promise<error text>;
+ * view: failed(seq, text) shows why a pin did not go through.
+ */
+export function handleMessageTools(list, intents, view) {
+  list.addEventListener("click", async (event) => {
+    const button = event.target instanceof Element ? event.target.closest("button[data-action]") : null;
+    const item = button && button.closest("li[data-seq]");
+    if (!item) return;
+    const seq = Number(item.dataset.seq);
+    const action = button.dataset.action;
+    if (action === "reply" || action === "open-thread") intents.openThread(seq);
+    else if (action === "pin" || action === "unpin") {
+      button.disabled = true;
+      const text = await intents.pin(seq, action === "pin");
+      button.disabled = false;
+      if (text) view.failed(seq, text);
+    }
+  });
+}
+
+/** Every button of a message but Edit and Delete (message-controls.js), on `list`.
+ * intents: as handleMessageTools's, and react(seq, emoji, add) → Promise<error text>;
+ * view: failed(seq, text), message(seq) → Message, meId(). */
+export function handleMessageButtons(list, picker, intents, view) {
+  handleReactions(list, picker, intents, view);
+  handleMessageTools(list, intents, view);
+}

@@ -1,0 +1,68 @@
+// What the socket tells the page (socket.js's events), into the state and to whoever
+// acts on it: the read markers, a truncated replay's gap paged, rooms added and ended,
+// the login ended. One listener per socket: its first hello is not a reconnect.
+
+import { SignedOut } from "./api.js";
+
+/** page: {auth, state, actions (RoomActions), directory, reads (ReadTracker), panes,
+ * navigate(hash, notice)} */
+export function socketEvents(page) {
+  const { auth, state, actions, directory, reads, panes } = page;
+  let connections = 0; // hellos on this socket: after the first, counts are asked again
+  return {
+    status(connection, detail) {
+      if (connection !== "live") state.unsynced();
+      state.setConnection(connection, detail);
+    },
+    hello(user) {
+      state.setMe(user);
+      connections += 1;
+      if (connections > 1) {
+        directory.recount(); // reads made elsewhere while away are not replayed
+        panes.threads.refresh();
+      }
+    },
+    welcome(roomId, room, online) {
+      state.welcome(roomId, room, online);
+    },
+    stream(roomId, frame) {
+      state.applyStream(roomId, [frame]);
+    },
+    synced(roomId, info) {
+      state.synced(roomId, info);
+      reads.flush(); // reads the room could not take while it was not live
+    },
+    gap(roomId, afterSeq, beforeSeq) {
+      actions.pageGap(roomId, afterSeq, beforeSeq).catch((error) => {
+        if (!(error instanceof SignedOut)) console.warn("chat: missed messages could not be loaded", error);
+      });
+    },
+    read(roomId, seq, thread) {
+      if (thread === null) state.readMoved(roomId, seq);
+      else panes.threadRead(roomId, thread, seq);
+    },
+    acknowledged(roomId, clientMsgId) {
+      state.acknowledged(roomId, clientMsgId);
+    },
+    failed(roomId, clientMsgId, detail) {
+      state.failed(roomId, clientMsgId, detail);
+    },
+    typing(roomId, user) {
+      state.typing(roomId, user);
+    },
+    presence(roomId, event, user) {
+      state.presence(roomId, event, user);
+    },
+    roomAdded(room) {
+      actions.follow([room]);
+    },
+    roomEnded(roomId, reason) {
+      actions.endRoom(roomId, reason);
+    },
+    ended(reason) {
+      // signOut tells the page (Auth's callback), which shows the sign-in view with the reason.
+      if (auth.user) auth.signOut(reason);
+      else page.navigate("#/login", `Signed out: ${reason}.`);
+    },
+  };
+}
