@@ -44,9 +44,11 @@ def test_controls_only_on_messages_the_user_may_change(
     mine, theirs = max_.message("from a member"), max_.message("from the owner")
     expect(mine.get_by_role("button", name="Edit")).to_have_count(1)
     expect(mine.get_by_role("button", name="Delete")).to_have_count(1)
-    # No controls on another's message: its one button is the author's name ("Message <name>").
-    expect(theirs.locator("button:not(.user-link)")).to_have_count(0)
-    expect(theirs.get_by_role("button")).to_have_text([re.compile(r"^olga_")])
+    # No Edit or Delete on another's message: besides the author's name ("Message <name>"),
+    # its buttons are those of any member (Reply, React, Pin).
+    expect(theirs.locator("button:not(.user-link):not(.tool)")).to_have_count(0)
+    expect(theirs.locator("button.user-link")).to_have_text([re.compile(r"^olga_")])
+    expect(theirs.locator("button.tool")).to_have_text(["Reply", "React", "Pin"])
     # Olga owns the room: she edits her own and deletes any, but edits no one else's.
     expect(olga.message("from the owner").get_by_role("button", name="Edit")).to_have_count(1)
     expect(olga.message("from a member").get_by_role("button", name="Delete")).to_have_count(1)
