@@ -64,9 +64,9 @@ def git_out(*cmd: str) -> str:
     return done.stdout.strip()
 
 
-def overlay(dest: Path) -> int:
-    """Copy the working tree's changes against HEAD (deletions too) and its untracked files into dest."""
-    changed = git_out("diff", "--name-only", "-z", "--no-renames", "HEAD").split("\0")
+def overlay(dest: Path, commit: str) -> int:
+    """Copy the working tree's changes against commit (deletions too) and its untracked files into dest."""
+    changed = git_out("diff", "--name-only", "-z", "--no-renames", commit).split("\0")
     untracked = git_out("ls-files", "-z", "--others", "--exclude-standard").split("\0")
     paths = [p for p in changed + untracked if p]
     for path in paths:
@@ -86,7 +86,7 @@ def worktree(rev: str | None, dest: Path) -> Iterator[tuple[Path, str]]:
     try:
         what = f"{rev or 'working tree'} = {commit[:10]} {git_out('log', '-1', '--format=%s', commit)[:60]}"
         if rev is None:
-            what += f" + {overlay(dest)} changed or new files"
+            what += f" + {overlay(dest, commit)} changed or new files"
         yield dest, what
     finally:
         git("worktree", "remove", "--force", str(dest))
@@ -171,7 +171,9 @@ def figures(result: dict[str, Any]) -> dict[str, dict[str, float]]:
             label = f"{r.get('size', '')} {r['target']} {r.get('mode', '')}"
             label += f" ×{r['instances']}" if r.get("instances") else ""
             shown = found.setdefault(name, {})
-            for metric in (speed, cost, "p99_ms" if r.get("mode") == "rate" else "", "others_server_core_pct"):
+            # At a fixed rate the throughput is the rate asked for: latency instead.
+            rate = r.get("mode") == "rate"
+            for metric in ("p99_ms" if rate else speed, cost, "others_server_core_pct"):
                 if metric and r.get(metric) is not None:
                     shown[f"{label}: {metric}"] = r[metric]
             others = r.get("others_server_core_pct")
