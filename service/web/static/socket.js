@@ -1,5 +1,5 @@
 // The one socket to /ws: its subscriptions and each room's cursor, the highest seq of
-// the room's stream received (messages, edits and deletes alike). After every
+// the room's stream received (messages, replies, edits, deletes, reactions, pins alike). After every
 // (re)connect one subscribe frame resumes every room from its own cursor, so each seq
 // reaches the listener once, in order, with no gap. What the page sends besides
 // subscriptions (messages, typing, reads) goes through the Outbox (outbox.js).
