@@ -1,12 +1,12 @@
 """Dependencies on what the lifespan built (main.py), one alias per thing: a route
 takes the ones it uses. Each reads its own name on `app.state`, in the event
 loop (a plain function would cost a thread hop per request); the domains' own
-live beside them (auth/dependencies.py: TokenCodecDep, HasherDep, ThrottleDep;
-messages/router.py: WriterDep)."""
+live beside them (auth/dependencies.py: TokenCodecDep, HasherDep, ThrottleDep)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -14,16 +14,16 @@ from service.config import Settings
 from service.control import ControlPublisher
 
 
-async def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+def from_state(name: str) -> Callable[[Request], Awaitable[Any]]:
+    """A dependency on what the lifespan keeps as `app.state.<name>`; the alias
+    that uses it (Annotated[T, Depends(...)]) gives its type."""
+
+    async def dependency(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    return dependency
 
 
-async def _control(request: Request) -> ControlPublisher:
-    control: ControlPublisher = request.app.state.control
-    return control
-
-
-SettingsDep = Annotated[Settings, Depends(_settings)]
+SettingsDep = Annotated[Settings, Depends(from_state("settings"))]
 # Control events for every instance's sockets, told after the change committed.
-ControlPublisherDep = Annotated[ControlPublisher, Depends(_control)]
+ControlPublisherDep = Annotated[ControlPublisher, Depends(from_state("control"))]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 
 from service.auth.models import User
@@ -10,27 +10,12 @@ from service.auth.security import PasswordHasher, TokenClaims, TokenCodec, Token
 from service.auth.service import user_for_access_token
 from service.auth.throttle import LoginThrottle
 from service.db import SessionDep
+from service.dependencies import from_state
 from service.errors import Unauthorized
 
-
-async def _codec(request: Request) -> TokenCodec:
-    codec: TokenCodec = request.app.state.codec
-    return codec
-
-
-async def _hasher(request: Request) -> PasswordHasher:
-    hasher: PasswordHasher = request.app.state.hasher
-    return hasher
-
-
-async def _throttle(request: Request) -> LoginThrottle:
-    throttle: LoginThrottle = request.app.state.throttle
-    return throttle
-
-
-TokenCodecDep = Annotated[TokenCodec, Depends(_codec)]
-HasherDep = Annotated[PasswordHasher, Depends(_hasher)]
-ThrottleDep = Annotated[LoginThrottle, Depends(_throttle)]
+TokenCodecDep = Annotated[TokenCodec, Depends(from_state("codec"))]
+HasherDep = Annotated[PasswordHasher, Depends(from_state("hasher"))]
+ThrottleDep = Annotated[LoginThrottle, Depends(from_state("throttle"))]
 
 # auto_error=False: a missing token gets our 401 body, like every other auth failure.
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)

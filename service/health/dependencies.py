@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Protocol
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service.dependencies import from_state
 from service.metrics import Metrics
 
 
@@ -16,21 +17,6 @@ class Reachable(Protocol):
         ...
 
 
-async def _read_engine(request: Request) -> AsyncEngine:
-    engine: AsyncEngine = request.app.state.read_engine
-    return engine
-
-
-async def _broker(request: Request) -> Reachable:
-    broker: Reachable = request.app.state.broker
-    return broker
-
-
-async def _metrics(request: Request) -> Metrics:
-    metrics: Metrics = request.app.state.metrics
-    return metrics
-
-
-ReadEngineDep = Annotated[AsyncEngine, Depends(_read_engine)]
-BrokerDep = Annotated[Reachable, Depends(_broker)]
-MetricsDep = Annotated[Metrics, Depends(_metrics)]
+ReadEngineDep = Annotated[AsyncEngine, Depends(from_state("read_engine"))]
+BrokerDep = Annotated[Reachable, Depends(from_state("broker"))]
+MetricsDep = Annotated[Metrics, Depends(from_state("metrics"))]

@@ -3,8 +3,9 @@ from __future__ import annotations
 from typing import Annotated, Protocol
 
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
+from service.dependencies import from_state
 from service.errors import error_responses
 from service.rooms.dependencies import READER_ERRORS, ReadableRoom
 from service.rooms.schemas import UserList
@@ -20,12 +21,7 @@ class Online(Protocol):
         ...
 
 
-async def _online(request: Request) -> Online:
-    roster: Online = request.app.state.roster
-    return roster
-
-
-OnlineDep = Annotated[Online, Depends(_online)]
+OnlineDep = Annotated[Online, Depends(from_state("roster"))]
 
 
 @router.get("/{room_id}/presence", response_model=UserList, responses=error_responses(*READER_ERRORS))
