@@ -3,7 +3,7 @@ the OpenAPI document declares those answers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -17,11 +17,15 @@ from starlette.routing import Match
 
 
 class ServiceError(Exception):
+    """`code`: a name a client can act on (as the socket's error frames have), for
+    answers that differ only by it: then `{"detail":{"code","message"}}`."""
+
     status_code = 400
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, code: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.code = code
 
 
 class Unauthorized(ServiceError):
@@ -54,8 +58,8 @@ class Unavailable(ServiceError):
 
     status_code = 503
 
-    def __init__(self, detail: str, retry_after: int = 1) -> None:
-        super().__init__(detail)
+    def __init__(self, detail: str, retry_after: int = 1, *, code: str | None = None) -> None:
+        super().__init__(detail, code=code)
         self.retry_after = retry_after
 
 
@@ -64,7 +68,8 @@ async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
     if isinstance(exc, TooManyRequests | Unavailable):
         headers = {"Retry-After": str(exc.retry_after)}
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+    detail = exc.detail if exc.code is None else {"code": exc.code, "message": exc.detail}
+    return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -138,6 +143,15 @@ class ErrorOut(BaseModel):
     detail: str
 
 
+class CodedDetail(BaseModel):
+    code: str
+    message: str
+
+
+class CodedErrorOut(BaseModel):
+    detail: CodedDetail | str
+
+
 class ValidationIssue(BaseModel):
     type: str
     loc: list[str | int]
@@ -171,12 +185,13 @@ BODY_ERRORS = (400, 413, 422)  # any route that reads a body
 BEARER_ERRORS = (401,)  # any route behind the bearer token
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The `responses=` of a route that can answer these error statuses."""
+def error_responses(*statuses: int, coded: Collection[int] = ()) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route that can answer these error statuses; those
+    `coded` may carry a code (ServiceError.code)."""
     responses: dict[int | str, dict[str, Any]] = {}
     for status in sorted(set(statuses)):
         description, model = _ERRORS[status]
-        responses[status] = {"description": description, "model": model}
+        responses[status] = {"description": description, "model": CodedErrorOut if status in coded else model}
         if status in _HEADERS:
             responses[status]["headers"] = _HEADERS[status]
     return responses

@@ -1,5 +1,5 @@
 """Per-user limits on costly actions: searches, rooms and direct conversations created,
-user directory lookups.
+user directory lookups, messages sent over REST.
 
 Each action has a moving window (the `limits` library's notation, from settings),
 counted in memory, or in Redis when CHAT_REDIS_URL is set so every instance shares
@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from limits import RateLimitItem, parse
+from limits import RateLimitItem, RateLimitItemPerSecond, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
@@ -39,6 +39,7 @@ class Action(StrEnum):
     CREATE_ROOM = "create_room"
     OPEN_DM = "open_dm"
     LOOK_UP_USERS = "look_up_users"
+    SEND_MESSAGE = "send_message"  # over REST; a socket has its own bucket
 
 
 _REFUSALS = {
@@ -46,7 +47,15 @@ _REFUSALS = {
     Action.CREATE_ROOM: "too many rooms created; retry later",
     Action.OPEN_DM: "too many direct conversations opened; retry later",
     Action.LOOK_UP_USERS: "too many user lookups; retry later",
+    Action.SEND_MESSAGE: "sending too fast; retry later",
 }
+
+
+def send_rate(per_second: float, burst: int) -> RateLimitItem:
+    """A socket's token bucket (CHAT_RATE_PER_SECOND, CHAT_RATE_BURST) as a moving
+    window: `burst` at once, then `per_second` on average, in whole seconds."""
+    seconds = max(1, math.ceil(burst / per_second))
+    return RateLimitItemPerSecond(max(burst, math.floor(per_second * seconds)), seconds)
 
 
 def limiter_storage(settings: Settings, name: str) -> tuple[Storage, Callable[[], Awaitable[None]] | None]:
@@ -108,6 +117,7 @@ class UserLimits:
             Action.CREATE_ROOM: parse(settings.room_create_limit_per_user),
             Action.OPEN_DM: parse(settings.dm_create_limit_per_user),
             Action.LOOK_UP_USERS: parse(settings.user_lookup_limit_per_user),
+            Action.SEND_MESSAGE: send_rate(settings.rate_per_second, settings.rate_burst),
         }
         self._storage, self._close = limiter_storage(settings, "user")
         self._limiter = MovingWindowRateLimiter(self._storage)
