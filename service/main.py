@@ -23,6 +23,8 @@ from service.direct.router import router as direct_router
 from service.errors import install_error_handlers
 from service.health.router import router as health_router
 from service.markers.router import router as markers_router
+from service.messages.pins_router import router as pins_router
+from service.messages.reactions_router import router as reactions_router
 from service.messages.router import router as messages_router
 from service.messages.writer import MessageWriter
 from service.metrics import Metrics
@@ -101,6 +103,8 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     app.include_router(auth_router, prefix=API_PREFIX)
     app.include_router(rooms_router, prefix=API_PREFIX)
     app.include_router(messages_router, prefix=API_PREFIX)
+    app.include_router(reactions_router, prefix=API_PREFIX)
+    app.include_router(pins_router, prefix=API_PREFIX)
     app.include_router(markers_router, prefix=API_PREFIX)
     app.include_router(direct_router, prefix=API_PREFIX)
     app.include_router(search_router, prefix=API_PREFIX)

@@ -1,10 +1,11 @@
-"""Helpers for a room's stream (SPEC 3.4, 3.5): edits, deletes, events, read markers,
-against a live server (tests/realtime/conftest.py) and its clients."""
+"""Helpers for a room's stream (SPEC 3.4-3.7): edits, deletes, replies, reactions, pins,
+events, read markers, against a live server (tests/realtime/conftest.py) and its clients."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -14,7 +15,7 @@ from tests.realtime.conftest import Client, LiveServer, auth
 from tests.realtime.mux import Mux
 
 Frame = dict[str, Any]
-STREAM = {"message", "edit", "delete"}
+STREAM = {"message", "edit", "delete", "reaction", "pin"}
 
 
 async def replayed(client: Client) -> tuple[Frame, list[Frame], Frame]:
@@ -40,7 +41,7 @@ async def mux_replayed(mux: Mux, room_id: int) -> tuple[Frame, list[Frame], Fram
 
 
 async def next_entry(client: Client) -> Frame:
-    """The next stream frame (message, edit or delete) on a per-room socket."""
+    """The next stream frame (any kind of entry) on a per-room socket."""
     while (frame := await client.recv())["type"] not in STREAM:
         assert frame["type"] != "error", frame
     return frame
@@ -51,9 +52,10 @@ async def mux_entry(mux: Mux, room_id: int) -> Frame:
     return await mux.next(lambda f: f["type"] in STREAM and f.get("room") == room_id)
 
 
-async def said(client: Client, body: str, client_msg_id: str) -> Frame:
-    """Send on a per-room socket and wait for the echo (other frames are skipped)."""
-    await client.message(body, client_msg_id)
+async def said(client: Client, body: str, client_msg_id: str, thread_seq: int | None = None) -> Frame:
+    """Send on a per-room socket (a reply with `thread_seq`) and wait for the echo (other frames are skipped)."""
+    frame = {"type": "message", "body": body, "client_msg_id": client_msg_id}
+    await client.send(frame if thread_seq is None else {**frame, "thread_seq": thread_seq})
     while True:
         frame = await client.recv()
         assert frame["type"] != "error", frame
@@ -82,6 +84,34 @@ async def edit(server: LiveServer, token: str, room_id: int, seq: int, body: obj
 
 async def delete(server: LiveServer, token: str, room_id: int, seq: int) -> httpx.Response:
     return await server.http.delete(f"/rooms/{room_id}/messages/{seq}", headers=auth(token))
+
+
+async def send(server: LiveServer, token: str, room_id: int, body: str, **fields: object) -> httpx.Response:
+    """POST /rooms/{id}/messages."""
+    return await server.http.post(f"/rooms/{room_id}/messages", json={"body": body, **fields}, headers=auth(token))
+
+
+async def react(server: LiveServer, token: str, room_id: int, seq: int, emoji: str, *, add: bool = True) -> int:
+    """PUT (or DELETE) a reaction, the emoji percent-encoded; the status code."""
+    url = f"/rooms/{room_id}/messages/{seq}/reactions/{quote(emoji, safe='')}"
+    r = await (server.http.put if add else server.http.delete)(url, headers=auth(token))
+    assert r.status_code in (204, 403, 404, 409, 422), r.text
+    return r.status_code
+
+
+async def pin(server: LiveServer, token: str, room_id: int, seq: int, *, add: bool = True) -> int:
+    """PUT (or DELETE) /rooms/{id}/pins/{seq}; the status code."""
+    url = f"/rooms/{room_id}/pins/{seq}"
+    r = await (server.http.put if add else server.http.delete)(url, headers=auth(token))
+    assert r.status_code in (204, 403, 404, 409), r.text
+    return r.status_code
+
+
+async def thread(server: LiveServer, token: str, room_id: int, seq: int, **params: object) -> Frame:
+    r = await server.http.get(f"/rooms/{room_id}/threads/{seq}", params=params, headers=auth(token))
+    assert r.status_code == 200, r.text
+    page: Frame = r.json()
+    return page
 
 
 async def mark(server: LiveServer, token: str, room_id: int, seq: object) -> httpx.Response:

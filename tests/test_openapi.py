@@ -35,6 +35,13 @@ EXPECTED_ERRORS: dict[tuple[str, str], set[int]] = {
     ("get", "/api/v1/rooms/{room_id}/events"): READER,
     ("post", "/api/v1/rooms/{room_id}/read"): READER | BODY,
     ("post", "/api/v1/rooms/{room_id}/join"): READER,
+    ("post", "/api/v1/rooms/{room_id}/messages"): READER | BODY | {409, 429, 503},
+    ("get", "/api/v1/rooms/{room_id}/threads/{seq}"): READER,
+    ("put", "/api/v1/rooms/{room_id}/messages/{seq}/reactions/{emoji}"): READER | {409},
+    ("delete", "/api/v1/rooms/{room_id}/messages/{seq}/reactions/{emoji}"): READER,
+    ("get", "/api/v1/rooms/{room_id}/pins"): READER,
+    ("put", "/api/v1/rooms/{room_id}/pins/{seq}"): READER | {403, 409},
+    ("delete", "/api/v1/rooms/{room_id}/pins/{seq}"): READER | {403},
     ("get", "/api/v1/users/me/rooms"): {401, 422},
     ("post", "/api/v1/rooms/{room_id}/threads/{seq}/read"): READER | BODY,
     ("get", "/api/v1/users/me/threads"): {401, 422},
@@ -85,6 +92,10 @@ def test_errors_declare_the_detail_body(document: dict[str, Any]) -> None:
                 issue = document["components"]["schemas"][detail["items"]["$ref"].rsplit("/", 1)[1]]
                 assert detail["type"] == "array"
                 assert set(issue["properties"]) == set(issue["required"]) == {"type", "loc", "msg"}, key
+            elif "anyOf" in detail:  # a code a client acts on, or words (CodedErrorOut in service/errors.py)
+                coded = document["components"]["schemas"]["CodedDetail"]
+                assert detail["anyOf"] == [{"$ref": "#/components/schemas/CodedDetail"}, {"type": "string"}], key
+                assert set(coded["properties"]) == set(coded["required"]) == {"code", "message"}
             else:
                 assert detail["type"] == "string", (key, status)
 

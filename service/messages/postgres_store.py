@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.messages import changes
 from service.messages.changes import Change
-from service.messages.entries import StoredDelete, StoredEdit, StoreResult
+from service.messages.entries import ChangeEntry, StoreResult
 from service.messages.models import MESSAGE
-from service.messages.sends import Markers, Sends, through_sqlalchemy
+from service.messages.send_transaction import through_sqlalchemy
+from service.messages.sends import Markers, Sends
 from service.messages.store import Pending
 from service.search.words import searchable
 from service.tables import messages
@@ -31,8 +32,8 @@ WHERE rooms.id = c.id
 RETURNING rooms.id, rooms.last_seq
 """)
 _INSERT = text("""
-INSERT INTO messages (room_id, seq, user_id, body, client_msg_id, created_at, kind, deleted, search_text)
-SELECT t.room_id, t.seq, t.user_id, t.body, t.client_msg_id, :created_at, :kind, false, t.search_text
+INSERT INTO messages (room_id, seq, user_id, body, client_msg_id, created_at, kind, deleted, search_text, updated_seq)
+SELECT t.room_id, t.seq, t.user_id, t.body, t.client_msg_id, :created_at, :kind, false, t.search_text, t.seq
 FROM unnest(CAST(:rooms AS bigint[]), CAST(:seqs AS integer[]), CAST(:users AS bigint[]),
             CAST(:bodies AS text[]), CAST(:client_msg_ids AS varchar[]), CAST(:search_texts AS text[]))
     AS t(room_id, seq, user_id, body, client_msg_id, search_text)
@@ -61,10 +62,15 @@ class PostgresStore:
     async def store_sends(
         self, *, sends: Sequence[Pending], look_up_repeats: bool
     ) -> list[StoreResult | BaseException]:
-        return await through_sqlalchemy(self._engine, sends, look_up_repeats=look_up_repeats, write=_write)
+        return await through_sqlalchemy(self._engine, sends, look_up_repeats=look_up_repeats, write=_write, lock=_lock)
 
-    async def apply_change(self, *, change: Change) -> StoredEdit | StoredDelete | None:
+    async def apply_change(self, *, change: Change) -> ChangeEntry | None:
         return await changes.apply(self._engine, change)
+
+
+async def _lock(conn: AsyncConnection, room_ids: list[int]) -> None:
+    """Before a batch's replies are checked: their rooms' locks, in id order."""
+    await conn.execute(_LOCK, {"ids": room_ids})
 
 
 async def _write(conn: AsyncConnection, batch: Sends, now: datetime) -> tuple[Sequence[int], Markers]:

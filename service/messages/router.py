@@ -3,37 +3,26 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from service.auth.dependencies import CurrentUser
 from service.db import SessionDep
 from service.dependencies import SettingsDep
 from service.errors import BODY_ERRORS, NotFound, error_responses
-from service.messages import stream_frames, stream_reads
-from service.messages.changes import MESSAGE_NOT_FOUND
-from service.messages.models import MESSAGE, Message
-from service.messages.schemas import EventPage, MessageEdit, MessageOut, MessagePage
-from service.messages.writer import MessageWriter
+from service.messages import rest_sends, stream_frames, stream_reads
+from service.messages.change_steps import MESSAGE_NOT_FOUND
+from service.messages.dependencies import WriterDep
+from service.messages.schemas import EventPage, MessageEdit, MessageOut, MessagePage, MessageSend, ThreadPage
 from service.paging import MAX_SEQ, Limit, SeqCursor
 from service.rooms.dependencies import READER_ERRORS, ReadableRoom
-from service.rooms.models import Room
+from service.userlimits import Action, UserLimitsDep
 
 router = APIRouter(prefix="/rooms", tags=["messages"])
 
 Seq = Annotated[int, Path(ge=1, le=MAX_SEQ)]
 MAX_EVENTS_PAGE = 500
-
-
-async def _writer(request: Request) -> MessageWriter:
-    writer: MessageWriter = request.app.state.writer
-    return writer
-
-
-# The one place that assigns seq: an edit or a delete is an entry of the stream too.
-WriterDep = Annotated[MessageWriter, Depends(_writer)]
+THREAD_NOT_FOUND = "thread not found"
 
 
 @router.get("/{room_id}/messages", response_model=MessagePage, responses=error_responses(*READER_ERRORS))
@@ -44,10 +33,64 @@ async def room_history(
     before_seq: SeqCursor = None,
     limit: Limit = 50,
 ) -> MessagePage:
+    """The room's top-level messages in their current state (replies are in their threads)."""
     rows, has_more = await stream_reads.history(
         session, room.id, after_seq=after_seq, before_seq=before_seq, limit=limit
     )
     return MessagePage(items=[MessageOut.model_validate(m) for m in rows], has_more=has_more)
+
+
+@router.post(
+    "/{room_id}/messages",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MessageOut,
+    responses={
+        200: {"description": "The original: its client_msg_id was stored already", "model": MessageOut},
+        **error_responses(*READER_ERRORS, *BODY_ERRORS, 409, 429, 503, coded=(409, 503)),
+    },
+)
+async def send_message(
+    body: MessageSend,
+    room: ReadableRoom,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    limits: UserLimitsDep,
+    writer: WriterDep,
+    response: Response,
+) -> MessageOut:
+    """Stored and broadcast exactly as a socket's message frame (a reply with `thread_seq`)."""
+    _check_length(body.body, settings.max_message_chars)
+    await limits.spend(Action.SEND_MESSAGE, user.id)
+    await session.commit()  # the writer takes the database's write lock on SQLite
+    result = await rest_sends.send(
+        writer,
+        room_id=room.id,
+        user_id=user.id,
+        username=user.username,
+        body=body.body,
+        client_msg_id=body.client_msg_id,
+        thread_seq=body.thread_seq,
+    )
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
+    return MessageOut.model_validate(result.message)
+
+
+@router.get("/{room_id}/threads/{seq}", response_model=ThreadPage, responses=error_responses(*READER_ERRORS))
+async def thread_page(
+    seq: Seq, room: ReadableRoom, session: SessionDep, after_seq: SeqCursor = None, limit: Limit = 50
+) -> ThreadPage:
+    """The root in its current state and a page of its replies, oldest first."""
+    root = await stream_reads.message_at(session, room.id, seq, top_level=True)
+    if root is None:
+        raise NotFound(THREAD_NOT_FOUND)
+    replies, has_more = await stream_reads.thread(session, room.id, seq, after_seq=after_seq or 0, limit=limit)
+    return ThreadPage(
+        root=MessageOut.model_validate(root),
+        items=[MessageOut.model_validate(m) for m in replies],
+        has_more=has_more,
+    )
 
 
 @router.get("/{room_id}/events", response_model=EventPage, responses=error_responses(*READER_ERRORS))
@@ -58,7 +101,7 @@ async def room_events(
     limit: Annotated[int, Query(ge=1, le=MAX_EVENTS_PAGE)] = 100,
 ) -> Response:
     """The stream itself, as a socket replays it: message frames in their current
-    state, edit and delete frames."""
+    state (replies included), edit, delete, reaction and pin frames."""
     events = await stream_reads.read_stored(session, room.id, after=after_seq, limit=limit + 1)
     body = ",".join(stream_frames.stream_frame(e) for e in events[:limit])
     more = "true" if len(events) > limit else "false"
@@ -78,17 +121,8 @@ async def edit_message(
     session: SessionDep,
     settings: SettingsDep,
     writer: WriterDep,
-) -> object:
-    if len(body.body) > settings.max_message_chars:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "string_too_long",
-                    "loc": ("body", "body"),
-                    "msg": f"at most {settings.max_message_chars} characters",
-                }
-            ]
-        )
+) -> MessageOut:
+    _check_length(body.body, settings.max_message_chars)
     window = timedelta(minutes=settings.edit_window_minutes) if settings.edit_window_minutes else None
     await session.commit()  # the writer takes the database's write lock on SQLite
     await writer.change(
@@ -100,7 +134,10 @@ async def edit_message(
         body=body.body,
         edit_window=window,
     )
-    return await _message(session, room, seq)
+    message = await stream_reads.message_at(session, room.id, seq)
+    if message is None:
+        raise NotFound(MESSAGE_NOT_FOUND)
+    return MessageOut.model_validate(message)
 
 
 @router.delete(
@@ -117,12 +154,8 @@ async def delete_message(
     )
 
 
-async def _message(session: SessionDep, room: Room, seq: int) -> Message:
-    message = await session.scalar(
-        select(Message)
-        .options(joinedload(Message.user))
-        .where(Message.room_id == room.id, Message.seq == seq, Message.kind == MESSAGE)
-    )
-    if message is None:
-        raise NotFound(MESSAGE_NOT_FOUND)
-    return message
+def _check_length(body: str, max_chars: int) -> None:
+    if len(body) > max_chars:
+        raise RequestValidationError(
+            [{"type": "string_too_long", "loc": ("body", "body"), "msg": f"at most {max_chars} characters"}]
+        )

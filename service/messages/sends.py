@@ -1,24 +1,20 @@
 """What every store does alike with a batch of sends in its one transaction:
 repeats of a client_msg_id sorted out, each room's seqs placed below the last_seq
 its store reserved under the room's row lock, the senders' read markers moved up
-to their last message, and each send's result. The statements are the stores'."""
+to their last top-level message, and each send's result. The statements are the
+stores'; what replies and mentions add is kept here for the results."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import select, tuple_
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from service.db import utcnow
-from service.messages.entries import RoomGone, StoredMessage, StoreResult
+from service.messages.entries import RoomGone, RootCounts, StoredMessage, StoreResult
 from service.messages.store import Pending
-from service.messages.stream_reads import STORED
-from service.tables import messages, users
 
 Key = tuple[int, int, str]  # (room, user, client_msg_id)
 Markers = dict[tuple[int, int], int]  # (room, user) -> read marker
+Mentioned = tuple[tuple[int, ...], bool]  # (the users named, @room)
 
 
 class Sends:
@@ -33,6 +29,8 @@ class Sends:
         self.placed: list[tuple[int, int]] = []  # (index, seq) of each send to insert
         self._last: dict[tuple[int, int], tuple[int, int]] = {}  # (room, user) -> their last (seq, index)
         self._count: dict[tuple[int, int], int] = {}  # (room, user) -> how many they sent
+        self.mentioned: dict[int, Mentioned] = {}  # index -> its mentions, where it makes any
+        self.roots: dict[int, RootCounts] = {}  # index -> its root's counts after it, for a reply
         results, by_room, repeats = self._results, self.by_room, self._repeats
         first_of: dict[Key, int] = {}
         for i, p in enumerate(sends):
@@ -46,6 +44,14 @@ class Sends:
                     continue
                 first_of[key] = i
             by_room.setdefault(p.room_id, []).append(i)
+
+    def answer(self, i: int, result: StoreResult | BaseException) -> None:
+        """A new send answered before it is placed (refused, or found stored): nothing inserted."""
+        self._results[i] = result
+        indexes = self.by_room[self.sends[i].room_id]
+        indexes.remove(i)
+        if not indexes:
+            del self.by_room[self.sends[i].room_id]
 
     def counts(self) -> dict[int, int]:
         """The seqs each room needs."""
@@ -69,13 +75,15 @@ class Sends:
                 continue
             placed += [(i, seq) for seq, i in enumerate(indexes, start=last - len(indexes) + 1)]
         for i, seq in placed:
+            if sends[i].thread_seq is not None:
+                continue  # a reply moves its thread's marker, not the room's
             key = (sends[i].room_id, sends[i].user_id)
             last_of[key] = max((seq, i), last_of.get(key, (0, -1)))
             count[key] = count.get(key, 0) + 1
         return placed
 
     def marks(self) -> Markers:
-        """Sending moves the sender's read marker up to their last message in the room."""
+        """Sending moves the sender's read marker up to their last top-level message in the room."""
         return {key: seq for key, (seq, _) in self._last.items()}
 
     def unnamed(self) -> set[int]:
@@ -91,52 +99,30 @@ class Sends:
         # A marker that moved past entries not the sender's: their devices are told
         # (docs/protocol.md, "Read markers and unread counts").
         told = {i for key, (seq, i) in self._last.items() if key in before and seq - before[key] > self._count[key]}
-        sends = self.sends
+        sends, mentioned, roots = self.sends, self.mentioned, self.roots
         for (i, seq), message_id in zip(self.placed, ids, strict=True):
             p = sends[i]
-            message = StoredMessage(
-                message_id, p.room_id, seq, p.user_id, p.username or names[p.user_id], p.body, p.client_msg_id, now
-            )
+            username = p.username or names[p.user_id]
+            if p.thread_seq is None and i not in mentioned:
+                message = StoredMessage(message_id, p.room_id, seq, p.user_id, username, p.body, p.client_msg_id, now)
+            else:
+                mentions, mentions_room = mentioned.get(i, ((), False))
+                message = StoredMessage(
+                    message_id,
+                    p.room_id,
+                    seq,
+                    p.user_id,
+                    username,
+                    p.body,
+                    p.client_msg_id,
+                    now,
+                    thread_seq=p.thread_seq,
+                    mentions=mentions,
+                    mentions_room=mentions_room,
+                    root=roots.get(i),
+                )
             results[i] = StoreResult(message, created=True, read_past_others=i in told)
         for i, first in self._repeats.items():
             original = results[first]
             results[i] = StoreResult(original.message, created=False) if isinstance(original, StoreResult) else original
         return [r if r is not None else RuntimeError("not stored") for r in results]
-
-
-# A dialect's statements for a batch in the caller's transaction: the seqs reserved
-# and placed (Sends.place), the rows inserted, the markers moved; the new rows' ids
-# in `placed` order and the senders' markers from before.
-Write = Callable[[AsyncConnection, Sends, datetime], Awaitable[tuple[Sequence[int], Markers]]]
-
-
-async def through_sqlalchemy(
-    engine: AsyncEngine, sends: Sequence[Pending], *, look_up_repeats: bool, write: Write
-) -> list[StoreResult | BaseException]:
-    """A batch in a SQLAlchemy transaction, looking up what the sends do not say:
-    messages stored before under their client_msg_ids, and senders' names."""
-    async with engine.begin() as conn:
-        batch = Sends(sends, await _stored(conn, sends) if look_up_repeats else {})
-        now = utcnow()
-        if not batch.by_room:
-            return batch.results((), now, before={}, names={})
-        ids, before = await write(conn, batch, now)
-        return batch.results(ids, now, before=before, names=await _usernames(conn, batch.unnamed()))
-
-
-async def _stored(conn: AsyncConnection, sends: Sequence[Pending]) -> dict[Key, StoredMessage]:
-    """Messages already stored under the sends' client_msg_ids."""
-    wanted = {(p.room_id, p.user_id, p.client_msg_id) for p in sends if p.client_msg_id is not None}
-    if not wanted:
-        return {}
-    rows = await conn.execute(
-        STORED.where(tuple_(messages.c.room_id, messages.c.user_id, messages.c.client_msg_id).in_(list(wanted)))
-    )
-    return {(r.room_id, r.user_id, r.client_msg_id): StoredMessage(*tuple(r)) for r in rows}
-
-
-async def _usernames(conn: AsyncConnection, user_ids: set[int]) -> dict[int, str]:
-    if not user_ids:
-        return {}
-    rows = await conn.execute(select(users.c.id, users.c.username).where(users.c.id.in_(user_ids)))
-    return {r.id: r.username for r in rows}

@@ -5,8 +5,8 @@ Each statement is one step in SQLite, so the driver's thread does not hand the
 GIL back and forth once per row, no Python code runs per row, and each statement
 costs one thread hand-off (SQLAlchemy's execute costs three or four). Ids are
 assigned here, safe under BEGIN IMMEDIATE (no other writer meanwhile). A batch
-that needs look-ups (repeats, senders' names) runs the same statements inside a
-SQLAlchemy transaction."""
+that needs look-ups (repeats, senders' names), or holds replies or mentions, runs
+the same statements inside a SQLAlchemy transaction (send_transaction.py)."""
 
 from __future__ import annotations
 
@@ -23,9 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from service.db import utcnow
 from service.messages import changes
 from service.messages.changes import Change
-from service.messages.entries import StoredDelete, StoredEdit, StoreResult
-from service.messages.sends import Markers, Sends, through_sqlalchemy
-from service.messages.store import Pending
+from service.messages.entries import ChangeEntry, StoreResult
+from service.messages.send_transaction import through_sqlalchemy
+from service.messages.sends import Markers, Sends
+from service.messages.store import Pending, needs_more
 from service.search.words import searchable
 from service.tables import messages
 
@@ -46,10 +47,10 @@ SELECT json_group_object(id, last_seq), (SELECT coalesce(max(id), 0) FROM messag
 FROM rooms WHERE id IN (SELECT CAST(key AS INTEGER) FROM json_each(?1))
 """
 _INSERT = """
-INSERT INTO messages (id, room_id, seq, user_id, body, client_msg_id, created_at, search_text)
+INSERT INTO messages (id, room_id, seq, user_id, body, client_msg_id, created_at, search_text, updated_seq)
 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
        json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), ?2,
-       json_extract(value, '$[6]')
+       json_extract(value, '$[6]'), json_extract(value, '$[2]')
 FROM json_each(?1)
 """
 # Senders have read up to what they sent: [room, user, seq] per sender and room.
@@ -70,7 +71,7 @@ class SQLiteStore:
     async def store_sends(
         self, *, sends: Sequence[Pending], look_up_repeats: bool
     ) -> list[StoreResult | BaseException]:
-        if look_up_repeats or not all(p.username for p in sends):
+        if look_up_repeats or not all(p.username for p in sends) or needs_more(sends):
             return await through_sqlalchemy(self._engine, sends, look_up_repeats=look_up_repeats, write=self._through)
         batch = Sends(sends, {})
         if not batch.by_room:
@@ -80,7 +81,7 @@ class SQLiteStore:
             ids, before = await self._write(run, batch, now)
         return batch.results(ids, now, before=before, names={})
 
-    async def apply_change(self, *, change: Change) -> StoredEdit | StoredDelete | None:
+    async def apply_change(self, *, change: Change) -> ChangeEntry | None:
         return await changes.apply(self._engine, change)
 
     async def _through(self, conn: AsyncConnection, batch: Sends, now: datetime) -> tuple[Sequence[int], Markers]:

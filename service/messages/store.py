@@ -14,7 +14,7 @@ from typing import Protocol
 from sqlalchemy.exc import IntegrityError
 
 from service.messages.changes import Change
-from service.messages.entries import StoredDelete, StoredEdit, StoreResult
+from service.messages.entries import ChangeEntry, StoreResult
 
 # A client_msg_id stored before, when repeats are not looked up: the unique
 # constraint, through SQLAlchemy or straight from SQLite's driver.
@@ -31,19 +31,26 @@ class Pending:
     body: str
     client_msg_id: str | None
     future: asyncio.Future[StoreResult] | None = None  # the writer's answer to the sender
+    thread_seq: int | None = None  # a reply's root
+
+
+def needs_more(sends: Sequence[Pending]) -> bool:
+    """Whether a batch holds replies or may mention someone: then it costs more
+    than the plain statements (thread_steps.py, mention_steps.py)."""
+    return any(p.thread_seq is not None or "@" in p.body for p in sends)
 
 
 class EntryStore(Protocol):
     async def store_sends(
         self, *, sends: Sequence[Pending], look_up_repeats: bool
     ) -> list[StoreResult | BaseException]:
-        """The sends in one transaction: a result (or RoomGone) per send, in order.
+        """The sends in one transaction: a result (or RoomGone, InvalidThread) per send, in order.
         A repeat of an earlier send of the batch is answered with that one's result.
         Without `look_up_repeats`, a client_msg_id stored before raises one of
         REPEATED instead of costing a query on every batch."""
         ...
 
-    async def apply_change(self, *, change: Change) -> StoredEdit | StoredDelete | None:
+    async def apply_change(self, *, change: Change) -> ChangeEntry | None:
         """The change as an entry of its own, in a transaction of its own; None when
         it changes nothing. Raises what its checks refuse, and then stores nothing."""
         ...

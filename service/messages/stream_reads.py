@@ -1,36 +1,23 @@
-"""Reading a room's stream (replay, catch-up, the events page) and its history
-(messages only, in their current state)."""
+"""Reading a room's stream (replay, catch-up, the events page) and the messages
+in their current state (history, a thread, the pins)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from operator import attrgetter
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import joinedload
 
 from service import tables
-from service.messages.entries import StoredDelete, StoredEdit, StoredMessage, StreamEvent
-from service.messages.models import DELETE, EDIT, MESSAGE, Message
+from service.messages.entries import StoredMessage, StreamEvent
+from service.messages.models import MESSAGE
+from service.messages.pins import MAX_PINS
+from service.messages.stream_rows import STORED, STREAM, event_of, message_of
 
 _messages = tables.messages
-_users = tables.users
-
-# The columns of a StoredMessage, in its field order.
-STORED = select(
-    _messages.c.id,
-    _messages.c.room_id,
-    _messages.c.seq,
-    _messages.c.user_id,
-    _users.c.username,
-    _messages.c.body,
-    _messages.c.client_msg_id,
-    _messages.c.created_at,
-    _messages.c.edited_at,
-    _messages.c.deleted,
-).join(_users, _users.c.id == _messages.c.user_id)
-_STREAM = STORED.add_columns(_messages.c.kind, _messages.c.target_seq)
+# Top-level messages: history's rows (replies live in their threads).
+_TOP_LEVEL = STORED.where(_messages.c.kind == MESSAGE, _messages.c.thread_seq.is_(None))
 
 
 async def read_stored(
@@ -44,11 +31,11 @@ async def read_stored(
 ) -> list[StreamEvent]:
     """The stream with after < seq <= upto, ascending; the newest `limit` entries
     when `newest`, else the oldest. Plain rows: replay and catch-up send many."""
-    query = _STREAM.where(_messages.c.room_id == room_id, _messages.c.seq > after)
+    query = STREAM.where(_messages.c.room_id == room_id, _messages.c.seq > after)
     if upto is not None:
         query = query.where(_messages.c.seq <= upto)
     query = query.order_by(_messages.c.seq.desc() if newest else _messages.c.seq).limit(limit)
-    events = [_event(row) for row in await conn.execute(query)]
+    events = [event_of(row) for row in await conn.execute(query)]
     if newest:
         events.reverse()
     return events
@@ -68,12 +55,23 @@ async def read_ranges(
     found: dict[int, list[StreamEvent]] = {room_id: [] for room_id, _, _ in ranges}
     # No ORDER BY: the ranges come out of the index one after another, and sorting
     # them here spares SQLite a temporary B-tree.
-    for row in await conn.execute(_STREAM.where(or_(*terms))):
-        event = _event(row)
+    for row in await conn.execute(STREAM.where(or_(*terms))):
+        event = event_of(row)
         found[event.room_id].append(event)
     for events in found.values():
         events.sort(key=attrgetter("seq"))
     return found
+
+
+async def stored_under(
+    conn: AsyncConnection | AsyncSession, keys: Sequence[tuple[int, int, str]]
+) -> dict[tuple[int, int, str], StoredMessage]:
+    """Messages already stored under these (room, user, client_msg_id)."""
+    if not keys:
+        return {}
+    key = tuple_(_messages.c.room_id, _messages.c.user_id, _messages.c.client_msg_id)
+    rows = [message_of(row) for row in await conn.execute(STORED.where(key.in_(list(set(keys)))))]
+    return {(m.room_id, m.user_id, m.client_msg_id): m for m in rows if m.client_msg_id is not None}
 
 
 async def start_of_newest(conn: AsyncConnection | AsyncSession, room_id: int, count: int, upto: int) -> int:
@@ -91,33 +89,57 @@ async def start_of_newest(conn: AsyncConnection | AsyncSession, room_id: int, co
     return 0 if seq is None else seq - 1
 
 
-def _event(row: Sequence[object]) -> StreamEvent:
-    *fields, kind, target_seq = row
-    if kind == MESSAGE:
-        return StoredMessage(*fields)  # type: ignore[arg-type]
-    _id, room_id, seq, user_id, username, body, _cid, created_at, _edited, _deleted = fields
-    if kind == EDIT:
-        return StoredEdit(room_id, seq, target_seq, user_id, username, body, created_at)  # type: ignore[arg-type]
-    assert kind == DELETE
-    return StoredDelete(room_id, seq, target_seq, user_id, username)  # type: ignore[arg-type]
-
-
 async def history(
-    session: AsyncSession, room_id: int, *, after_seq: int | None, before_seq: int | None, limit: int
-) -> tuple[Sequence[Message], bool]:
-    """A page of messages (no events) in ascending seq, and whether more lie beyond
+    conn: AsyncConnection | AsyncSession, room_id: int, *, after_seq: int | None, before_seq: int | None, limit: int
+) -> tuple[list[StoredMessage], bool]:
+    """A page of top-level messages in ascending seq, and whether more lie beyond
     it in the paging direction. after_seq pages forwards from the oldest; before_seq
     alone, or no cursor, pages backwards from the newest."""
-    query = select(Message).options(joinedload(Message.user)).where(Message.room_id == room_id, Message.kind == MESSAGE)
+    query = _TOP_LEVEL.where(_messages.c.room_id == room_id)
     if after_seq is not None:
-        query = query.where(Message.seq > after_seq)
+        query = query.where(_messages.c.seq > after_seq)
     if before_seq is not None:
-        query = query.where(Message.seq < before_seq)
+        query = query.where(_messages.c.seq < before_seq)
     forwards = after_seq is not None
-    query = query.order_by(Message.seq if forwards else Message.seq.desc()).limit(limit + 1)
-    rows = list(await session.scalars(query))
+    query = query.order_by(_messages.c.seq if forwards else _messages.c.seq.desc()).limit(limit + 1)
+    rows = [message_of(row) for row in await conn.execute(query)]
     has_more = len(rows) > limit
     rows = rows[:limit]
     if not forwards:
         rows.reverse()
     return rows, has_more
+
+
+async def message_at(
+    conn: AsyncConnection | AsyncSession, room_id: int, seq: int, *, top_level: bool = False
+) -> StoredMessage | None:
+    """The message at `seq` in its current state; None when no message (or with
+    `top_level`, no top-level message) is there."""
+    query = (_TOP_LEVEL if top_level else STORED.where(_messages.c.kind == MESSAGE)).where(
+        _messages.c.room_id == room_id, _messages.c.seq == seq
+    )
+    row = (await conn.execute(query)).first()
+    return message_of(row) if row is not None else None
+
+
+async def thread(
+    conn: AsyncConnection | AsyncSession, room_id: int, root_seq: int, *, after_seq: int, limit: int
+) -> tuple[list[StoredMessage], bool]:
+    """A page of a thread's replies in ascending seq (ix_messages_replies), and whether more follow."""
+    query = (
+        STORED.where(_messages.c.room_id == room_id, _messages.c.thread_seq == root_seq, _messages.c.seq > after_seq)
+        .order_by(_messages.c.seq)
+        .limit(limit + 1)
+    )
+    rows = [message_of(row) for row in await conn.execute(query)]
+    return rows[:limit], len(rows) > limit
+
+
+async def pinned(conn: AsyncConnection | AsyncSession, room_id: int) -> list[StoredMessage]:
+    """The room's pinned messages, the most recently pinned first (ix_messages_pinned)."""
+    query = (
+        STORED.where(_messages.c.room_id == room_id, _messages.c.pinned_seq.is_not(None))
+        .order_by(_messages.c.pinned_seq.desc())
+        .limit(MAX_PINS)
+    )
+    return [message_of(row) for row in await conn.execute(query)]

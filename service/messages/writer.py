@@ -2,7 +2,7 @@
 through one writer task, into the store of the engine's dialect (store.py).
 
 Messages that arrived meanwhile are stored in one transaction (group commit); a
-change (an edit, a delete) is a transaction of its own, in its place in the
+change (an edit, a delete, a reaction, a pin) is a transaction of its own, in its place in the
 queue. Each commit is published (`on_stored`) before anyone who asked is
 answered."""
 
@@ -19,9 +19,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.messages.changes import Change, Delete, Edit
+from service.messages.changes import Change
 from service.messages.dialects import store_for
-from service.messages.entries import StoredDelete, StoredEdit, StoreResult, StreamEvent
+from service.messages.edits import Delete, Edit
+from service.messages.entries import ChangeEntry, StoreResult, StreamEvent
 from service.messages.store import REPEATED, Pending
 
 log = logging.getLogger("service.messages")
@@ -34,7 +35,7 @@ OnRead = Callable[[int, int, int], Awaitable[None]]
 @dataclass(slots=True)
 class _Changing:
     change: Change
-    future: asyncio.Future[StoredEdit | StoredDelete | None]
+    future: asyncio.Future[ChangeEntry | None]
 
 
 class MessageWriter:
@@ -66,11 +67,19 @@ class MessageWriter:
         self._queue.clear()
 
     def submit(
-        self, *, room_id: int, user_id: int, username: str | None, body: str, client_msg_id: str | None = None
+        self,
+        *,
+        room_id: int,
+        user_id: int,
+        username: str | None,
+        body: str,
+        client_msg_id: str | None = None,
+        thread_seq: int | None = None,
     ) -> asyncio.Future[StoreResult]:
-        """Queue a message; the future resolves after its commit (and publish)."""
+        """Queue a message (a reply with `thread_seq`); the future resolves after its
+        commit (and publish), or fails with RoomGone or InvalidThread."""
         future: asyncio.Future[StoreResult] = asyncio.get_running_loop().create_future()
-        self._queue.append(Pending(room_id, user_id, username, body, client_msg_id, future))
+        self._queue.append(Pending(room_id, user_id, username, body, client_msg_id, future, thread_seq))
         self._ready.set()
         return future
 
@@ -84,7 +93,7 @@ class MessageWriter:
         is_admin: bool,
         body: str | None,
         edit_window: timedelta | None = None,
-    ) -> StoredEdit | StoredDelete | None:
+    ) -> ChangeEntry | None:
         """Edit (`body`) or delete (None) a message; the entry once committed and
         published, None for a delete of a deleted message. Raises what the checks
         refuse (changes.py)."""
@@ -101,9 +110,9 @@ class MessageWriter:
         delete = Delete(room_id=room_id, target_seq=target_seq, user_id=user_id, username=username, is_admin=is_admin)
         return await self.apply(delete)
 
-    async def apply(self, change: Change) -> StoredEdit | StoredDelete | None:
-        """Any change (changes.py), queued like `change`."""
-        future: asyncio.Future[StoredEdit | StoredDelete | None] = asyncio.get_running_loop().create_future()
+    async def apply(self, change: Change) -> ChangeEntry | None:
+        """Any change (changes.py: an edit, a delete, a reaction, a pin), queued like `change`."""
+        future: asyncio.Future[ChangeEntry | None] = asyncio.get_running_loop().create_future()
         self._queue.append(_Changing(change, future))
         self._ready.set()
         return await future

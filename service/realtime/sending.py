@@ -6,7 +6,7 @@ sender's messages keep their order in the writer's queue and share transactions;
 the writer publishes after commit, and the room's feed brings the message back to
 every subscription, the sender's included: that echo is the acknowledgement.
 `_stored` answers the sender alone where the stream does not: a repeated
-client_msg_id, or `unavailable`."""
+client_msg_id, `invalid_thread` (a reply to no valid root), or `unavailable`."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 
 from service.messages import stream_frames
-from service.messages.entries import RoomGone, StoreResult
+from service.messages.entries import NOT_STORED, UNAVAILABLE, InvalidThread, RoomGone, StoreResult
 from service.messages.writer import MessageWriter
 from service.metrics import Metrics
 from service.realtime import server_frames
@@ -30,8 +30,6 @@ from service.realtime.ratelimit import TokenBucket
 from service.realtime.subscription import Subscription
 
 log = logging.getLogger("service.realtime")
-
-UNAVAILABLE = "the message could not be stored; retry with the same client_msg_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +63,11 @@ async def send_message(
             username=conn.username,
             body=frame.body,
             client_msg_id=frame.client_msg_id,
+            thread_seq=frame.thread_seq,
         )
     except Exception as exc:
         log.warning("could not queue a message: %s: %s", type(exc).__name__, exc)
-        raise FrameError("unavailable", UNAVAILABLE, frame.client_msg_id, room=frame.room, ref=frame.ref) from None
+        raise FrameError(UNAVAILABLE, NOT_STORED, frame.client_msg_id, room=frame.room, ref=frame.ref) from None
     conn.stores.started()
     future.add_done_callback(functools.partial(_stored, sending, sub, frame, time.perf_counter()))
 
@@ -87,9 +86,12 @@ def _stored(
     exc = future.exception() if not future.cancelled() else asyncio.CancelledError()
     if isinstance(exc, RoomGone):
         sending.feeds.end_room(sub, ROOM_DELETED)
+    elif isinstance(exc, InvalidThread):
+        error = FrameError(InvalidThread.code, str(exc), frame.client_msg_id, room=frame.room, ref=frame.ref)
+        conn.send_json(server_frames.error_frame(error))
     elif exc is not None:
         log.warning("storing a message failed: %s: %s", type(exc).__name__, exc)
-        error = FrameError("unavailable", UNAVAILABLE, frame.client_msg_id, room=frame.room, ref=frame.ref)
+        error = FrameError(UNAVAILABLE, NOT_STORED, frame.client_msg_id, room=frame.room, ref=frame.ref)
         conn.send_json(server_frames.error_frame(error))
     elif future.result().created:
         sending.metrics.messages_stored.inc()

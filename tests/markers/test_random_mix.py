@@ -105,10 +105,10 @@ class Mix:
         else:
             assert resp.status_code == 200, resp.text
             edited_at = resp.json()["edited_at"]
-            target.update(body=body, edited_at=edited_at)
+            target.update(body=body, edited_at=edited_at, updated_seq=room.last + 1)
             user = {"id": self.users[editor]["id"], "username": f"user{editor}"}
             event = {"type": "edit", "seq": room.last + 1, "target_seq": target["seq"], "body": body}
-            room.append({**event, "edited_at": edited_at, "user": user}, step)
+            room.append({**event, "edited_at": edited_at, "user": user, "mentions": [], "mentions_room": False}, step)
             assert resp.json() == {k: v for k, v in target.items() if k != "type"}
 
     async def delete(self, step: int, u: int, r: int) -> None:
@@ -123,12 +123,13 @@ class Mix:
         assert resp.status_code == 204, resp.text
         if target["deleted"]:
             return  # nothing new in the stream
-        target.update(body=None, deleted=True)
+        target.update(body=None, deleted=True, updated_seq=room.last + 1)
         for frame in room.stream:
             if frame["type"] == "edit" and frame["target_seq"] == target["seq"]:
                 frame["body"] = None
         user = {"id": self.users[who]["id"], "username": f"user{who}"}
-        room.append({"type": "delete", "seq": room.last + 1, "target_seq": target["seq"], "user": user}, step)
+        delete_frame = {"type": "delete", "seq": room.last + 1, "target_seq": target["seq"], "user": user}
+        room.append({**delete_frame, "unpinned": False}, step)
 
     async def read(self, u: int, r: int) -> None:
         room = self.rooms[r]

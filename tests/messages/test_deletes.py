@@ -50,6 +50,7 @@ async def test_the_author_the_owner_and_an_admin_may_delete_nobody_else(server: 
             "seq": 4 + seq,
             "target_seq": seq,
             "user": {"id": who["id"], "username": who["username"]},
+            "unpinned": False,
         }
     history = await server.history(carol_token, room)
     assert [(m["seq"], m["body"], m["deleted"]) for m in history] == [

@@ -13,7 +13,7 @@ from tests.realtime.conftest import LiveServer, ServerFactory, auth
 from tests.realtime.mux import connect_mux
 from tests.streams import admin, delete, edit, last_seq, mux_entry, mux_replayed, next_entry, post, replayed
 
-EDIT_KEYS = {"type", "seq", "target_seq", "body", "edited_at", "user"}
+EDIT_KEYS = {"type", "seq", "target_seq", "body", "edited_at", "user", "mentions", "mentions_room"}
 
 
 async def test_the_author_edits_and_every_socket_of_the_room_sees_it_as_the_next_seq(server: LiveServer) -> None:
@@ -47,6 +47,8 @@ async def test_the_author_edits_and_every_socket_of_the_room_sees_it_as_the_next
         "body": "first",
         "edited_at": message["edited_at"],
         "user": {"id": alice["id"], "username": "alice"},
+        "mentions": [],
+        "mentions_room": False,
     }
     assert await next_entry(own) == expected
     assert await next_entry(other) == expected

@@ -41,6 +41,15 @@ async def test_message_shape(api: Api, state: State) -> None:
         "created_at",
         "edited_at",
         "deleted",
+        "updated_seq",
+        "thread_seq",
+        "reply_count",
+        "last_reply_at",
+        "reactions",
+        "pinned",
+        "mentions",
+        "mentions_room",
+        "files",
     }
     assert message["edited_at"] is None and message["deleted"] is False
     assert message["user"] == {"id": room["owner_id"], "username": "alice"}

@@ -1,0 +1,132 @@
+"""Threads (SPEC 3.6): a reply's root checked under its room's lock, the root's
+counts kept in the transaction of each reply and of each reply's delete, and the
+followers' markers (thread_markers: a row per follower and thread)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, false, select, text, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service.messages.entries import RootCounts
+from service.messages.models import MESSAGE
+from service.tables import messages
+
+Follow = tuple[int, int, int]  # (user, room, root seq)
+
+
+@dataclass(frozen=True, slots=True)
+class Root:
+    """A message that may take replies, as the lock found it."""
+
+    id: int
+    author: int
+    reply_count: int
+
+
+async def valid_roots(conn: AsyncConnection, wanted: Collection[tuple[int, int]]) -> dict[tuple[int, int], Root]:
+    """Of the (room, seq) wanted, the top-level messages that are not deleted."""
+    rows = await conn.execute(
+        select(messages.c.room_id, messages.c.seq, messages.c.id, messages.c.user_id, messages.c.reply_count).where(
+            tuple_(messages.c.room_id, messages.c.seq).in_(list(wanted)),
+            messages.c.kind == MESSAGE,
+            messages.c.thread_seq.is_(None),
+            messages.c.deleted == false(),
+        )
+    )
+    return {(room_id, seq): Root(root_id, author, count) for room_id, seq, root_id, author, count in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class RootUpdate:
+    """A root after the replies a batch added to it."""
+
+    id: int
+    reply_count: int
+    last_reply_at: datetime
+    updated_seq: int  # the last reply's
+
+
+_UPDATE_ROOT = (
+    update(messages)
+    .where(messages.c.id == bindparam("root_id"))
+    .values(
+        reply_count=bindparam("count"),
+        last_reply_at=bindparam("last_at", type_=messages.c.last_reply_at.type),
+        updated_seq=bindparam("last_seq"),
+    )
+)
+_REPLY_DETAIL = (
+    update(messages)
+    .where(messages.c.id == bindparam("reply_id"))
+    .values(thread_seq=bindparam("root_seq"), detail=bindparam("said"))
+)
+
+
+async def add_replies(
+    conn: AsyncConnection, roots: Collection[RootUpdate], replies: Collection[tuple[int, int, str]]
+) -> None:
+    """The roots' new counts, and each reply's (id, root seq, detail)."""
+    await conn.execute(
+        _UPDATE_ROOT,
+        [
+            {"root_id": r.id, "count": r.reply_count, "last_at": r.last_reply_at, "last_seq": r.updated_seq}
+            for r in roots
+        ],
+    )
+    await conn.execute(
+        _REPLY_DETAIL, [{"reply_id": reply_id, "root_seq": root, "said": said} for reply_id, root, said in replies]
+    )
+
+
+async def reply_deleted(conn: AsyncConnection, room_id: int, root_seq: int, seq: int) -> RootCounts:
+    """The root's counts once one of its replies is deleted (the delete at `seq`, already marked)."""
+    newest = await conn.scalar(
+        select(messages.c.created_at)
+        .where(messages.c.room_id == room_id, messages.c.thread_seq == root_seq, messages.c.deleted == false())
+        .order_by(messages.c.seq.desc())
+        .limit(1)
+    )
+    row = (
+        await conn.execute(
+            update(messages)
+            .where(messages.c.room_id == room_id, messages.c.seq == root_seq, messages.c.kind == MESSAGE)
+            .values(reply_count=messages.c.reply_count - 1, last_reply_at=newest, updated_seq=seq)
+            .returning(messages.c.reply_count)
+        )
+    ).first()
+    return RootCounts(root_seq, row.reply_count if row is not None else 0, newest)
+
+
+# A follower's marker: created where absent (a new follower has not read the reply
+# that made them one), moved forward where the follower wrote the reply.
+_CREATE = text("""
+INSERT INTO thread_markers (user_id, room_id, root_seq, last_read_seq) VALUES (:user_id, :room_id, :root_seq, :seq)
+ON CONFLICT (user_id, room_id, root_seq) DO NOTHING
+""")
+_MOVE = text("""
+INSERT INTO thread_markers (user_id, room_id, root_seq, last_read_seq) VALUES (:user_id, :room_id, :root_seq, :seq)
+ON CONFLICT (user_id, room_id, root_seq) DO UPDATE SET last_read_seq = excluded.last_read_seq
+WHERE thread_markers.last_read_seq < excluded.last_read_seq
+""")
+
+
+async def follow(conn: AsyncConnection, *, created: Mapping[Follow, int], moved: Mapping[Follow, int]) -> None:
+    """Markers created at a seq where absent, then moved up to a seq; the same
+    as taking each reply's in order, since a move only ever goes forward."""
+    for statement, markers in ((_CREATE, created), (_MOVE, moved)):
+        if markers:
+            await conn.execute(
+                statement,
+                [{"user_id": u, "room_id": r, "root_seq": root, "seq": seq} for (u, r, root), seq in markers.items()],
+            )
+
+
+def follows(marks: dict[Follow, int], key: Follow, seq: int, *, lowest: bool) -> None:
+    """Keep the lowest (a creation) or the highest (a move) seq per follower and thread."""
+    had = marks.get(key)
+    if had is None or (seq < had if lowest else seq > had):
+        marks[key] = seq
