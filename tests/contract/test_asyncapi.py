@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jsonschema
 import pytest
@@ -38,7 +39,8 @@ CLIENT_FRAMES = _messages("sendToRoom")
 MUX_SERVER_FRAMES = _messages("receiveMultiplexed")
 MUX_CLIENT_FRAMES = _messages("sendMultiplexed")
 # The frames of a room's stream, each with its own seq.
-STREAM_FRAMES = {"message", "edit", "delete"}
+STREAM_FRAMES = {"message", "edit", "delete", "reaction", "pin"}
+THUMBS_UP = quote("👍", safe="")  # an emoji in a URL: percent-encoded UTF-8
 
 
 def _require(reason: str) -> None:
@@ -92,23 +94,34 @@ class Recorder:
                 return frame
 
     def replayed(self) -> list[dict[str, Any]]:
-        """The stream frames (message, edit, delete) before the first `synced`."""
+        """The stream frames (message, edit, delete, reaction, pin) before the first `synced`."""
         end = next(i for i, f in enumerate(self.seen) if f["type"] == "synced")
         return [f for f in self.seen[:end] if f["type"] in STREAM_FRAMES]
 
 
-def _assert_current_state(replay: list[dict[str, Any]], edited: int, deleted: int) -> None:
-    """A replay after `edited` was edited and `deleted` edited then deleted: messages in
-    their current state, the deleted one's text gone from its edit too, then the delete."""
+def _assert_current_state(replay: list[dict[str, Any]], edited: int, deleted: int, *also_deleted: int) -> None:
+    """A replay after `edited` was edited and `deleted` edited then deleted (and the
+    messages `also_deleted` deleted): messages in their current state, each as of its
+    `updated_seq`, the deleted one's text gone from its edit too, then the deletes."""
     by_seq = {f["seq"]: f for f in replay}
     assert by_seq[edited]["type"] == "message" and by_seq[edited]["edited_at"] is not None
-    assert by_seq[deleted]["type"] == "message" and by_seq[deleted]["deleted"] is True
-    assert by_seq[deleted]["body"] is None
+    for gone in (deleted, *also_deleted):
+        assert by_seq[gone]["type"] == "message" and by_seq[gone]["deleted"] is True
+        assert by_seq[gone]["body"] is None
     edits = [f for f in replay if f["type"] == "edit"]
     assert {f["target_seq"] for f in edits} == {edited, deleted}
     assert all((f["body"] is None) == (f["target_seq"] == deleted) for f in edits)
-    assert [f["target_seq"] for f in replay if f["type"] == "delete"] == [deleted]
+    assert sorted(f["target_seq"] for f in replay if f["type"] == "delete") == sorted((deleted, *also_deleted))
     assert [f["seq"] for f in replay] == sorted(by_seq)
+    # Each message's updated_seq is the last entry of the replay that changed it.
+    changed: dict[int, int] = {}
+    for f in replay:
+        for seq in (f.get("target_seq"), f.get("root", {}).get("seq")):
+            if seq is not None:
+                changed[seq] = f["seq"]
+    for f in replay:
+        if f["type"] == "message":
+            assert f["updated_seq"] == changed.get(f["seq"], f["seq"]), f
 
 
 @pytest.mark.parametrize("subprotocol", ["chat.v1.json", "chat.v1.msgpack"])
@@ -116,7 +129,7 @@ async def test_every_server_frame_matches_the_document(
     make_server: ServerFactory, subprotocol: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server: LiveServer = await make_server(rate_per_second=0.5, rate_burst=3, max_message_chars=10)
-    _, alice_token = await server.user("alice")
+    alice_user, alice_token = await server.user("alice")
     _, bob_token = await server.user("bob")
     room = await server.room(alice_token, "contract")
 
@@ -140,23 +153,51 @@ async def test_every_server_frame_matches_the_document(
     await alice.send({"type": "ping"})
     await alice.recv("pong")
 
-    # Edits and deletes are made over REST while the sockets are open; each is an event of the stream.
+    # Edits, deletes, reactions and pins are made over REST while the sockets are open;
+    # each is an event of the stream. A reply is a message with its root's counts.
     await bob.send({"type": "message", "body": "hey", "client_msg_id": "b1"})
     hey = await alice.recv("message")
+    await bob.send({"type": "message", "body": "re", "client_msg_id": "b2", "thread_seq": hey["seq"]})
+    reply = await alice.recv("message")
+    assert reply["thread_seq"] == hey["seq"]
+    assert reply["root"] == {"seq": hey["seq"], "reply_count": 1, "last_reply_at": reply["created_at"]}
+    # A reply to a reply is refused: a reply is never a root.
+    await bob.send({"type": "message", "body": "re re", "client_msg_id": "b3", "thread_seq": reply["seq"]})
+    assert (await bob.recv("error"))["code"] == "invalid_thread"
     messages_url = f"/rooms/{room['id']}/messages"
-    r = await server.http.patch(f"{messages_url}/{hey['seq']}", json={"body": "hey!"}, headers=auth(bob_token))
+    r = await server.http.patch(f"{messages_url}/{hey['seq']}", json={"body": "hey @alice"}, headers=auth(bob_token))
     assert r.status_code == 200 and r.json()["edited_at"] is not None, r.text
     edit = await alice.recv("edit")
-    assert (edit["target_seq"], edit["body"], edit["edited_at"]) == (hey["seq"], "hey!", r.json()["edited_at"])
+    assert (edit["target_seq"], edit["body"], edit["edited_at"]) == (hey["seq"], "hey @alice", r.json()["edited_at"])
+    assert (edit["mentions"], edit["mentions_room"]) == ([alice_user["id"]], False)
+    reaction_url = f"{messages_url}/{hey['seq']}/reactions/{THUMBS_UP}"
+    assert (await server.http.put(reaction_url, headers=auth(alice_token))).status_code == 204
+    added = await alice.recv("reaction")
+    assert (added["target_seq"], added["emoji"], added["op"], added["count"]) == (hey["seq"], "👍", "add", 1)
+    assert (await server.http.delete(reaction_url, headers=auth(alice_token))).status_code == 204
+    removed = await alice.recv("reaction")
+    assert (removed["op"], removed["count"]) == ("remove", 0)
     hello = next(f for f in alice.seen if f["type"] == "message" and f["client_msg_id"] == "c1")
+    pin_url = f"/rooms/{room['id']}/pins/{hello['seq']}"
+    for method, op in (("PUT", "add"), ("DELETE", "remove"), ("PUT", "add")):
+        assert (await server.http.request(method, pin_url, headers=auth(alice_token))).status_code == 204
+        pin = await alice.recv("pin")
+        assert (pin["target_seq"], pin["op"]) == (hello["seq"], op)
     r = await server.http.patch(f"{messages_url}/{hello['seq']}", json={"body": "hello!"}, headers=auth(alice_token))
     assert r.status_code == 200, r.text
     assert (await alice.recv("edit"))["target_seq"] == hello["seq"]
+    # Deleting the pinned message unpins it; deleting the reply sets its root's counts.
     assert (await server.http.delete(f"{messages_url}/{hello['seq']}", headers=auth(alice_token))).status_code == 204
     delete = await alice.recv("delete")
-    assert (delete["target_seq"], delete["user"]["username"]) == (hello["seq"], "alice")
-    # A read is not answered: the pong right after it is the next frame.
+    assert (delete["target_seq"], delete["user"]["username"], delete["unpinned"]) == (hello["seq"], "alice", True)
+    assert "root" not in delete
+    assert (await server.http.delete(f"{messages_url}/{reply['seq']}", headers=auth(bob_token))).status_code == 204
+    delete = await alice.recv("delete")
+    assert (delete["target_seq"], delete["unpinned"]) == (reply["seq"], False)
+    assert delete["root"] == {"seq": hey["seq"], "reply_count": 0, "last_reply_at": None}
+    # A read is not answered, nor a thread's: the pong right after them is the next frame.
     await alice.send({"type": "read", "seq": delete["seq"]})
+    await alice.send({"type": "read", "seq": delete["seq"], "thread": hey["seq"]})
     await alice.send({"type": "ping"})
     assert (await alice.recv())["type"] == "pong"
     mine = (await server.http.get("/users/me/rooms", headers=auth(alice_token))).json()["items"]
@@ -204,12 +245,12 @@ async def test_every_server_frame_matches_the_document(
         f"client frames the document lists but the test never sent: {set(CLIENT_FRAMES) - sent}"
     )
     documented_codes = SPEC["components"]["messages"]["error"]["payload"]["properties"]["code"]["enum"]
-    seen_codes = {f["code"] for f in alice.seen if f["type"] == "error"}
+    seen_codes = {f["code"] for f in alice.seen + bob.seen if f["type"] == "error"}
     expected = set(documented_codes) - ({"invalid_json"} if subprotocol.endswith("msgpack") else set())
     assert seen_codes == expected
     # Replayed frames are validated too, in their current state.
     replay = again.replayed()
-    _assert_current_state(replay, edited=hey["seq"], deleted=hello["seq"])
+    _assert_current_state(replay, hey["seq"], hello["seq"], reply["seq"])
     # The events page holds exactly the frames the socket replayed, under the same schemas.
     r = await server.http.get(f"/rooms/{room['id']}/events", params={"after_seq": 0}, headers=auth(alice_token))
     assert r.status_code == 200, r.text
@@ -266,6 +307,21 @@ async def test_every_multiplexed_frame_matches_the_document(make_server: ServerF
     r = await server.http.patch(f"{messages}/{typo['seq']}", json={"body": "fixed"}, headers=auth(alice_token))
     assert r.status_code == 200, r.text
     assert (await alice.recv("edit"))["room"] == ours["id"]
+    # Alice replies on the socket, Bob over REST; then a reaction and a pin, each an entry of the stream.
+    await alice.send(
+        {"type": "message", "room": ours["id"], "body": "re", "client_msg_id": "m3", "thread_seq": typo["seq"]}
+    )
+    assert (await alice.recv("message"))["root"]["reply_count"] == 1
+    r = await server.http.post(messages, json={"body": "re", "thread_seq": typo["seq"]}, headers=auth(bob_token))
+    assert r.status_code == 201, r.text
+    bobs_reply = await alice.recv("message")
+    assert (bobs_reply["seq"], bobs_reply["root"]["reply_count"]) == (r.json()["seq"], 2)
+    r = await server.http.put(f"{messages}/{typo['seq']}/reactions/{THUMBS_UP}", headers=auth(bob_token))
+    assert r.status_code == 204, r.text
+    assert (await alice.recv("reaction"))["room"] == ours["id"]
+    r = await server.http.put(f"/rooms/{ours['id']}/pins/{typo['seq']}", headers=auth(alice_token))
+    assert r.status_code == 204, r.text
+    assert (await alice.recv("pin"))["room"] == ours["id"]
     r = await server.http.patch(f"{messages}/{hi['seq']}", json={"body": "hi there"}, headers=auth(alice_token))
     assert r.status_code == 200, r.text
     assert (await alice.recv("edit"))["target_seq"] == hi["seq"]
@@ -280,6 +336,14 @@ async def test_every_multiplexed_frame_matches_the_document(make_server: ServerF
     _assert_current_state(second.replayed(), edited=typo["seq"], deleted=hi["seq"])
     await second.send({"type": "read", "room": ours["id"], "seq": synced["last_seq"], "ref": "rd"})
     assert await alice.recv("read") == {"type": "read", "room": ours["id"], "seq": synced["last_seq"]}
+    # Alice follows the thread of her message: reading Bob's reply there moves her marker in it.
+    await second.send({"type": "read", "room": ours["id"], "seq": bobs_reply["seq"], "thread": typo["seq"]})
+    assert await alice.recv("read") == {
+        "type": "read",
+        "room": ours["id"],
+        "seq": bobs_reply["seq"],
+        "thread": typo["seq"],
+    }
     await second.send({"type": "ping", "ref": "after-read"})
     assert (await second.recv())["ref"] == "after-read"  # the read has no answer, nor an echo to its socket
     await second.client.close()
