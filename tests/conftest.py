@@ -30,6 +30,7 @@ GENEROUS_LIMITS = {
     "room_create_limit_per_user": "100000/hour",
     "dm_create_limit_per_user": "100000/hour",
     "search_limit_per_user": "100000/hour",
+    "user_lookup_limit_per_user": "100000/hour",
 }
 PASSWORD = "correct horse battery"
 
