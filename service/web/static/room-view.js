@@ -29,18 +29,15 @@ export class RoomView {
     this.rendered = []; // seqs in #messages, ascending
     this.last = null; // the last rendered message, to group the next one with
     this.marked = null; // the seq opened from a search
-    this.controls = new MessageControls($("messages"), intents, {
+    const view = {
       message: (seq) => this.state.current?.messages.get(seq),
       redraw: (seq, focus) => this.#redraw(seq, focus),
-    });
-
-    const tools = {
-      message: (seq) => this.state.current?.messages.get(seq),
       meId: () => this.state.me?.id ?? null,
       failed: (seq, text) => ($("room-notice").textContent = text),
     };
-    handleMessageButtons($("messages"), picker, intents, tools);
-    new MentionInput($("message-input"), () => this.state.current?.members ?? [], tools.meId);
+    this.controls = new MessageControls($("messages"), intents, view);
+    handleMessageButtons($("messages"), picker, intents, view);
+    new MentionInput($("message-input"), () => this.state.current?.members ?? [], view.meId);
 
     state.onChange((what, roomId, detail) => this.#changed(what, roomId, detail));
     $("back").addEventListener("click", () => intents.back());
@@ -122,7 +119,7 @@ export class RoomView {
     } else if (what === "messages") this.#renderNew();
     else if (what === "updated") this.#renderUpdated(detail);
     else if (what === "pending") this.#renderPending();
-    else if (what === "members") this.#renderAll(); // names for mentions and reactions
+    else if (what === "members") this.#renderNamed();
   }
 
   #renderHeader() {
@@ -257,6 +254,15 @@ export class RoomView {
     for (const seq of seqs) if (this.controls.changed(room.messages.get(seq))) this.#redraw(seq);
   }
 
+  /** The members are known: the messages that show names of others (mentions, who reacted). */
+  #renderNamed() {
+    const room = this.state.current;
+    for (const seq of this.rendered) {
+      const message = room.messages.get(seq);
+      if (message && (message.mentions?.length || message.reactions?.length)) this.#redraw(seq);
+    }
+  }
+
   #itemOf(seq) {
     return $("messages").querySelector(`li[data-seq="${Number(seq)}"]`);
   }
@@ -268,6 +274,7 @@ export class RoomView {
     const message = this.state.current.messages.get(seq);
     if (!old || !message) return;
     const hadFocus = old.contains(document.activeElement);
+    const itself = document.activeElement === old; // the message opened from a search
     const action = hadFocus ? document.activeElement.dataset.action : undefined;
     const item = this.#messageItem(message);
     if (old.classList.contains("grouped")) this.#group(item);
@@ -275,6 +282,7 @@ export class RoomView {
     const target = focus ?? (action ? `[data-action="${action}"]` : null);
     const node = target ? item.querySelector(target) : null;
     if (node) node.focus();
+    else if (itself) item.focus({ preventScroll: true });
     else if (hadFocus) $("message-input").focus();
   }
 
