@@ -356,3 +356,37 @@ class SocketGate:
         if self.held is not None:
             self.server_sides[self.page_sides.index(self.held)] = self.held.connect_to_server()
             self.held = None
+
+
+class TwoInARoom:
+    """Ann owns a room that Bob has joined; both have it open in their own tab. With
+    `gated`, Bob's socket goes through a SocketGate, to be closed and held back."""
+
+    def __init__(
+        self, service: ServiceProcess, rest: Rest, open_page: Callable[..., ChatPage], *, gated: bool = False
+    ) -> None:
+        self.ann_name, self.bob_name, self.name = unique("ann"), unique("bob"), unique("room")
+        self.ann_token, self.bob_token = rest.user(self.ann_name), rest.user(self.bob_name)
+        self.room_id: int = rest.call("POST", "/rooms", self.ann_token, 201, json={"name": self.name})["id"]
+        rest.call("POST", f"/rooms/{self.room_id}/join", self.bob_token, 204)
+        self.ann, self.bob = open_page(service.base), open_page(service.base)
+        self.gate = SocketGate(self.bob.page) if gated else None
+        self.sockets = 1  # Bob's sockets so far
+        self.ann.log_in(self.ann_name)
+        self.bob.log_in(self.bob_name)
+        self.ann.open_room(self.name)
+        self.bob.open_room(self.name)
+
+    def away(self) -> None:
+        """Bob's socket closes (1012) and his next one is held until `back`."""
+        assert self.gate is not None
+        self.gate.hold = True
+        self.gate.close_latest(1012)
+        self.sockets += 1
+        expect(self.bob.connection).to_contain_text("reconnecting")
+
+    def back(self) -> None:
+        assert self.gate is not None
+        self.gate.wait_for_connections(self.sockets)
+        self.gate.release()
+        self.bob.wait_live()
