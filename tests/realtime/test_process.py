@@ -23,6 +23,7 @@ pytestmark = pytest.mark.slow
 
 # The client the README points to, run as a user would run it.
 FOLLOW = Path(__file__).resolve().parents[2] / "examples" / "follow.py"
+CONVERGE = FOLLOW.with_name("converge.py")
 
 
 async def _user(base: str, username: str) -> str:
@@ -227,6 +228,54 @@ async def test_example_client_follows_two_rooms_across_a_restart_without_duplica
         shown[int(room)].append(rest)
     assert shown[first] == [f"{seq}] alice: m{i}" for seq, i in enumerate([1, 2, 6, 7, 8, 11, 12], start=1)]
     assert shown[second] == [f"{seq}] alice: m{i}" for seq, i in enumerate([3, 4, 5, 9, 10], start=1)]
+
+
+async def test_example_converging_client_ends_with_every_message_as_the_server_has_it(tmp_path: Path) -> None:
+    env = service_env(f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}")
+    with ServiceProcess(env, tmp_path) as service:
+        alice, bob = await _user(service.base, "alice"), await _user(service.base, "bob")
+        room_id = await _room(service.base, alice, "general")
+        async with httpx.AsyncClient(base_url=f"{service.base}/api/v1/rooms/{room_id}") as http:
+
+            async def call(token: str, method: str, path: str, body: dict | None = None) -> dict:
+                r = await http.request(method, path, json=body, headers={"Authorization": f"Bearer {token}"})
+                assert r.is_success, r.text
+                return r.json() if r.content else {}
+
+            await call(bob, "POST", "/join")
+            root = (await call(alice, "POST", "/messages", {"body": "lunch?"}))["seq"]
+            reply = (await call(bob, "POST", "/messages", {"body": "noon?", "thread_seq": root}))["seq"]
+            await call(bob, "PUT", f"/messages/{root}/reactions/%F0%9F%91%8D")
+            # The client loads history while its socket replays these, then takes the rest live.
+            client = subprocess.Popen(
+                [sys.executable, str(CONVERGE), service.base, "bob", PASSWORD, str(room_id)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            try:
+                await call(alice, "PATCH", f"/messages/{root}", {"body": "lunch at noon, @bob?"})
+                await call(alice, "PUT", f"/pins/{root}")
+                late = (await call(bob, "POST", "/messages", {"body": "yes @alice", "thread_seq": root}))["seq"]
+                await call(alice, "PUT", f"/messages/{late}/reactions/%3A%2B1%3A")
+                await call(bob, "DELETE", f"/messages/{root}/reactions/%F0%9F%91%8D")
+                await call(bob, "DELETE", f"/messages/{reply}")
+                await call(alice, "POST", "/messages", {"body": "@room done"})
+                thread = await call(alice, "GET", f"/threads/{root}")
+                history = await call(alice, "GET", "/messages")
+                server = {m["seq"]: m for m in [*history["items"], *thread["items"]]}
+                shown: dict[int, dict] = {}
+                async with asyncio.timeout(20):
+                    while shown != server:
+                        state = orjson.loads((await _read_lines(client, 1))[0])
+                        shown[state["seq"]] = state
+            finally:
+                client.kill()
+                client.wait()
+                for stream in (client.stdout, client.stderr):
+                    if stream is not None:
+                        stream.close()
+    assert shown[root]["reply_count"] == 1 and shown[reply]["deleted"] is True
 
 
 async def _read_lines(proc: subprocess.Popen[str], count: int, timeout: float = 20) -> list[str]:
