@@ -3,10 +3,10 @@
     pip install websockets
     python examples/follow.py http://127.0.0.1:8000 USERNAME PASSWORD ROOM_ID [ROOM_ID ...]
 
-Prints every message of the rooms once, in order, and edits and deletes as they
-come; after a disconnect it resumes every room from its own cursor in one
-`subscribe` frame, with a randomised exponential back-off (docs/protocol.md,
-"Writing a client").
+Prints every message of the rooms once, in order (replies marked with their
+thread), and edits, deletes, reactions and pins as they come; after a disconnect
+it resumes every room from its own cursor in one `subscribe` frame, with a
+randomised exponential back-off (docs/protocol.md, "Writing a client").
 """
 
 import asyncio
@@ -27,14 +27,22 @@ def login(base: str, username: str, password: str) -> str:
         return json.load(response)["access_token"]
 
 
+STREAM = ("message", "edit", "delete", "reaction", "pin")  # the frames with a seq
+
+
 def line(frame: dict) -> str:
-    """A stream frame as text: a message in its current state, an edit or a delete."""
+    """A stream frame as text: a message in its current state, or a change of one."""
     who = frame["user"]["username"]
     if frame["type"] == "edit":
         return f"{who} edited {frame['target_seq']}: {frame['body'] or '(deleted since)'}"
     if frame["type"] == "delete":
         return f"{who} deleted {frame['target_seq']}"
-    return f"{who}: {'(deleted)' if frame['deleted'] else frame['body']}"
+    if frame["type"] == "reaction":
+        return f"{who} {'added' if frame['op'] == 'add' else 'removed'} {frame['emoji']} on {frame['target_seq']}"
+    if frame["type"] == "pin":
+        return f"{who} {'pinned' if frame['op'] == 'add' else 'unpinned'} {frame['target_seq']}"
+    thread = f"(in thread {frame['thread_seq']}) " if frame.get("thread_seq") else ""
+    return f"{who}: {thread}{'(deleted)' if frame['deleted'] else frame['body']}"
 
 
 async def follow(base: str, username: str, password: str, rooms: list[int]) -> None:
@@ -52,7 +60,7 @@ async def follow(base: str, username: str, password: str, rooms: list[int]) -> N
                     room = frame.get("room")
                     if frame["type"] == "synced":
                         delay = 0.5
-                    elif frame["type"] in ("message", "edit", "delete") and room in cursors:
+                    elif frame["type"] in STREAM and room in cursors:
                         if cursors[room] is None or frame["seq"] > cursors[room]:
                             cursors[room] = frame["seq"]
                             print(f"[{room}:{frame['seq']}] {line(frame)}", flush=True)
