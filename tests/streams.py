@@ -1,4 +1,4 @@
-"""Helpers for a room's stream (SPEC 3.4-3.7): edits, deletes, replies, reactions, pins,
+"""Helpers for a room's stream (docs/protocol.md, docs/stream-entries.md): edits, deletes, replies, reactions, pins,
 events, read markers, against a live server (tests/realtime/conftest.py) and its clients."""
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ schema = schemathesis.openapi.from_dict(create_app(make_settings("sqlite+aiosqli
 @schema.hook
 def map_body(_context: schemathesis.HookContext, body: object) -> object:
     """JSON Schema counts `2.0` as an integer; the service takes JSON integers only
-    (SPEC 2), which no schema keyword can say: integers are sent spelled as such."""
+    (docs/protocol.md), which no schema keyword can say: integers are sent spelled as such."""
     if isinstance(body, float) and body.is_integer():
         return int(body)
     if isinstance(body, dict):

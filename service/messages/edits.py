@@ -1,4 +1,4 @@
-"""Edits and deletes (SPEC 3.5): each checked against its target and stored with
+"""Edits and deletes (docs/protocol.md, Edits and deletes): each checked against its target and stored with
 the room's next seq. An edit resolves the body's mentions again; a delete leaves a
 tombstone (no body, reactions, pin or mentions) and, for a reply, sets its root's
 counts again."""

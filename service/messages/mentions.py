@@ -1,4 +1,4 @@
-"""Mentions (SPEC 3.8): who a body names, resolved against the room's members
+"""Mentions (docs/stream-entries.md, Mentions): who a body names, resolved against the room's members
 when a message is stored and again when it is edited, and the rows that mention
 counts read (one per user named, never the author)."""
 
@@ -19,7 +19,7 @@ MAX_MENTIONS: Final = 50  # users one message mentions
 MAX_NAMES: Final = 100
 ROOM: Final = "room"  # `@room`: every member
 # `@` at the start or after a character no username has; the name runs as far as
-# username characters do (SPEC 2: usernames are [A-Za-z0-9_.-], 3 to 32 of them).
+# username characters do (docs/protocol.md: usernames are [A-Za-z0-9_.-], 3 to 32 of them).
 _MENTION = re.compile(r"(?<![A-Za-z0-9_.-])@([A-Za-z0-9_.-]+)")
 _NAME_LENGTHS = range(3, 33)
 _CHUNK = 500  # names per look-up statement, well below any driver's parameter limit

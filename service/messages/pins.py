@@ -1,4 +1,4 @@
-"""Pins (SPEC 3.7): a member (or an admin) pins or unpins a message, an entry of
+"""Pins (docs/stream-entries.md, Pins): a member (or an admin) pins or unpins a message, an entry of
 the stream; a room holds at most MAX_PINS pinned messages."""
 
 from __future__ import annotations

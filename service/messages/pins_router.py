@@ -1,4 +1,4 @@
-"""Pins over REST (SPEC 3.7): each change an entry of the room's stream, through the writer."""
+"""Pins over REST (docs/stream-entries.md, Pins): each change an entry of the room's stream, through the writer."""
 
 from __future__ import annotations
 

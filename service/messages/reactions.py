@@ -1,4 +1,4 @@
-"""Reactions (SPEC 3.7): a user's emoji added to or removed from a message, an
+"""Reactions (docs/stream-entries.md, Reactions): a user's emoji added to or removed from a message, an
 entry of the stream with the count after it. The message's summary (`reactions`)
 is kept in the same transaction, for the one emoji, from the `reactions` rows."""
 

@@ -45,7 +45,7 @@ class RootOut(BaseModel):
 
 
 class MessageOut(BaseModel):
-    """A message in its current state (SPEC 2, Message), from a stored message or a row."""
+    """A message in its current state (docs/protocol.md, Objects), from a stored message or a row."""
 
     id: int
     room_id: int

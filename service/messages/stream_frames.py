@@ -42,7 +42,7 @@ def is_message_frame(frame: str) -> bool:
 
 
 def message_object(message: StoredMessage) -> dict[str, Any]:
-    """The Message object of SPEC section 2, as frames and REST carry it."""
+    """The Message object (docs/protocol.md, Objects), as frames and REST carry it."""
     return {
         "id": message.id,
         "room_id": message.room_id,

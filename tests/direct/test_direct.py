@@ -1,4 +1,4 @@
-"""POST /dms: one conversation per pair of users, its two members fixed (SPEC 2)."""
+"""POST /dms: one conversation per pair of users, its two members fixed (docs/protocol.md)."""
 
 from __future__ import annotations
 

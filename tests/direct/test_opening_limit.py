@@ -1,4 +1,4 @@
-"""SPEC 7: POST /dms is limited per user (CHAT_DM_CREATE_LIMIT_PER_USER), counting only the
+"""POST /dms is limited per user (CHAT_DM_CREATE_LIMIT_PER_USER), counting only the
 conversations a call makes (201): opening one that exists (200) is never refused."""
 
 from __future__ import annotations

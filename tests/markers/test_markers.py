@@ -1,4 +1,4 @@
-"""SPEC 2 and 3.4: POST /rooms/{id}/read, unread counts, and sending moving the sender's marker."""
+"""POST /rooms/{id}/read, unread counts, and sending moving the sender's marker."""
 
 from __future__ import annotations
 

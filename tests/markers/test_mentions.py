@@ -1,4 +1,4 @@
-"""SPEC 2, 3.6 and 3.8: mentions counted in GET /users/me/rooms and /users/me/threads,
+"""mentions counted in GET /users/me/rooms and /users/me/threads,
 and listed by GET /users/me/mentions: by name or `@room`, each message once, never
 one's own, never deleted, only in rooms one is a member of."""
 

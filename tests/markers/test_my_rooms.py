@@ -1,4 +1,4 @@
-"""SPEC 2: GET /users/me/rooms, POST /rooms/{id}/join, and leaving through DELETE /rooms/{id}/members/{me}."""
+"""GET /users/me/rooms, POST /rooms/{id}/join, and leaving through DELETE /rooms/{id}/members/{me}."""
 
 from __future__ import annotations
 

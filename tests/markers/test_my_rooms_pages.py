@@ -1,4 +1,4 @@
-"""SPEC 2: GET /users/me/rooms in pages (`limit` ≤ 500, default 200; `before`, the
+"""GET /users/me/rooms in pages (`limit` ≤ 500, default 200; `before`, the
 `next_before` of the page before), the most recently active first."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""SPEC 3.3 and 3.4: the `read` frame on both sockets, and `read` frames to the user's other /ws sockets."""
+"""the `read` frame on both sockets, and `read` frames to the user's other /ws sockets."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC 2 and 3.6: GET /users/me/threads, the threads the caller follows, most
+"""GET /users/me/threads, the threads the caller follows, most
 recently replied first, each with its unread replies and mentions above the marker."""
 
 from __future__ import annotations

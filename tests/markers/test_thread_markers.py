@@ -1,4 +1,4 @@
-"""SPEC 2, 3.4 and 3.6: a follower's marker in a thread, by POST
+"""a follower's marker in a thread, by POST
 /rooms/{id}/threads/{seq}/read and by the `read` frame with `thread`."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""SPEC 3.3 and 3.4: a thread's marker moved is told to every instance with its
+"""a thread's marker moved is told to every instance with its
 `thread`; a socket repeating a thread's `read` costs no write."""
 
 from __future__ import annotations

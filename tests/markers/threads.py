@@ -1,4 +1,4 @@
-"""Helpers for threads and mentions (SPEC 3.4, 3.6, 3.8) against a live server: replies,
+"""Helpers for threads and mentions (docs/stream-entries.md) against a live server: replies,
 thread markers, and the caller's threads and mentions."""
 
 from __future__ import annotations

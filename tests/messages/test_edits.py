@@ -1,4 +1,4 @@
-"""SPEC 2 and 3.5: PATCH /rooms/{id}/messages/{seq}, against a real server and real sockets."""
+"""PATCH /rooms/{id}/messages/{seq}, against a real server and real sockets."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC 3.8: who a body mentions, members only, resolved when stored and again when
+"""who a body mentions, members only, resolved when stored and again when
 edited; the rows mention counts read; followers of a thread by reply and by mention."""
 
 from __future__ import annotations

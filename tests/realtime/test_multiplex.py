@@ -1,4 +1,4 @@
-"""SPEC 3.3: one socket for many rooms, `GET /ws`, against a real server and a real client.
+"""one socket for many rooms, `GET /ws`, against a real server and a real client.
 
 Guarantees 3 (exactly-once replay), 5 (no head-of-line blocking) and 9 (one socket,
 many rooms, each room's stream as on a per-room socket) are checked room by room."""

@@ -1,4 +1,4 @@
-"""SPEC 3.1: chat.v1.json and chat.v1.msgpack, negotiated in the client's order."""
+"""chat.v1.json and chat.v1.msgpack, negotiated in the client's order."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC 3, 3.4, 3.6: a message frame may name its thread (`thread_seq`), a read frame a thread's marker (`thread`)."""
+"""a message frame may name its thread (`thread_seq`), a read frame a thread's marker (`thread`)."""
 
 from __future__ import annotations
 

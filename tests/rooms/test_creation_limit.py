@@ -1,4 +1,4 @@
-"""SPEC 7: POST /rooms is limited per user (CHAT_ROOM_CREATE_LIMIT_PER_USER); over it, 429 with Retry-After."""
+"""POST /rooms is limited per user (CHAT_ROOM_CREATE_LIMIT_PER_USER); over it, 429 with Retry-After."""
 
 from __future__ import annotations
 

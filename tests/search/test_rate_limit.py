@@ -1,5 +1,5 @@
 """Searches are limited per user: past the limit 429 with Retry-After, while
-others search on (SPEC 7)."""
+others search on (docs/protocol.md, Limits and settings)."""
 
 from __future__ import annotations
 

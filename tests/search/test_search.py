@@ -1,4 +1,4 @@
-"""GET /search: whole words, prefixes, phrases; only what the caller may read (SPEC 2)."""
+"""GET /search: whole words, prefixes, phrases; only what the caller may read (docs/protocol.md)."""
 
 from __future__ import annotations
 

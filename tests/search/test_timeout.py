@@ -1,6 +1,6 @@
 """A search that cannot finish in CHAT_SEARCH_TIMEOUT_MS is cancelled in the
 database and answered 503 with Retry-After; its connection is clean afterwards
-(SPEC 7, "Search is bounded")."""
+(docs/protocol.md, Search)."""
 
 from __future__ import annotations
 

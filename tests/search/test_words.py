@@ -1,5 +1,5 @@
 """Both engines find the same messages for the same query: words are split and
-folded the same way (SPEC 7), whatever PostgreSQL's parser or locale and
+folded the same way, whatever PostgreSQL's parser or locale and
 SQLite's tokenizer would have made of them."""
 
 from __future__ import annotations

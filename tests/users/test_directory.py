@@ -1,4 +1,4 @@
-"""SPEC 2 and 7: GET /users, the user directory: users whose name starts with
+"""GET /users, the user directory: users whose name starts with
 `prefix` ignoring case, by name, at most `limit` (≤ 20, default 10); limited per user."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""SPEC 7: GET /users is limited per user (CHAT_USER_LOOKUP_LIMIT_PER_USER); over it, 429 with Retry-After."""
+"""GET /users is limited per user (CHAT_USER_LOOKUP_LIMIT_PER_USER); over it, 429 with Retry-After."""
 
 from __future__ import annotations
 
