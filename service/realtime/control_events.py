@@ -26,7 +26,6 @@ from service.control import (
     StreamsBehind,
     TokenRevoked,
 )
-from service.messages.stream_frames import encode
 from service.metrics import Metrics
 from service.realtime import server_frames
 from service.realtime.broker import Broker
@@ -118,7 +117,7 @@ class ControlEvents:
             feed.access.forget(user_id)
 
     def _tell_read_moved(self, event: ReadMoved) -> None:
-        frame = _read_frame(event)
+        frame = server_frames.read_frame(event.room_id, event.seq, event.thread)
         for conn in self._registry.of_user(event.user_id):
             if conn.multiplexed and conn.origin != event.origin:
                 conn.send_json(frame)
@@ -131,10 +130,3 @@ class ControlEvents:
             for conn in self._registry.of_user(user_id):
                 if conn.multiplexed:
                     conn.send_json(frame)
-
-
-def _read_frame(event: ReadMoved) -> str:
-    """`{"type":"read","room","seq"}`, and `thread` when it is a thread's marker."""
-    if event.thread is None:
-        return server_frames.read_frame(event.room_id, event.seq)
-    return encode({"type": "read", "room": event.room_id, "seq": event.seq, "thread": event.thread})

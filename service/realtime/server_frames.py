@@ -52,8 +52,11 @@ def room_object(room: Room) -> dict[str, Any]:
     }
 
 
-def read_frame(room_id: int, seq: int) -> str:
-    return encode({"type": "read", "room": room_id, "seq": seq})
+def read_frame(room_id: int, seq: int, thread: int | None = None) -> str:
+    """`thread` when it is a thread's marker."""
+    if thread is None:
+        return encode({"type": "read", "room": room_id, "seq": seq})
+    return encode({"type": "read", "room": room_id, "seq": seq, "thread": thread})
 
 
 def hello_frame(user_json: bytes) -> str:
