@@ -118,7 +118,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_messages_room_mentions",
         "messages",
-        ["room_id", "thread_seq", "seq", "user_id"],
+        ["room_id", "thread_seq", "seq", "user_id", "mentions_room"],
         sqlite_where=sa.text("mentions_room"),
         postgresql_where=sa.text("mentions_room"),
     )

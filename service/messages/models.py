@@ -67,6 +67,8 @@ class Message(Base):
             "thread_seq",
             "seq",
             "user_id",
+            # A column too, so SQLite counts from the index alone (as for kind and deleted above).
+            "mentions_room",
             sqlite_where=text("mentions_room"),
             postgresql_where=text("mentions_room"),
         ),
