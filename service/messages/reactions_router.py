@@ -1,4 +1,5 @@
-"""Reactions over REST (docs/stream-entries.md, Reactions): each change an entry of the room's stream, through the writer."""
+"""Reactions over REST (docs/stream-entries.md, Reactions): each change an entry of
+the room's stream, through the writer."""
 
 from __future__ import annotations
 

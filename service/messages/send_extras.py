@@ -1,124 +1,157 @@
-"""What a batch with replies or mentions adds to the plain statements, in the
-same transaction. Before the seqs are reserved (the rooms' locks held): each
-reply's root checked (else InvalidThread, and nothing stored for it) and the
-mentions resolved. After the insert: the mention columns and rows, the roots'
-counts, each reply's root as of it, and the followers' markers."""
+"""What a batch with replies or mentions adds to a plain one, worked out in Python
+for either dialect's statements (sqlite_extras.py, postgres_extras.py).
+
+Before the seqs are reserved, under the rooms' locks: replies to no valid root are
+refused (InvalidThread, nothing stored for them) and the mentions resolved against
+the rooms' members. Once the seqs are placed: each row's extra columns (its root,
+its mentions, its root's counts as of it), the roots' new counts, the rows of the
+mentions table and the followers' markers."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from service.messages import mentions, threads
-from service.messages.entries import InvalidThread, RootCounts, StoreResult
-from service.messages.mentions import MentionRow, Named
+from service.messages import mentions
+from service.messages.entries import InvalidThread, RootCounts
+from service.messages.mentions import Named
 from service.messages.sends import Sends
-from service.messages.stream_reads import stored_under
-from service.messages.stream_rows import dump
-from service.messages.threads import Follow, Root, RootUpdate, follows
-from service.tables import messages
-
-Roots = dict[tuple[int, int], Root]  # (room, seq) -> a root a reply of the batch names
+from service.messages.store import LookUpRepeats
+from service.messages.threads import Follow, Root, follows
 
 NOT_A_ROOT = "a reply's thread_seq must be the seq of a top-level message of the room that is not deleted"
 
-_MENTIONS = (
-    update(messages)
-    .where(messages.c.id == bindparam("message_id"))
-    .values(mention_ids=bindparam("ids"), mentions_room=bindparam("room"))
-)
+Roots = Mapping[tuple[int, int], Root]  # (room, seq) -> a root a reply of the batch names
+Members = Mapping[int, Mapping[str, int]]  # room -> {lowercased name: user id}
+# A mentions row: user, message id, room, seq, thread_seq, also_room.
+MentionRow = tuple[int, int, int, int, int | None, bool]
 
 
-async def before(conn: AsyncConnection, batch: Sends) -> Roots:
-    """Replies to no valid root answered InvalidThread (or, sent before, with the
-    original); the mentions of the rest resolved. The valid roots."""
+def wanted_roots(batch: Sends) -> set[tuple[int, int]]:
+    """(room, seq) of the roots the batch's new replies name."""
     sends = batch.sends
-    new = [i for indexes in batch.by_room.values() for i in indexes]
-    wanted = {(p.room_id, p.thread_seq) for i in new if (p := sends[i]).thread_seq is not None}
-    roots = await threads.valid_roots(conn, wanted) if wanted else {}
+    return {
+        (p.room_id, p.thread_seq)
+        for indexes in batch.by_room.values()
+        for i in indexes
+        if (p := sends[i]).thread_seq is not None
+    }
+
+
+def refuse(batch: Sends, roots: Collection[tuple[int, int]]) -> dict[int, int]:
+    """Replies whose root is not among `roots` (the valid ones) answered InvalidThread;
+    how many in each room."""
+    sends = batch.sends
     refused = [
-        i for i in new if sends[i].thread_seq is not None and (sends[i].room_id, sends[i].thread_seq) not in roots
+        i
+        for indexes in batch.by_room.values()
+        for i in indexes
+        if (p := sends[i]).thread_seq is not None and (p.room_id, p.thread_seq) not in roots
     ]
-    if refused:
-        await _refuse(conn, batch, refused)
-    said: dict[int, Named] = {}
+    by_room: dict[int, int] = {}
+    for i in refused:
+        if sends[i].client_msg_id is not None and not batch.looked_up:
+            raise LookUpRepeats  # a resend of a reply stored before its root went gets the original
+        batch.answer(i, InvalidThread(NOT_A_ROOT))
+        by_room[sends[i].room_id] = by_room.get(sends[i].room_id, 0) + 1
+    return by_room
+
+
+def named(batch: Sends) -> dict[int, Named]:
+    """What each new send's body names, where it names anyone."""
+    sends, said = batch.sends, {}
     for indexes in batch.by_room.values():
         for i in indexes:
-            if "@" in sends[i].body and (named := mentions.named(sends[i].body)) is not mentions.NOBODY:
-                said[i] = named
-    names: dict[int, set[str]] = {}
-    for i, named in said.items():
-        names.setdefault(sends[i].room_id, set()).update(named.names())
-    members = await mentions.members_named(conn, {room: wanted for room, wanted in names.items() if wanted})
-    for i, named in said.items():
-        ids = mentions.resolve(named, members.get(sends[i].room_id, {}), sends[i].user_id)
-        if ids or named.room:
-            batch.mentioned[i] = (ids, named.room)
-    return roots
+            if "@" in sends[i].body and (who := mentions.named(sends[i].body)) is not mentions.NOBODY:
+                said[i] = who
+    return said
 
 
-async def _refuse(conn: AsyncConnection, batch: Sends, refused: Sequence[int]) -> None:
+def wanted_names(batch: Sends, said: Mapping[int, Named]) -> list[tuple[int, str]]:
+    """(room, name) of every name worth looking up among the rooms' members."""
     sends = batch.sends
-    # A resend of a reply stored before its root went: the original, as for any repeat.
-    keys = [(sends[i].room_id, sends[i].user_id, sends[i].client_msg_id) for i in refused]
-    stored = await stored_under(conn, [(r, u, c) for r, u, c in keys if c is not None])
-    for i, (room_id, user_id, client_msg_id) in zip(refused, keys, strict=True):
-        original = stored.get((room_id, user_id, client_msg_id)) if client_msg_id is not None else None
-        batch.answer(i, StoreResult(original, created=False) if original else InvalidThread(NOT_A_ROOT))
+    return sorted({(sends[i].room_id, name) for i, who in said.items() for name in who.names()})
 
 
-async def after(conn: AsyncConnection, batch: Sends, ids: Sequence[int], now: datetime, roots: Roots) -> None:
-    """The batch's replies and mentions, once its rows are in (`ids` in `placed` order)."""
-    sends, mentioned = batch.sends, batch.mentioned
-    id_of = {i: message_id for (i, _), message_id in zip(batch.placed, ids, strict=True)}
-    placed = [(i, seq) for i, seq in batch.placed if i in mentioned or sends[i].thread_seq is not None]
-    said = [(i, seq) for i, seq in placed if i in mentioned]
-    if said:
-        await conn.execute(
-            _MENTIONS,
-            [
-                {
-                    "message_id": id_of[i],
-                    "ids": dump(mentioned[i][0]) if mentioned[i][0] else None,
-                    "room": mentioned[i][1],
-                }
-                for i, _ in said
-            ],
-        )
-        await mentions.write_rows(
-            conn,
-            (MentionRow(id_of[i], sends[i].room_id, seq, sends[i].thread_seq, *mentioned[i]) for i, seq in said),
-        )
-    replies = sorted(((seq, i) for i, seq in placed if sends[i].thread_seq is not None))
-    if replies:
-        await _add_replies(conn, batch, [(i, seq, id_of[i]) for seq, i in replies], now, roots)
+def mention(batch: Sends, said: Mapping[int, Named], members: Members) -> None:
+    """Each new send's mentions: the members it names (never its author), @room."""
+    sends, new = batch.sends, batch.by_room
+    for i, who in said.items():
+        if i not in new.get(sends[i].room_id, ()):
+            continue  # refused meanwhile
+        ids = mentions.resolve(who, members.get(sends[i].room_id, {}), sends[i].user_id)
+        if ids or who.room:
+            batch.mentioned[i] = (ids, who.room)
 
 
-async def _add_replies(
-    conn: AsyncConnection, batch: Sends, replies: Sequence[tuple[int, int, int]], now: datetime, roots: Roots
-) -> None:
-    """Each reply (index, seq, id) in seq order: its root's counts after it, its author's
-    marker moved to it; the root's author and the users it names follow the thread."""
-    sends, mentioned = batch.sends, batch.mentioned
+@dataclass(frozen=True, slots=True)
+class Extra:
+    """A row's columns beyond a plain message's (JSON as values, for the statement's parameter)."""
+
+    thread_seq: int | None
+    mention_ids: tuple[int, ...] | None
+    mentions_room: bool
+    detail: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class RootUpdate:
+    """A root after the replies a batch added to it."""
+
+    id: int
+    reply_count: int
+    updated_seq: int  # the last reply's
+
+
+@dataclass(slots=True)
+class Planned:
+    extras: dict[int, Extra] = field(default_factory=dict)  # index -> its extra columns
+    roots: list[RootUpdate] = field(default_factory=list)
+    # Followers' markers where absent (none of them also moved: a writer's marker
+    # ends at their reply whatever came before), and writers' markers, forward only.
+    created: dict[Follow, int] = field(default_factory=dict)
+    moved: dict[Follow, int] = field(default_factory=dict)
+
+
+def plan(batch: Sends, roots: Roots, now: datetime) -> Planned:
+    """Once placed: each reply's root counts as of it (in seq order), the extra
+    columns of every reply and mentioning send, the roots' counts and markers.
+    A reply's author follows at it; the root's author and those the reply names,
+    just below it (a reply that makes them follow is unread to them)."""
+    sends, mentioned, planned = batch.sends, batch.mentioned, Planned()
     counts = {key: root.reply_count for key, root in roots.items()}
     updates: dict[tuple[int, int], RootUpdate] = {}
-    details: list[tuple[int, int, str]] = []
-    created: dict[Follow, int] = {}
-    moved: dict[Follow, int] = {}
-    for i, seq, reply_id in replies:
+    for i, seq in batch.placed:  # by room, then seq
         p = sends[i]
-        assert p.thread_seq is not None
+        ids, room = mentioned.get(i, ((), False))
+        if p.thread_seq is None:
+            if i in mentioned:
+                planned.extras[i] = Extra(None, ids or None, room, None)
+            continue
         key = (p.room_id, p.thread_seq)
         counts[key] += 1
         batch.roots[i] = after_it = RootCounts(p.thread_seq, counts[key], now)
-        details.append((reply_id, p.thread_seq, dump({"root": after_it})))
-        updates[key] = RootUpdate(roots[key].id, counts[key], now, seq)
-        follows(moved, (p.user_id, p.room_id, p.thread_seq), seq, lowest=False)
-        for user_id in (roots[key].author, *mentioned.get(i, ((), False))[0]):
+        planned.extras[i] = Extra(p.thread_seq, ids or None, room, {"root": after_it})
+        updates[key] = RootUpdate(roots[key].id, counts[key], seq)
+        follows(planned.moved, (p.user_id, p.room_id, p.thread_seq), seq, lowest=False)
+        for user_id in (roots[key].author, *ids):
             if user_id != p.user_id:
-                follows(created, (user_id, p.room_id, p.thread_seq), seq - 1, lowest=True)
-    await threads.add_replies(conn, updates.values(), details)
-    await threads.follow(conn, created=created, moved=moved)
+                follows(planned.created, (user_id, p.room_id, p.thread_seq), seq - 1, lowest=True)
+    planned.roots = list(updates.values())
+    for follower in planned.moved.keys() & planned.created.keys():
+        del planned.created[follower]
+    return planned
+
+
+def mention_rows(batch: Sends, id_of: Mapping[int, int]) -> list[MentionRow]:
+    """The mentions table's rows of the placed sends (`id_of`: index -> message id)."""
+    sends = batch.sends
+    return [
+        (user_id, id_of[i], sends[i].room_id, seq, sends[i].thread_seq, room)
+        for i, seq in batch.placed
+        if i in batch.mentioned
+        for ids, room in [batch.mentioned[i]]
+        for user_id in ids
+    ]

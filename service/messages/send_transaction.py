@@ -1,7 +1,7 @@
 """A batch of sends in a SQLAlchemy transaction: the way every batch goes on
-PostgreSQL, and on SQLite a batch that needs look-ups (repeats, senders' names)
-or holds replies or mentions. The dialect's statements (`Write`) place and insert
-the rows; replies and mentions add their steps around them (send_extras.py)."""
+PostgreSQL, and on SQLite a batch that needs look-ups (repeats, senders' names).
+The dialect's statements (`Write`) place and insert the rows, replies and
+mentions included."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.db import utcnow
-from service.messages import send_extras
 from service.messages.entries import StoreResult
 from service.messages.sends import Markers, Sends
-from service.messages.store import Pending, needs_more
+from service.messages.store import Pending
 from service.messages.stream_reads import stored_under
 from service.tables import users
 
@@ -23,38 +22,21 @@ from service.tables import users
 # and placed (Sends.place), the rows inserted, the markers moved; the new rows' ids
 # in `placed` order and the senders' markers from before.
 Write = Callable[[AsyncConnection, Sends, datetime], Awaitable[tuple[Sequence[int], Markers]]]
-# The batch's rooms locked in the caller's transaction (SQLite: BEGIN IMMEDIATE did).
-Lock = Callable[[AsyncConnection, list[int]], Awaitable[None]]
-
-
-async def _locked_already(_conn: AsyncConnection, _room_ids: list[int]) -> None:
-    return None
 
 
 async def through_sqlalchemy(
-    engine: AsyncEngine,
-    sends: Sequence[Pending],
-    *,
-    look_up_repeats: bool,
-    write: Write,
-    lock: Lock = _locked_already,
+    engine: AsyncEngine, sends: Sequence[Pending], *, look_up_repeats: bool, write: Write
 ) -> list[StoreResult | BaseException]:
     """A batch in a SQLAlchemy transaction, looking up what the sends do not say:
     messages stored before under their client_msg_ids, and senders' names."""
     async with engine.begin() as conn:
         keys = [(p.room_id, p.user_id, p.client_msg_id) for p in sends if p.client_msg_id is not None]
-        batch = Sends(sends, await stored_under(conn, keys) if look_up_repeats else {})
+        stored = await stored_under(conn, keys) if look_up_repeats else {}
+        batch = Sends(sends, stored, looked_up=look_up_repeats)
         now = utcnow()
-        # A reply's root is checked under its room's lock, so no delete slips in before the reply commits.
-        roots = None
-        if batch.by_room and needs_more(sends):
-            await lock(conn, sorted(batch.by_room))
-            roots = await send_extras.before(conn, batch)
         if not batch.by_room:
             return batch.results((), now, before={}, names={})
         ids, before = await write(conn, batch, now)
-        if roots is not None:
-            await send_extras.after(conn, batch, ids, now, roots)
         return batch.results(ids, now, before=before, names=await _usernames(conn, batch.unnamed()))
 
 

@@ -21,8 +21,11 @@ class Sends:
     """One batch of sends: which are new (by room), which repeat another, and the
     seq each new one gets once its room's seqs are reserved."""
 
-    def __init__(self, sends: Sequence[Pending], stored: Mapping[Key, StoredMessage]) -> None:
+    def __init__(
+        self, sends: Sequence[Pending], stored: Mapping[Key, StoredMessage], *, looked_up: bool = False
+    ) -> None:
         self.sends = sends
+        self.looked_up = looked_up  # repeats of earlier batches were looked up (`stored`)
         self._results: list[StoreResult | BaseException | None] = [None] * len(sends)
         self.by_room: dict[int, list[int]] = {}  # the new sends' indexes
         self._repeats: dict[int, int] = {}  # index -> the index of the same send earlier in the batch

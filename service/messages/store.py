@@ -16,9 +16,16 @@ from sqlalchemy.exc import IntegrityError
 from service.messages.changes import Change
 from service.messages.entries import ChangeEntry, StoreResult
 
-# A client_msg_id stored before, when repeats are not looked up: the unique
-# constraint, through SQLAlchemy or straight from SQLite's driver.
-REPEATED = (IntegrityError, sqlite3.IntegrityError)
+
+class LookUpRepeats(Exception):
+    """A reply to no valid root that carries a client_msg_id: it may be the resend
+    of a reply stored before its root went, which only a look-up can tell."""
+
+
+# A client_msg_id that may have been stored before, when repeats are not looked up:
+# the unique constraint (through SQLAlchemy or straight from SQLite's driver), or
+# a refused reply's (LookUpRepeats). The batch is stored again, looking them up.
+REPEATED = (IntegrityError, sqlite3.IntegrityError, LookUpRepeats)
 
 
 @dataclass(slots=True)
@@ -35,8 +42,8 @@ class Pending:
 
 
 def needs_more(sends: Sequence[Pending]) -> bool:
-    """Whether a batch holds replies or may mention someone: then it costs more
-    than the plain statements (thread_steps.py, mention_steps.py)."""
+    """Whether a batch holds replies or may mention someone: then it costs a few
+    statements more than a plain one (send_extras.py)."""
     return any(p.thread_seq is not None or "@" in p.body for p in sends)
 
 

@@ -1,14 +1,13 @@
-"""Threads (SPEC 3.6): a reply's root checked under its room's lock, the root's
-counts kept in the transaction of each reply and of each reply's delete, and the
-followers' markers (thread_markers: a row per follower and thread)."""
+"""Threads (SPEC 3.6): what a root is, its counts set again when a reply is
+deleted, and the followers' markers (thread_markers: a row per follower and
+thread). What a batch of replies does is send_extras.py's."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy import bindparam, false, select, text, tuple_, update
+from sqlalchemy import false, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.messages.entries import RootCounts
@@ -20,66 +19,11 @@ Follow = tuple[int, int, int]  # (user, room, root seq)
 
 @dataclass(frozen=True, slots=True)
 class Root:
-    """A message that may take replies, as the lock found it."""
+    """A message that may take replies (top-level, not deleted), as the lock found it."""
 
     id: int
     author: int
     reply_count: int
-
-
-async def valid_roots(conn: AsyncConnection, wanted: Collection[tuple[int, int]]) -> dict[tuple[int, int], Root]:
-    """Of the (room, seq) wanted, the top-level messages that are not deleted."""
-    rows = await conn.execute(
-        select(messages.c.room_id, messages.c.seq, messages.c.id, messages.c.user_id, messages.c.reply_count).where(
-            tuple_(messages.c.room_id, messages.c.seq).in_(list(wanted)),
-            messages.c.kind == MESSAGE,
-            messages.c.thread_seq.is_(None),
-            messages.c.deleted == false(),
-        )
-    )
-    return {(room_id, seq): Root(root_id, author, count) for room_id, seq, root_id, author, count in rows}
-
-
-@dataclass(frozen=True, slots=True)
-class RootUpdate:
-    """A root after the replies a batch added to it."""
-
-    id: int
-    reply_count: int
-    last_reply_at: datetime
-    updated_seq: int  # the last reply's
-
-
-_UPDATE_ROOT = (
-    update(messages)
-    .where(messages.c.id == bindparam("root_id"))
-    .values(
-        reply_count=bindparam("count"),
-        last_reply_at=bindparam("last_at", type_=messages.c.last_reply_at.type),
-        updated_seq=bindparam("last_seq"),
-    )
-)
-_REPLY_DETAIL = (
-    update(messages)
-    .where(messages.c.id == bindparam("reply_id"))
-    .values(thread_seq=bindparam("root_seq"), detail=bindparam("said"))
-)
-
-
-async def add_replies(
-    conn: AsyncConnection, roots: Collection[RootUpdate], replies: Collection[tuple[int, int, str]]
-) -> None:
-    """The roots' new counts, and each reply's (id, root seq, detail)."""
-    await conn.execute(
-        _UPDATE_ROOT,
-        [
-            {"root_id": r.id, "count": r.reply_count, "last_at": r.last_reply_at, "last_seq": r.updated_seq}
-            for r in roots
-        ],
-    )
-    await conn.execute(
-        _REPLY_DETAIL, [{"reply_id": reply_id, "root_seq": root, "said": said} for reply_id, root, said in replies]
-    )
 
 
 async def reply_deleted(conn: AsyncConnection, room_id: int, root_seq: int, seq: int) -> RootCounts:

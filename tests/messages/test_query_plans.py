@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from sqlalchemy import event
 from service.auth.models import User
 from service.db import create_engine, create_sessionmaker
 from service.markers.service import my_rooms
-from service.messages import sqlite_store
+from service.messages import sqlite_extras, sqlite_store
 
 HOT_QUERIES = {
     "replay": "SELECT * FROM messages WHERE room_id = 1 AND seq > 5 AND seq <= 900 ORDER BY seq DESC LIMIT 1000",
@@ -76,3 +77,24 @@ async def test_unread_counts_read_only_the_entries_that_do_not_count(migrated_te
         plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + statement, params)]  # type: ignore[arg-type]
     assert any("USING COVERING INDEX ix_messages_uncounted" in step for step in plan), plan
     assert not any(step.startswith("SCAN messages") for step in plan), plan
+
+
+@pytest.mark.parametrize(
+    ("module", "statement"),
+    [
+        (sqlite_store, "_RESERVED_MORE"),
+        (sqlite_store, "_INSERT_MORE"),
+        (sqlite_extras, "ROOT_COUNTS"),
+        (sqlite_extras, "MENTION_ROWS"),
+        (sqlite_extras, "MARKERS"),
+    ],
+)
+def test_the_statements_of_replies_and_mentions_never_scan_a_table(
+    migrated_template: Path, module: object, statement: str
+) -> None:
+    """What a batch with replies or mentions adds reads roots, members and markers by their keys."""
+    sql = getattr(module, statement)
+    params = ['{"1": 2}', "[[1, 2]]", "[[1, 2]]", '[[1, "bob"]]'][: max(int(n) for n in re.findall(r"\?(\d)", sql))]
+    with sqlite3.connect(migrated_template) as conn:
+        plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
+    assert not [step for step in plan if step.startswith("SCAN") and "VIRTUAL TABLE" not in step], plan
