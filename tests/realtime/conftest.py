@@ -69,11 +69,11 @@ class Client:
                     return frame
 
     async def handshake(self) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
-        """welcome, the replayed stream (message, edit and delete frames), synced."""
+        """welcome, the replayed stream (every kind of entry), synced."""
         welcome = await self.recv()
         assert welcome["type"] == "welcome", welcome
         replay = []
-        while (frame := await self.recv())["type"] in ("message", "edit", "delete"):
+        while (frame := await self.recv())["type"] in ("message", "edit", "delete", "reaction", "pin"):
             replay.append(frame)
         assert frame["type"] == "synced", frame
         return welcome, replay, frame
