@@ -4,19 +4,15 @@ thread's whole history is never read to count it."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.models import User
-from service.db import create_engine, create_sessionmaker
 from service.markers.mentions import my_mentions
 from service.markers.service import my_rooms
 from service.markers.threads import mark_thread_read, my_threads
+from tests.plans import plans_of
 
 ME = User(id=1, is_admin=False)
 # Each named count, as SQLite plans it for one room or thread of the page.
@@ -26,35 +22,13 @@ NAMED = "SEARCH mentions USING COVERING INDEX ix_mentions_unread (user_id=? AND 
 # Covering: the index's condition (mentions_room) is a column of it too.
 EVERYONE = "SEARCH messages USING COVERING INDEX ix_messages_room_mentions (room_id=? AND thread_seq=? AND seq>?)"
 
-Run = Callable[[AsyncSession], Awaitable[object]]
-
-
-async def _plans(migrated_template: Path, tmp_path: Path, run: Run) -> dict[str, list[str]]:
-    """Each statement `run` executes, with its plan."""
-    path = tmp_path / "plans.db"
-    path.write_bytes(migrated_template.read_bytes())
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
-    seen: list[tuple[str, object]] = []
-
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def capture(_conn: object, _cursor: object, statement: str, params: object, *_: object) -> None:
-        if not statement.startswith(("BEGIN", "COMMIT", "ROLLBACK")):
-            seen.append((statement, params))
-
-    async with create_sessionmaker(engine)() as session:
-        await run(session)
-        await session.rollback()
-    await engine.dispose()
-    with sqlite3.connect(path) as conn:
-        return {s: [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + s, p)] for s, p in seen}  # type: ignore[arg-type]
-
 
 def _scans(plan: list[str]) -> list[str]:
     return [step for step in plan if step.startswith(("SCAN messages", "SCAN mentions", "SCAN thread_markers"))]
 
 
 async def test_room_counts_read_the_uncounted_and_the_mention_indexes(migrated_template: Path, tmp_path: Path) -> None:
-    plans = await _plans(migrated_template, tmp_path, lambda session: my_rooms(session, ME))
+    plans = await plans_of(migrated_template, tmp_path, lambda session: my_rooms(session, ME))
     ((statement, plan),) = [(s, p) for s, p in plans.items() if "count(" in s]
     for step in (UNCOUNTED, NAMED, EVERYONE):
         assert step in plan, (step, plan)
@@ -62,7 +36,7 @@ async def test_room_counts_read_the_uncounted_and_the_mention_indexes(migrated_t
 
 
 async def test_thread_counts_read_the_reply_and_the_mention_indexes(migrated_template: Path, tmp_path: Path) -> None:
-    plans = await _plans(migrated_template, tmp_path, lambda session: my_threads(session, ME))
+    plans = await plans_of(migrated_template, tmp_path, lambda session: my_threads(session, ME))
     ((statement, plan),) = [(s, p) for s, p in plans.items() if "count(" in s]
     for step in (REPLIES, NAMED, EVERYONE):
         assert step in plan, (step, plan)
@@ -73,7 +47,7 @@ async def test_thread_counts_read_the_reply_and_the_mention_indexes(migrated_tem
 async def test_moving_a_thread_marker_reads_the_threads_newest_reply_from_its_index(
     migrated_template: Path, tmp_path: Path
 ) -> None:
-    plans = await _plans(migrated_template, tmp_path, lambda session: mark_thread_read(session, 1, 1, 1, 5))
+    plans = await plans_of(migrated_template, tmp_path, lambda session: mark_thread_read(session, 1, 1, 1, 5))
     ((statement, plan),) = [(s, p) for s, p in plans.items() if "UPDATE thread_markers" in s]
     marker = (
         "SEARCH thread_markers USING INDEX sqlite_autoindex_thread_markers_1 (user_id=? AND room_id=? AND root_seq=?)"
@@ -87,7 +61,7 @@ async def test_moving_a_thread_marker_reads_the_threads_newest_reply_from_its_in
 async def test_the_mentions_page_walks_the_users_mentions_and_the_room_mention_index(
     migrated_template: Path, tmp_path: Path, before_id: int | None
 ) -> None:
-    plans = await _plans(migrated_template, tmp_path, lambda session: my_mentions(session, ME, 20, before_id))
+    plans = await plans_of(migrated_template, tmp_path, lambda session: my_mentions(session, ME, 20, before_id))
     named, everyone = (
         [p for s, p in plans.items() if "FROM mentions" in s],
         [p for s, p in plans.items() if "mentions_room" in s],

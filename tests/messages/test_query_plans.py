@@ -7,12 +7,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event
 
 from service.auth.models import User
-from service.db import create_engine, create_sessionmaker
 from service.markers.service import my_rooms
 from service.messages import sqlite_extras, sqlite_store
+from tests.plans import plans_of
 
 HOT_QUERIES = {
     "replay": "SELECT * FROM messages WHERE room_id = 1 AND seq > 5 AND seq <= 900 ORDER BY seq DESC LIMIT 1000",
@@ -60,21 +59,8 @@ async def test_unread_counts_read_only_the_entries_that_do_not_count(migrated_te
     ix_messages_uncounted, without visiting the table: the query's condition must
     match the index's literally.
     A plain message adds no entry to it, so the write path does not pay for unread counts."""
-    path = tmp_path / "plans.db"
-    path.write_bytes(migrated_template.read_bytes())
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
-    seen: list[tuple[str, object]] = []
-
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def capture(_conn: object, _cursor: object, statement: str, params: object, *_: object) -> None:
-        seen.append((statement, params))
-
-    async with create_sessionmaker(engine)() as session:
-        await my_rooms(session, User(id=1, is_admin=False))
-    await engine.dispose()
-    statement, params = next((s, p) for s, p in seen if "count(" in s)
-    with sqlite3.connect(path) as conn:
-        plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + statement, params)]  # type: ignore[arg-type]
+    plans = await plans_of(migrated_template, tmp_path, lambda session: my_rooms(session, User(id=1, is_admin=False)))
+    ((plan,),) = [[p for s, p in plans.items() if "count(" in s]]
     assert any("USING COVERING INDEX ix_messages_uncounted" in step for step in plan), plan
     assert not any(step.startswith("SCAN messages") for step in plan), plan
 

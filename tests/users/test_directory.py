@@ -3,17 +3,16 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from service import tables
 from service.config import Settings
-from service.db import create_engine, create_sessionmaker
 from service.users.service import users_by_prefix
 from tests.conftest import Api, make_settings
+from tests.plans import plans_of
 
 
 @pytest.fixture
@@ -89,19 +88,6 @@ async def test_bad_parameters_are_422_without_echoing_them(api: Api) -> None:
 
 async def test_a_lookup_reads_one_range_of_the_name_index(migrated_template: Path, tmp_path: Path) -> None:
     """However many users there are, only the names starting with the prefix are read (SQLite's plan)."""
-    path = tmp_path / "plans.db"
-    path.write_bytes(migrated_template.read_bytes())
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
-    seen: list[tuple[str, object]] = []
-
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def capture(_conn: object, _cursor: object, statement: str, params: object, *_: object) -> None:
-        seen.append((statement, params))
-
-    async with create_sessionmaker(engine)() as session:
-        await users_by_prefix(session, "Bo")
-    await engine.dispose()
-    ((statement, params),) = [(s, p) for s, p in seen if "FROM users" in s]
-    with sqlite3.connect(path) as conn:
-        plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + statement, params)]  # type: ignore[arg-type]
+    plans = await plans_of(migrated_template, tmp_path, lambda session: users_by_prefix(session, "Bo"))
+    ((plan,),) = [[p for s, p in plans.items() if "FROM users" in s]]
     assert plan == ["SEARCH users USING INDEX sqlite_autoindex_users_1 (username_key>? AND username_key<?)"], plan
