@@ -28,6 +28,9 @@ class Messages:
 
     def __init__(self) -> None:
         self.by_seq: dict[int, dict] = {}
+        # Entries for messages not held yet, by the message's seq: a page asked
+        # before the entry was stored may still bring the message as it was.
+        self.waiting: dict[int, list[dict]] = {}
 
     def take(self, copy: dict) -> bool:
         """A message in its current state (a REST item or a message frame)."""
@@ -35,31 +38,37 @@ class Messages:
         if held is not None and copy["updated_seq"] < held["updated_seq"]:
             return False  # older than what we hold
         self.by_seq[copy["seq"]] = {k: v for k, v in copy.items() if k not in FRAME_ONLY}
+        for frame in sorted(self.waiting.pop(copy["seq"], []), key=lambda f: f["seq"]):
+            self._apply_to(copy["seq"], frame)
         return True
-
-    def _due(self, seq: int, entry_seq: int) -> dict | None:
-        """The message at `seq`, if we hold it and the entry is news to it."""
-        message = self.by_seq.get(seq)
-        if message is None or entry_seq <= message["updated_seq"]:
-            return None
-        message["updated_seq"] = entry_seq
-        return message
 
     def apply(self, frame: dict) -> list[int]:
         """One entry of the stream; the seqs of the messages it changed."""
         changed = []
         if frame["type"] == "message" and self.take(frame):
             changed.append(frame["seq"])
-        elif frame["type"] in ("edit", "delete", "reaction", "pin"):
-            target = self._due(frame["target_seq"], frame["seq"])
-            if target is not None:
-                APPLY[frame["type"]](target, frame)
-                changed.append(target["seq"])
-        root = frame.get("root")  # on a reply, and on the delete of one
-        if root is not None and (message := self._due(root["seq"], frame["seq"])) is not None:
-            message["reply_count"], message["last_reply_at"] = root["reply_count"], root["last_reply_at"]
-            changed.append(message["seq"])
+        concerned = [frame["target_seq"]] if frame["type"] in APPLY else []
+        if frame.get("root") is not None:  # on a reply, and on the delete of one
+            concerned.append(frame["root"]["seq"])
+        for seq in concerned:
+            if seq not in self.by_seq:
+                self.waiting.setdefault(seq, []).append(frame)
+            elif self._apply_to(seq, frame):
+                changed.append(seq)
         return changed
+
+    def _apply_to(self, seq: int, frame: dict) -> bool:
+        """The entry applied to the held message at `seq` if it is news to it."""
+        message = self.by_seq[seq]
+        if frame["seq"] <= message["updated_seq"]:
+            return False
+        message["updated_seq"] = frame["seq"]
+        if frame["type"] in APPLY and frame["target_seq"] == seq:
+            APPLY[frame["type"]](message, frame)
+        root = frame.get("root")
+        if root is not None and root["seq"] == seq:
+            message["reply_count"], message["last_reply_at"] = root["reply_count"], root["last_reply_at"]
+        return True
 
 
 def _edit(message: dict, frame: dict) -> None:
