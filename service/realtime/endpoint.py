@@ -119,8 +119,14 @@ async def _open_room_socket(websocket: WebSocket, sockets: Sockets, raw_room_id:
     conn = admit(websocket, sockets.gate, bearer, binary=binary, multiplexed=False)
     try:
         await subscribe(sockets.joining, conn, room, since)
-    except RoomUnavailable:
-        raise Rejected(ROOM_NOT_FOUND) from None
+    except BaseException as exc:
+        # Admitted but never returned: released here, or it would hold its place in
+        # the user's and the process's caps until the server stops.
+        await conn.finish(flush=False)
+        await sockets.feeds.leave(conn)
+        if isinstance(exc, RoomUnavailable):
+            raise Rejected(ROOM_NOT_FOUND) from None
+        raise
     return conn
 
 

@@ -126,6 +126,23 @@ async def test_auth_failures_accept_then_close_1008_with_reason(server: LiveServ
     assert await _close_of(server, rid, token, since=-1) == (1008, "invalid since")
 
 
+async def test_sockets_refused_for_a_room_leave_nothing_behind(make_server: ServerFactory) -> None:
+    """A socket closed 1008 for a room it may not read is gone: it neither counts
+    against its user's cap nor stays for the server to wait on when it stops."""
+    server = await make_server(max_connections_per_user=2)
+    _, token = await server.user("alice")
+    _, other = await server.user("bob")
+    room = await server.room(token, "general")
+    secret = await server.room(other, "secret", private=True)
+    for _ in range(3):
+        assert await _close_of(server, 999999, token) == (1008, "room not found")
+        assert await _close_of(server, secret["id"], token) == (1008, "room not found")
+    first = await server.connect(room["id"], token)
+    await first.handshake()
+    second = await server.connect(room["id"], token)
+    await second.handshake()
+
+
 async def test_origin_check(make_server: ServerFactory) -> None:
     server = await make_server(allowed_origins="https://chat.example")
     _, token = await server.user("alice")
