@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from typing import Any
 
 from tests.convergence.feeds import Feed, Frame, Merge, View
 from tests.convergence.model import RoomModel
@@ -21,10 +22,8 @@ def below(fraction: float, high: int) -> int:
     return int(fraction * (high + 1))
 
 
-class Reconnecting:
-    """Per-room sockets opened midway with a random `since` (or none: the newest
-    messages), closed, and opened again from a random seq at or below the last one
-    read, so each replay repeats entries it has merged already."""
+class _Client:
+    """What each client is given: a user, its rooms, the rule, and a view per room."""
 
     def __init__(
         self,
@@ -39,6 +38,15 @@ class Reconnecting:
         self.server, self.token, self.user_id, self.rooms, self.merge = server, token, user_id, rooms, merge
         self.sockets, self.rng = sockets, rng
         self.views = {room.id: View() for room in rooms}
+
+
+class Reconnecting(_Client):
+    """Per-room sockets opened midway with a random `since` (or none: the newest
+    messages), closed, and opened again from a random seq at or below the last one
+    read, so each replay repeats entries it has merged already."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
         self.read: dict[int, int] = {}  # room -> the last seq read, over every connection
         self.floor: dict[int, int] = {}  # room -> every message above it is held
         self.reconnected = False
@@ -80,7 +88,7 @@ class Reconnecting:
         await self.disconnect()
 
 
-class Mixer:
+class Mixer(_Client):
     """REST pages with random cursors (history, threads, the events page, the pins),
     each merged some steps after it was read, in random order, beside one /ws socket
     that it opens, closes and resumes.
@@ -89,19 +97,8 @@ class Mixer:
     its socket (resumed at or below the last seq it read), or an events page whose
     `after_seq` is at or below that seq. A page beyond it gives its messages only."""
 
-    def __init__(
-        self,
-        server: LiveServer,
-        token: str,
-        user_id: int,
-        rooms: list[RoomModel],
-        merge: Merge,
-        sockets: dict[int, Feed],
-        rng: random.Random,
-    ) -> None:
-        self.server, self.token, self.user_id, self.rooms, self.merge = server, token, user_id, rooms, merge
-        self.sockets, self.rng = sockets, rng
-        self.views = {room.id: View() for room in rooms}
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
         self.feed: Feed | None = None
         self.covered: dict[int, int] = {}  # room -> every entry up to it merged (or in a copy held)
         self.first_read: dict[int, int] = {}  # room -> its last seq when a page was first read
