@@ -9,6 +9,7 @@ from sqlalchemy import Table
 
 from service.auth.models import User
 from service.db import Base
+from service.files.models import File
 from service.messages.models import Mention, Message, Reaction, ThreadMarker
 from service.rooms.models import Room, RoomMember
 
@@ -26,3 +27,4 @@ users: Final = _table(User)
 reactions: Final = _table(Reaction)
 mentions: Final = _table(Mention)
 thread_markers: Final = _table(ThreadMarker)
+files: Final = _table(File)

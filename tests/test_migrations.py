@@ -29,7 +29,7 @@ def test_round_trip_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
     migrate.upgrade(settings)
     tables = {"users", "rooms", "room_members", "messages", "refresh_tokens", "revoked_access_tokens"}
     fts = {"messages_fts", *(f"messages_fts_{part}" for part in ("data", "idx", "docsize", "config"))}
-    assert _tables(db) == tables | fts | {"reactions", "mentions", "thread_markers"}
+    assert _tables(db) == tables | fts | {"reactions", "mentions", "thread_markers", "files"}
     migrate.downgrade(settings, "0003")
     assert _tables(db) == tables
     migrate.downgrade(settings, "base")
