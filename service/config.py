@@ -104,6 +104,20 @@ class Settings(BaseSettings):
     # A search that cannot finish in this long is cancelled in the database: 503.
     search_timeout_ms: int = Field(default=2000, ge=10, le=600_000)
 
+    # Files (docs/files.md): where their bytes live, `file://` or a path for a local
+    # directory, `s3://bucket/prefix` for S3; unset, a directory `files` beside the
+    # SQLite file (./files on PostgreSQL).
+    files_url: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    max_file_bytes: int = Field(default=25 * 1024 * 1024, ge=1, le=5 * 1024**4)
+    file_quota_bytes: int = Field(default=1024**3, ge=1)
+    # Larger images are stored without width, height or thumbnail: decoding holds every pixel.
+    max_image_pixels: int = Field(default=40_000_000, ge=1, le=1_000_000_000)
+    # Files never attached to a message are removed after this long.
+    file_orphan_hours: float = Field(default=24.0, gt=0, le=24 * 365)
+    file_upload_limit_per_user: str = "60/minute"
+
     @field_validator("secret_key", mode="before")
     @classmethod
     def _empty_key_is_unset(cls, value: object) -> object:
@@ -126,6 +140,7 @@ class Settings(BaseSettings):
         "room_create_limit_per_user",
         "dm_create_limit_per_user",
         "user_lookup_limit_per_user",
+        "file_upload_limit_per_user",
     )
     @classmethod
     def _one_rate_limit(cls, value: str) -> str:
@@ -150,6 +165,11 @@ class Settings(BaseSettings):
             raise ValueError(f"must name an async driver, not {url.drivername}://; {ASYNC_URLS}")
         return value
 
+    @field_validator("files_url", "s3_endpoint_url", "s3_region", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
     @field_validator("redis_url", mode="before")
     @classmethod
     def _empty_redis_is_unset(cls, value: object) -> object:
@@ -169,6 +189,14 @@ class Settings(BaseSettings):
         if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
             return None
         return Path(url.database)
+
+    def files_location(self) -> str:
+        """CHAT_FILES_URL, or the default directory: `files` beside the SQLite file, else ./files."""
+        if self.files_url is not None:
+            return self.files_url
+        db_path = self.sqlite_path()
+        directory = db_path.with_name("files") if db_path is not None else Path("files")
+        return str(directory.resolve())
 
     def resolve_secret_key(self) -> str:
         """The signing key: CHAT_SECRET_KEY, or one generated once beside the SQLite file."""
