@@ -21,6 +21,11 @@ from service.config import Settings, get_settings
 from service.db import Databases, open_databases
 from service.direct.router import router as direct_router
 from service.errors import install_error_handlers
+from service.files.images import Thumbnailer
+from service.files.router import router as files_router
+from service.files.storage import open_storage
+from service.files.sweep import OrphanSweep
+from service.files.uploads import Uploads
 from service.health.router import router as health_router
 from service.markers.router import router as markers_router
 from service.messages.pins_router import router as pins_router
@@ -74,6 +79,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
             await state.hasher.prepare()
             await state.hub.start()
             state.writer.start()
+            state.orphan_sweep.start()
             _keep(app, state)
             if freeze_heap:
                 # What startup made lives as long as the process: kept out of the
@@ -82,6 +88,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
                 gc.collect()
                 gc.freeze()
             yield
+            await state.orphan_sweep.stop()
             await state.hub.stop()
             await state.writer.stop()
         finally:
@@ -97,7 +104,8 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         swagger_ui_parameters={"validatorUrl": None},
         lifespan=lifespan,
     )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # Uploads are bounded by CHAT_MAX_FILE_BYTES, read as they arrive (files/uploads.py).
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, unlimited_paths=(f"{API_PREFIX}/files",))
     app.add_middleware(DocsPolicy)
     install_error_handlers(app)
     app.include_router(auth_router, prefix=API_PREFIX)
@@ -110,6 +118,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     app.include_router(search_router, prefix=API_PREFIX)
     app.include_router(users_router, prefix=API_PREFIX)
     app.include_router(presence_router, prefix=API_PREFIX)
+    app.include_router(files_router, prefix=API_PREFIX)
     app.include_router(health_router)
     app.include_router(apidocs_router)
     install_web(app)
@@ -141,6 +150,8 @@ class State:
     roster: Roster
     broker: Broker
     sockets: Sockets  # what the socket routes use (realtime/endpoint.py)
+    uploads: Uploads  # files: storage, uploads, thumbnails
+    orphan_sweep: OrphanSweep
 
 
 def _build(settings: Settings, databases: Databases) -> State:
@@ -155,9 +166,13 @@ def _build(settings: Settings, databases: Databases) -> State:
     hasher = PasswordHasher(settings)
     throttle = LoginThrottle(settings)
     codec = TokenCodec(settings.resolve_secret_key(), settings)
+    storage = open_storage(
+        settings.files_location(), s3_endpoint_url=settings.s3_endpoint_url, s3_region=settings.s3_region
+    )
     writer = MessageWriter(
         databases.writer_engine,
         settings.store_batch,
+        thread_engine=databases.writer_thread_engine,
         on_stored=hub.fanout.publish_stored,
         on_read=hub.control.read_moved,
     )
@@ -187,6 +202,15 @@ def _build(settings: Settings, databases: Databases) -> State:
             settings=settings,
             metrics=metrics,
         ),
+        uploads=Uploads(
+            storage,
+            Thumbnailer(settings.max_image_pixels),
+            databases.reads,
+            databases.writes,
+            max_file_bytes=settings.max_file_bytes,
+            quota_bytes=settings.file_quota_bytes,
+        ),
+        orphan_sweep=OrphanSweep(databases.writes, storage, settings.file_orphan_hours),
     )
 
 

@@ -1,5 +1,5 @@
 """Per-user limits on costly actions: searches, rooms and direct conversations created,
-user directory lookups, messages sent over REST.
+user directory lookups, messages sent over REST, files uploaded.
 
 Each action has a moving window (the `limits` library's notation, from settings),
 counted in memory, or in Redis when CHAT_REDIS_URL is set so every instance shares
@@ -40,6 +40,7 @@ class Action(StrEnum):
     OPEN_DM = "open_dm"
     LOOK_UP_USERS = "look_up_users"
     SEND_MESSAGE = "send_message"  # over REST; a socket has its own bucket
+    UPLOAD_FILE = "upload_file"
 
 
 _REFUSALS = {
@@ -48,6 +49,7 @@ _REFUSALS = {
     Action.OPEN_DM: "too many direct conversations opened; retry later",
     Action.LOOK_UP_USERS: "too many user lookups; retry later",
     Action.SEND_MESSAGE: "sending too fast; retry later",
+    Action.UPLOAD_FILE: "too many files uploaded; retry later",
 }
 
 
@@ -118,6 +120,7 @@ class UserLimits:
             Action.OPEN_DM: parse(settings.dm_create_limit_per_user),
             Action.LOOK_UP_USERS: parse(settings.user_lookup_limit_per_user),
             Action.SEND_MESSAGE: send_rate(settings.rate_per_second, settings.rate_burst),
+            Action.UPLOAD_FILE: parse(settings.file_upload_limit_per_user),
         }
         self._storage, self._close = limiter_storage(settings, "user")
         self._limiter = MovingWindowRateLimiter(self._storage)

@@ -27,7 +27,7 @@ PARTS_IN_FLIGHT = 2
 class FileStorage(Protocol):
     """Bytes under keys. A put that fails leaves nothing under its key."""
 
-    async def put(self, key: str, chunks: AsyncIterable[bytes]) -> None: ...
+    async def put(self, key: str, chunks: AsyncIterable[bytes] | bytes) -> None: ...
 
     async def read(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
         """Bytes [start, end) in chunks; raises FileNotFoundError before the first
@@ -44,7 +44,10 @@ class ObjectStorage:
         self._store = store
         self._part_bytes = part_bytes
 
-    async def put(self, key: str, chunks: AsyncIterable[bytes]) -> None:
+    async def put(self, key: str, chunks: AsyncIterable[bytes] | bytes) -> None:
+        if isinstance(chunks, bytes):  # small: one request, no multipart upload
+            await obstore.put_async(self._store, key, chunks)
+            return
         await obstore.put_async(self._store, key, chunks, chunk_size=self._part_bytes, max_concurrency=PARTS_IN_FLIGHT)
 
     async def read(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:

@@ -21,12 +21,14 @@ class BodyTooLarge(HTTPException):
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, unlimited_paths: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Routes that bound their own bodies as they read them (uploads).
+        self.unlimited_paths = frozenset(unlimited_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in self.unlimited_paths:
             await self.app(scope, receive, send)
             return
         if _declared_length(scope) > self.max_bytes:
