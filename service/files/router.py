@@ -5,7 +5,7 @@ from fastapi.exceptions import RequestValidationError
 
 from service.auth.dependencies import CurrentUser
 from service.db import SessionDep
-from service.errors import BEARER_ERRORS, ServiceError, error_responses
+from service.errors import BEARER_ERRORS, ErrorOut, NotFound, ServiceError, error_responses
 from service.files import access, downloads
 from service.files.dependencies import Uploader, UploadsDep
 from service.files.images import THUMBNAIL_TYPE
@@ -15,7 +15,7 @@ from service.userlimits import Action, UserLimitsDep
 
 router = APIRouter(tags=["files"])
 
-FETCH_ERRORS = error_responses(*BEARER_ERRORS, 404)
+FETCH_ERRORS = error_responses(*BEARER_ERRORS, 404, 422)  # 422: FastAPI declares it for any path parameter
 _MULTIPART = {
     "requestBody": {
         "required": True,
@@ -77,7 +77,7 @@ async def get_file(file_id: str, user: CurrentUser, session: SessionDep) -> File
         200: {"description": "The file's bytes", "content": {"application/octet-stream": {}}},
         206: {"description": "The range asked for"},
         304: {"description": "Not modified (If-None-Match)"},
-        416: {"description": "The range starts past the end"},
+        416: {"description": "The range starts past the end", "model": ErrorOut},
         **FETCH_ERRORS,
     },
 )
@@ -112,5 +112,5 @@ async def get_thumbnail(
     """The image's thumbnail; 404 when it has none (not an image, or too large or undecodable)."""
     file = await access.file_for_reader(session, file_id, user)
     if file.thumbnail_key is None:
-        raise access.NotFound("this file has no thumbnail")
+        raise NotFound("this file has no thumbnail")
     return await downloads.thumbnail(request, uploads.storage, file.thumbnail_key, etag=f'"{file.sha256}-t"')
