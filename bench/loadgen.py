@@ -23,6 +23,7 @@ import orjson
 import uvloop
 from load import (
     broadcast,
+    entries,
     idle,
     login,
     mux,
@@ -42,6 +43,7 @@ COMMANDS: dict[str, tuple[ModuleType, bool]] = {
     "idle": (idle, True),
     "replay": (replay, True),
     "login": (login, True),
+    "entries": (entries, True),
     "mux": (mux, True),
     "quiet": (quiet, True),
     "slow-readers": (slow_readers, True),

@@ -245,6 +245,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--logins", type=int, default=300)
     p.add_argument("--login-users", type=int, default=10)
     p.add_argument("--login-concurrency", type=int, default=32)
+    p.add_argument("--entries", type=int, default=2000, help="entries: messages, then as many reactions added, removed")
+    p.add_argument("--entries-concurrency", type=int, default=16, help="entries: requests in flight")
     p.add_argument("--mux-users", type=int, default=1000, help="mux: users, one /ws socket each")
     p.add_argument("--mux-rooms-per-user", type=int, default=20, help="mux: rooms each user subscribes to")
     p.add_argument("--mux-room-members", type=int, default=50, help="mux: users per room (sets the number of rooms)")
@@ -274,6 +276,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         args.fanout_sizes, args.rooms, args.room_sizes = [50], 20, [2]
         args.idle_connections, args.replay_clients, args.replay_missed = 200, 20, 200
         args.logins, args.login_users, args.scenario_timeout = 30, 2, 120
+        args.entries = 200
         args.mux_users, args.mux_rooms_per_user, args.mux_room_members = 40, 5, 10
         args.unread_rooms, args.unread_messages, args.unread_history, args.unread_other_rows = 20, 2000, 5000, 2000
         args.unread_requests, args.unread_query_runs = 20, 10

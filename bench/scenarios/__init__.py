@@ -3,6 +3,8 @@ ROWS (its result is a list of rows, or one dict), run(args), markdown(result) an
 warnings(result); fanout, many_rooms and idle also ratios(result), the service
 against the references of the same run."""
 
-from scenarios import fanout, idle, instances, login, many_rooms, mux, quiet, replay, slow_readers, unread
+from scenarios import entries, fanout, idle, instances, login, many_rooms, mux, quiet, replay, slow_readers, unread
 
-SCENARIOS = {m.NAME: m for m in (fanout, many_rooms, idle, replay, login, mux, unread, quiet, instances, slow_readers)}
+SCENARIOS = {
+    m.NAME: m for m in (fanout, many_rooms, idle, replay, login, entries, mux, unread, quiet, instances, slow_readers)
+}
