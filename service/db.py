@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
+from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, event
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -79,7 +80,19 @@ def create_engine(
     if _in_memory(database_url):
         kwargs.setdefault("poolclass", StaticPool)
     engine = create_async_engine(database_url, **kwargs)
-    _configure_sqlite(engine, sqlite_synchronous, read_only=read_only)
+    _configure_sqlite(engine.sync_engine, sqlite_synchronous, read_only=read_only)
+    return engine
+
+
+def create_thread_engine(database_url: str, *, sqlite_synchronous: str = "full") -> Engine | None:
+    """For a SQLite file: a synchronous engine on the same file, configured alike,
+    whose connections a worker thread uses (the message writer's changes); None
+    elsewhere. Any thread may use a connection, one at a time, as the pool hands it."""
+    if not database_url.startswith("sqlite") or _in_memory(database_url):
+        return None
+    url = make_url(database_url).set(drivername="sqlite")
+    engine = create_sync_engine(url, connect_args={"check_same_thread": False}, **WRITER_POOL)
+    _configure_sqlite(engine, sqlite_synchronous, read_only=False)
     return engine
 
 
@@ -87,11 +100,11 @@ def _in_memory(database_url: str) -> bool:
     return ":memory:" in database_url or database_url.rstrip("/").endswith(":")
 
 
-def _configure_sqlite(engine: AsyncEngine, synchronous: str, *, read_only: bool) -> None:
+def _configure_sqlite(engine: Engine, synchronous: str, *, read_only: bool) -> None:
     if synchronous not in ("full", "normal"):
         raise ValueError(f"unknown SQLite synchronous mode {synchronous!r}")
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # SQLAlchemy, not the driver, emits BEGIN (see _on_begin).
         dbapi_connection.isolation_level = None
@@ -107,7 +120,7 @@ def _configure_sqlite(engine: AsyncEngine, synchronous: str, *, read_only: bool)
             cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         if read_only:
             # A WAL reader: it sees the last commit and neither waits for the
@@ -144,10 +157,13 @@ class Databases:
     writer_engine: AsyncEngine
     reads: async_sessionmaker[AsyncSession]
     writes: async_sessionmaker[AsyncSession]
+    writer_thread_engine: Engine | None = None  # a SQLite file's, for the writer's worker thread
 
     async def dispose(self) -> None:
         for engine in {id(e): e for e in (self.read_engine, self.write_engine, self.writer_engine)}.values():
             await engine.dispose()
+        if self.writer_thread_engine is not None:
+            self.writer_thread_engine.dispose()
 
 
 def open_databases(database_url: str, *, sqlite_synchronous: str = "full") -> Databases:
@@ -166,7 +182,12 @@ def open_databases(database_url: str, *, sqlite_synchronous: str = "full") -> Da
     write_engine = create_engine(database_url, sqlite_synchronous=sqlite_synchronous, **WRITE_POOL)
     writer_engine = create_engine(database_url, sqlite_synchronous=sqlite_synchronous, **WRITER_POOL)
     return Databases(
-        read_engine, write_engine, writer_engine, create_sessionmaker(read_engine), create_sessionmaker(write_engine)
+        read_engine,
+        write_engine,
+        writer_engine,
+        create_sessionmaker(read_engine),
+        create_sessionmaker(write_engine),
+        create_thread_engine(database_url, sqlite_synchronous=sqlite_synchronous),
     )
 
 

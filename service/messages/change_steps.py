@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, bindparam, text, update
 
+from service.db import UTCDateTime
 from service.errors import NotFound
 from service.messages.models import MESSAGE
 from service.rooms.service import ROOM_NOT_FOUND
-from service.tables import messages, rooms
+from service.tables import messages
 
 MESSAGE_NOT_FOUND = "message not found"
 
@@ -46,42 +46,38 @@ class Target:
     reactions: str | None  # the summary's JSON
 
 
-async def next_seq(conn: AsyncConnection, room_id: int) -> Locked:
+# Written once as text: building and keying a Core statement on every change cost
+# several times what SQLite spends running it.
+_NEXT_SEQ = text("UPDATE rooms SET last_seq = last_seq + 1 WHERE id = :room_id RETURNING last_seq, owner_id, kind")
+_TARGET = text("""
+SELECT id, user_id, deleted, created_at, thread_seq, pinned_seq IS NOT NULL AS pinned, reactions FROM messages
+WHERE room_id = :room_id AND seq = :seq AND kind = 'message'
+""").columns(created_at=UTCDateTime)
+_ENTRY = text("""
+INSERT INTO messages (room_id, seq, kind, target_seq, user_id, body, created_at, updated_seq, detail, deleted,
+                      reply_count, mentions_room)
+VALUES (:room_id, :seq, :kind, :target_seq, :user_id, :body, :created_at, :seq, :detail, false, 0, false)
+""").bindparams(bindparam("created_at", type_=UTCDateTime))
+
+
+def next_seq(conn: Connection, room_id: int) -> Locked:
     """The room's next seq, taken under its row lock (held until commit)."""
-    room = (
-        await conn.execute(
-            update(rooms)
-            .where(rooms.c.id == room_id)
-            .values(last_seq=rooms.c.last_seq + 1)
-            .returning(rooms.c.last_seq, rooms.c.owner_id, rooms.c.kind)
-        )
-    ).first()
+    room = conn.execute(_NEXT_SEQ, {"room_id": room_id}).first()
     if room is None:
         raise NotFound(ROOM_NOT_FOUND)
     return Locked(*room)
 
 
-async def target(conn: AsyncConnection, room_id: int, target_seq: int) -> Target:
-    row = (
-        await conn.execute(
-            select(
-                messages.c.id,
-                messages.c.user_id,
-                messages.c.deleted,
-                messages.c.created_at,
-                messages.c.thread_seq,
-                messages.c.pinned_seq.is_not(None),
-                messages.c.reactions,
-            ).where(messages.c.room_id == room_id, messages.c.seq == target_seq, messages.c.kind == MESSAGE)
-        )
-    ).first()
+def target(conn: Connection, room_id: int, target_seq: int) -> Target:
+    row = conn.execute(_TARGET, {"room_id": room_id, "seq": target_seq}).first()
     if row is None:
         raise NotFound(MESSAGE_NOT_FOUND)
-    return Target(*row)
+    id_, author, deleted, created_at, thread_seq, pinned, summary = row
+    return Target(id_, author, bool(deleted), created_at, thread_seq, bool(pinned), summary)
 
 
-async def entry(
-    conn: AsyncConnection,
+def entry(
+    conn: Connection,
     *,
     room_id: int,
     seq: int,
@@ -93,24 +89,13 @@ async def entry(
     detail: str | None = None,
 ) -> None:
     """The change's own row in the room's stream."""
-    await conn.execute(
-        insert(messages).values(
-            room_id=room_id,
-            seq=seq,
-            kind=kind,
-            target_seq=target_seq,
-            user_id=user_id,
-            body=body,
-            created_at=now,
-            updated_seq=seq,
-            detail=detail,
-        )
-    )
+    values = {"room_id": room_id, "seq": seq, "kind": kind, "target_seq": target_seq, "user_id": user_id}
+    conn.execute(_ENTRY, {**values, "body": body, "created_at": now, "detail": detail})
 
 
-async def change_target(conn: AsyncConnection, room_id: int, target_seq: int, seq: int, **values: Any) -> None:
+def change_target(conn: Connection, room_id: int, target_seq: int, seq: int, **values: Any) -> None:
     """The target's new state; the change at `seq` is the last that changed it."""
-    await conn.execute(
+    conn.execute(
         update(messages)
         .where(messages.c.room_id == room_id, messages.c.seq == target_seq, messages.c.kind == MESSAGE)
         .values(updated_seq=seq, **values)

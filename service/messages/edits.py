@@ -8,8 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, delete, update
 
 from service.errors import Conflict, Forbidden
 from service.messages import mentions, threads
@@ -46,7 +45,7 @@ class Delete:
     is_admin: bool
 
 
-async def edit(conn: AsyncConnection, change: Edit, room: Locked, target: Target, now: datetime) -> StoredEdit:
+def edit(conn: Connection, change: Edit, room: Locked, target: Target, now: datetime) -> StoredEdit:
     if change.user_id != target.author:
         raise Forbidden("only the author may edit a message")
     if target.deleted:
@@ -55,11 +54,11 @@ async def edit(conn: AsyncConnection, change: Edit, room: Locked, target: Target
         raise Forbidden("the time for editing this message has passed")
     said = mentions.named(change.body)
     names = said.names()
-    members = await mentions.members_named(conn, {change.room_id: names}) if names else {}
+    members = mentions.members_named(conn, {change.room_id: names}) if names else {}
     ids = mentions.resolve(said, members.get(change.room_id, {}), target.author)
     # The edit's row keeps the mentions as of it, for its frame on replay.
     detail = dump({"mentions": ids, "mentions_room": said.room}) if ids or said.room else None
-    await entry(
+    entry(
         conn,
         room_id=change.room_id,
         seq=room.seq,
@@ -70,7 +69,7 @@ async def edit(conn: AsyncConnection, change: Edit, room: Locked, target: Target
         body=change.body,
         detail=detail,
     )
-    await change_target(
+    change_target(
         conn,
         change.room_id,
         change.target_seq,
@@ -81,26 +80,24 @@ async def edit(conn: AsyncConnection, change: Edit, room: Locked, target: Target
         mention_ids=dump(ids) if ids else None,
         mentions_room=said.room,
     )
-    await mentions.clear_rows(conn, target.id)
+    mentions.clear_rows(conn, target.id)
     row = MentionRow(target.id, change.room_id, change.target_seq, target.thread_seq, ids, said.room)
-    await mentions.write_rows(conn, [row])
+    mentions.write_rows(conn, [row])
     if target.thread_seq is not None:
         # Named in a reply: a follower of its thread, who has not read that reply.
         named = {(u, change.room_id, target.thread_seq): change.target_seq - 1 for u in ids}
-        await threads.follow(conn, created=named, moved={})
+        threads.follow(conn, created=named, moved={})
     return StoredEdit(
         change.room_id, room.seq, change.target_seq, change.user_id, change.username, change.body, now, ids, said.room
     )
 
 
-async def delete_message(
-    conn: AsyncConnection, change: Delete, room: Locked, target: Target, now: datetime
-) -> StoredDelete:
+def delete_message(conn: Connection, change: Delete, room: Locked, target: Target, now: datetime) -> StoredDelete:
     _check_delete(change, target.author, room)
     if target.deleted:
         raise Unchanged
     # The message and every edit of it lose their bodies (and mentions) for good.
-    await change_target(
+    change_target(
         conn,
         change.room_id,
         change.target_seq,
@@ -113,7 +110,7 @@ async def delete_message(
         mention_ids=None,
         mentions_room=False,
     )
-    await conn.execute(
+    conn.execute(
         update(messages)
         .where(
             messages.c.room_id == change.room_id,
@@ -122,15 +119,15 @@ async def delete_message(
         )
         .values(body=None, detail=None)
     )
-    await conn.execute(delete(reactions).where(reactions.c.message_id == target.id))
-    await mentions.clear_rows(conn, target.id)
+    conn.execute(delete(reactions).where(reactions.c.message_id == target.id))
+    mentions.clear_rows(conn, target.id)
     root = None
     if target.thread_seq is not None:
-        root = await threads.reply_deleted(conn, change.room_id, target.thread_seq, room.seq)
+        root = threads.reply_deleted(conn, change.room_id, target.thread_seq, room.seq)
     said: dict[str, object] = {"unpinned": target.pinned}
     if root is not None:
         said["root"] = root
-    await entry(
+    entry(
         conn,
         room_id=change.room_id,
         seq=room.seq,

@@ -9,8 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, delete, insert, select
 
 from service.tables import mentions, room_members, users
 
@@ -72,12 +71,12 @@ def resolve(said: Named, members: Mapping[str, int], author: int) -> tuple[int, 
     return tuple(ids)
 
 
-async def members_named(conn: AsyncConnection, wanted: Mapping[int, set[str]]) -> dict[int, dict[str, int]]:
+def members_named(conn: Connection, wanted: Mapping[int, set[str]]) -> dict[int, dict[str, int]]:
     """For each room, its members among the names wanted there: {room: {name: user id}}."""
     found: dict[int, dict[str, int]] = {room_id: {} for room_id in wanted}
     names = sorted(set().union(*wanted.values())) if wanted else []
     for start in range(0, len(names), _CHUNK):
-        rows = await conn.execute(
+        rows = conn.execute(
             select(room_members.c.room_id, users.c.username_key, users.c.id)
             .join(users, users.c.id == room_members.c.user_id)
             .where(room_members.c.room_id.in_(list(wanted)), users.c.username_key.in_(names[start : start + _CHUNK]))
@@ -100,7 +99,7 @@ class MentionRow:
     also_room: bool
 
 
-async def write_rows(conn: AsyncConnection, messages: Iterable[MentionRow]) -> None:
+def write_rows(conn: Connection, messages: Iterable[MentionRow]) -> None:
     rows = [
         {
             "user_id": user_id,
@@ -114,8 +113,8 @@ async def write_rows(conn: AsyncConnection, messages: Iterable[MentionRow]) -> N
         for user_id in m.user_ids
     ]
     if rows:
-        await conn.execute(insert(mentions), rows)
+        conn.execute(insert(mentions), rows)
 
 
-async def clear_rows(conn: AsyncConnection, message_id: int) -> None:
-    await conn.execute(delete(mentions).where(mentions.c.message_id == message_id))
+def clear_rows(conn: Connection, message_id: int) -> None:
+    conn.execute(delete(mentions).where(mentions.c.message_id == message_id))

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, func, select
 
 from service.errors import Conflict, Forbidden
 from service.messages.change_steps import Locked, Target, Unchanged, change_target, entry
@@ -32,15 +31,15 @@ class Pin:
     add: bool
 
 
-async def pin(conn: AsyncConnection, change: Pin, room: Locked, target: Target, now: datetime) -> StoredPin:
-    if not change.is_admin and not await _member(conn, change.room_id, change.user_id):
+def pin(conn: Connection, change: Pin, room: Locked, target: Target, now: datetime) -> StoredPin:
+    if not change.is_admin and not _member(conn, change.room_id, change.user_id):
         raise Forbidden("only members of the room may pin or unpin messages")
     if change.add:
         if target.deleted:
             raise Conflict("the message was deleted")
         if target.pinned:
             raise Unchanged
-        pins = await conn.scalar(
+        pins = conn.scalar(
             select(func.count())
             .select_from(messages)
             .where(messages.c.room_id == change.room_id, messages.c.pinned_seq.is_not(None))
@@ -49,9 +48,9 @@ async def pin(conn: AsyncConnection, change: Pin, room: Locked, target: Target, 
             raise Conflict(f"too many pins: a room holds at most {MAX_PINS} pinned messages")
     elif not target.pinned:
         raise Unchanged
-    await change_target(conn, change.room_id, change.target_seq, room.seq, pinned_seq=room.seq if change.add else None)
+    change_target(conn, change.room_id, change.target_seq, room.seq, pinned_seq=room.seq if change.add else None)
     op = ADD if change.add else REMOVE
-    await entry(
+    entry(
         conn,
         room_id=change.room_id,
         seq=room.seq,
@@ -64,8 +63,8 @@ async def pin(conn: AsyncConnection, change: Pin, room: Locked, target: Target, 
     return StoredPin(change.room_id, room.seq, change.target_seq, change.user_id, change.username, op)
 
 
-async def _member(conn: AsyncConnection, room_id: int, user_id: int) -> bool:
-    found = await conn.scalar(
+def _member(conn: Connection, room_id: int, user_id: int) -> bool:
+    found = conn.scalar(
         select(room_members.c.user_id).where(room_members.c.room_id == room_id, room_members.c.user_id == user_id)
     )
     return found is not None

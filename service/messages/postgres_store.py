@@ -13,9 +13,9 @@ from datetime import datetime
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from service.messages import changes, postgres_extras, send_extras
-from service.messages.changes import Change
-from service.messages.entries import ChangeEntry, StoreResult
+from service.messages import postgres_extras, send_extras
+from service.messages.changes import Change, Outcome, apply
+from service.messages.entries import StoreResult
 from service.messages.models import MESSAGE
 from service.messages.send_extras import Extra
 from service.messages.send_transaction import through_sqlalchemy
@@ -80,8 +80,8 @@ class PostgresStore:
     ) -> list[StoreResult | BaseException]:
         return await through_sqlalchemy(self._engine, sends, look_up_repeats=look_up_repeats, write=_write)
 
-    async def apply_change(self, *, change: Change) -> ChangeEntry | None:
-        return await changes.apply(self._engine, change)
+    async def apply_changes(self, *, changes: Sequence[Change]) -> list[Outcome]:
+        return await apply(self._engine, changes)
 
 
 async def _write(conn: AsyncConnection, batch: Sends, now: datetime) -> tuple[Sequence[int], Markers]:

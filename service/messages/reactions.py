@@ -6,20 +6,18 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cache
 from typing import Any, Final
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, text
 
-from service.errors import Conflict
+from service.db import utcnow
+from service.errors import Conflict, NotFound
 from service.messages.blank import is_blank, shows
-from service.messages.change_steps import Locked, Target, Unchanged, change_target, entry
+from service.messages.change_steps import MESSAGE_NOT_FOUND, Locked, Unchanged, entry
 from service.messages.entries import ADD, REMOVE, ReactionSummary, StoredReaction
 from service.messages.models import REACTION
 from service.messages.stream_rows import dump, reactions_of
-from service.tables import reactions
 
 MAX_EMOJI_BYTES: Final = 64
 MAX_EMOJI_PER_MESSAGE: Final = 20
@@ -83,56 +81,81 @@ class React:
     add: bool
 
 
-async def react(conn: AsyncConnection, change: React, room: Locked, target: Target, now: datetime) -> StoredReaction:
-    mine = (
-        (reactions.c.message_id == target.id),
-        (reactions.c.emoji == change.emoji),
-        (reactions.c.user_id == change.user_id),
-    )
-    had = await conn.scalar(select(reactions.c.seq).where(*mine)) is not None
-    summary = list(reactions_of(target.reactions))
+# The target as change_steps.target() reads it, and whether the user has this emoji on it already.
+_TARGET = text("""
+SELECT m.id, m.deleted, m.reactions,
+       EXISTS (SELECT 1 FROM reactions AS r WHERE r.message_id = m.id AND r.emoji = :emoji AND r.user_id = :user_id)
+FROM messages AS m WHERE m.room_id = :room_id AND m.seq = :seq AND m.kind = 'message'
+""")
+_ADD = text("INSERT INTO reactions (message_id, emoji, user_id, seq) VALUES (:message_id, :emoji, :user_id, :seq)")
+_REMOVE = text("DELETE FROM reactions WHERE message_id = :message_id AND emoji = :emoji AND user_id = :user_id")
+_FIRST = text(f"""
+SELECT user_id FROM reactions WHERE message_id = :message_id AND emoji = :emoji ORDER BY seq LIMIT {MAX_USER_IDS}
+""")
+_SUMMARY = text("""
+UPDATE messages SET reactions = :reactions, updated_seq = :seq WHERE room_id = :room_id AND seq = :target_seq
+AND kind = 'message'
+""")
+
+
+def react(conn: Connection, change: React, room: Locked) -> StoredReaction:
+    """Its target read with the user's own reaction, in one statement: a reaction is
+    the commonest change, and each statement costs more than SQLite spends on it."""
+    mine = {"emoji": change.emoji, "user_id": change.user_id}
+    found = conn.execute(_TARGET, {**mine, "room_id": change.room_id, "seq": change.target_seq}).first()
+    if found is None:
+        raise NotFound(MESSAGE_NOT_FOUND)
+    message_id, deleted, reactions, had = found
+    mine["message_id"] = message_id
+    summary = list(reactions_of(reactions))
     emojis = [r.emoji for r in summary]
+    old = summary[emojis.index(change.emoji)] if change.emoji in emojis else ReactionSummary(change.emoji, 0, ())
     if change.add:
-        if target.deleted:
+        if deleted:
             raise Conflict("the message was deleted")
         if had:
             raise Unchanged
-        if change.emoji not in emojis and len(emojis) >= MAX_EMOJI_PER_MESSAGE:
+        if not old.count and len(emojis) >= MAX_EMOJI_PER_MESSAGE:
             raise Conflict(f"too many reactions: a message holds at most {MAX_EMOJI_PER_MESSAGE} emoji")
-        await conn.execute(
-            insert(reactions).values(message_id=target.id, emoji=change.emoji, user_id=change.user_id, seq=room.seq)
-        )
+        conn.execute(_ADD, {**mine, "seq": room.seq})
     else:
         if not had:
             raise Unchanged
-        await conn.execute(delete(reactions).where(*mine))
-    first = await conn.scalars(
-        select(reactions.c.user_id)
-        .where(reactions.c.message_id == target.id, reactions.c.emoji == change.emoji)
-        .order_by(reactions.c.seq)
-        .limit(MAX_USER_IDS)
-    )
-    before = summary[emojis.index(change.emoji)].count if change.emoji in emojis else 0
-    count = before + (1 if change.add else -1)
-    now_summary = ReactionSummary(change.emoji, count, tuple(first))
-    if change.emoji not in emojis:
+        conn.execute(_REMOVE, mine)
+    count = old.count + (1 if change.add else -1)
+    now_summary = ReactionSummary(change.emoji, count, _first(conn, change, old, mine))
+    if not old.count:
         summary.append(now_summary)  # in the order each emoji was first added
     elif count:
         summary[emojis.index(change.emoji)] = now_summary
     else:
         del summary[emojis.index(change.emoji)]
-    await change_target(conn, change.room_id, change.target_seq, room.seq, reactions=dump(summary) if summary else None)
+    where = {"room_id": change.room_id, "target_seq": change.target_seq, "seq": room.seq}
+    conn.execute(_SUMMARY, {**where, "reactions": dump(summary) if summary else None})
     op = ADD if change.add else REMOVE
-    await entry(
+    entry(
         conn,
         room_id=change.room_id,
         seq=room.seq,
         kind=REACTION,
         target_seq=change.target_seq,
         user_id=change.user_id,
-        now=now,
+        now=utcnow(),  # under the lock: changes' times follow their seqs
         detail=dump({"emoji": change.emoji, "op": op, "count": count}),
     )
     return StoredReaction(
         change.room_id, room.seq, change.target_seq, change.user_id, change.username, change.emoji, op, count
     )
+
+
+def _first(conn: Connection, change: React, old: ReactionSummary, mine: dict[str, Any]) -> tuple[int, ...]:
+    """The first MAX_USER_IDS users with the emoji, by the seq that added theirs,
+    worked out from the summary unless a user among them left while more had it."""
+    if change.add:
+        # The newest reaction comes last: listed when there is room.
+        return (*old.user_ids, change.user_id) if old.count < MAX_USER_IDS else old.user_ids
+    if change.user_id not in old.user_ids:
+        return old.user_ids
+    if old.count <= MAX_USER_IDS:
+        return tuple(u for u in old.user_ids if u != change.user_id)
+    return tuple(conn.scalars(_FIRST, {"message_id": mine["message_id"], "emoji": change.emoji}))

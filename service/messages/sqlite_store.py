@@ -11,18 +11,20 @@ statements of the same kind (sqlite_extras.py), only to a batch that holds them.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import cast
 
 import orjson
+from sqlalchemy import Engine
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.db import utcnow
-from service.messages import changes, send_extras, sqlite_extras
-from service.messages.changes import Change
-from service.messages.entries import ChangeEntry, StoreResult
+from service.messages import send_extras, sqlite_extras
+from service.messages.changes import Change, Outcome, apply, apply_in_thread
+from service.messages.entries import StoreResult
 from service.messages.send_transaction import through_sqlalchemy
 from service.messages.sends import Markers, Sends
 from service.messages.sqlite_run import Run, through, transaction
@@ -76,8 +78,9 @@ WHERE room_members.room_id = sent.room_id AND room_members.user_id = sent.user_i
 
 
 class SQLiteStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, thread_engine: Engine | None = None) -> None:
         self._engine = engine
+        self._thread_engine = thread_engine
         self._created_at = _created_at_bind(engine.dialect)
 
     async def store_sends(
@@ -93,8 +96,10 @@ class SQLiteStore:
             ids, before = await self._write(run, batch, now)
         return batch.results(ids, now, before=before, names={})
 
-    async def apply_change(self, *, change: Change) -> ChangeEntry | None:
-        return await changes.apply(self._engine, change)
+    async def apply_changes(self, *, changes: Sequence[Change]) -> list[Outcome]:
+        if self._thread_engine is None:  # an in-memory database: one connection, the async engine's
+            return await apply(self._engine, changes)
+        return await asyncio.to_thread(apply_in_thread, self._thread_engine, changes)
 
     async def _through(self, conn: AsyncConnection, batch: Sends, now: datetime) -> tuple[Sequence[int], Markers]:
         return await self._write(through(conn), batch, now)

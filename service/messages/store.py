@@ -13,8 +13,8 @@ from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 
-from service.messages.changes import Change
-from service.messages.entries import ChangeEntry, StoreResult
+from service.messages.changes import Change, Outcome
+from service.messages.entries import StoreResult
 
 
 class LookUpRepeats(Exception):
@@ -57,7 +57,8 @@ class EntryStore(Protocol):
         REPEATED instead of costing a query on every batch."""
         ...
 
-    async def apply_change(self, *, change: Change) -> ChangeEntry | None:
-        """The change as an entry of its own, in a transaction of its own; None when
-        it changes nothing. Raises what its checks refuse, and then stores nothing."""
+    async def apply_changes(self, *, changes: Sequence[Change]) -> list[Outcome]:
+        """The changes in order in one transaction, each an entry of its own: an
+        outcome per change (its entry; None when it changes nothing; what its checks
+        refused, having stored nothing). Raises what fails them all."""
         ...

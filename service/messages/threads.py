@@ -7,8 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import false, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, false, select, text, update
 
 from service.messages.entries import RootCounts
 from service.messages.models import MESSAGE
@@ -26,16 +25,16 @@ class Root:
     reply_count: int
 
 
-async def reply_deleted(conn: AsyncConnection, room_id: int, root_seq: int, seq: int) -> RootCounts:
+def reply_deleted(conn: Connection, room_id: int, root_seq: int, seq: int) -> RootCounts:
     """The root's counts once one of its replies is deleted (the delete at `seq`, already marked)."""
-    newest = await conn.scalar(
+    newest = conn.scalar(
         select(messages.c.created_at)
         .where(messages.c.room_id == room_id, messages.c.thread_seq == root_seq, messages.c.deleted == false())
         .order_by(messages.c.seq.desc())
         .limit(1)
     )
     row = (
-        await conn.execute(
+        conn.execute(
             update(messages)
             .where(messages.c.room_id == room_id, messages.c.seq == root_seq, messages.c.kind == MESSAGE)
             .values(reply_count=messages.c.reply_count - 1, last_reply_at=newest, updated_seq=seq)
@@ -58,12 +57,12 @@ WHERE thread_markers.last_read_seq < excluded.last_read_seq
 """)
 
 
-async def follow(conn: AsyncConnection, *, created: Mapping[Follow, int], moved: Mapping[Follow, int]) -> None:
+def follow(conn: Connection, *, created: Mapping[Follow, int], moved: Mapping[Follow, int]) -> None:
     """Markers created at a seq where absent, then moved up to a seq; the same
     as taking each reply's in order, since a move only ever goes forward."""
     for statement, markers in ((_CREATE, created), (_MOVE, moved)):
         if markers:
-            await conn.execute(
+            conn.execute(
                 statement,
                 [{"user_id": u, "room_id": r, "root_seq": root, "seq": seq} for (u, r, root), seq in markers.items()],
             )

@@ -1,9 +1,9 @@
 """The one place that assigns `seq`: every entry of every room's stream goes
 through one writer task, into the store of the engine's dialect (store.py).
 
-Messages that arrived meanwhile are stored in one transaction (group commit); a
-change (an edit, a delete, a reaction, a pin) is a transaction of its own, in its place in the
-queue. Each commit is published (`on_stored`) before anyone who asked is
+Messages that arrived meanwhile are stored in one transaction (group commit), and
+so are the changes (edits, deletes, reactions, pins) queued together, each in its
+place in the queue. Each commit is published (`on_stored`) before anyone who asked is
 answered."""
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.messages.changes import Change
@@ -38,15 +39,24 @@ class _Changing:
     future: asyncio.Future[ChangeEntry | None]
 
 
+Job = TypeVar("Job", Pending, _Changing)
+
+
 class MessageWriter:
     """Group commit: up to `max_batch` queued messages per transaction; a batch of
     1 is one commit per message. `on_stored` runs after each commit, before any
     sender is answered."""
 
     def __init__(
-        self, engine: AsyncEngine, max_batch: int, *, on_stored: OnStored | None = None, on_read: OnRead | None = None
+        self,
+        engine: AsyncEngine,
+        max_batch: int,
+        *,
+        thread_engine: Engine | None = None,
+        on_stored: OnStored | None = None,
+        on_read: OnRead | None = None,
     ) -> None:
-        self._store = store_for(engine)
+        self._store = store_for(engine, thread_engine)
         self._max_batch = max_batch
         self._on_stored = on_stored
         self._on_read = on_read
@@ -123,25 +133,34 @@ class MessageWriter:
             await self._ready.wait()
             self._ready.clear()
             while queue:
-                batch: list[Pending] = []
-                while queue and len(batch) < self._max_batch and isinstance(job := queue[0], Pending):
-                    batch.append(job)
-                    queue.popleft()
-                if batch:
-                    await self._store_sends(batch)
-                elif isinstance(job := queue.popleft(), _Changing):
-                    await self._apply(job)
+                if isinstance(queue[0], Pending):
+                    await self._store_sends(self._take(Pending))
+                else:
+                    await self._apply(self._take(_Changing))
 
-    async def _apply(self, job: _Changing) -> None:
+    def _take(self, kind: type[Job]) -> list[Job]:
+        """The jobs of one kind at the head of the queue, up to a batch."""
+        queue, taken = self._queue, list[Job]()
+        while queue and len(taken) < self._max_batch and isinstance(job := queue[0], kind):
+            taken.append(job)
+            queue.popleft()
+        return taken
+
+    async def _apply(self, jobs: list[_Changing]) -> None:
         try:
-            entry = await self._store.apply_change(change=job.change)
+            outcomes = await self._store.apply_changes(changes=[job.change for job in jobs])
         except Exception as exc:
-            _fail(job.future, exc)
+            for job in jobs:
+                _fail(job.future, exc)
             return
-        if entry is not None:
-            await self._publish([entry])
-        if not job.future.done():
-            job.future.set_result(entry)
+        entries = [o for o in outcomes if o is not None and not isinstance(o, Exception)]
+        if entries:
+            await self._publish(entries)
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                _fail(job.future, outcome)
+            elif not job.future.done():
+                job.future.set_result(outcome)
 
     async def _store_sends(self, batch: list[Pending]) -> None:
         try:
