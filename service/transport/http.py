@@ -5,7 +5,10 @@ connection that never finishes its request unlimited time, and httptools
 accumulates a request line and headers of any size. Here every request must
 arrive whole (headers and body) within `request_timeout` of the connection
 opening or of its first byte, or it is answered 408 and closed; a head over the
-limits is answered 414 or 431 at once. WebSocket upgrades are re-parsed by the
+limits is answered 414 or 431 at once. Uploads (POST /api/v1/files) may take
+longer: there every 64 KiB of body received pushes the deadline back, so a client
+that keeps sending is never cut and one that stops or trickles still is
+(docs/files.md). WebSocket upgrades are re-parsed by the
 websockets library, whose own limits (8 KiB a line, 128 headers) would
 otherwise end the handshake without an answer, so these limits sit below them.
 
@@ -19,7 +22,8 @@ data_received() is uvicorn's HttpToolsProtocol.data_received with the refusal
 added, so it calls that class's private _unset_keepalive_if_required,
 _should_upgrade and _unsupported_upgrade_warning; the class's parser, cycle and
 server_state are read too, and a refusal relies on httptools turning a callback's
-exception into HttpParserError. tests/transport/test_private_state.py checks each
+exception into HttpParserError. on_body() wraps uvicorn's and reads the scope's
+method and path. tests/transport/test_private_state.py checks each
 (names, signatures, digests of the code copied); pyproject.toml holds uvicorn and
 httptools to the releases it passed on."""
 
@@ -40,6 +44,10 @@ MAX_HEADERS = 100
 MAX_HEAD_BYTES = 64 * 1024
 # How long a refused connection's incoming bytes are read and dropped before it closes.
 LINGER_SECONDS = 2.0
+# The upload route (service/files/router.py under the API prefix), and the body
+# bytes that, received since the deadline was armed, push it back there.
+UPLOAD_PATH = "/api/v1/files"
+UPLOAD_PROGRESS_BYTES = 64 * 1024
 
 
 class GuardedHttpProtocol(WatchedWrites, HttpToolsProtocol):
@@ -56,6 +64,8 @@ class GuardedHttpProtocol(WatchedWrites, HttpToolsProtocol):
         # also checked here, on what arrives, before it is fed.
         self._in_head = True
         self._head_fed = 0
+        self._upload = False  # the request is an upload (UPLOAD_PATH)
+        self._body_since_armed = 0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -130,10 +140,20 @@ class GuardedHttpProtocol(WatchedWrites, HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._in_head, self._head_fed = False, 0
         super().on_headers_complete()
+        self._upload = self.scope.get("method") == "POST" and self.scope.get("path") == UPLOAD_PATH
+
+    def on_body(self, body: bytes) -> None:
+        # Once answered (a 413, say) the rest is only discarded: no more time for it.
+        if self._upload and self._deadline is not None and not self.cycle.response_started:
+            self._body_since_armed += len(body)
+            if self._body_since_armed >= UPLOAD_PROGRESS_BYTES:
+                self._arm()
+        super().on_body(body)
 
     def on_message_complete(self) -> None:
         self._disarm()
         self._in_head = True  # the next request on this connection starts with its head
+        self._upload = False
         super().on_message_complete()
 
     def handle_websocket_upgrade(self) -> None:
@@ -142,6 +162,7 @@ class GuardedHttpProtocol(WatchedWrites, HttpToolsProtocol):
 
     def _arm(self) -> None:
         self._disarm()
+        self._body_since_armed = 0
         self._deadline = self.loop.call_later(self._request_timeout, self._timed_out)
 
     def _disarm(self) -> None:

@@ -72,6 +72,7 @@ HTTP_METHODS: dict[str, tuple[tuple[str, ...], bool]] = {
     "on_url": (("url",), False),
     "on_header": (("name", "value"), False),
     "on_headers_complete": ((), False),
+    "on_body": (("body",), False),
     "on_message_complete": ((), False),
     "on_response_complete": ((), False),
     "timeout_keep_alive_handler": ((), False),
@@ -83,6 +84,7 @@ OWN_STATE = {
     GuardedHttpProtocol: (
         *("_request_timeout", "_send_timeout", "_deadline", "_head_bytes"),
         *("_header_count", "_refused", "_in_head", "_head_fed"),
+        *("_upload", "_body_since_armed"),
     ),
 }
 
@@ -219,6 +221,8 @@ async def test_the_http_protocol_state_read_keeps_its_kind() -> None:
     await asyncio.wait_for(started.wait(), 5)
     _is(protocol.cycle, RequestResponseCycle, "cycle", HTTP)
     _is(protocol.cycle.response_started, bool, "cycle.response_started", HTTP)
+    # What on_headers_complete leaves for the upload deadline: the method and the path.
+    assert (protocol.scope.get("method"), protocol.scope.get("path")) == ("GET", "/"), f"scope: re-check {HTTP}"
     protocol.connection_lost(None)
     for task in protocol.tasks:
         task.cancel()
