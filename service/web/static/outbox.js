@@ -21,7 +21,7 @@ export class Outbox {
   constructor(socket, listener) {
     this.socket = socket;
     this.listener = listener;
-    this.pending = new Map(); // client_msg_id → {roomId, body, resendTimer, attempts}
+    this.pending = new Map(); // client_msg_id → {roomId, body, threadSeq, fileIds, resendTimer, attempts}
     this.lastTypingSent = new Map(); // room id → time
     this.typingTimer = 0;
   }
@@ -34,12 +34,12 @@ export class Outbox {
 
   // --- messages -----------------------------------------------------------------------
 
-  /** Queue a message (`threadSeq`: a reply in that thread); it goes now if the room is
-   * live, else after its next synced. */
-  send(roomId, body, threadSeq = null) {
+  /** Queue a message (`threadSeq`: a reply in that thread; `fileIds`: its files, uploaded);
+   * it goes now if the room is live, else after its next synced. */
+  send(roomId, body, threadSeq = null, fileIds = []) {
     this.stoppedTyping();
     const id = newClientMsgId();
-    this.pending.set(id, { roomId, body, threadSeq, resendTimer: 0, attempts: 0 });
+    this.pending.set(id, { roomId, body, threadSeq, fileIds, resendTimer: 0, attempts: 0 });
     if (this.socket.isSynced(roomId)) this.#transmit(id);
     return id;
   }
@@ -99,6 +99,7 @@ export class Outbox {
     if (!entry) return;
     const frame = { type: "message", room: entry.roomId, body: entry.body, client_msg_id: id };
     if (entry.threadSeq !== null) frame.thread_seq = entry.threadSeq;
+    if (entry.fileIds.length) frame.files = entry.fileIds;
     this.socket.sendFrame(frame);
   }
 

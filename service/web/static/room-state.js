@@ -13,7 +13,7 @@ export class RoomState extends MessageStore {
     this.synced = false;
     this.online = new Map(); // user id → User
     this.typists = new Map(); // user id → {username, timer}
-    this.pending = new Map(); // client_msg_id → {body, threadSeq, failed: detail | null}
+    this.pending = new Map(); // client_msg_id → {body, threadSeq, files, failed: detail | null}
     this.members = null; // [User] once fetched
     this.membersError = "";
     this.clearUnread(false);

@@ -118,8 +118,8 @@ export class ChatSocket {
   }
 
   // What the page sends: see outbox.js.
-  send(roomId, body, threadSeq = null) {
-    return this.outbox.send(roomId, body, threadSeq);
+  send(roomId, body, threadSeq = null, fileIds = []) {
+    return this.outbox.send(roomId, body, threadSeq, fileIds);
   }
 
   discard(clientMsgId) {

@@ -129,11 +129,11 @@ export class ChatState extends RoomsState {
 
   // --- pending sends ------------------------------------------------------------------
 
-  /** A message on its way; `threadSeq`: a reply in that thread. */
-  addPending(roomId, clientMsgId, body, threadSeq = null) {
+  /** A message on its way; `threadSeq`: a reply in that thread; `files`: its File objects. */
+  addPending(roomId, clientMsgId, body, threadSeq = null, files = []) {
     const state = this.rooms.get(roomId);
     if (!state) return;
-    state.pending.set(clientMsgId, { body, threadSeq, failed: null });
+    state.pending.set(clientMsgId, { body, threadSeq, files, failed: null });
     this.changed("pending", roomId);
   }
 
