@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from service import migrate
 from service.config import ConfigError, Settings
 from service.errors import validation_message
+from service.files.storage import local_directory
 from service.logs import log_config
 from service.server import raise_open_file_limit, uvicorn_options
 
@@ -104,6 +105,7 @@ def serve(
         log.info("broker: Redis at %s, prefix %r", broker, settings.redis_prefix)
     else:
         log.info("broker: in-process (one process; set CHAT_REDIS_URL to scale out)")
+    _log_files(settings)
     try:
         # Once here, so workers never race to create it and the log says it once.
         log.info("signing key: %s", settings.signing_key()[1])
@@ -248,6 +250,27 @@ async def _create_user(settings: Settings, name: str, password: str, admin: bool
             return user.id
     finally:
         await engine.dispose()
+
+
+def _log_files(settings: Settings) -> None:
+    """Where files live; with Redis, instances may run on other hosts, and each
+    would keep its own local directory (docs/operations.md)."""
+    location = settings.files_location()
+    try:
+        directory = local_directory(location)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    if directory is None:
+        log.info("files: S3 at %s", location)
+        return
+    log.info("files: the directory %s", directory)
+    if settings.redis_url:
+        log.warning(
+            "files are kept in the local directory %s: every instance must share it (a network file "
+            "system), or a file uploaded through one is missing on the others; set CHAT_FILES_URL=s3://bucket/prefix "
+            "to keep them in S3",
+            directory,
+        )
 
 
 def _check_redis(url: str) -> None:

@@ -14,7 +14,7 @@ import pytest
 from alembic.script import ScriptDirectory
 
 from service.migrate import head_revision, migrations_dir
-from tests.conftest import PASSWORD, ServiceProcess, free_port, service_env
+from tests.conftest import PASSWORD, REDIS_URL, ServiceProcess, free_port, service_env
 
 pytestmark = pytest.mark.slow
 
@@ -152,6 +152,8 @@ def test_serve_says_what_it_runs_on_once(env: dict[str, str], tmp_path: Path) ->
 
         assert one("database: ").endswith(f"database: sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
         assert "in-process" in one("broker: ")
+        assert one("files: ").endswith(f"files: the directory {tmp_path / 'files'}")
+        assert not [line for line in lines if "must share" in line]  # one instance: nothing to share
         key = one("signing key: ")
         migrations = one("migrations: ")
         if run_number == 1:
@@ -211,6 +213,23 @@ def test_downgrade_from_a_terminal_asks_first(env: dict[str, str], tmp_path: Pat
 def test_serve_with_redis_down_fails_in_one_line(env: dict[str, str], tmp_path: Path) -> None:
     done = run(["serve", "--port", str(free_port())], {**env, "CHAT_REDIS_URL": "redis://127.0.0.1:1/0"}, tmp_path)
     assert "Redis at redis://127.0.0.1:1/0" in one_error(done)
+
+
+def test_serve_with_redis_and_a_local_files_directory_warns_that_instances_must_share_it(
+    env: dict[str, str], tmp_path: Path, redis_prefix: str
+) -> None:
+    env = {**env, "CHAT_REDIS_URL": REDIS_URL, "CHAT_REDIS_PREFIX": redis_prefix}
+    with ServiceProcess(env, tmp_path) as service:
+        service.stop()
+    warnings = [line for line in service.output().splitlines() if "must share" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("WARNING"), service.output()
+    assert str(tmp_path / "files") in warnings[0] and "CHAT_FILES_URL=s3://" in warnings[0]
+
+
+def test_serve_with_a_files_url_it_cannot_use_fails_in_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    done = run(["serve", "--port", str(free_port())], {**env, "CHAT_FILES_URL": "ftp://host/files"}, tmp_path)
+    error = one_error(done)
+    assert done.returncode == 2 and "CHAT_FILES_URL" in error and "s3://bucket/prefix" in error, error
 
 
 def test_serve_with_the_schema_behind_and_no_auto_migrate_fails_in_one_line(
