@@ -9,6 +9,7 @@ from service.errors import BEARER_ERRORS, ErrorOut, NotFound, ServiceError, erro
 from service.files import access, downloads
 from service.files.dependencies import Uploader, UploadsDep
 from service.files.images import THUMBNAIL_TYPE
+from service.files.kinds import IMAGE_TYPES, OCTET_STREAM
 from service.files.multipart import MalformedBody, MissingFile
 from service.files.schemas import FileOut
 from service.userlimits import Action, UserLimitsDep
@@ -16,6 +17,18 @@ from service.userlimits import Action, UserLimitsDep
 router = APIRouter(tags=["files"])
 
 FETCH_ERRORS = error_responses(*BEARER_ERRORS, 404, 422)  # 422: FastAPI declares it for any path parameter
+# What content is served as: the images inline, everything else as an attachment.
+_SERVED_AS: dict[str, dict] = {kind: {} for kind in (*sorted(IMAGE_TYPES), OCTET_STREAM)}
+# The request headers a download reads itself (downloads.py), declared for the document.
+_DOWNLOAD_HEADERS = {
+    "parameters": [
+        {"name": name, "in": "header", "required": False, "schema": {"type": "string"}, "description": text}
+        for name, text in (
+            ("Range", "`bytes=a-b`, `bytes=a-` or `bytes=-n`: 206 with that range"),
+            ("If-None-Match", "the ETag held: 304 when it is still the file's"),
+        )
+    ]
+}
 _MULTIPART = {
     "requestBody": {
         "required": True,
@@ -74,12 +87,13 @@ async def get_file(file_id: str, user: CurrentUser, session: SessionDep) -> File
     "/files/{file_id}/content",
     response_class=Response,
     responses={
-        200: {"description": "The file's bytes", "content": {"application/octet-stream": {}}},
-        206: {"description": "The range asked for"},
+        200: {"description": "The file's bytes", "content": _SERVED_AS},
+        206: {"description": "The range asked for", "content": _SERVED_AS},
         304: {"description": "Not modified (If-None-Match)"},
         416: {"description": "The range starts past the end", "model": ErrorOut},
         **FETCH_ERRORS,
     },
+    openapi_extra=_DOWNLOAD_HEADERS,
 )
 async def get_content(
     file_id: str, request: Request, user: CurrentUser, session: SessionDep, uploads: UploadsDep
