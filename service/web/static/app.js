@@ -7,8 +7,11 @@
 
 import { RoomActions, errorText } from "./actions.js";
 import { Auth, SignedOut } from "./api.js";
+import { Composer } from "./composer.js";
 import { Directory } from "./directory.js";
 import { $ } from "./dom.js";
+import { FileActions } from "./file-actions.js";
+import { FileFetcher } from "./file-fetch.js";
 import { HomeView } from "./home-view.js";
 import { Panes } from "./panes.js";
 import { Jumper } from "./jump.js";
@@ -24,6 +27,7 @@ import { socketEvents } from "./socket-events.js";
 import { ChatSocket } from "./socket.js";
 import { ChatState } from "./state.js";
 import { TypingView } from "./typing-view.js";
+import { Uploader } from "./uploader.js";
 import { UserMenu } from "./user-menu.js";
 
 const auth = new Auth((reason) => navigate("#/login", `Signed out: ${reason}.`));
@@ -104,15 +108,23 @@ new SidebarView(state, {
   },
 });
 
-const roomView = new RoomView(state, {
-  send(body) {
-    const roomId = state.currentId;
-    if (roomId === null || !socket) return;
-    const id = socket.send(roomId, body);
-    state.addPending(roomId, id, body);
+const composer = new Composer(
+  {
+    send(body, files) {
+      const roomId = state.currentId;
+      if (roomId === null || !socket) return;
+      const id = socket.send(roomId, body, null, files.map((file) => file.id));
+      state.addPending(roomId, id, body, null, files);
+    },
+    typing: () => socket && state.currentId !== null && socket.typing(state.currentId),
+    stoppedTyping: () => socket && socket.stoppedTyping(),
   },
-  typing: () => socket && state.currentId !== null && socket.typing(state.currentId),
-  stoppedTyping: () => socket && socket.stoppedTyping(),
+  new Uploader(auth),
+);
+new FileActions(new FileFetcher(auth));
+
+const roomView = new RoomView(state, {
+  switched: () => composer.reset(),
   back: () => navigate("#/rooms"),
   discard(clientMsgId) {
     if (socket) socket.discard(clientMsgId);
@@ -198,6 +210,7 @@ function startChat() {
 
 function stopChat() {
   if (!socket) return;
+  composer.reset();
   socket.stop();
   socket = null;
   directory.stop();

@@ -1,6 +1,6 @@
 // One message of the log as an <li>: author, time, body (mentions marked), "(edited)",
-// its reactions, its thread (how many replies, the last one when), "Pinned", and the
-// controls the user may use on it: Reply (a thread), React, Pin or Unpin (members),
+// its files (file-view.js), its reactions, its thread (how many replies, the last one
+// when), "Pinned", and the controls the user may use on it: Reply (a thread), React, Pin or Unpin (members),
 // Edit (their own messages, an inline form) and Delete (their own, or any in a room they
 // own or as an admin; asked once more first). A deleted message keeps its place as a
 // tombstone and never shows its old text.
@@ -8,6 +8,7 @@
 // The author's name opens "Message <name>" (user-menu.js), except on the user's own.
 
 import { el } from "./dom.js";
+import { fileList } from "./file-view.js";
 import { mentionKinds, mentionRuns, mentionsUser } from "./mentions.js";
 import { reactionRow } from "./reactions.js";
 import { userName } from "./user-menu.js";
@@ -135,13 +136,15 @@ export function messageItem(message, options = {}) {
   } else {
     // "(edited)" follows the text, not the meta line: a grouped message hides its meta.
     const content = el("div", "content");
-    content.append(bodyOf(message, names, meId));
+    const files = message.files ?? [];
+    if (message.body || !files.length) content.append(bodyOf(message, names, meId)); // files alone: no empty line
     if (message.edited_at) {
       const edited = el("span", "edited", "(edited)");
       edited.title = `edited ${new Date(message.edited_at).toLocaleString()}`;
       content.append(edited);
     }
     item.append(meta, content);
+    if (files.length) item.append(fileList(files));
     const tools = [];
     if (canReply) tools.push(button("Reply", "reply", "link tool"));
     if (canReact) tools.push(button("React", "react", "link tool"));

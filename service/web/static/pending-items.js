@@ -10,7 +10,7 @@ export function pendingItems(room, me, threadSeq, discard) {
   const items = [];
   for (const [id, entry] of room.pending) {
     if ((entry.threadSeq ?? null) !== threadSeq) continue;
-    const item = messageItem({ user: me, body: entry.body, created_at: null }, { own: true });
+    const item = messageItem({ user: me, body: entry.body, files: entry.files ?? [], created_at: null }, { own: true });
     item.classList.add(entry.failed === null ? "pending" : "failed");
     item.dataset.clientMsgId = id;
     item.append(el("span", "state", entry.failed === null ? "sending…" : `not sent: ${entry.failed}`));

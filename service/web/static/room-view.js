@@ -1,7 +1,8 @@
 // The open room: its messages by seq with day separators and runs of one author grouped,
 // changes applied in place (edits, deletes, reactions, pins, reply counts), the message
 // buttons (Reply, React, Pin; Edit and Delete where the user may), pending sends, and
-// the composer with @ completion (or, in a public room the user has not joined, "Join").
+// the composer's @ completion (what it sends: composer.js; in a public room the user has
+// not joined, "Join" in its place).
 // A message opened from a search is scrolled to and marked; a window of older history
 // opened there shows where it ends ("Show newer messages", room-state.js's hole).
 // It renders ChatState and sends intents; it fetches nothing itself.
@@ -18,7 +19,7 @@ import { pendingItems } from "./pending-items.js";
 const GROUP_WITHIN_MS = 5 * 60_000;
 
 export class RoomView {
-  /** intents: send(body), typing(), stoppedTyping(), loadOlder(), back(), discard(clientMsgId),
+  /** intents: switched() (another room: the composer empties; composer.js), loadOlder(), back(), discard(clientMsgId),
    * join() → Promise<error text>, edit(seq, body) → Promise<error text>, remove(seq) → Promise<error text>,
    * fillHole() → Promise<error text>, react(seq, emoji, add) → Promise<error text>,
    * pin(seq, on) → Promise<error text>, openThread(seq); picker: the page's ReactionPicker */
@@ -42,18 +43,6 @@ export class RoomView {
     state.onChange((what, roomId, detail) => this.#changed(what, roomId, detail));
     $("back").addEventListener("click", () => intents.back());
     $("older").addEventListener("click", () => intents.loadOlder());
-    $("composer").addEventListener("submit", (event) => {
-      event.preventDefault();
-      const input = $("message-input");
-      if (!input.value.trim()) return;
-      intents.send(input.value);
-      input.value = "";
-      input.focus();
-    });
-    $("message-input").addEventListener("input", (event) => {
-      if (event.target.value.trim()) intents.typing();
-      else intents.stoppedTyping();
-    });
     $("join").addEventListener("click", () => this.#join());
     $("messages").addEventListener("click", (event) => {
       if (event.target instanceof Element && event.target.closest("#fill-hole")) this.#fillHole();
@@ -67,7 +56,7 @@ export class RoomView {
     const switched = this.roomId !== room.room.id;
     this.roomId = room.room.id;
     if (switched) {
-      $("message-input").value = "";
+      this.intents.switched();
       $("older").textContent = "Load older messages";
       $("join-error").textContent = "";
       $("room-notice").textContent = "";
