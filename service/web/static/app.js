@@ -121,7 +121,8 @@ const composer = new Composer(
   },
   new Uploader(auth),
 );
-new FileActions(new FileFetcher(auth));
+const fetcher = new FileFetcher(auth);
+new FileActions(fetcher);
 
 const roomView = new RoomView(state, {
   switched: () => composer.reset(),
@@ -211,6 +212,7 @@ function startChat() {
 function stopChat() {
   if (!socket) return;
   composer.reset();
+  fetcher.forget(); // another login may follow in this tab
   socket.stop();
   socket = null;
   directory.stop();

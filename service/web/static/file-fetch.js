@@ -42,6 +42,11 @@ export class FileFetcher {
     return blob;
   }
 
+  /** Signed out: nothing fetched is kept. */
+  forget() {
+    this.thumbnails.clear();
+  }
+
   #get(url, token) {
     return fetch(url, { headers: { Authorization: `Bearer ${token}` }, credentials: "omit" });
   }
