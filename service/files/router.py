@@ -18,7 +18,7 @@ router = APIRouter(tags=["files"])
 
 FETCH_ERRORS = error_responses(*BEARER_ERRORS, 404, 422)  # 422: FastAPI declares it for any path parameter
 # What content is served as: the images inline, everything else as an attachment.
-_SERVED_AS: dict[str, dict] = {kind: {} for kind in (*sorted(IMAGE_TYPES), OCTET_STREAM)}
+_SERVED_AS: dict[str, dict[str, object]] = {kind: {} for kind in (*sorted(IMAGE_TYPES), OCTET_STREAM)}
 # The request headers a download reads itself (downloads.py), declared for the document.
 _DOWNLOAD_HEADERS = {
     "parameters": [
