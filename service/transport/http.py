@@ -8,8 +8,9 @@ opening or of its first byte, or it is answered 408 and closed; a head over the
 limits is answered 414 or 431 at once. Uploads (POST /api/v1/files) may take
 longer: there every 64 KiB of body received pushes the deadline back, so a client
 that keeps sending is never cut and one that stops or trickles still is
-(docs/files.md). WebSocket upgrades are re-parsed by the
-websockets library, whose own limits (8 KiB a line, 128 headers) would
+(docs/files.md); while the service itself has stopped reading an upload (its
+storage is behind), the deadline waits for it. WebSocket upgrades are re-parsed
+by the websockets library, whose own limits (8 KiB a line, 128 headers) would
 otherwise end the handshake without an answer, so these limits sit below them.
 
 A response the client does not read is held in the transport's buffer, whole
@@ -23,9 +24,10 @@ added, so it calls that class's private _unset_keepalive_if_required,
 _should_upgrade and _unsupported_upgrade_warning; the class's parser, cycle and
 server_state are read too, and a refusal relies on httptools turning a callback's
 exception into HttpParserError. on_body() wraps uvicorn's and reads the scope's
-method and path. tests/transport/test_private_state.py checks each
-(names, signatures, digests of the code copied); pyproject.toml holds uvicorn and
-httptools to the releases it passed on."""
+method and path; _timed_out() reads flow.read_paused.
+tests/transport/test_private_state.py checks each (names, signatures, digests of
+the code copied); pyproject.toml holds uvicorn and httptools to the releases it
+passed on."""
 
 from __future__ import annotations
 
@@ -173,6 +175,11 @@ class GuardedHttpProtocol(WatchedWrites, HttpToolsProtocol):
     def _timed_out(self) -> None:
         self._deadline = None
         if self.transport.is_closing():
+            return
+        if self._upload and self.flow.read_paused and not self.cycle.response_started:
+            # Nothing arrived because the service stopped reading: its storage is
+            # behind, not the client. Storage's own timeouts bound the wait.
+            self._arm()
             return
         if self.cycle is not None and self.cycle.response_started:
             self.transport.close()  # the app answered already; the body just never came

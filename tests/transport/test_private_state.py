@@ -217,6 +217,7 @@ async def test_the_http_protocol_state_read_keeps_its_kind() -> None:
         assert hasattr(protocol, name), f"HttpToolsProtocol.{name} is gone: re-check {HTTP}"
         _is(getattr(protocol, name), kind, name, HTTP)
     _is(protocol.server_state.default_headers, list, "server_state.default_headers", HTTP)
+    _is(protocol.flow.read_paused, bool, "flow.read_paused", HTTP)  # uploads wait while it holds
     protocol.data_received(b"GET / HTTP/1.1\r\nhost: t\r\n\r\n")
     await asyncio.wait_for(started.wait(), 5)
     _is(protocol.cycle, RequestResponseCycle, "cycle", HTTP)

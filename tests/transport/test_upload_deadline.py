@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import Any
 
 import orjson
 import pytest
@@ -94,6 +96,46 @@ async def test_an_upload_trickling_under_64_kib_per_deadline_is_answered_408(mak
     # 8 KiB a quarter of the deadline: at most 40 KiB by the time a deadline ends.
     response = await paced_upload(server.port, token, chunk=8 * 1024, chunks=40, pause=DEADLINE / 4)
     assert status_of(response) == 408, response[:300]
+
+
+class StallingStorage:
+    """The service's storage, stalling once for longer than the deadline after the
+    first chunk of an upload, as an S3 part that is slow to go might."""
+
+    def __init__(self, inner: Any, stall: float) -> None:
+        self._inner, self._stall = inner, stall
+
+    async def put(self, key: str, chunks: AsyncIterable[bytes] | bytes) -> None:
+        if isinstance(chunks, bytes):
+            await self._inner.put(key, chunks)
+            return
+
+        async def stalling() -> AsyncIterator[bytes]:
+            stalled = False
+            async for chunk in chunks:
+                yield chunk
+                if not stalled:
+                    stalled = True
+                    await asyncio.sleep(self._stall)  # the storage's pace, not a synchronisation
+
+        await self._inner.put(key, stalling())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+@sqlite_only
+async def test_an_upload_the_service_is_slow_to_store_is_not_cut(make_server: ServerFactory) -> None:
+    # The client has sent everything; the service stops reading while its storage
+    # is behind. That is no reason to answer the client 408.
+    server = await make_server(http_request_timeout_seconds=DEADLINE)
+    uploads = server.state.uploads
+    uploads.storage = StallingStorage(uploads.storage, stall=2 * DEADLINE)  # type: ignore[assignment]
+    _, token = await server.user("alice")
+    size = 2 * 1024 * 1024
+    response = await paced_upload(server.port, token, chunk=size, chunks=1, pause=0)
+    assert status_of(response) == 201, response[:300]
+    assert orjson.loads(response.split(b"\r\n\r\n", 1)[1])["size"] == size
 
 
 @sqlite_only
