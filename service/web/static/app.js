@@ -121,8 +121,7 @@ const composer = new Composer(
   },
   new Uploader(auth),
 );
-const fetcher = new FileFetcher(auth);
-new FileActions(fetcher);
+const fileActions = new FileActions(new FileFetcher(auth));
 
 const roomView = new RoomView(state, {
   switched: () => composer.reset(),
@@ -212,7 +211,7 @@ function startChat() {
 function stopChat() {
   if (!socket) return;
   composer.reset();
-  fetcher.forget(); // another login may follow in this tab
+  fileActions.reset();
   socket.stop();
   socket = null;
   directory.stop();

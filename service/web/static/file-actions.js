@@ -34,6 +34,12 @@ export class FileActions {
     });
   }
 
+  /** Signed out: the full-size view closes and nothing fetched is kept (another login may follow). */
+  reset() {
+    this.overlay.close();
+    this.fetcher.forget();
+  }
+
   #drawThumbnails() {
     for (const canvas of document.querySelectorAll('canvas.thumbnail[data-state="loading"]')) {
       canvas.dataset.state = "drawing";

@@ -37,6 +37,11 @@ export class ImageOverlay {
       if (event.key === "Escape") {
         event.preventDefault();
         this.close();
+      } else if (event.key === "Tab") {
+        // A modal view: the focus stays on its two buttons.
+        event.preventDefault();
+        const other = document.activeElement === $("image-view-close") ? "image-view-download" : "image-view-close";
+        $(other).focus();
       }
     });
     view.addEventListener("click", (event) => {
