@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from service.files.storage import PARTS_IN_FLIGHT, S3_PART_BYTES
-from tests.conftest import PASSWORD, ServiceProcess, service_env
+from tests.conftest import PASSWORD, ServiceProcess, require_service, service_env
 from tests.files.conftest import S3Server
 
 pytestmark = pytest.mark.slow
@@ -46,7 +46,7 @@ class PeakMemory:
         try:
             (self._proc / "clear_refs").write_text("5")  # "5": the peak becomes the current size
         except OSError as exc:
-            pytest.skip(f"cannot reset the server's peak memory ({exc})")
+            require_service("/proc/<pid>/clear_refs (resetting a process's peak memory)", exc)
         self._base = self._status("VmRSS")
 
     def growth(self) -> int:
