@@ -8,12 +8,13 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import utcnow
 from service.files.models import File
 from service.files.storage import FileStorage
+from service.tables import messages
 
 log = logging.getLogger("service.files")
 
@@ -53,3 +54,13 @@ async def delete_bytes(storage: FileStorage, doomed: Iterable[Doomed]) -> None:
                 await storage.delete(key)
             except Exception:  # noqa: BLE001 - storage down: the next delete or sweep does not retry, say so
                 log.exception("could not delete the bytes of file %d (key %s)", file.id, key)
+
+
+async def purge_message_files(session: AsyncSession, storage: FileStorage, room_id: int, seq: int) -> None:
+    """After a message's delete committed (which marked its files deleted): their bytes."""
+    rows = await session.execute(
+        select(File.id, File.storage_key, File.thumbnail_key)
+        .join(messages, messages.c.id == File.message_id)
+        .where(messages.c.room_id == room_id, messages.c.seq == seq, File.deleted_at.is_not(None))
+    )
+    await delete_bytes(storage, [Doomed(id_, (key, *([thumb] if thumb else []))) for id_, key, thumb in rows.all()])

@@ -5,8 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from service.files.models import File
-
-FILES_PATH = "/api/v1/files"
+from service.files.objects import file_object
 
 
 class FileOut(BaseModel):
@@ -23,15 +22,16 @@ class FileOut(BaseModel):
 
     @classmethod
     def of(cls, file: File) -> FileOut:
-        return cls(
-            id=str(file.id),
-            filename=file.filename,
-            content_type=file.content_type,
-            size=file.size,
-            sha256=file.sha256,
-            width=file.width,
-            height=file.height,
-            created_at=file.created_at,
-            url=f"{FILES_PATH}/{file.id}/content",
-            thumbnail_url=f"{FILES_PATH}/{file.id}/thumbnail" if file.thumbnail_key else None,
+        return cls.model_validate(
+            file_object(
+                file_id=file.id,
+                filename=file.filename,
+                content_type=file.content_type,
+                size=file.size,
+                sha256=file.sha256,
+                width=file.width,
+                height=file.height,
+                created_at=file.created_at,
+                has_thumbnail=file.thumbnail_key is not None,
+            )
         )

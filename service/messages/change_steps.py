@@ -44,13 +44,15 @@ class Target:
     thread_seq: int | None
     pinned: bool
     reactions: str | None  # the summary's JSON
+    detail: str | None
 
 
 # Written once as text: building and keying a Core statement on every change cost
 # several times what SQLite spends running it.
 _NEXT_SEQ = text("UPDATE rooms SET last_seq = last_seq + 1 WHERE id = :room_id RETURNING last_seq, owner_id, kind")
 _TARGET = text("""
-SELECT id, user_id, deleted, created_at, thread_seq, pinned_seq IS NOT NULL AS pinned, reactions FROM messages
+SELECT id, user_id, deleted, created_at, thread_seq, pinned_seq IS NOT NULL AS pinned, reactions, detail
+FROM messages
 WHERE room_id = :room_id AND seq = :seq AND kind = 'message'
 """).columns(created_at=UTCDateTime)
 _ENTRY = text("""
@@ -72,8 +74,8 @@ def target(conn: Connection, room_id: int, target_seq: int) -> Target:
     row = conn.execute(_TARGET, {"room_id": room_id, "seq": target_seq}).first()
     if row is None:
         raise NotFound(MESSAGE_NOT_FOUND)
-    id_, author, deleted, created_at, thread_seq, pinned, summary = row
-    return Target(id_, author, bool(deleted), created_at, thread_seq, bool(pinned), summary)
+    id_, author, deleted, created_at, thread_seq, pinned, summary, detail = row
+    return Target(id_, author, bool(deleted), created_at, thread_seq, bool(pinned), summary, detail)
 
 
 def entry(

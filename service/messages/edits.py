@@ -8,8 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, update
+import orjson
+from sqlalchemy import Connection, bindparam, delete, text, update
 
+from service.db import UTCDateTime
 from service.errors import Conflict, Forbidden
 from service.messages import mentions, threads
 from service.messages.change_steps import Locked, Target, Unchanged, change_target, entry
@@ -92,11 +94,19 @@ def edit(conn: Connection, change: Edit, room: Locked, target: Target, now: date
     )
 
 
+_FILES_GONE = text(
+    "UPDATE files SET deleted_at = :now WHERE message_id = :message_id AND deleted_at IS NULL"
+).bindparams(bindparam("now", type_=UTCDateTime))
+
+
 def delete_message(conn: Connection, change: Delete, room: Locked, target: Target, now: datetime) -> StoredDelete:
     _check_delete(change, target.author, room)
     if target.deleted:
         raise Unchanged
-    # The message and every edit of it lose their bodies (and mentions) for good.
+    # The message and every edit of it lose their bodies (and mentions) for good,
+    # and its files: never served again once this commits (their bytes go after).
+    said_before: dict[str, object] = orjson.loads(target.detail) if target.detail else {}
+    kept = {k: v for k, v in said_before.items() if k != "files"}
     change_target(
         conn,
         change.room_id,
@@ -109,7 +119,10 @@ def delete_message(conn: Connection, change: Delete, room: Locked, target: Targe
         pinned_seq=None,
         mention_ids=None,
         mentions_room=False,
+        detail=dump(kept) if kept else None,
     )
+    if said_before.get("files"):
+        conn.execute(_FILES_GONE, {"message_id": target.id, "now": now})
     conn.execute(
         update(messages)
         .where(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 Op = Literal["add", "remove"]
 ADD: Final[Op] = "add"
@@ -27,6 +27,16 @@ class InvalidThread(Exception):
     """A reply whose root is not a top-level message of its room that is not deleted: nothing stored."""
 
     code: Final = "invalid_thread"
+
+
+NOT_YOURS = "each file must be one of your own uploads, not attached to a message yet, named once"
+
+
+class InvalidFiles(Exception):
+    """A message naming a file that is not its sender's own unattached upload, or one
+    twice: nothing stored (docs/files.md)."""
+
+    code: Final = "invalid_files"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +80,7 @@ class StoredMessage:
     pinned: bool = False
     mentions: tuple[int, ...] = ()
     mentions_room: bool = False
-    files: tuple[()] = ()
+    files: tuple[dict[str, Any], ...] = ()  # File objects, as JSON holds them
     root: RootCounts | None = None
 
     def __post_init__(self) -> None:

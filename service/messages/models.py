@@ -120,9 +120,10 @@ class Message(Base):
     # JSON: [{"emoji","count","user_ids"}] in the order each emoji was first added
     # (user_ids the first 100), kept with each reaction entry from `reactions`.
     reactions: Mapped[str | None] = mapped_column(Text, default=None)
-    # JSON: what an event's frame (or a reply's) says beyond these columns, as of
+    # JSON: what an event's frame (or a message's) says beyond these columns, as of
     # that entry: a reaction's emoji, op and count, a pin's op, a delete's
-    # "unpinned", a reply's or a reply delete's root counts.
+    # "unpinned", a reply's or a reply delete's root counts, a message's files (the
+    # File objects; gone with the message's delete).
     detail: Mapped[str | None] = mapped_column(Text, default=None)
 
     user: Mapped[User] = relationship(lazy="raise")

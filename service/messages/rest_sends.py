@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from service.errors import Conflict, NotFound, ServiceError, Unavailable
-from service.messages.entries import NOT_STORED, UNAVAILABLE, InvalidThread, RoomGone, StoreResult
+from service.messages.entries import NOT_STORED, UNAVAILABLE, InvalidFiles, InvalidThread, RoomGone, StoreResult
 from service.messages.writer import MessageWriter
 from service.rooms.service import ROOM_NOT_FOUND
 
@@ -22,6 +22,7 @@ async def send(
     body: str,
     client_msg_id: str | None,
     thread_seq: int | None,
+    files: tuple[int, ...] = (),
 ) -> StoreResult:
     """The stored message (or, for a client_msg_id stored before, the original)."""
     try:
@@ -32,11 +33,12 @@ async def send(
             body=body,
             client_msg_id=client_msg_id,
             thread_seq=thread_seq,
+            files=files,
         )
     except RoomGone:
         raise NotFound(ROOM_NOT_FOUND) from None
-    except InvalidThread as exc:
-        raise Conflict(str(exc), code=InvalidThread.code) from None
+    except (InvalidThread, InvalidFiles) as exc:
+        raise Conflict(str(exc), code=exc.code) from None
     except ServiceError:
         raise
     except Exception as exc:

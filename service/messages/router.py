@@ -9,10 +9,14 @@ from fastapi.exceptions import RequestValidationError
 from service.auth.dependencies import CurrentUser
 from service.db import SessionDep
 from service.dependencies import SettingsDep
-from service.errors import BODY_ERRORS, NotFound, error_responses
+from service.errors import BODY_ERRORS, Conflict, NotFound, error_responses
+from service.files.dependencies import UploadsDep
+from service.files.objects import MAX_FILES, file_id
+from service.files.removal import purge_message_files
 from service.messages import rest_sends, stream_frames, stream_reads
 from service.messages.change_steps import MESSAGE_NOT_FOUND
 from service.messages.dependencies import WriterDep
+from service.messages.entries import NOT_YOURS, InvalidFiles
 from service.messages.schemas import EventPage, MessageEdit, MessageOut, MessagePage, MessageSend, ThreadPage
 from service.paging import MAX_SEQ, Limit, SeqCursor
 from service.rooms.dependencies import READER_ERRORS, ReadableRoom
@@ -71,6 +75,7 @@ async def send_message(
         body=body.body,
         client_msg_id=body.client_msg_id,
         thread_seq=body.thread_seq,
+        files=_file_ids(body.files),
     )
     if not result.created:
         response.status_code = status.HTTP_200_OK
@@ -146,12 +151,25 @@ async def edit_message(
     responses=error_responses(*READER_ERRORS, 403),
 )
 async def delete_message(
-    seq: Seq, room: ReadableRoom, user: CurrentUser, session: SessionDep, writer: WriterDep
+    seq: Seq, room: ReadableRoom, user: CurrentUser, session: SessionDep, writer: WriterDep, uploads: UploadsDep
 ) -> None:
+    """The message's files are never served again once this commits; their bytes go next."""
     await session.commit()  # the writer takes the database's write lock on SQLite
     await writer.change(
         room_id=room.id, target_seq=seq, user_id=user.id, username=user.username, is_admin=user.is_admin, body=None
     )
+    await purge_message_files(session, uploads.storage, room.id, seq)
+
+
+def _file_ids(given: list[str] | None) -> tuple[int, ...]:
+    """A send's `files`: more than MAX_FILES, or an id no file can have, is refused
+    as the store refuses files the sender may not attach."""
+    ids = [file_id(f) for f in given or ()]
+    if len(ids) > MAX_FILES:
+        raise Conflict(f"at most {MAX_FILES} files a message", code=InvalidFiles.code)
+    if None in ids:
+        raise Conflict(NOT_YOURS, code=InvalidFiles.code)
+    return tuple(f for f in ids if f is not None)
 
 
 def _check_length(body: str, max_chars: int) -> None:

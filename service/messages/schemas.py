@@ -3,9 +3,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from service.auth.schemas import UserRef
+from service.files.objects import MAX_FILES
 from service.messages.blank import visible_schema, visible_text
 from service.messages.entries import StoredMessage
 from service.messages.models import Message
@@ -88,11 +98,25 @@ class MessageEdit(BaseModel):
 class MessageSend(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    body: Body = Field(description="at most CHAT_MAX_MESSAGE_CHARS characters")
+    # Before body, which may be empty only with files (validated in this order).
+    files: list[str] | None = Field(
+        default=None,
+        description=f"ids of your own uploads not attached yet, at most {MAX_FILES}; else 409 invalid_files",
+    )
+    body: Annotated[str, AfterValidator(_no_nul)] = Field(
+        description='at most CHAT_MAX_MESSAGE_CHARS characters; may be "" (or blank) only with files'
+    )
     client_msg_id: ClientMsgId | None = Field(default=None, description="a retry with it stores nothing twice")
     thread_seq: Annotated[int, Field(ge=1, le=MAX_SEQ)] | None = Field(
         default=None, description="a reply in the thread of the message at this seq"
     )
+
+    @field_validator("body")
+    @classmethod
+    def _shows_something(cls, body: str, info: ValidationInfo) -> str:
+        if not info.data.get("files"):
+            visible_text(body)
+        return body
 
 
 class ThreadPage(BaseModel):

@@ -1,21 +1,24 @@
-"""What a batch with replies or mentions adds to a plain one, worked out in Python
-for either dialect's statements (sqlite_extras.py, postgres_extras.py).
+"""What a batch with replies, files or mentions adds to a plain one, worked out in
+Python for either dialect's statements (sqlite_extras.py, postgres_extras.py).
 
 Before the seqs are reserved, under the rooms' locks: replies to no valid root are
-refused (InvalidThread, nothing stored for them) and the mentions resolved against
-the rooms' members. Once the seqs are placed: each row's extra columns (its root,
-its mentions, its root's counts as of it), the roots' new counts, the rows of the
-mentions table and the followers' markers."""
+refused (InvalidThread), and so are sends naming a file that is not the sender's
+own unattached upload (InvalidFiles), nothing stored for either; the mentions are
+resolved against the rooms' members. Once the seqs are placed: each row's extra
+columns (its root, its mentions, its root's counts as of it, its files), the roots'
+new counts, the rows of the mentions table, the files attached and the followers'
+markers."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from service.files.objects import file_object
 from service.messages import mentions
-from service.messages.entries import InvalidThread, RootCounts
+from service.messages.entries import NOT_YOURS, InvalidFiles, InvalidThread, RootCounts
 from service.messages.mentions import Named
 from service.messages.sends import Sends
 from service.messages.store import LookUpRepeats
@@ -27,6 +30,10 @@ Roots = Mapping[tuple[int, int], Root]  # (room, seq) -> a root a reply of the b
 Members = Mapping[int, Mapping[str, int]]  # room -> {lowercased name: user id}
 # A mentions row: user, message id, room, seq, thread_seq, also_room.
 MentionRow = tuple[int, int, int, int, int | None, bool]
+# A file named by the batch, as the look-up found it: id, uploader, whether it may be
+# attached (not attached, not deleted), filename, content_type, size, sha256, width,
+# height, created_at, whether it has a thumbnail.
+FileRow = tuple[int, int, bool, str, str, int, str, int | None, int | None, Any, bool]
 
 
 def wanted_roots(batch: Sends) -> set[tuple[int, int]]:
@@ -50,11 +57,58 @@ def refuse(batch: Sends, roots: Collection[tuple[int, int]]) -> dict[int, int]:
         for i in indexes
         if (p := sends[i]).thread_seq is not None and (p.room_id, p.thread_seq) not in roots
     ]
-    by_room: dict[int, int] = {}
+    return _refuse(batch, refused, InvalidThread(NOT_A_ROOT))
+
+
+def wanted_files(batch: Sends) -> list[int]:
+    """The ids of the files the batch's new sends attach."""
+    sends = batch.sends
+    return sorted({f for indexes in batch.by_room.values() for i in indexes for f in sends[i].files})
+
+
+def attach(batch: Sends, found: Iterable[FileRow]) -> dict[int, int]:
+    """Sends naming a file that is not the sender's own free upload, or one twice, or
+    one an earlier send of the batch takes, answered InvalidFiles (how many in each
+    room); the others' File objects kept for their rows and results."""
+    files = {row[0]: row for row in found}
+    sends, taken, refused = batch.sends, set[int](), []
+    for i in sorted(i for indexes in batch.by_room.values() for i in indexes if batch.sends[i].files):
+        named = sends[i].files
+        rows = [files.get(f) for f in named]
+        if (
+            len(set(named)) < len(named)
+            or taken & set(named)
+            or not all(row is not None and row[1] == sends[i].user_id and row[2] for row in rows)
+        ):
+            refused.append(i)
+            continue
+        taken.update(named)
+        batch.files[i] = tuple(_object(row) for row in rows if row is not None)
+    return _refuse(batch, refused, InvalidFiles(NOT_YOURS))
+
+
+def _object(row: FileRow) -> dict[str, Any]:
+    file_id, _, _, filename, content_type, size, sha256, width, height, created_at, thumbnail = row
+    return file_object(
+        file_id=file_id,
+        filename=filename,
+        content_type=content_type,
+        size=size,
+        sha256=sha256,
+        width=width,
+        height=height,
+        created_at=created_at,
+        has_thumbnail=bool(thumbnail),
+    )
+
+
+def _refuse(batch: Sends, refused: Sequence[int], error: Exception) -> dict[int, int]:
+    sends, by_room = batch.sends, dict[int, int]()
     for i in refused:
         if sends[i].client_msg_id is not None and not batch.looked_up:
-            raise LookUpRepeats  # a resend of a reply stored before its root went gets the original
-        batch.answer(i, InvalidThread(NOT_A_ROOT))
+            # A resend of one stored before its root went (or that took its files) gets the original.
+            raise LookUpRepeats
+        batch.answer(i, error)
         by_room[sends[i].room_id] = by_room.get(sends[i].room_id, 0) + 1
     return by_room
 
@@ -126,14 +180,15 @@ def plan(batch: Sends, roots: Roots, now: datetime) -> Planned:
     for i, seq in batch.placed:  # by room, then seq
         p = sends[i]
         ids, room = mentioned.get(i, ((), False))
+        files = {"files": batch.files[i]} if i in batch.files else {}
         if p.thread_seq is None:
-            if i in mentioned:
-                planned.extras[i] = Extra(None, ids or None, room, None)
+            if i in mentioned or files:
+                planned.extras[i] = Extra(None, ids or None, room, files or None)
             continue
         key = (p.room_id, p.thread_seq)
         counts[key] += 1
         batch.roots[i] = after_it = RootCounts(p.thread_seq, counts[key], now)
-        planned.extras[i] = Extra(p.thread_seq, ids or None, room, {"root": after_it})
+        planned.extras[i] = Extra(p.thread_seq, ids or None, room, {"root": after_it, **files})
         updates[key] = RootUpdate(roots[key].id, counts[key], seq)
         follows(planned.moved, (p.user_id, p.room_id, p.thread_seq), seq, lowest=False)
         for user_id in (roots[key].author, *ids):
@@ -155,3 +210,9 @@ def mention_rows(batch: Sends, id_of: Mapping[int, int]) -> list[MentionRow]:
         for ids, room in [batch.mentioned[i]]
         for user_id in ids
     ]
+
+
+def attached_rows(batch: Sends, id_of: Mapping[int, int]) -> list[tuple[int, int, int]]:
+    """(file, message id, room) of each file the placed sends attach."""
+    sends = batch.sends
+    return [(int(f["id"]), id_of[i], sends[i].room_id) for i, _ in batch.placed for f in batch.files.get(i, ())]

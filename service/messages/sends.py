@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from service.messages.entries import RoomGone, RootCounts, StoredMessage, StoreResult
 from service.messages.store import Pending
@@ -34,6 +35,7 @@ class Sends:
         self._count: dict[tuple[int, int], int] = {}  # (room, user) -> how many they sent
         self.mentioned: dict[int, Mentioned] = {}  # index -> its mentions, where it makes any
         self.roots: dict[int, RootCounts] = {}  # index -> its root's counts after it, for a reply
+        self.files: dict[int, tuple[dict[str, Any], ...]] = {}  # index -> the File objects it attaches
         results, by_room, repeats = self._results, self.by_room, self._repeats
         first_of: dict[Key, int] = {}
         for i, p in enumerate(sends):
@@ -102,11 +104,11 @@ class Sends:
         # A marker that moved past entries not the sender's: their devices are told
         # (docs/protocol.md, "Read markers and unread counts").
         told = {i for key, (seq, i) in self._last.items() if key in before and seq - before[key] > self._count[key]}
-        sends, mentioned, roots = self.sends, self.mentioned, self.roots
+        sends, mentioned, roots, files = self.sends, self.mentioned, self.roots, self.files
         for (i, seq), message_id in zip(self.placed, ids, strict=True):
             p = sends[i]
             username = p.username or names[p.user_id]
-            if p.thread_seq is None and i not in mentioned:
+            if p.thread_seq is None and i not in mentioned and i not in files:
                 message = StoredMessage(message_id, p.room_id, seq, p.user_id, username, p.body, p.client_msg_id, now)
             else:
                 mentions, mentions_room = mentioned.get(i, ((), False))
@@ -123,6 +125,7 @@ class Sends:
                     mentions=mentions,
                     mentions_room=mentions_room,
                     root=roots.get(i),
+                    files=files.get(i, ()),
                 )
             results[i] = StoreResult(message, created=True, read_past_others=i in told)
         for i, first in self._repeats.items():

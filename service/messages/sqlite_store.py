@@ -47,7 +47,7 @@ _RESERVED_ROOMS = """
 FROM rooms WHERE id IN (SELECT CAST(key AS INTEGER) FROM json_each(?1))
 """
 _RESERVED = _RESERVED_COLUMNS + _RESERVED_ROOMS
-# And what replies and mentions need looked up (?3, ?4).
+# And what replies, mentions and files need looked up (?3, ?4, ?5).
 _RESERVED_MORE = _RESERVED_COLUMNS + sqlite_extras.LOOKUPS + _RESERVED_ROOMS
 _INSERT = """
 INSERT INTO messages (id, room_id, seq, user_id, body, client_msg_id, created_at, search_text, updated_seq)
@@ -116,8 +116,8 @@ class SQLiteStore:
             ((lasts, last_id, markers),) = cast(list[tuple[str, int, str]], await run(_RESERVED, (counts, senders)))
         else:
             found = await run(_RESERVED_MORE, (counts, senders, *lookups.params))
-            ((lasts, last_id, markers, roots_found, members_found),) = cast(list[tuple[str, int, str, str, str]], found)
-            roots, refused = lookups.found(batch, roots_found, members_found)
+            ((lasts, last_id, markers, *looked_up),) = cast(list[tuple[str, int, str, str, str, str]], found)
+            roots, refused = lookups.found(batch, *looked_up)
             if refused:  # rare: the seqs reserved for refused replies are given back
                 await run(_RESERVE, (orjson.dumps({str(r): -n for r, n in refused.items()}).decode(),))
         placed = batch.place({int(r): last - refused.get(int(r), 0) for r, last in orjson.loads(lasts).items()})

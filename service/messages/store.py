@@ -39,12 +39,13 @@ class Pending:
     client_msg_id: str | None
     future: asyncio.Future[StoreResult] | None = None  # the writer's answer to the sender
     thread_seq: int | None = None  # a reply's root
+    files: tuple[int, ...] = ()  # ids of the sender's uploads it attaches
 
 
 def needs_more(sends: Sequence[Pending]) -> bool:
-    """Whether a batch holds replies or may mention someone: then it costs a few
+    """Whether a batch holds replies or files or may mention someone: then it costs a few
     statements more than a plain one (send_extras.py)."""
-    return any(p.thread_seq is not None or "@" in p.body for p in sends)
+    return any(p.thread_seq is not None or p.files or "@" in p.body for p in sends)
 
 
 class EntryStore(Protocol):

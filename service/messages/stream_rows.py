@@ -1,6 +1,6 @@
 """Rows of `messages` as the stream's entries: the columns read, and each kind
-built from them. The JSON columns (`reactions`, `mention_ids`, `detail`) are
-parsed here alone."""
+built from them. The JSON columns (`reactions`, `mention_ids`, `detail`: a
+message's files, a reply's root) are parsed here alone."""
 
 from __future__ import annotations
 
@@ -74,7 +74,8 @@ def message_of(row: Sequence[Any]) -> StoredMessage:
         detail,
         *_,
     ) = row
-    root = root_of(orjson.loads(detail).get("root")) if detail is not None and thread_seq is not None else None
+    said: dict[str, Any] = orjson.loads(detail) if detail is not None else {}
+    root = root_of(said.get("root")) if thread_seq is not None else None
     return StoredMessage(
         message_id,
         room_id,
@@ -94,7 +95,7 @@ def message_of(row: Sequence[Any]) -> StoredMessage:
         pinned_seq is not None,
         tuple(orjson.loads(mention_ids)) if mention_ids is not None else (),
         mentions_room,
-        (),
+        tuple(said.get("files", ())),
         root,
     )
 

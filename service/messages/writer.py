@@ -85,11 +85,12 @@ class MessageWriter:
         body: str,
         client_msg_id: str | None = None,
         thread_seq: int | None = None,
+        files: tuple[int, ...] = (),
     ) -> asyncio.Future[StoreResult]:
         """Queue a message (a reply with `thread_seq`); the future resolves after its
-        commit (and publish), or fails with RoomGone or InvalidThread."""
+        commit (and publish), or fails with RoomGone, InvalidThread or InvalidFiles."""
         future: asyncio.Future[StoreResult] = asyncio.get_running_loop().create_future()
-        self._queue.append(Pending(room_id, user_id, username, body, client_msg_id, future, thread_seq))
+        self._queue.append(Pending(room_id, user_id, username, body, client_msg_id, future, thread_seq, files))
         self._ready.set()
         return future
 

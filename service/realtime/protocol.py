@@ -14,7 +14,9 @@ from typing import Any
 import msgpack  # type: ignore[import-untyped]
 import orjson
 
+from service.files.objects import MAX_FILES, file_id
 from service.messages.blank import is_blank
+from service.messages.entries import NOT_YOURS, InvalidFiles
 from service.paging import MAX_DB_INT, MAX_SEQ
 
 MAX_CLIENT_MSG_ID = 64
@@ -51,6 +53,7 @@ class SendMessage:
     room: int | None = None  # on /ws
     ref: str | None = None
     thread_seq: int | None = None  # a reply in the thread of the message at this seq
+    files: tuple[int, ...] = ()  # ids of the sender's uploads it attaches
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,10 +152,11 @@ def parse_client_object(data: object, max_message_chars: int, *, multiplexed: bo
     thread_seq = data.get("thread_seq")
     if not (thread_seq is None or _is_seq(thread_seq)):
         raise FrameError("invalid_frame", '"thread_seq" must be the seq of a message', echo_id, room=room, ref=ref)
+    files = _files(data.get("files"), echo_id, room, ref)
     body = data.get("body")
     if not isinstance(body, str):
         raise FrameError("invalid_frame", "body must be a string", echo_id, room=room, ref=ref)
-    if is_blank(body):
+    if is_blank(body) and not files:
         detail = "the message body is blank (whitespace and invisible characters do not count)"
         raise FrameError("empty_body", detail, echo_id, room=room, ref=ref)
     if len(body) > max_message_chars:
@@ -161,7 +165,22 @@ def parse_client_object(data: object, max_message_chars: int, *, multiplexed: bo
     if "\x00" in body:
         # PostgreSQL text cannot hold NUL; refuse it on every backend alike.
         raise FrameError("invalid_frame", "body must not contain NUL characters", echo_id, room=room, ref=ref)
-    return SendMessage(body, client_msg_id, room, ref, thread_seq)
+    return SendMessage(body, client_msg_id, room, ref, thread_seq, files)
+
+
+def _files(value: object, echo_id: str | None, room: int | None, ref: str | None) -> tuple[int, ...]:
+    """A message's `files`: a list of file ids (strings); more than MAX_FILES, or an
+    id no file can have, is `invalid_files` as the store's refusals are."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(f, str) for f in value):
+        raise FrameError("invalid_frame", '"files" must be a list of file ids (strings)', echo_id, room=room, ref=ref)
+    ids = [file_id(f) for f in value]
+    if len(ids) > MAX_FILES:
+        raise FrameError(InvalidFiles.code, f"at most {MAX_FILES} files a message", echo_id, room=room, ref=ref)
+    if None in ids:
+        raise FrameError(InvalidFiles.code, NOT_YOURS, echo_id, room=room, ref=ref)
+    return tuple(f for f in ids if f is not None)
 
 
 def _ref(data: dict[Any, Any]) -> str | None:

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 
 from service.messages import stream_frames
-from service.messages.entries import NOT_STORED, UNAVAILABLE, InvalidThread, RoomGone, StoreResult
+from service.messages.entries import NOT_STORED, UNAVAILABLE, InvalidFiles, InvalidThread, RoomGone, StoreResult
 from service.messages.writer import MessageWriter
 from service.metrics import Metrics
 from service.realtime import server_frames
@@ -64,6 +64,7 @@ async def send_message(
             body=frame.body,
             client_msg_id=frame.client_msg_id,
             thread_seq=frame.thread_seq,
+            files=frame.files,
         )
     except Exception as exc:
         log.warning("could not queue a message: %s: %s", type(exc).__name__, exc)
@@ -86,8 +87,8 @@ def _stored(
     exc = future.exception() if not future.cancelled() else asyncio.CancelledError()
     if isinstance(exc, RoomGone):
         sending.feeds.end_room(sub, ROOM_DELETED)
-    elif isinstance(exc, InvalidThread):
-        error = FrameError(InvalidThread.code, str(exc), frame.client_msg_id, room=frame.room, ref=frame.ref)
+    elif isinstance(exc, InvalidThread | InvalidFiles):
+        error = FrameError(exc.code, str(exc), frame.client_msg_id, room=frame.room, ref=frame.ref)
         conn.send_json(server_frames.error_frame(error))
     elif exc is not None:
         log.warning("storing a message failed: %s: %s", type(exc).__name__, exc)

@@ -128,7 +128,7 @@ def _assert_current_state(replay: list[dict[str, Any]], edited: int, deleted: in
 async def test_every_server_frame_matches_the_document(
     make_server: ServerFactory, subprotocol: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server: LiveServer = await make_server(rate_per_second=0.5, rate_burst=3, max_message_chars=10)
+    server: LiveServer = await make_server(rate_per_second=0.5, rate_burst=5, max_message_chars=10)
     alice_user, alice_token = await server.user("alice")
     _, bob_token = await server.user("bob")
     room = await server.room(alice_token, "contract")
@@ -164,6 +164,14 @@ async def test_every_server_frame_matches_the_document(
     # A reply to a reply is refused: a reply is never a root.
     await bob.send({"type": "message", "body": "re re", "client_msg_id": "b3", "thread_seq": reply["seq"]})
     assert (await bob.recv("error"))["code"] == "invalid_thread"
+    # A message may carry files, uploaded first; its body may then be empty. A file
+    # that is not the sender's own unattached upload is refused.
+    r = await server.http.post("/files", files={"file": ("a.txt", b"words")}, headers=auth(alice_token))
+    assert r.status_code == 201, r.text
+    await alice.send({"type": "message", "body": "", "client_msg_id": "f1", "files": [r.json()["id"]]})
+    assert (await alice.recv("message"))["files"] == [r.json()]
+    await alice.send({"type": "message", "body": "again", "client_msg_id": "f2", "files": [r.json()["id"]]})
+    assert (await alice.recv("error"))["code"] == "invalid_files"
     messages_url = f"/rooms/{room['id']}/messages"
     r = await server.http.patch(f"{messages_url}/{hey['seq']}", json={"body": "hey @alice"}, headers=auth(bob_token))
     assert r.status_code == 200 and r.json()["edited_at"] is not None, r.text

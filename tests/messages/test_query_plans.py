@@ -73,14 +73,17 @@ async def test_unread_counts_read_only_the_entries_that_do_not_count(migrated_te
         (sqlite_extras, "ROOT_COUNTS"),
         (sqlite_extras, "MENTION_ROWS"),
         (sqlite_extras, "MARKERS"),
+        (sqlite_extras, "ATTACH"),
     ],
 )
 def test_the_statements_of_replies_and_mentions_never_scan_a_table(
     migrated_template: Path, module: object, statement: str
 ) -> None:
-    """What a batch with replies or mentions adds reads roots, members and markers by their keys."""
+    """What a batch with replies, files or mentions adds reads roots, members, files and markers by their keys."""
     sql = getattr(module, statement)
-    params = ['{"1": 2}', "[[1, 2]]", "[[1, 2]]", '[[1, "bob"]]'][: max(int(n) for n in re.findall(r"\?(\d)", sql))]
+    params = ['{"1": 2}', "[[1, 2]]", "[[1, 2]]", '[[1, "bob"]]', "[1]"][
+        : max(int(n) for n in re.findall(r"\?(\d)", sql))
+    ]
     with sqlite3.connect(migrated_template) as conn:
         plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
     assert not [step for step in plan if step.startswith("SCAN") and "VIRTUAL TABLE" not in step], plan

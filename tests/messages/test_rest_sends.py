@@ -31,7 +31,7 @@ async def test_a_rest_send_is_echoed_to_sockets_and_refusals_store_nothing(
         ("ok", {"thread_seq": "1"}),
         ("ok", {"thread_seq": 0}),
         ("ok", {"client_msg_id": ""}),
-        ("ok", {"files": []}),  # no files yet
+        ("ok", {"files": "1"}),  # a list of file ids
     ):
         assert (await send(server, alice_token, room, body, **fields)).status_code == 422, (body, fields)
     assert (await send(server, bob_token, secret, "let me in")).status_code == 404
