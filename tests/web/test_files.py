@@ -171,6 +171,18 @@ def test_files_pasted_or_dropped_are_sent_without_text_and_shown_to_the_other(
     assert canvas_size(thumbnail) == [40, 20]
     expect(ann.message("a dot").locator("canvas.thumbnail")).to_have_attribute("data-state", "shown")
 
+    # Deleted, the message shows none of its files, and their bytes are gone.
+    seq = int(ann.message("a dot").get_attribute("data-seq") or 0)
+    history = rest.call("GET", f"/rooms/{two.room_id}/messages", two.ann_token, 200)["items"]
+    (dot,) = [m["files"][0] for m in history if m["seq"] == seq]
+    ann.message("a dot").get_by_role("button", name="Delete").click()
+    ann.page.get_by_role("button", name="Yes, delete").click()
+    for chat in (ann, bob):
+        expect(chat.messages.locator(".body")).to_have_text(["message deleted"])
+        expect(chat.messages.last.locator(".files")).to_have_count(0)
+    for url in (dot["url"], dot["thumbnail_url"]):
+        rest.call("GET", url.removeprefix("/api/v1"), two.bob_token, 404)
+
 
 def refuse(status: int, detail: str, headers: dict[str, str] | None = None) -> Callable[[Route], None]:
     def handler(route: Route) -> None:
