@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -35,8 +36,14 @@ GENEROUS_LIMITS = {
 PASSWORD = "correct horse battery"
 
 
+# Files of settings on PostgreSQL would default to ./files: each gets its own directory here instead.
+FILES_ROOT = Path(tempfile.mkdtemp(prefix="chat-test-files-"))
+
+
 def make_settings(database_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {"database_url": database_url, "secret_key": TEST_KEY, **GENEROUS_LIMITS}
+    if not database_url.startswith("sqlite"):
+        values["files_url"] = str(FILES_ROOT / uuid.uuid4().hex)
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
@@ -270,6 +277,7 @@ def service_env(database_url: str, **extra: str) -> dict[str, str]:
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish() -> None:
+    shutil.rmtree(FILES_ROOT, ignore_errors=True)
     # The interpreter's last collection walks every object the run left (over 1 GB
     # after the whole suite) and took 1.5 minutes; frozen objects are skipped.
     gc.freeze()
