@@ -30,7 +30,8 @@ class TooLarge(ServiceError):
 
 
 def _mib(n: int) -> str:
-    return f"{n / 1024 / 1024:g} MiB"
+    """A limit as people read it: whole bytes below 1 MiB (a test's tiny limit too)."""
+    return f"{n / 1024 / 1024:g} MiB" if n >= 1024 * 1024 else f"{n:,} bytes"
 
 
 class Uploads:
