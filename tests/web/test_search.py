@@ -97,6 +97,12 @@ def test_a_result_opens_its_room_with_the_message_marked(
     expect(chat.page.locator("#search-status")).to_have_text(f"1 match in {kitchen}.")
     expect(_results(chat).locator(".result-body")).to_have_text([f"{word} soup tonight"])
 
+    # A message's files are named in its result.
+    file = rest.call("POST", "/files", token, 201, files={"file": ("menu <b>.pdf", b"%PDF-1.4 menu")})
+    rest.call("POST", f"/rooms/{kitchen_id}/messages", token, 201, json={"body": f"{word} menu", "files": [file["id"]]})
+    _search(chat, f"{word} menu")
+    expect(_results(chat).locator(".result-files")).to_have_text(["Files: menu <b>.pdf"])
+
 
 def test_a_message_older_than_the_loaded_page_is_paged_in_around_it(
     tmp_path: Path, open_page: Callable[..., ChatPage]

@@ -141,6 +141,9 @@ export class SearchView {
     const place = room ? `${room.direct ? "with" : "in"} ${room.name}` : "";
     meta.append(el("span", "result-author", message.user.username), el("span", "result-room", place), time);
     button.append(meta, el("span", "result-body", message.body ?? ""));
+    // Names only (text): a result is one button, so its files' own buttons live in the room.
+    const files = message.files ?? [];
+    if (files.length) button.append(el("span", "result-files", `Files: ${files.map((f) => f.filename).join(", ")}`));
     button.addEventListener("click", () => {
       this.close(false);
       this.intents.open(message);
