@@ -6,7 +6,7 @@
 // (a reply, its thread). Threads and pinned messages open in a pane beside the room (panes.js).
 
 import { RoomActions, errorText } from "./actions.js";
-import { Auth, SignedOut } from "./api.js";
+import { SignedOut } from "./api.js";
 import { Composer } from "./composer.js";
 import { Directory } from "./directory.js";
 import { $ } from "./dom.js";
@@ -21,6 +21,7 @@ import { ReadTracker } from "./reading.js";
 import { RoomView } from "./room-view.js";
 import { Search } from "./search.js";
 import { SearchView } from "./search-view.js";
+import { Auth } from "./session.js";
 import { SidebarView } from "./sidebar-view.js";
 import { SignInView } from "./signin-view.js";
 import { socketEvents } from "./socket-events.js";
@@ -30,7 +31,11 @@ import { TypingView } from "./typing-view.js";
 import { Uploader } from "./uploader.js";
 import { UserMenu } from "./user-menu.js";
 
-const auth = new Auth((reason) => navigate("#/login", `Signed out: ${reason}.`));
+// One login for all tabs (session.js): signed out in another tab, out here; signed in there, restart as that user.
+const auth = new Auth({
+  signedOut: (reason) => navigate("#/login", `Signed out: ${reason}.`),
+  signedIn: () => (stopChat(), /^#\/rooms/.test(location.hash) ? route() : navigate("#/rooms")),
+});
 const state = new ChatState();
 let socket = null;
 let notice = "";
