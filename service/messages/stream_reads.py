@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from operator import attrgetter
+from typing import Any
 
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import Integer, Select, and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from service import tables
@@ -74,19 +75,42 @@ async def stored_under(
     return {(m.room_id, m.user_id, m.client_msg_id): m for m in rows if m.client_msg_id is not None}
 
 
-async def start_of_newest(conn: AsyncConnection | AsyncSession, room_id: int, count: int, upto: int) -> int:
-    """The seq just before the `count`-th newest message up to `upto`: a replay after
-    it brings the newest `count` messages and the edits and deletes among them."""
-    if count <= 0:
-        return upto
-    seq = await conn.scalar(
+def _newest_query() -> Select[Any]:
+    """The stream from the `skip`+1-th newest message up to `upto` (from the start
+    when there are fewer), after `after`, ascending: the bounds are bound, so the
+    statement is built and compiled once."""
+    room_id, upto = bindparam("room_id", type_=Integer), bindparam("upto", type_=Integer)
+    nth = (
         select(_messages.c.seq)
         .where(_messages.c.room_id == room_id, _messages.c.seq <= upto, _messages.c.kind == MESSAGE)
         .order_by(_messages.c.seq.desc())
-        .offset(count - 1)
+        .offset(bindparam("skip", type_=Integer))
         .limit(1)
+        .scalar_subquery()
     )
-    return 0 if seq is None else seq - 1
+    return (
+        STREAM.where(
+            _messages.c.room_id == room_id,
+            _messages.c.seq <= upto,
+            _messages.c.seq > bindparam("after", type_=Integer),
+            _messages.c.seq >= func.coalesce(nth, 0),
+        )
+        .order_by(_messages.c.seq)
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+_NEWEST = _newest_query()
+
+
+async def read_newest(
+    conn: AsyncConnection | AsyncSession, room_id: int, count: int, *, upto: int, after: int, limit: int
+) -> list[StreamEvent]:
+    """The stream from the `count`-th newest message up to `upto`, with the edits
+    and deletes among them (a replay without `since`), only what lies after
+    `after`, the first `limit` entries; in one query."""
+    params = {"room_id": room_id, "upto": upto, "after": after, "skip": max(count - 1, 0), "limit": limit}
+    return [event_of(row) for row in await conn.execute(_NEWEST, params)]
 
 
 async def history(

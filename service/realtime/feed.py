@@ -18,6 +18,8 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 
+import orjson
+
 from service.messages.entries import StreamEvent
 from service.messages.stream_frames import is_message_frame, stream_frame
 from service.metrics import Metrics
@@ -31,8 +33,11 @@ log = logging.getLogger("service.realtime")
 # How long a feed waits for a missing seq before reading it from the database.
 GAP_WAIT_SECONDS = 0.25
 CATCH_UP_BATCH = 500
-# Entries kept for replays to sockets that reconnect having missed a few.
+# Entries kept for replays: to sockets that reconnect having missed a few, and the
+# newest CHAT_HISTORY_ON_CONNECT (50 by default) to sockets connecting afresh.
 RECENT_ENTRIES = 64
+# How every message frame begins, a reply's too (stream_frames.py encodes it so).
+_MESSAGE_START = '{"type":"message",'
 
 # (room id, after seq, up to seq or None, limit) -> the room's stream, in seq order
 ReadStored = Callable[[int, int, int | None, int], Awaitable[Sequence[StreamEvent]]]
@@ -81,6 +86,23 @@ class RoomFeed:
             return None
         return [frame for seq, frame in self._recent if after < seq <= upto]
 
+    def start_of_newest(self, count: int) -> int | None:
+        """The seq just before the `count`-th newest message up to the feed's
+        position, if every entry after it is kept: where `read_newest`
+        (stream_reads.py) would start reading."""
+        if count <= 0 or self.last_seq == 0:
+            return self.last_seq
+        recent = self._recent
+        if not recent or recent[-1][0] != self.last_seq:
+            return None
+        for seq, frame in reversed(recent):
+            if frame.startswith(_MESSAGE_START):
+                count -= 1
+                if count == 0:
+                    return seq - 1
+        # Fewer messages than asked for: all of them, if the whole stream is kept.
+        return 0 if recent[0][0] == 1 else None
+
     def close(self) -> None:
         self.closed = True
         if self._gap_task is not None:
@@ -116,14 +138,26 @@ class RoomFeed:
     def _deliver(self, seq: int, frame: str) -> None:
         self.last_seq = seq
         if not is_message_frame(frame):
-            # An edit or delete changes an earlier entry, as a replay from the
-            # database would show it: keep only what comes from here on.
-            self._recent.clear()
+            self._forget_changed(frame)
         self._recent.append((seq, frame))
         wire = Wire(frame, self.room_id)
         for sub in tuple(self.subscriptions):
             sub.deliver(seq, wire)
         self._metrics.frames_delivered.inc(len(self.subscriptions))
+
+    def _forget_changed(self, frame: str) -> None:
+        """An entry that changes an earlier message, as a replay from the database
+        would show it: the kept entries from that message back are forgotten (the
+        rest stay consecutive), all of them when it is a delete (the edits of the
+        deleted message lose their bodies too) or not known here."""
+        data = orjson.loads(frame)
+        kind = data.get("type")
+        changed = data.get("thread_seq") if kind == "message" else data.get("target_seq")
+        if kind not in ("message", "edit", "reaction", "pin") or not isinstance(changed, int):
+            self._recent.clear()
+            return
+        while self._recent and self._recent[0][0] <= changed:
+            self._recent.popleft()
 
     def _drain_early(self) -> None:
         for stale in [s for s in self._early if s <= self.last_seq]:

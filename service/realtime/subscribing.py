@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.auth.models import User
 from service.config import Settings
 from service.errors import NotFound
 from service.messages import stream_frames
-from service.messages.stream_reads import read_stored, start_of_newest
+from service.messages.entries import StreamEvent
+from service.messages.stream_reads import read_newest, read_stored
 from service.metrics import Metrics
 from service.realtime import server_frames
 from service.realtime.connection import Connection
@@ -139,15 +140,22 @@ def _replay_from_feed(joining: Joining, sub: Subscription[Connection], since: in
     """The replay from what the room's feed holds, if it holds all of it."""
     feed = joining.feeds.feed(sub.room_id)
     room = _known_room(joining, sub.room_id, sub.conn)
-    if feed is None or room is None or (since is None and joining.settings.history_on_connect > 0):
+    if feed is None or room is None:
         return None
     # Every seq up to the feed's position was delivered in order, so committed;
     # later ones reach the subscription through the feed.
     last = feed.last_seq
-    start = last if since is None else min(since, last)
-    if last - start > joining.settings.max_replay:
-        return None  # truncated: the database says by how much
-    entries = feed.recent(start, last)
+    max_replay = joining.settings.max_replay
+    if since is None:
+        start = feed.start_of_newest(joining.settings.history_on_connect)
+        if start is None:
+            return None
+        after = max(start, last - max_replay)
+    else:
+        start = after = min(since, last)
+        if last - start > max_replay:
+            return None  # truncated: the database says by how much
+    entries = feed.recent(after, last)
     return None if entries is None else Replay(room, last, start, entries, last)
 
 
@@ -156,6 +164,14 @@ async def _read_replay(joining: Joining, sub: Subscription[Connection], since: i
     settings = joining.settings
     conn = sub.conn
     feed = joining.feeds.feed(sub.room_id)
+    room = _known_room(joining, sub.room_id, conn)
+    if feed is not None and room is not None and since is None:
+        # The feed knows the room and where it stands: the newest entries alone,
+        # in one query and no session.
+        replay = Replay(room, feed.last_seq, feed.last_seq, [], feed.last_seq)
+        async with _engine(joining).connect() as db:
+            await _read_newest(joining, replay, db)
+        return replay
     generation = feed.access.generation if feed is not None else 0
     async with joining.reads() as session:
         # Visibility again, now that the subscription is registered: a removal
@@ -169,29 +185,53 @@ async def _read_replay(joining: Joining, sub: Subscription[Connection], since: i
         last = room.last_seq
         if since is None:
             # The newest messages, with the edits and deletes among them.
-            start = await start_of_newest(session, room.id, settings.history_on_connect, last)
+            replay = Replay(room, last, last, [], last)
+            await _read_newest(joining, replay, session)
         else:
             start = min(since, last)
-        # Seqs have no gaps: the newest max_replay entries are those after this.
-        replay = Replay(room, last, start, [], max(start, last - settings.max_replay))
-        if replay.after < last:
-            await _read_chunk(joining, replay, session)
+            # Seqs have no gaps: the newest max_replay entries are those after this.
+            replay = Replay(room, last, start, [], max(start, last - settings.max_replay))
+            if replay.after < last:
+                await _read_chunk(joining, replay, session)
     if feed is not None:
         feed.access.read(room, conn.user_id, generation)
     return replay
 
 
-async def _read_chunk(joining: Joining, replay: Replay, session: AsyncSession | None = None) -> None:
-    """The replay's next frames, read in `session` or a session of their own: no
+async def _read_newest(joining: Joining, replay: Replay, db: AsyncConnection | AsyncSession) -> None:
+    """The replay's first chunk: from the newest CHAT_HISTORY_ON_CONNECT messages
+    up to its end, at most the newest max_replay entries."""
+    settings = joining.settings
+    limit = chunk_rows(settings)
+    after = max(0, replay.last - settings.max_replay)
+    rows = await read_newest(
+        db, replay.room.id, settings.history_on_connect, upto=replay.last, after=after, limit=limit
+    )
+    replay.start = rows[0].seq - 1 if rows else replay.last
+    _take(replay, rows, limit)
+
+
+async def _read_chunk(joining: Joining, replay: Replay, db: AsyncConnection | AsyncSession | None = None) -> None:
+    """The replay's next frames, read in `db` or a connection of their own: no
     database connection is held while a client reads."""
     limit = chunk_rows(joining.settings)
-    if session is None:
-        async with joining.reads() as session:
-            rows = await read_stored(session, replay.room.id, after=replay.after, upto=replay.last, limit=limit)
+    if db is None:
+        async with _engine(joining).connect() as own:
+            rows = await read_stored(own, replay.room.id, after=replay.after, upto=replay.last, limit=limit)
     else:
-        rows = await read_stored(session, replay.room.id, after=replay.after, upto=replay.last, limit=limit)
+        rows = await read_stored(db, replay.room.id, after=replay.after, upto=replay.last, limit=limit)
+    _take(replay, rows, limit)
+
+
+def _take(replay: Replay, rows: Sequence[StreamEvent], limit: int) -> None:
     replay.frames = [stream_frames.stream_frame(event) for event in rows]
     replay.after = rows[-1].seq if len(rows) == limit else replay.last
+
+
+def _engine(joining: Joining) -> AsyncEngine:
+    """The read sessions' engine: replays read plain rows, with no session."""
+    engine: AsyncEngine = joining.reads.kw["bind"]
+    return engine
 
 
 def chunk_rows(settings: Settings) -> int:
