@@ -116,7 +116,7 @@ def test_a_revoked_login_signs_out_every_tab(
     # Logging out elsewhere with one tab's access token revokes the login both tabs share.
     rest.call("POST", "/auth/logout", first.access_token(), 204)
     for tab in (first, second):
-        expect(tab.page.locator("#view-login")).to_be_visible()
+        signed_out(tab, "token revoked")  # the other tab is told why, too
         tab.page.reload()
         expect(tab.page.locator("#view-login")).to_be_visible()
     assert first.errors == second.errors == []

@@ -73,7 +73,7 @@ export class Auth {
     const shared = this.#store.shared();
     if (!shared || shared.login !== session.login) {
       this.#sharedChanged();
-      throw new SignedOut(ELSEWHERE);
+      throw new SignedOut(this.#store.endedBecause() || ELSEWHERE);
     }
     let token;
     try {
@@ -120,7 +120,7 @@ export class Auth {
     if (!token) token = await this.accessToken().catch(() => null);
     const shared = this.#store.shared();
     const refreshToken = shared && shared.login === session.login ? shared.refresh_token : undefined;
-    this.#clear(session.login);
+    this.#clear(session.login, ELSEWHERE);
     if (!token) return;
     try {
       await call("POST", "/auth/logout", { token, json: { refresh_token: refreshToken } });
@@ -133,7 +133,7 @@ export class Auth {
   signOut(reason) {
     const session = this.#session;
     if (!session) return;
-    this.#clear(session.login);
+    this.#clear(session.login, reason);
     this.on.signedOut(reason);
   }
 
@@ -163,7 +163,7 @@ export class Auth {
     this.env.clearTimeout(this.#timer);
     this.#adopt();
     if (this.#session) this.on.signedIn();
-    else this.on.signedOut(ELSEWHERE);
+    else this.on.signedOut(this.#store.endedBecause() || ELSEWHERE);
   }
 
   #keep(login, user, token) {
@@ -179,10 +179,10 @@ export class Auth {
     this.#schedule();
   }
 
-  #clear(login) {
+  #clear(login, reason) {
     this.env.clearTimeout(this.#timer);
     this.#session = null;
-    this.#store.forget(login);
+    this.#store.forget(login, reason);
   }
 
   // Refresh ahead of expiry so sockets reconnect with a valid token at once.

@@ -68,11 +68,17 @@ export class LoginStore {
     this.env.session.removeItem(OWN_KEY);
   }
 
-  /** Forget the login here, and in every tab when it is still the one they share. */
-  forget(login) {
+  /** Why the shared login ended, when it did (the other tabs tell their users the same). */
+  endedBecause() {
+    const value = read(this.env.local, SHARED_KEY);
+    return value && typeof value.ended === "string" ? value.ended : "";
+  }
+
+  /** Forget the login here, and in every tab when it is still the one they share, with why. */
+  forget(login, reason) {
     this.clearOwn();
     const shared = this.shared();
-    if (shared && shared.login === login) this.env.local.removeItem(SHARED_KEY);
+    if (shared && shared.login === login) this.env.local.setItem(SHARED_KEY, JSON.stringify({ login, ended: reason }));
   }
 
   /** listener() when another tab changed the shared login (rotated, signed in or out). */
