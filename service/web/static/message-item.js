@@ -1,4 +1,4 @@
-// One message of the log as an <li>: author, time, body (mentions marked), "(edited)",
+// One message of the log as an <li>: author, time, body (Markdown, mentions marked), "(edited)",
 // its files (file-view.js), its reactions, its thread (how many replies, the last one
 // when), "Pinned", and the controls the user may use on it: Reply (a thread), React, Pin or Unpin (members),
 // Edit (their own messages, an inline form) and Delete (their own, or any in a room they
@@ -9,7 +9,8 @@
 
 import { el } from "./dom.js";
 import { fileList } from "./file-view.js";
-import { mentionKinds, mentionRuns, mentionsUser } from "./mentions.js";
+import { bodyNode } from "./message-body.js";
+import { mentionKinds, mentionsUser } from "./mentions.js";
 import { reactionRow } from "./reactions.js";
 import { userName } from "./user-menu.js";
 
@@ -96,14 +97,9 @@ function threadSummary(message) {
   return summary;
 }
 
-/** The body as text nodes, with the mentions the message holds marked (never markup from it). */
+/** The body's Markdown as nodes, with the mentions the message holds marked (never markup from it). */
 function bodyOf(message, names, meId) {
-  const body = el("p", "body");
-  for (const run of mentionRuns(message.body ?? "", mentionKinds(message, names, meId))) {
-    if (run.mention === null) body.append(document.createTextNode(run.text));
-    else body.append(el("span", `mention mention-${run.mention}`, run.text));
-  }
-  return body;
+  return bodyNode(message.body ?? "", mentionKinds(message, names, meId));
 }
 
 /**
@@ -172,17 +168,25 @@ function editor(message, draft) {
   const id = `edit-${message.seq}`;
   const label = el("label", "visually-hidden", "Edit message");
   label.htmlFor = id;
-  const input = el("input", "edit-input");
+  const input = el("textarea", "edit-input");
   input.id = id;
   input.name = "body";
   input.autocomplete = "off";
   input.maxLength = MAX_BODY;
+  input.rows = Math.min(8, draft.split("\n").length);
   input.value = draft;
+  input.setSelectionRange(draft.length, draft.length); // the caret after the text, as when typing
+  // As in the composer: Enter saves, Shift+Enter starts a new line.
+  input.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
+    event.preventDefault();
+    form.requestSubmit();
+  });
   const save = el("button", "small", "Save");
   save.type = "submit";
   const row = el("div", "row");
   row.append(input, save, button("Cancel", "cancel-edit", "secondary small"));
-  form.append(label, row, el("p", "hint", "Enter saves, Escape cancels."));
+  form.append(label, row, el("p", "hint", "Enter saves, Shift+Enter starts a new line, Escape cancels."));
   return form;
 }
 
