@@ -13,6 +13,7 @@ import { $ } from "./dom.js";
 import { FileActions } from "./file-actions.js";
 import { FileFetcher } from "./file-fetch.js";
 import { HomeView } from "./home-view.js";
+import { NotifyView } from "./notify-view.js";
 import { Panes } from "./panes.js";
 import { Jumper } from "./jump.js";
 import { PeopleView } from "./people-view.js";
@@ -141,9 +142,10 @@ const roomView = new RoomView(state, {
   remove: (seq) => actions.remove(seq),
   fillHole: () => jumper.fillHole(state.currentId),
   ...panes.roomIntents,
-}, picker);
+}, picker, reads.line);
 
 new TypingView(state);
+new NotifyView(state, { open: (roomId) => navigate(`#/rooms/${roomId}`) }); // desktop notifications
 
 const people = new PeopleView(state, {
   addMember: (username) => actions.addMember(username),

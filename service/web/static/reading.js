@@ -1,7 +1,10 @@
 // Clear as you read: the open room's messages count as seen while the page is visible
 // and has focus. What is seen moves the read marker here at once, and goes to the
 // server as one `read` frame per room after a short pause, not one per message; the
-// server tells the user's other devices.
+// server tells the user's other devices. Where the marker was when the room was opened
+// is kept first, for the "new messages" line (unread-line.js).
+
+import { UnreadLine } from "./unread-line.js";
 
 const READ_AFTER_MS = 400;
 const LOOK_ON = new Set(["messages", "room", "current"]); // the open room got news, went live, or opened
@@ -13,6 +16,7 @@ export class ReadTracker {
     this.socket = socket;
     this.due = new Map(); // room id → seq to report
     this.timer = 0;
+    this.line = new UnreadLine(state); // before the listener below: it learns of a new visit first
     state.onChange((what, roomId) => {
       if (roomId !== null && roomId === state.currentId && LOOK_ON.has(what)) this.look();
     });
@@ -29,6 +33,7 @@ export class ReadTracker {
   look() {
     const roomId = this.state.currentId;
     if (roomId === null || !this.seeing) return;
+    this.line.capture(roomId);
     const seq = this.state.markSeen(roomId);
     if (seq === null) return;
     this.due.set(roomId, Math.max(seq, this.due.get(roomId) ?? 0));

@@ -2,10 +2,9 @@
 // changes applied in place (edits, deletes, reactions, pins, reply counts), the message
 // buttons (Reply, React, Pin; Edit and Delete where the user may), pending sends, and
 // the composer's @ completion (what it sends: composer.js; in a public room the user has
-// not joined, "Join" in its place).
-// A message opened from a search is scrolled to and marked; a window of older history
-// opened there shows where it ends ("Show newer messages", room-state.js's hole).
-// It renders ChatState and sends intents; it fetches nothing itself.
+// not joined, "Join" in its place). It renders ChatState and sends intents; it fetches nothing itself.
+// It opens at the "new messages" line (unread-view.js), else at the end. A message opened from a search is
+// scrolled to and marked; a window of older history opened there ends in "Show newer messages" (a hole).
 
 import { $ } from "./dom.js";
 import { anchorOf, centre, isAtEnd, restore, scrollToEnd } from "./log-scroll.js";
@@ -15,6 +14,7 @@ import { dayKey, daySeparator, holeItem, messageItem, messageOptions } from "./m
 import { handleMessageButtons } from "./message-tools.js";
 import { isDirect, roomLabel } from "./names.js";
 import { pendingItems } from "./pending-items.js";
+import { UnreadMark } from "./unread-view.js";
 
 const GROUP_WITHIN_MS = 5 * 60_000;
 
@@ -22,14 +22,15 @@ export class RoomView {
   /** intents: switched() (another room: the composer empties; composer.js), loadOlder(), back(), discard(clientMsgId),
    * join() → Promise<error text>, edit(seq, body) → Promise<error text>, remove(seq) → Promise<error text>,
    * fillHole() → Promise<error text>, react(seq, emoji, add) → Promise<error text>,
-   * pin(seq, on) → Promise<error text>, openThread(seq); picker: the page's ReactionPicker */
-  constructor(state, intents, picker) {
+   * pin(seq, on) → Promise<error text>, openThread(seq); picker: the page's ReactionPicker; line: its UnreadLine */
+  constructor(state, intents, picker, line) {
     this.state = state;
     this.intents = intents;
     this.roomId = null;
     this.rendered = []; // seqs in #messages, ascending
     this.last = null; // the last rendered message, to group the next one with
     this.marked = null; // the seq opened from a search
+    this.unread = new UnreadMark(state, line, () => this.roomId === state.currentId && this.#renderAll());
     const view = {
       message: (seq) => this.state.current?.messages.get(seq),
       redraw: (seq, focus) => this.#redraw(seq, focus),
@@ -68,7 +69,7 @@ export class RoomView {
     this.#renderMembership();
     this.#renderAll();
     this.#renderPending();
-    scrollToEnd($("log-scroll"));
+    if (!this.unread.scrollTo()) scrollToEnd($("log-scroll")); // opened at what is new
   }
 
   /** The message opened from a search: scrolled to the middle, marked, and focused;
@@ -209,7 +210,8 @@ export class RoomView {
     const previousWhen = previous ? new Date(previous.created_at) : null;
     const newDay = !previousWhen || dayKey(previousWhen) !== dayKey(when);
     if (newDay) items.push(daySeparator(when));
-    const grouped = !newDay && previous.user.id === message.user.id && when - previousWhen < GROUP_WITHIN_MS;
+    const line = this.unread.addTo(items, this.state.current, message); // the "new messages" line
+    const grouped = !line && !newDay && previous.user.id === message.user.id && when - previousWhen < GROUP_WITHIN_MS;
     const item = this.#messageItem(message);
     if (grouped) this.#group(item);
     items.push(item);

@@ -6,6 +6,7 @@
 
 import { $, el } from "./dom.js";
 import { isDirect, roomLabel } from "./names.js";
+import { TitleBadge } from "./title-badge.js";
 import { UserSearch } from "./user-search.js";
 
 /** The list holds `items` in this order; nodes already in place are not touched, so a
@@ -29,6 +30,7 @@ export class SidebarView {
     $("new-room").addEventListener("click", () => intents.newRoom());
     $("new-dm").addEventListener("submit", (event) => this.#message(event));
     new UserSearch($("dm-username"), "dm-suggestions", intents.lookup);
+    new TitleBadge(state); // the same totals, in the tab's title and icon
     state.onChange((what) => {
       if (what === "rooms" || what === "current") this.render();
     });

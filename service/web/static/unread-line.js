@@ -2,13 +2,14 @@
 // they opened the room. The read marker moves as soon as the room is seen (reading.js),
 // so the place is taken just before that, once a visit, and kept while they read on.
 
+import { insertionIndex } from "./message-store.js";
+
 /** The seq of the first message of the log held above `after` that counts as unread
  * (someone else's, not deleted), or null. */
 export function firstUnread(room, after) {
-  for (const seq of room.seqs) {
-    if (seq <= after) continue;
-    const message = room.messages.get(seq);
-    if (message && !message.deleted && message.user.id !== room.meId) return seq;
+  for (let i = insertionIndex(room.seqs, after + 1); i < room.seqs.length; i += 1) {
+    const message = room.messages.get(room.seqs[i]);
+    if (message && !message.deleted && message.user.id !== room.meId) return message.seq;
   }
   return null;
 }
