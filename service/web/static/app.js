@@ -124,13 +124,14 @@ const composer = new Composer(
     },
     typing: () => socket && state.currentId !== null && socket.typing(state.currentId),
     stoppedTyping: () => socket && socket.stoppedTyping(),
+    editLast: () => roomView.editLast(),
   },
   new Uploader(auth),
 );
 const fileActions = new FileActions(new FileFetcher(auth));
 
 const roomView = new RoomView(state, {
-  switched: () => composer.reset(),
+  switched: () => composer.switchTo(state.currentId, state.me?.id),
   back: () => navigate("#/rooms"),
   discard(clientMsgId) {
     if (socket) socket.discard(clientMsgId);

@@ -91,6 +91,15 @@ export class RoomView {
     item.focus({ preventScroll: true });
   }
 
+  /** Up in an empty composer: the user's last message of the log is edited in place, as
+   * its Edit would; false when there is none. */
+  editLast() {
+    const edits = $("messages").querySelectorAll('li.own:not(.deleted) [data-action="edit"]');
+    if (!edits.length) return false;
+    edits[edits.length - 1].click();
+    return true;
+  }
+
   olderFailed(detail) {
     $("older").textContent = detail ? `Load older messages (failed: ${detail})` : "Load older messages";
   }
