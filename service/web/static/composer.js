@@ -48,6 +48,10 @@ export class Composer {
 
   /** Another room was opened: its draft in the box, no files. */
   switchTo(roomId, userId) {
+    // What was set without an input event (a name the @ list completed) stays with its room.
+    if (this.drafts && this.userId === userId && this.roomId !== null) {
+      this.drafts.set(this.roomId, $("message-input").value);
+    }
     if (!this.drafts || this.userId !== userId) {
       this.drafts = new Drafts(sessionStore(), userId);
       this.userId = userId;
