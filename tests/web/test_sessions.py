@@ -43,7 +43,8 @@ def test_a_new_tab_and_reloads_stay_signed_in(
     first.log_in(name)
     second = another_tab(first)
     signed_in(second, name)
-    assert second.access_token() != first.access_token()  # each tab has its own
+    second.page.wait_for_function("() => sessionStorage.getItem('chat.session') !== null")
+    assert second.access_token() != first.access_token()  # each tab has its own, from a refresh of its own
 
     for tab in (first, second):
         tab.page.reload()
