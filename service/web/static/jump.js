@@ -2,6 +2,8 @@
 // One not far below the oldest message held is reached by paging the history down to it;
 // one further back gets a window of its own, the messages around it, with a hole above
 // (room-state.js) that the log offers to page until the window meets the rest.
+// Opening a room whose first unread message is older than the socket's replay held pages
+// down to it the same way, for the "new messages" line (unread-line.js).
 
 import { ApiError, SignedOut } from "./api.js";
 import { errorText } from "./actions.js";
@@ -17,7 +19,9 @@ export class Jumper {
     this.auth = auth;
     this.state = state;
     this.waiting = []; // {roomId, resolve}: rooms to be live (synced) before their history is paged
-    state.onChange(() => {
+    this.reaching = null; // the room whose first unread message is being paged in
+    state.onChange((what, roomId, detail) => {
+      if (what === "unread-line") this.#reachUnread(roomId, detail);
       if (!this.waiting.length) return;
       const ready = this.waiting.filter((w) => this.state.rooms.get(w.roomId)?.synced);
       this.waiting = this.waiting.filter((w) => !ready.includes(w));
@@ -76,6 +80,17 @@ export class Jumper {
     room.hole = page.has_more && last < hole.before - 1 ? { after: last, before: hole.before } : null;
     this.state.addMessages(roomId, page.items);
     return "";
+  }
+
+  /** The line stands above the first message after `after`: held, or paged in, then placed again. */
+  async #reachUnread(roomId, after) {
+    const room = this.state.rooms.get(roomId);
+    if (!room || after === null || after + 1 >= room.oldestSeq || this.reaching === roomId) return;
+    this.reaching = roomId;
+    await this.reveal(roomId, after + 1); // the first unread seq may be an edit's or a reaction's: no message
+    this.reaching = null;
+    const reached = after + 1 >= (this.state.rooms.get(roomId)?.oldestSeq ?? Infinity);
+    if (reached) this.state.changed("unread-line", roomId, after);
   }
 
   #synced(roomId) {

@@ -32,7 +32,7 @@ export class UnreadLine {
     const room = this.state.rooms.get(roomId);
     if (!room || !room.member || !room.synced || room.marker === null) return;
     this.after = room.unread > 0 ? room.marker : null;
-    if (this.after !== null) this.state.changed("unread-line", roomId);
+    if (this.after !== null) this.state.changed("unread-line", roomId, this.after); // jump.js pages down to it
   }
 
   /** The seq of the message the line is above in `room`, or null. */
