@@ -1,5 +1,6 @@
 """Desktop notifications: asked for on a click, never on load; a mention that arrives while
-the page is hidden shows one (the page's Notification observed); a room turned off shows
+the page is hidden shows one (the page's Notification observed), and the new-messages line
+stands above what came meanwhile once the page is seen again; a room turned off shows
 none, and stays off across a reload."""
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ HIDE = """() => {
   Object.defineProperty(document, 'visibilityState', { get: () => 'hidden', configurable: true });
   Object.defineProperty(document, 'hidden', { get: () => true, configurable: true });
   document.hasFocus = () => false;
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
+
+SHOW = """() => {
+  delete document.visibilityState;
+  delete document.hidden;
+  delete document.hasFocus;
   document.dispatchEvent(new Event('visibilitychange'));
 }"""
 
@@ -69,6 +77,9 @@ def test_a_mention_while_the_page_is_hidden_notifies_unless_the_room_is_turned_o
     send_over_websocket(service.base, ann_token, room, ["nothing for you", f"@{bob} are you there?"])
     page.wait_for_function("window.__shown.length > 0")
     assert shown(page) == [{"title": f"{ann} in {name}", "body": f"@{bob} are you there?"}]
+    # Back to the page: the new-messages line stands above what came meanwhile.
+    page.evaluate(SHOW)
+    expect(page.locator("#messages .unread-line + li[data-seq] .body")).to_have_text("nothing for you")
 
     # Turned off for the room: none, and still off after a reload.
     toggle.click()

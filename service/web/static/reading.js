@@ -20,7 +20,9 @@ export class ReadTracker {
     state.onChange((what, roomId) => {
       if (roomId !== null && roomId === state.currentId && LOOK_ON.has(what)) this.look();
     });
+    this.away = false; // the user looked elsewhere since the open room was last seen
     window.addEventListener("focus", () => this.look());
+    window.addEventListener("blur", () => (this.away = true));
     document.addEventListener("visibilitychange", () => this.look());
   }
 
@@ -32,8 +34,10 @@ export class ReadTracker {
   /** Whatever the open room holds is seen now, if the user is looking. */
   look() {
     const roomId = this.state.currentId;
+    if (!this.seeing) this.away = true;
     if (roomId === null || !this.seeing) return;
-    this.line.capture(roomId);
+    this.line.capture(roomId, this.away);
+    this.away = false;
     const seq = this.state.markSeen(roomId);
     if (seq === null) return;
     this.due.set(roomId, Math.max(seq, this.due.get(roomId) ?? 0));

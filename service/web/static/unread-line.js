@@ -1,6 +1,7 @@
 // Where the "new messages" line goes: above the first message the user had not read when
 // they opened the room. The read marker moves as soon as the room is seen (reading.js),
-// so the place is taken just before that, once a visit, and kept while they read on.
+// so the place is taken just before that, once a visit, and kept while they read on; and
+// again when they come back to the page and messages came while they were away.
 
 import { insertionIndex } from "./message-store.js";
 
@@ -26,11 +27,13 @@ export class UnreadLine {
     });
   }
 
-  /** The room is about to be seen: the first time this visit, where its marker is. */
-  capture(roomId) {
-    if (roomId !== this.roomId || this.after !== undefined) return;
+  /** The room is about to be seen: the first time this visit, where its marker is;
+   * `back` (to the page, from elsewhere): where it is if anything came meanwhile. */
+  capture(roomId, back = false) {
+    if (roomId !== this.roomId || (this.after !== undefined && !back)) return;
     const room = this.state.rooms.get(roomId);
     if (!room || !room.member || !room.synced || room.marker === null) return;
+    if (this.after !== undefined && room.unread === 0) return; // nothing new: the line stays
     this.after = room.unread > 0 ? room.marker : null;
     if (this.after !== null) this.state.changed("unread-line", roomId, this.after); // jump.js pages down to it
   }

@@ -3,6 +3,7 @@
 // this module makes it and scrolls to it.
 
 import { $, el } from "./dom.js";
+import { isAtEnd } from "./log-scroll.js";
 
 const ABOVE_LINE_PX = 8; // a little of what was read stays in view above the line
 
@@ -18,8 +19,11 @@ export class UnreadMark {
     state.onChange((what, roomId) => {
       if (what === "current") this.#forget();
       if (what !== "unread-line" || roomId !== state.currentId) return;
-      redraw(); // the line was placed once the room was live and seen: drawn, and scrolled to
-      this.scrollTo();
+      // Placed once the room was live and seen, or again on coming back: drawn, and scrolled
+      // to unless the reader is up in the history.
+      const atEnd = isAtEnd(this.scroll);
+      redraw();
+      if (atEnd) this.scrollTo();
     });
   }
 

@@ -81,3 +81,22 @@ test("the line waits until the room is live and its marker known; the next visit
   line.capture(ROOM);
   assert.equal(line.seq(state.current), null, "read on the last visit");
 });
+
+test("back to the page after messages came while away, the line moves above the first of them", () => {
+  const state = chat(3, 3);
+  const line = new UnreadLine(state);
+  state.open(ROOM);
+  line.capture(ROOM);
+  state.applyStream(ROOM, [message(4, ADA)]); // seen as it comes
+  line.capture(ROOM);
+  state.markSeen(ROOM);
+  assert.equal(line.seq(state.current), null);
+  state.applyStream(ROOM, [message(5, ADA), message(6, ADA)]); // while away: unread
+  line.capture(ROOM); // not back yet: nothing moves
+  assert.equal(line.seq(state.current), null);
+  line.capture(ROOM, true);
+  assert.equal(line.seq(state.current), 5);
+  state.markSeen(ROOM);
+  line.capture(ROOM, true); // back again, nothing new: the line stays
+  assert.equal(line.seq(state.current), 5);
+});
