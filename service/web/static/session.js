@@ -3,11 +3,15 @@
 // while each tab holds an access token of its own. The service revokes a whole login when
 // a refresh token is presented twice (theft detection), so a refresh runs under a lock held
 // by one tab at a time and presents the token stored now, never one remembered from before.
+// A tab's copy of the storage may lag behind a write of another tab (Chromium keeps one per
+// tab), so the token is marked while it is being presented: a tab that finds it still marked
+// waits for the outcome to reach it, rather than presenting it again.
 
 import { ApiError, SignedOut, call } from "./api.js";
 import { LoginStore, browserEnv, newLoginId } from "./tab-sync.js";
 
 const REFRESH_RETRY_MS = 5000;
+const OUTCOME_WAIT_MS = 2000; // for another tab's new token; longer, that tab was closed mid-refresh
 const ELSEWHERE = "you signed out in another tab";
 
 export class Auth {
@@ -70,11 +74,17 @@ export class Auth {
     const session = this.#session;
     if (!session) throw new SignedOut("not signed in");
     // Another tab may have rotated the token since, or signed out: the storage says which.
-    const shared = this.#store.shared();
+    let shared = this.#store.shared();
+    const until = Date.now() + OUTCOME_WAIT_MS;
+    while (shared && shared.presenting && Date.now() < until) {
+      await this.#store.changed(until - Date.now());
+      shared = this.#store.shared();
+    }
     if (!shared || shared.login !== session.login) {
       this.#sharedChanged();
       throw new SignedOut(this.#store.endedBecause() || ELSEWHERE);
     }
+    this.#store.saveShared(session.login, shared.refresh_token, shared.user, true);
     let token;
     try {
       token = await call("POST", "/auth/refresh", { json: { refresh_token: shared.refresh_token } });
@@ -83,7 +93,12 @@ export class Auth {
         this.signOut("session expired");
         throw new SignedOut("session expired");
       }
-      throw error; // unreachable server: keep the session, try again later
+      // Unreachable server: keep the session (unmarked), try again later.
+      const now = this.#store.shared();
+      if (now && now.refresh_token === shared.refresh_token) {
+        this.#store.saveShared(session.login, shared.refresh_token, shared.user);
+      }
+      throw error;
     }
     // Stored before the lock is let go, unless the login ended meanwhile (signed out here or elsewhere).
     const now = this.#store.shared();

@@ -40,11 +40,18 @@ export function browserEnv() {
 }
 
 export class LoginStore {
+  #listeners = [];
+  #waiters = [];
+
   constructor(env) {
     this.env = env;
+    env.listen(() => {
+      this.#waiters.splice(0).forEach((wake) => wake());
+      this.#listeners.forEach((listener) => listener());
+    });
   }
 
-  /** {login, refresh_token, user} shared by the tabs, or null. */
+  /** {login, refresh_token, user, presenting} shared by the tabs, or null. */
   shared() {
     const value = read(this.env.local, SHARED_KEY);
     return value && typeof value.login === "string" && typeof value.refresh_token === "string" ? value : null;
@@ -56,8 +63,19 @@ export class LoginStore {
     return value && typeof value.login === "string" && typeof value.access_token === "string" ? value : null;
   }
 
-  saveShared(login, refreshToken, user) {
-    this.env.local.setItem(SHARED_KEY, JSON.stringify({ login, refresh_token: refreshToken, user }));
+  saveShared(login, refreshToken, user, presenting = false) {
+    this.env.local.setItem(SHARED_KEY, JSON.stringify({ login, refresh_token: refreshToken, user, presenting }));
+  }
+
+  /** Until another tab changes the shared login, or `ms` have passed. */
+  changed(ms) {
+    return new Promise((resolve) => {
+      const timer = this.env.setTimeout(resolve, ms);
+      this.#waiters.push(() => {
+        this.env.clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   saveOwn(session) {
@@ -83,7 +101,7 @@ export class LoginStore {
 
   /** listener() when another tab changed the shared login (rotated, signed in or out). */
   listen(listener) {
-    this.env.listen(listener);
+    this.#listeners.push(listener);
   }
 
   /** Run `task` while no other tab of the browser runs one: refreshes go one at a time. */

@@ -72,10 +72,12 @@ class MemoryStorage {
   }
 }
 
-/** A browser: storage shared by its tabs (a change reaches the other tabs, later), and Web Locks. */
+/** A browser: Web Locks, and storage shared by its tabs as Chromium shares it: each tab reads
+ * its own copy, which another tab's change reaches later (with the storage event), possibly
+ * after a lock that tab let go of has been granted here. */
 function browser() {
-  const shared = new MemoryStorage();
-  const listeners = [];
+  const truth = new MemoryStorage();
+  const tabs = [];
   const tails = new Map();
   const locks = {
     request(name, callback) {
@@ -87,30 +89,48 @@ function browser() {
   return {
     /** A tab; `session` is the tab's own sessionStorage (kept across its reloads). */
     tab(session = new MemoryStorage(), { withLocks = true } = {}) {
-      const mine = [];
-      const notify = (key) => listeners.filter((l) => !mine.includes(l)).forEach((l) => setTimeout(() => l(key), 0));
+      const view = new MemoryStorage();
+      const listeners = [];
+      const me = { view, listeners };
+      for (const key of ["chat.login"]) if (truth.getItem(key) !== null) view.setItem(key, truth.getItem(key));
+      tabs.push(me);
+      const write = (key, value) => {
+        for (const storage of [truth, view]) {
+          if (value === null) storage.removeItem(key);
+          else storage.setItem(key, value);
+        }
+        for (const other of tabs.filter((t) => t !== me)) {
+          setTimeout(() => {
+            if (value === null) other.view.removeItem(key);
+            else other.view.setItem(key, value);
+            other.listeners.forEach((listener) => listener());
+          }, 0);
+        }
+      };
       const local = {
-        getItem: (key) => shared.getItem(key),
-        setItem: (key, value) => (shared.setItem(key, value), notify(key)),
-        removeItem: (key) => (shared.removeItem(key), notify(key)),
+        getItem: (key) => view.getItem(key),
+        setItem: (key, value) => write(key, String(value)),
+        removeItem: (key) => write(key, null),
       };
       const events = { signedOut: [], signedIn: 0 };
       const env = {
         local,
         session,
         locks: withLocks ? locks : undefined,
-        listen(listener) {
-          mine.push(listener);
-          listeners.push(listener);
+        listen: (listener) => listeners.push(listener),
+        // Real timers, but a scheduled refresh (minutes away) never keeps the tests waiting.
+        setTimeout: (callback, ms) => {
+          const timer = setTimeout(callback, ms);
+          if (ms > 10_000) timer.unref();
+          return timer;
         },
-        setTimeout: () => 0, // no scheduled refresh here: the tests ask for each one
-        clearTimeout: () => {},
+        clearTimeout: (id) => clearTimeout(id),
       };
       const auth = new Auth(
         { signedOut: (reason) => events.signedOut.push(reason), signedIn: () => (events.signedIn += 1) },
         env,
       );
-      return { auth, events, session };
+      return { auth, events, session, local };
     },
   };
 }
@@ -230,5 +250,18 @@ test("a tab whose login was replaced by a newer one in another tab takes the new
   const token = await second.auth.accessToken();
   assert.notEqual(token, old);
   assert.ok(server.valid(token));
+  assert.equal(server.revoked.size, 0);
+});
+
+test("a token left marked by a tab closed mid-refresh is presented after a while, not waited on for ever", async () => {
+  const server = serve();
+  const home = browser();
+  const first = home.tab();
+  await first.auth.login("ann", "pw");
+  const stored = JSON.parse(first.local.getItem("chat.login"));
+  first.local.setItem("chat.login", JSON.stringify({ ...stored, presenting: true }));
+  await settle();
+  const second = home.tab();
+  assert.ok(server.valid(await second.auth.accessToken()));
   assert.equal(server.revoked.size, 0);
 });
