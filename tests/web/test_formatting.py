@@ -55,6 +55,7 @@ def test_markdown_is_shown_formatted_to_both_users_with_safe_links_and_mentions(
             "https://example.com/a_b",
             "https://example.org/docs?a=1&b=2",
         ]
+        expect(links.nth(1)).to_have_attribute("title", "https://example.org/docs?a=1&b=2")
         for index in range(2):
             expect(links.nth(index)).to_have_attribute("target", "_blank")
             expect(links.nth(index)).to_have_attribute("rel", "noopener noreferrer")

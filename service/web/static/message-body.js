@@ -1,6 +1,7 @@
 // A message's body as DOM nodes: its Markdown (markdown.js's tree) built element by element
 // with text nodes, never markup from the body; the mentions it holds marked (mentions.js)
-// outside code and links. Links open in a new tab, with no opener and no referrer.
+// outside code and links. Links open in a new tab, with no opener and no referrer; one
+// whose words are not its URL names the URL in its title.
 
 import { el } from "./dom.js";
 import { parseMarkdown } from "./markdown.js";
@@ -61,6 +62,7 @@ function inlineNode(node, kind) {
     link.target = "_blank";
     link.rel = "noopener noreferrer";
     link.append(...inlines(node.children, () => null));
+    if (link.textContent !== node.href) link.title = node.href; // where a link's words go, before it is followed
     return [link];
   }
   const element = el(TAGS[node.type]);
