@@ -127,7 +127,8 @@ function linkAt(text, at, depth) {
   let open = 0;
   for (; i < text.length && i - start <= MAX_URL; i += 1) {
     const char = text[i];
-    if (SPACE.test(char) || (char === ")" && open === 0)) break;
+    // Brackets end it too (percent-encode them): "[a]([a](…" is then linear.
+    if (SPACE.test(char) || char === "[" || char === "]" || (char === ")" && open === 0)) break;
     if (char === "(") open += 1;
     if (char === ")") open -= 1;
   }
