@@ -2,7 +2,7 @@
 // sessionStorage (given), across a reload. Keyed by user, so a sign-in as someone else
 // never sees another's drafts. Storage that fails (full, off) only loses the reload part.
 
-const MAX_DRAFTS = 100; // rooms with a draft kept in storage, the most recent first
+const MAX_DRAFTS = 100; // rooms with a draft kept; the one written longest ago goes first
 
 export class Drafts {
   /** storage: a Storage (sessionStorage) or null; userId: whose drafts */

@@ -19,7 +19,7 @@ import { UnreadMark } from "./unread-view.js";
 const GROUP_WITHIN_MS = 5 * 60_000;
 
 export class RoomView {
-  /** intents: switched() (another room: the composer empties; composer.js), loadOlder(), back(), discard(clientMsgId),
+  /** intents: switched() (another room: the composer shows its draft; composer.js), loadOlder(), back(), discard(clientMsgId),
    * join() → Promise<error text>, edit(seq, body) → Promise<error text>, remove(seq) → Promise<error text>,
    * fillHole() → Promise<error text>, react(seq, emoji, add) → Promise<error text>,
    * pin(seq, on) → Promise<error text>, openThread(seq); picker: the page's ReactionPicker; line: its UnreadLine */
