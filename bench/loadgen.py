@@ -23,6 +23,7 @@ import orjson
 import uvloop
 from load import (
     broadcast,
+    connect,
     entries,
     idle,
     login,
@@ -41,6 +42,7 @@ from load.targets import MAX_BODY_SIZE, server_options
 COMMANDS: dict[str, tuple[ModuleType, bool]] = {
     "broadcast": (broadcast, True),
     "idle": (idle, True),
+    "connect": (connect, True),
     "replay": (replay, True),
     "login": (login, True),
     "entries": (entries, True),

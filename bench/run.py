@@ -62,7 +62,8 @@ def markdown(results: dict[str, Any]) -> str:
             table(
                 results["ratios"],
                 [("what", "scenario"), ("metric", "metric"), ("service", "service value")]
-                + [(ref, f"÷ {ref}") for ref in (*REFERENCES, STORAGE_REFERENCE)],
+                + [(ref, f"÷ {ref}") for ref in (*REFERENCES, STORAGE_REFERENCE)]
+                + [("history_off", "÷ history off")],
             ),
         ]
     for name, scenario in SCENARIOS.items():
@@ -240,6 +241,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--instances-rate", type=float, help="instances: fixed total msg/s (default: fraction x 1's)")
     p.add_argument("--idle-connections", type=int, default=5000)
     p.add_argument("--settle", type=float, default=2, help="seconds before each idle RSS reading")
+    p.add_argument("--connect-count", type=int, default=500, help="connect: connects per row")
+    p.add_argument("--connect-messages", type=int, default=1000, help="connect: messages in the full room")
+    p.add_argument("--connect-new-rooms", type=int, default=200, help="connect: new rooms whose first socket is timed")
+    p.add_argument("--connect-users", type=int, default=300, help="connect: distinct users into one room")
     p.add_argument("--replay-clients", type=int, default=500)
     p.add_argument("--replay-missed", type=int, default=1000)
     p.add_argument("--logins", type=int, default=300)
@@ -277,6 +282,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         args.idle_connections, args.replay_clients, args.replay_missed = 200, 20, 200
         args.logins, args.login_users, args.scenario_timeout = 30, 2, 120
         args.entries = 200
+        args.connect_count, args.connect_messages, args.connect_new_rooms, args.connect_users = 50, 200, 20, 20
         args.mux_users, args.mux_rooms_per_user, args.mux_room_members = 40, 5, 10
         args.unread_rooms, args.unread_messages, args.unread_history, args.unread_other_rows = 20, 2000, 5000, 2000
         args.unread_requests, args.unread_query_runs = 20, 10

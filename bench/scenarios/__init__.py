@@ -1,10 +1,24 @@
 """The runner's scenarios, in the order a run takes them. Each module has NAME,
 ROWS (its result is a list of rows, or one dict), run(args), markdown(result) and
-warnings(result); fanout, many_rooms and idle also ratios(result), the service
-against the references of the same run."""
+warnings(result); fanout, many_rooms, idle and connect also ratios(result), the
+service against the references of the same run."""
 
-from scenarios import entries, fanout, idle, instances, login, many_rooms, mux, quiet, replay, slow_readers, unread
+from scenarios import (
+    connect,
+    entries,
+    fanout,
+    idle,
+    instances,
+    login,
+    many_rooms,
+    mux,
+    quiet,
+    replay,
+    slow_readers,
+    unread,
+)
 
 SCENARIOS = {
-    m.NAME: m for m in (fanout, many_rooms, idle, replay, login, entries, mux, unread, quiet, instances, slow_readers)
+    m.NAME: m
+    for m in (fanout, many_rooms, idle, connect, replay, login, entries, mux, unread, quiet, instances, slow_readers)
 }

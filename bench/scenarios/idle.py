@@ -17,7 +17,7 @@ TARGETS = ("service", "bare_fastapi", "raw_ws")
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     rows = []
     for target in [t for t in TARGETS if t in args.targets]:
-        with server(target, args, CHAT_HISTORY_ON_CONNECT="0") as srv:
+        with server(target, args) as srv:
             options = ["--target", target, "--connections", args.idle_connections, "--settle", args.settle]
             rows.append({"scenario": NAME, **loadgen(args, "idle", srv, options)})
     return rows
