@@ -5,7 +5,7 @@
 import { $, el } from "./dom.js";
 import { isAtEnd } from "./log-scroll.js";
 
-const ABOVE_LINE_PX = 8; // a little of what was read stays in view above the line
+const ABOVE_LINE_PX = 40; // a little of what was read stays in view above the line
 
 export class UnreadMark {
   /** line: the page's UnreadLine; redraw(): the log drawn again (the room's view, if it shows the open room) */
