@@ -1,6 +1,7 @@
 // Desktop notifications (the Notification API): a message that mentions the user, or any
 // message of a direct conversation, arriving live while the page is not looked at
-// (hidden, or without focus), unless the user turned them off for that room
+// (hidden, or without focus) and not read elsewhere within a moment (another tab of the
+// browser, another device), unless the user turned them off for that room
 // (notify-prefs.js). Never for what was there before: a replay after (re)connecting only
 // tells where each room is. The permission is asked on a click (notify-view.js).
 
@@ -8,6 +9,9 @@ import { mentionsUser } from "./mentions.js";
 import { isDirect, roomLabel } from "./names.js";
 
 const BODY_CHARS = 200;
+/** A notification waits this long: a tab or device the user is looking at reads the
+ * message meanwhile (its read frame reaches every tab), and then none is shown. */
+export const READ_ELSEWHERE_MS = 1500;
 
 export function supported() {
   return typeof globalThis.Notification === "function";
@@ -49,12 +53,20 @@ export class Notifier {
     for (let i = room.seqs.length - 1; i >= 0 && room.seqs[i] > since; i -= 1) {
       const seq = room.seqs[i];
       const shown = room.marker === null || seq > room.marker ? notification(room, room.messages.get(seq), me) : null;
-      if (shown) return this.#show(roomId, shown); // the newest one of the batch
+      if (shown) return this.#later(roomId, seq, shown); // the newest one of the batch
     }
   }
 
+  #later(roomId, seq, shown) {
+    setTimeout(() => {
+      const room = this.state.rooms.get(roomId);
+      if (!room || (room.marker !== null && room.marker >= seq) || !this.#wanted(roomId)) return;
+      this.#show(roomId, shown);
+    }, READ_ELSEWHERE_MS);
+  }
+
   #wanted(roomId) {
-    if (!supported() || globalThis.Notification.permission !== "granted") return false;
+    if (!this.state.me || !supported() || globalThis.Notification.permission !== "granted") return false;
     const looking = document.visibilityState === "visible" && document.hasFocus();
     return !looking && !this.prefs.off(this.state.me.id, roomId);
   }

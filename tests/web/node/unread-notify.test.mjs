@@ -2,10 +2,10 @@
 // page is not looked at, unless turned off for that room; never for what was there before.
 
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { mock, test } from "node:test";
 
 import { NotifyPrefs } from "../../../service/web/static/notify-prefs.js";
-import { Notifier, notification } from "../../../service/web/static/notify.js";
+import { Notifier, READ_ELSEWHERE_MS, notification } from "../../../service/web/static/notify.js";
 import { ChatState } from "../../../service/web/static/state.js";
 
 const ME = { id: 1, username: "me" };
@@ -74,6 +74,7 @@ test("only what arrives live while the page is not looked at notifies, unless th
     }
     close() {}
   };
+  mock.timers.enable({ apis: ["setTimeout"] });
   let looking = false;
   globalThis.document = { get visibilityState() { return looking ? "visible" : "hidden"; }, hasFocus: () => looking };
   const state = new ChatState();
@@ -86,16 +87,25 @@ test("only what arrives live while the page is not looked at notifies, unless th
   state.synced(2, { since: null, firstReplayed: 1, lastSeq: 1, truncated: false });
   assert.deepEqual(shown, []);
   state.applyStream(2, [message(2, 2, ADA, { body: "are you there?" })]);
+  assert.deepEqual(shown, [], "not before the other tabs and devices had a moment to read it");
+  mock.timers.tick(READ_ELSEWHERE_MS);
   assert.deepEqual(shown.map((n) => n.body), ["are you there?"]);
   looking = true;
   state.applyStream(2, [message(2, 3, ADA)]);
+  mock.timers.tick(READ_ELSEWHERE_MS);
   looking = false;
   prefs.set(ME.id, 2, false);
   state.applyStream(2, [message(2, 4, ADA)]);
+  mock.timers.tick(READ_ELSEWHERE_MS);
   prefs.set(ME.id, 2, true);
+  state.applyStream(2, [message(2, 6, ADA)]);
+  state.readMoved(2, 6); // read in another tab or on another device meanwhile
+  mock.timers.tick(READ_ELSEWHERE_MS);
   Notification.permission = "default";
-  state.applyStream(2, [message(2, 5, ADA)]);
+  state.applyStream(2, [message(2, 7, ADA)]);
+  mock.timers.tick(READ_ELSEWHERE_MS);
   assert.equal(shown.length, 1);
+  mock.timers.reset();
   delete globalThis.Notification;
   delete globalThis.document;
 });
