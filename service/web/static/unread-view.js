@@ -33,6 +33,7 @@ export class UnreadMark {
     this.#forget();
     const item = el("li", "unread-line");
     item.setAttribute("role", "separator");
+    item.setAttribute("aria-label", "New messages"); // a separator's text is not read out
     item.append(el("span", "", "New messages"));
     this.item = item;
     this.observer.observe(item);
