@@ -237,7 +237,7 @@ class ServiceProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # imports and migrations, on a machine busy with other tests
         while True:
             try:
                 if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:

@@ -16,7 +16,7 @@ from pydantic import (
 
 from service.auth.schemas import UserRef
 from service.files.objects import MAX_FILES
-from service.messages.blank import visible_schema, visible_text
+from service.messages.blank import visible_pattern, visible_schema, visible_text
 from service.messages.entries import StoredMessage
 from service.messages.models import Message
 from service.messages.stream_frames import message_object
@@ -95,8 +95,16 @@ class MessageEdit(BaseModel):
     body: Body = Field(description="at most CHAT_MAX_MESSAGE_CHARS characters")
 
 
+def _body_shows_or_files(schema: dict[str, Any]) -> None:
+    """The rule of _shows_something, for /openapi.json: a body that shows, or files."""
+    schema["anyOf"] = [
+        {"properties": {"body": {"minLength": 1, "pattern": visible_pattern()}}},
+        {"required": ["files"], "properties": {"files": {"type": "array", "minItems": 1}}},
+    ]
+
+
 class MessageSend(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_body_shows_or_files)
 
     # Before body, which may be empty only with files (validated in this order).
     files: list[str] | None = Field(
