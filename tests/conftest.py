@@ -125,6 +125,12 @@ def redis_prefix() -> Iterator[str]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path, migrated_template: Path) -> str:
     """Each database-facing test runs on SQLite and on PostgreSQL."""
+    return database_for(request, tmp_path, migrated_template)
+
+
+def database_for(request: pytest.FixtureRequest, tmp_path: Path, migrated_template: Path) -> str:
+    """The database of a `database_url` fixture's param: a copy of the migrated SQLite
+    template, or the run's PostgreSQL database emptied."""
     if request.param == "sqlite":
         path = tmp_path / "chat.db"
         shutil.copyfile(migrated_template, path)

@@ -5,7 +5,6 @@ SQLite only unless a test asks for PostgreSQL too (`on_both_databases`)."""
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ import httpx
 import pytest
 
 from service.config import Settings
-from tests.conftest import TABLES, _pg, free_port, make_settings, require_service
+from tests.conftest import database_for, free_port, make_settings, require_service
 
 on_both_databases = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 
@@ -82,13 +81,7 @@ def files_settings(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, 
 @pytest.fixture(params=["sqlite"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path, migrated_template: Path) -> str:
     """SQLite; PostgreSQL too where a test says `on_both_databases`."""
-    if request.param == "sqlite":
-        path = tmp_path / "chat.db"
-        shutil.copyfile(migrated_template, path)
-        return f"sqlite+aiosqlite:///{path}"
-    url: str = request.getfixturevalue("postgres_url")
-    _pg(url.replace("+asyncpg", ""), f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
-    return url
+    return database_for(request, tmp_path, migrated_template)
 
 
 @pytest.fixture
