@@ -34,15 +34,21 @@ def signed_out(chat: ChatPage, notice: str) -> None:
     expect(chat.page.locator("#login-notice")).to_contain_text(notice)
 
 
-def test_a_new_tab_and_reloads_stay_signed_in(
-    service: ServiceProcess, rest: Rest, open_page: Callable[..., ChatPage]
-) -> None:
+def two_tabs(service: ServiceProcess, rest: Rest, open_page: Callable[..., ChatPage]) -> tuple[str, ChatPage, ChatPage]:
+    """A user signed in in one tab, and a second tab of the same browser, signed in by it."""
     name = unique("tess")
     rest.user(name)
     first = open_page(service.base)
     first.log_in(name)
     second = another_tab(first)
     signed_in(second, name)
+    return name, first, second
+
+
+def test_a_new_tab_and_reloads_stay_signed_in(
+    service: ServiceProcess, rest: Rest, open_page: Callable[..., ChatPage]
+) -> None:
+    name, first, second = two_tabs(service, rest, open_page)
     second.page.wait_for_function("() => sessionStorage.getItem('chat.session') !== null")
     assert second.access_token() != first.access_token()  # each tab has its own, from a refresh of its own
 
@@ -86,12 +92,7 @@ def test_tabs_refreshing_at_once_keep_their_login(
 def test_signing_out_in_one_tab_signs_out_the_other_and_in_again(
     service: ServiceProcess, rest: Rest, open_page: Callable[..., ChatPage]
 ) -> None:
-    name = unique("tess")
-    rest.user(name)
-    first = open_page(service.base)
-    first.log_in(name)
-    second = another_tab(first)
-    signed_in(second, name)
+    name, first, second = two_tabs(service, rest, open_page)
 
     second.page.get_by_role("button", name="Log out").click()
     signed_out(second, "You are signed out.")
@@ -107,12 +108,7 @@ def test_signing_out_in_one_tab_signs_out_the_other_and_in_again(
 def test_a_revoked_login_signs_out_every_tab(
     service: ServiceProcess, rest: Rest, open_page: Callable[..., ChatPage]
 ) -> None:
-    name = unique("tess")
-    rest.user(name)
-    first = open_page(service.base)
-    first.log_in(name)
-    second = another_tab(first)
-    signed_in(second, name)
+    name, first, second = two_tabs(service, rest, open_page)
 
     # Logging out elsewhere with one tab's access token revokes the login both tabs share.
     rest.call("POST", "/auth/logout", first.access_token(), 204)
