@@ -27,6 +27,8 @@ class FamilyRevoked:
 
 @dataclass(frozen=True, slots=True)
 class MemberRemoved:
+    """The user's sockets leave the room; those of its readers are told."""
+
     room_id: int
     user_id: int
 
@@ -45,9 +47,18 @@ class RoomChanged:
 
 @dataclass(frozen=True, slots=True)
 class RoomAdded:
-    """The user became a member: their multiplexed sockets are told, so clients may subscribe."""
+    """The user became a member: their multiplexed sockets are told, so clients may
+    subscribe; so are the room's readers."""
 
     user_id: int
+    room_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoomCreated:
+    """A public room was made: every other user's multiplexed sockets are told, so
+    clients list it without asking again."""
+
     room_id: int
 
 
@@ -87,6 +98,7 @@ ControlEvent = (
     | RoomDeleted
     | RoomChanged
     | RoomAdded
+    | RoomCreated
     | ReadMoved
     | InstanceAlive
     | StreamsBehind

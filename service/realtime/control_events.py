@@ -5,8 +5,11 @@ them back, this instance's own included.
 Access that ended closes sockets (a revoked token or login) or ends one room of a
 socket (a removal, a deletion: the per-room socket closes, on /ws the room ends
 with `unsubscribed`); access that changed is read again when a socket next needs
-it; a room added and a read marker moved are told to the user's /ws sockets; the
-instances' news of each other goes to the loss watch (lost_publishes.py)."""
+it; a room added and a read marker moved are told to the user's /ws sockets; a
+member added or removed is told to the room's readers here (as presence is), a
+public room made to every other user's /ws sockets, so clients keep their lists
+without asking again; the instances' news of each other goes to the loss watch
+(lost_publishes.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service.auth.models import User
 from service.control import (
     ControlEvent,
     FamilyRevoked,
@@ -22,6 +26,7 @@ from service.control import (
     ReadMoved,
     RoomAdded,
     RoomChanged,
+    RoomCreated,
     RoomDeleted,
     StreamsBehind,
     TokenRevoked,
@@ -84,6 +89,7 @@ class ControlEvents:
                 self._registry.revoke("family", family_id, lambda c: c.family == family_id)
             case MemberRemoved(room_id=room_id, user_id=user_id):
                 self._end_room(room_id, user_id, REMOVED)
+                self._tell_room(room_id, server_frames.member_removed_frame(user_id))
             case RoomDeleted(room_id=room_id):
                 self._end_room(room_id, None, ROOM_DELETED)
             case RoomChanged(room_id=room_id):
@@ -91,6 +97,11 @@ class ControlEvents:
             case RoomAdded(user_id=user_id, room_id=room_id):
                 if any(c.multiplexed for c in self._registry.of_user(user_id)):
                     self._tasks.spawn(self._tell_room_added(user_id, room_id))
+                if room_id in self._feeds.open:
+                    self._tasks.spawn(self._tell_member_added(user_id, room_id))
+            case RoomCreated(room_id=room_id):
+                if self._registry.multiplexed():
+                    self._tasks.spawn(self._tell_room_created(room_id))
             case ReadMoved():
                 self._tell_read_moved(event)
             case InstanceAlive() | StreamsBehind():
@@ -130,3 +141,26 @@ class ControlEvents:
             for conn in self._registry.of_user(user_id):
                 if conn.multiplexed:
                     conn.send_json(frame)
+
+    async def _tell_member_added(self, user_id: int, room_id: int) -> None:
+        async with self._reads() as session:
+            user = await session.get(User, user_id)
+        if user is not None:
+            self._tell_room(room_id, server_frames.member_added_frame(server_frames.encode_user(user)))
+
+    def _tell_room(self, room_id: int, frame: str) -> None:
+        """To the room's subscriptions here, as presence goes (tagged on /ws)."""
+        feed = self._feeds.open.get(room_id)
+        if feed is not None:
+            feed.deliver_ephemeral(frame, None)
+
+    async def _tell_room_created(self, room_id: int) -> None:
+        async with self._reads() as session:
+            room = await session.get(Room, room_id)
+        if room is None or room.private:
+            return
+        frame = server_frames.room_created_frame(room)
+        for conn in self._registry.multiplexed():
+            # The owner heard `room_added`.
+            if conn.user_id != room.owner_id:
+                conn.send_json(frame)

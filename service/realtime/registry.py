@@ -64,6 +64,9 @@ class Registry:
             if not mine:
                 del self._by_user[conn.user_id]
 
+    def multiplexed(self) -> tuple[Connection, ...]:
+        return tuple(c for c in self._connections if c.multiplexed)
+
     def of_user(self, user_id: int) -> tuple[Connection, ...]:
         return tuple(self._by_user.get(user_id, ()))
 

@@ -2,7 +2,8 @@
 
 Under `chat.v1.msgpack` the same objects travel as MessagePack, converted from the
 JSON once per frame for all such recipients. On the multiplexed socket every frame
-about a room carries `"room"`: its id (welcome and room_added: the Room object)."""
+about a room carries `"room"`: its id (welcome, room_added and room_created: the
+Room object)."""
 
 from __future__ import annotations
 
@@ -94,6 +95,19 @@ def unsubscribed_frame(room_id: int, reason: str, ref: str | None = None) -> str
 
 def room_added_frame(room: Room) -> str:
     return encode({"type": "room_added", "room": room_object(room)})
+
+
+def room_created_frame(room: Room) -> str:
+    return encode({"type": "room_created", "room": room_object(room)})
+
+
+def member_added_frame(user_json: bytes) -> str:
+    """About a room: tagged with it on /ws, as presence is."""
+    return encode({"type": "member_added", "user": orjson.Fragment(user_json)})
+
+
+def member_removed_frame(user_id: int) -> str:
+    return encode({"type": "member_removed", "user_id": user_id})
 
 
 def error_frame(error: FrameError) -> str:

@@ -4,7 +4,7 @@ from fastapi import APIRouter, status
 
 from service.auth.dependencies import CurrentUser
 from service.auth.schemas import UserOut
-from service.control import MemberRemoved, RoomAdded, RoomChanged, RoomDeleted
+from service.control import MemberRemoved, RoomAdded, RoomChanged, RoomCreated, RoomDeleted
 from service.db import SessionDep
 from service.dependencies import ControlPublisherDep
 from service.errors import BEARER_ERRORS, BODY_ERRORS, error_responses
@@ -40,6 +40,8 @@ async def create_room(
     room = await service.create_room(session, user, body.name, body.description, body.private)
     await session.commit()  # stored before any socket is told
     await control.publish(RoomAdded(user.id, room.id))
+    if not room.private:
+        await control.publish(RoomCreated(room.id))
     return room
 
 

@@ -23,7 +23,7 @@ Frame = dict[str, Any]
 RoomSpec = int | tuple[int, int | None]
 
 # Frames whose `room` is the Room object rather than its id.
-ROOM_OBJECT_FRAMES = {"welcome", "room_added"}
+ROOM_OBJECT_FRAMES = {"welcome", "room_added", "room_created"}
 
 
 def mux_url(base: str, token: str | None, **extra: str) -> str:
