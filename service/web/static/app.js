@@ -19,6 +19,7 @@ import { Jumper } from "./jump.js";
 import { PeopleView } from "./people-view.js";
 import { ReactionPicker } from "./reactions.js";
 import { ReadTracker } from "./reading.js";
+import { roomSettings } from "./room-settings.js";
 import { RoomView } from "./room-view.js";
 import { Search } from "./search.js";
 import { SearchView } from "./search-view.js";
@@ -155,6 +156,7 @@ const people = new PeopleView(state, {
   lookup,
 });
 
+roomSettings(auth, state, { actions, navigate: (...args) => navigate(...args) }); // rename, describe, delete
 const userMenu = new UserMenu({ message: (username) => actions.openConversation(username) });
 
 const searchView = new SearchView(state, {

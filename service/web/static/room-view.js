@@ -108,7 +108,7 @@ export class RoomView {
     if (what === "connection") return this.#renderConnection();
     const room = this.state.current;
     if (!room || this.roomId !== room.room.id) return;
-    if (what === "rooms") return this.#renderMembership(); // joined or left, here or elsewhere
+    if (what === "rooms") return this.#renderHeader(), this.#renderMembership(); // renamed, joined or left
     if (roomId !== room.room.id) return;
     if (what === "room") {
       this.#renderHeader();

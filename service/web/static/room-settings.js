@@ -1,0 +1,65 @@
+// A room's settings over REST (PATCH and DELETE /rooms/{id}): its owner, or an admin,
+// renames it, describes it and deletes it. Each answers an error text ("" when done).
+// The server tells no other user of a rename (they see it when their lists are asked
+// again); a deletion ends the room on every member's sockets (`unsubscribed`).
+
+import { errorText } from "./actions.js";
+import { RoomSettingsView } from "./room-settings-view.js";
+
+/** The pane wired to its REST calls; page: as for RoomSettings. */
+export function roomSettings(auth, state, page) {
+  const settings = new RoomSettings(auth, state, page);
+  return new RoomSettingsView(state, {
+    save: (roomId, fields) => settings.save(roomId, fields),
+    remove: (roomId) => settings.remove(roomId),
+  });
+}
+
+export class RoomSettings {
+  /** page: {actions: RoomActions (endRoom), navigate(hash, notice)} */
+  constructor(auth, state, page) {
+    this.auth = auth;
+    this.state = state;
+    this.page = page;
+  }
+
+  /** `fields`: {name, description}; only those that differ from the room's are sent. */
+  async save(roomId, fields) {
+    const held = this.state.rooms.get(roomId);
+    if (!held) return "This room is not open any more.";
+    const changes = {};
+    if (fields.name !== held.room.name) changes.name = fields.name;
+    if (fields.description !== (held.room.description ?? "")) changes.description = fields.description;
+    if (!Object.keys(changes).length) return "";
+    let room;
+    try {
+      room = await this.auth.request("PATCH", `/rooms/${roomId}`, { json: changes });
+    } catch (error) {
+      return errorText(error);
+    }
+    this.#renamed(room);
+    return "";
+  }
+
+  /** Deleted for everyone; the page leaves it at once, not waiting for the socket to say so. */
+  async remove(roomId) {
+    const name = this.state.rooms.get(roomId)?.room.name ?? "the room";
+    try {
+      await this.auth.request("DELETE", `/rooms/${roomId}`);
+    } catch (error) {
+      return errorText(error);
+    }
+    this.page.actions.endRoom(roomId, "room deleted"); // nothing if the socket's frame came first
+    this.page.navigate("#/rooms", `You deleted ${name}.`);
+    return "";
+  }
+
+  /** The room as the server answered it: the sidebar and the open room show it. */
+  #renamed(room) {
+    const held = this.state.rooms.get(room.id);
+    if (!held) return;
+    held.room = { ...held.room, ...room };
+    this.state.changed("rooms");
+    this.state.changed("room", room.id);
+  }
+}
