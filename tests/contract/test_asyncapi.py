@@ -243,6 +243,13 @@ async def test_every_server_frame_matches_the_document(
 
     await bob.client.close()
     assert (await alice.recv("presence"))["event"] == "leave"
+    # Members joining and leaving are told to the room's sockets.
+    carol_user, carol_token = await server.user("carol")
+    assert (await server.http.post(f"/rooms/{room['id']}/join", headers=auth(carol_token))).status_code == 204
+    assert (await alice.recv("member_added"))["user"]["id"] == carol_user["id"]
+    r = await server.http.delete(f"/rooms/{room['id']}/members/{carol_user['id']}", headers=auth(carol_token))
+    assert r.status_code == 204
+    assert (await alice.recv("member_removed"))["user_id"] == carol_user["id"]
     again = await connect(alice_token, since=0)
     synced = await again.recv("synced")
 
@@ -295,6 +302,7 @@ async def test_every_multiplexed_frame_matches_the_document(make_server: ServerF
     await alice.recv("synced")
     assert (await alice.recv("error"))["code"] == "already_subscribed"
     extra = await server.room(bob_token, "extra")
+    assert (await alice.recv("room_created"))["room"] == extra
     await alice.send({"type": "subscribe", "rooms": [{"room": extra["id"], "since": None}]})
     assert (await alice.recv("error"))["code"] == "too_many_rooms"
 
@@ -359,6 +367,13 @@ async def test_every_multiplexed_frame_matches_the_document(make_server: ServerF
     assert (await alice.recv("error"))["code"] == "not_subscribed"
     await alice.send({"type": "ping", "ref": "p"})
     assert (await alice.recv("pong"))["ref"] == "p"
+    # Members joining and leaving are told to the room's subscribers.
+    carol_user, carol_token = await server.user("carol")
+    assert (await server.http.post(f"/rooms/{ours['id']}/join", headers=auth(carol_token))).status_code == 204
+    assert (await alice.recv("member_added"))["user"]["id"] == carol_user["id"]
+    r = await server.http.delete(f"/rooms/{ours['id']}/members/{carol_user['id']}", headers=auth(carol_token))
+    assert r.status_code == 204
+    assert (await alice.recv("member_removed"))["user_id"] == carol_user["id"]
     await alice.send({"type": "unsubscribe", "rooms": [ours["id"]], "ref": "u"})
     assert (await alice.recv("unsubscribed"))["reason"] == "requested"
     alice_id = (await server.me(alice_token))["id"]
