@@ -3,15 +3,19 @@ a member leaves it. Members (added from the user directory, removed) are in test
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import ServiceProcess
-from tests.web.conftest import ChatPage, Rest, TwoInARoom, unique
+from tests.web.conftest import ARTIFACTS, ChatPage, Rest, TwoInARoom, unique
 
 pytestmark = pytest.mark.slow
+
+DOCS_SCREENSHOT = Path(__file__).parents[2] / "docs" / "web-client-settings.png"
 
 
 def test_owner_renames_and_describes_the_room_and_the_member_sees_it(
@@ -42,6 +46,14 @@ def test_owner_renames_and_describes_the_room_and_the_member_sees_it(
     expect(ann.page.locator("#room-title")).to_have_text(renamed)
     expect(ann.page.locator("#room-info")).to_contain_text("where the team meets")
     expect(ann.my_room_button(renamed)).to_have_count(1)
+    ARTIFACTS.mkdir(exist_ok=True)
+    ann.page.screenshot(path=ARTIFACTS / "room-settings.png")
+    if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
+        ann.page.screenshot(path=DOCS_SCREENSHOT)
+    # Members are managed in the People panel, which the pane gives its place back to.
+    ann.page.get_by_role("button", name="Show members").click()
+    expect(ann.page.locator("#settings-pane")).to_be_hidden()
+    expect(ann.page.get_by_label("Add a member")).to_be_focused()
 
     # The server tells no one of a rename: the member sees it once the lists are asked again.
     bob.refresh_rooms()

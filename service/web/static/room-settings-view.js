@@ -21,6 +21,11 @@ export class RoomSettingsView {
     $("settings-delete").addEventListener("click", () => this.#confirming(true));
     $("settings-cancel").addEventListener("click", () => this.#confirming(false));
     $("settings-confirm-delete").addEventListener("click", () => this.#delete());
+    $("settings-members").addEventListener("click", () => {
+      this.close(false); // the People panel takes the pane's place again
+      $("people-details").open = true;
+      $("member-username").focus();
+    });
     $("settings-pane").addEventListener("keydown", (event) => {
       if (event.key === "Escape") this.close();
     });
