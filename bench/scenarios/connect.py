@@ -13,7 +13,7 @@ from report import good, ratio, row_warnings, table
 
 NAME = "connect"
 ROWS = True
-# The default connect may cost at most this much more than one without history.
+# The default per-room connect may cost at most this much more than one without history.
 DEFAULT_RATIO_MAX = 1.25
 # A new room's first socket, in server CPU.
 NEW_ROOM_US_MAX = 1500
@@ -98,7 +98,7 @@ def warnings(rows: list[dict[str, Any]]) -> list[str]:
     found = row_warnings(NAME, rows)
     for line in compared(rows):
         label = f"{NAME} {line['size']}"
-        if line["ratio"] is not None and line["ratio"] > DEFAULT_RATIO_MAX and "join" not in line["what"]:
+        if line["what"] == "per-room" and line["ratio"] is not None and line["ratio"] > DEFAULT_RATIO_MAX:
             found.append(f"{label}: default ÷ history off {line['ratio']} > {DEFAULT_RATIO_MAX}")
         cpu = line["server_cpu_us_per_connect"]
         if line["what"] == "new room's first" and cpu is not None and cpu > NEW_ROOM_US_MAX:

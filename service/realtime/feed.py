@@ -54,7 +54,9 @@ class RoomFeed:
         self.typing_at: dict[int, float] = {}  # user_id -> when their last typing notice went out
         self.closed = False
         self.access = KnownAccess()
-        self._recent: deque[tuple[int, str]] = deque(maxlen=RECENT_ENTRIES)  # consecutive seqs
+        # Consecutive seqs, each with its encoded forms: a replay writes the bytes
+        # the live fan-out made, made once for every socket that joins.
+        self._recent: deque[tuple[int, Wire]] = deque(maxlen=RECENT_ENTRIES)
         self._early: dict[int, str] = {}
         self._gap_task: asyncio.Task[None] | None = None
         self._read_stored = read_stored
@@ -80,11 +82,16 @@ class RoomFeed:
 
     def recent(self, after: int, upto: int) -> list[str] | None:
         """The frames of seqs after..upto as delivered here, if all are still kept."""
+        kept = self.kept(after, upto)
+        return None if kept is None else [wire.text for wire in kept]
+
+    def kept(self, after: int, upto: int) -> list[Wire] | None:
+        """`recent`, as the frames went out."""
         if after >= upto:
             return []
         if not self._recent or self._recent[0][0] > after + 1 or self._recent[-1][0] < upto:
             return None
-        return [frame for seq, frame in self._recent if after < seq <= upto]
+        return [wire for seq, wire in self._recent if after < seq <= upto]
 
     def start_of_newest(self, count: int) -> int | None:
         """The seq just before the `count`-th newest message up to the feed's
@@ -95,8 +102,8 @@ class RoomFeed:
         recent = self._recent
         if not recent or recent[-1][0] != self.last_seq:
             return None
-        for seq, frame in reversed(recent):
-            if frame.startswith(_MESSAGE_START):
+        for seq, wire in reversed(recent):
+            if wire.text.startswith(_MESSAGE_START):
                 count -= 1
                 if count == 0:
                     return seq - 1
@@ -114,7 +121,7 @@ class RoomFeed:
         self.last_seq = last_seq
         self.positioned = True
         if newest and newest[-1][0] == last_seq and newest[-1][0] - newest[0][0] == len(newest) - 1:
-            self._recent.extend(newest)
+            self._recent.extend((seq, Wire(frame, self.room_id)) for seq, frame in newest)
         self._drain_early()
 
     def offer(self, seq: int, frame: str) -> None:
@@ -139,8 +146,8 @@ class RoomFeed:
         self.last_seq = seq
         if not is_message_frame(frame):
             self._forget_changed(frame)
-        self._recent.append((seq, frame))
         wire = Wire(frame, self.room_id)
+        self._recent.append((seq, wire))
         for sub in tuple(self.subscriptions):
             sub.deliver(seq, wire)
         self._metrics.frames_delivered.inc(len(self.subscriptions))

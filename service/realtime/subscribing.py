@@ -3,8 +3,10 @@
 The same for the per-room endpoint (its one room, at the handshake) and for each
 room of a `subscribe` frame on `/ws`. The subscription joins the room's feed before
 the room's position is read, so every message after the replay is held for it and
-released by `go_live`: no gap, no repeat. Replay frames go through the socket's
-queue, paced to what the client reads, interleaved with its other rooms' traffic.
+released by `go_live`: no gap, no repeat. Replay frames are written as live ones
+are, those of one turn in one write while nothing waits in the socket's queue,
+else through the queue, paced to what the client reads, interleaved with its
+other rooms' traffic.
 A replay from the database is read in chunks, each only once the socket's queue
 has room for it, so a client that reads slowly holds one chunk, not its replay."""
 
@@ -28,6 +30,8 @@ from service.realtime.connection import Connection
 from service.realtime.feeds import Feeds
 from service.realtime.roster import Roster
 from service.realtime.subscription import Subscription
+from service.realtime.wire import Socket as WireSocket
+from service.realtime.wire import Wire
 from service.rooms.models import Room
 from service.rooms.service import readable_room_ids, room_for_reader
 
@@ -106,13 +110,14 @@ async def _replay(joining: Joining, sub: Subscription[Connection], since: int | 
     # The room may end meanwhile (removal, deletion: `unsubscribed` is sent then);
     # nothing of it follows that.
     user_json = None if conn.multiplexed else conn.user_json
-    await conn.send_replay(server_frames.welcome_frame(replay.room, replay.last, user_json, online, ref), sub=sub)
+    welcome = server_frames.welcome_frame(replay.room, replay.last, user_json, online, ref)
+    if not await _send(sub, _Untagged(welcome, sub.room_id)):
+        return
     sent = 0
     while True:
-        for frame in replay.frames:
-            if sub.ended or conn.close_request is not None:
+        for wire in replay.frames:
+            if not await _send(sub, wire):
                 return
-            await conn.send_replay(frame, sub.room_id, sub)
         sent += len(replay.frames)
         if replay.after >= replay.last:
             break
@@ -122,9 +127,32 @@ async def _replay(joining: Joining, sub: Subscription[Connection], since: int | 
         await _read_chunk(joining, replay)
     joining.metrics.replay_messages.observe(sent)
     truncated = since is not None and replay.last - replay.start > joining.settings.max_replay
-    if not sub.ended:
-        await conn.send_replay(server_frames.synced_frame(replay.last, sent, truncated, ref), sub.room_id, sub)
+    if await _send(sub, Wire(server_frames.synced_frame(replay.last, sent, truncated, ref), sub.room_id)):
         sub.go_live(replay.last)
+
+
+async def _send(sub: Subscription[Connection], wire: Wire) -> bool:
+    """One frame of the handshake, once the socket's queue has room: written with
+    the others of this turn in one write when nothing waits in the queue (as live
+    frames are), else queued behind what does. False once the room or the socket
+    ended: nothing more of the replay goes out."""
+    conn = sub.conn
+    if conn.queued_bytes:  # else nothing waits, and there is room
+        await conn.wait_for_space()
+    if sub.ended or conn.close_request is not None:
+        return False
+    conn.send_encoded(wire)
+    return True
+
+
+class _Untagged(Wire):
+    """A frame about the room that carries the Room itself (`welcome`): not tagged
+    with `"room"` on /ws."""
+
+    __slots__ = ()
+
+    def for_(self, socket: WireSocket) -> str | bytes:
+        return server_frames.to_msgpack(self.text) if socket.binary else self.text
 
 
 @dataclass(slots=True)
@@ -132,7 +160,7 @@ class Replay:
     room: Room
     last: int  # the replay's end
     start: int  # where the client resumes from
-    frames: list[str]  # the next frames to send
+    frames: list[Wire]  # the next frames to send
     after: int  # the seq of the last of them; the replay is read further up to `last`
 
 
@@ -155,7 +183,7 @@ def _replay_from_feed(joining: Joining, sub: Subscription[Connection], since: in
         start = after = min(since, last)
         if last - start > max_replay:
             return None  # truncated: the database says by how much
-    entries = feed.recent(after, last)
+    entries = feed.kept(after, last)
     return None if entries is None else Replay(room, last, start, entries, last)
 
 
@@ -224,7 +252,7 @@ async def _read_chunk(joining: Joining, replay: Replay, db: AsyncConnection | As
 
 
 def _take(replay: Replay, rows: Sequence[StreamEvent], limit: int) -> None:
-    replay.frames = [stream_frames.stream_frame(event) for event in rows]
+    replay.frames = [Wire(stream_frames.stream_frame(event), replay.room.id) for event in rows]
     replay.after = rows[-1].seq if len(rows) == limit else replay.last
 
 
