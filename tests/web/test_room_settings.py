@@ -28,7 +28,16 @@ def test_owner_renames_and_describes_the_room_and_the_member_sees_it(
     # Only the owner has settings.
     expect(bob.page.get_by_role("button", name="Settings")).to_be_hidden()
 
+    # One pane beside the room at a time: settings take the pinned list's place, and back.
+    ann.page.get_by_role("button", name="Pinned").click()
+    expect(ann.page.locator("#pins-pane")).to_be_visible()
     ann.page.get_by_role("button", name="Settings").click()
+    expect(ann.page.locator("#pins-pane")).to_be_hidden()
+    ann.page.get_by_role("button", name="Pinned").click()
+    expect(ann.page.locator("#settings-pane")).to_be_hidden()
+    expect(ann.page.get_by_role("button", name="Settings")).to_have_attribute("aria-expanded", "false")
+    ann.page.get_by_role("button", name="Settings").click()
+    expect(ann.page.locator("#pins-pane")).to_be_hidden()
     name_field = ann.page.get_by_label("Room name")
     expect(name_field).to_have_value(two.name)
     expect(name_field).to_be_focused()

@@ -156,7 +156,7 @@ const people = new PeopleView(state, {
   lookup,
 });
 
-roomSettings(auth, state, { actions, navigate: (...args) => navigate(...args) }); // rename, describe, delete
+roomSettings(auth, state, { actions, panes, navigate: (...args) => navigate(...args) }); // rename, describe, delete
 const userMenu = new UserMenu({ message: (username) => actions.openConversation(username) });
 
 const searchView = new SearchView(state, {

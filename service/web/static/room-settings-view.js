@@ -7,7 +7,7 @@ import { isDirect } from "./names.js";
 
 export class RoomSettingsView {
   /** intents: save(roomId, {name, description}) → Promise<error text>,
-   * remove(roomId) → Promise<error text> */
+   * remove(roomId) → Promise<error text>, opening() (the other panes close) */
   constructor(state, intents) {
     this.state = state;
     this.intents = intents;
@@ -29,6 +29,10 @@ export class RoomSettingsView {
     $("settings-pane").addEventListener("keydown", (event) => {
       if (event.key === "Escape") this.close();
     });
+    // One pane beside the room at a time: another one shown (a thread, the pinned list) closes this one.
+    const others = [...document.querySelectorAll(".room-body > .side-pane:not(#settings-pane)")];
+    const closeIfTaken = () => others.some((pane) => !pane.hidden) && this.close(false);
+    for (const pane of others) new MutationObserver(closeIfTaken).observe(pane, { attributeFilter: ["hidden"] });
   }
 
   #manages(room) {
@@ -53,6 +57,7 @@ export class RoomSettingsView {
     $("settings-error").textContent = "";
     $("settings-status").textContent = "";
     this.#confirming(false, false);
+    this.intents.opening();
     $("settings-pane").hidden = false;
     $("settings-open").setAttribute("aria-expanded", "true");
     $("settings-name").focus();

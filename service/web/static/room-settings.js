@@ -6,12 +6,13 @@
 import { errorText } from "./actions.js";
 import { RoomSettingsView } from "./room-settings-view.js";
 
-/** The pane wired to its REST calls; page: as for RoomSettings. */
+/** The pane wired to its REST calls; page: as for RoomSettings, and panes (Panes: a thread, the pinned list). */
 export function roomSettings(auth, state, page) {
   const settings = new RoomSettings(auth, state, page);
   return new RoomSettingsView(state, {
     save: (roomId, fields) => settings.save(roomId, fields),
     remove: (roomId) => settings.remove(roomId),
+    opening: () => (page.panes.thread.close(), page.panes.pins.close()), // its place beside the room
   });
 }
 
