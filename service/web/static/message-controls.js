@@ -3,6 +3,7 @@
 // One set of listeners on the log handles every message's buttons (data-action).
 
 import { $ } from "./dom.js";
+import { markBusy } from "./loading.js";
 
 const FOCUS = { editing: ".edit-input", confirming: '[data-action="confirm-delete"]' };
 const BACK_TO = { editing: '[data-action="edit"]', confirming: '[data-action="delete"]' };
@@ -11,6 +12,7 @@ export class MessageControls {
   /** intents: edit(seq, body), remove(seq) → Promise<error text>;
    * view: message(seq) → Message, redraw(seq, focusSelector) */
   constructor(log, intents, view) {
+    this.log = log;
     this.intents = intents;
     this.view = view;
     this.control = null; // {seq, mode: "editing" | "confirming", draft, error, busy}
@@ -33,7 +35,7 @@ export class MessageControls {
   of(seq) {
     const control = this.control;
     if (!control || control.seq !== seq) return {};
-    return { mode: control.mode, draft: control.draft, error: control.error };
+    return { mode: control.mode, draft: control.draft, error: control.error, busy: control.busy };
   }
 
   /** The message changed (an edit, a delete, here or elsewhere): false to leave its item
@@ -83,9 +85,7 @@ export class MessageControls {
     const body = control.draft;
     if (!body.trim()) return this.#failed(control, "A message cannot be empty: delete it instead.");
     if (!message || body === message.body) return this.#end(true);
-    control.busy = true;
-    const text = await this.intents.edit(control.seq, body);
-    control.busy = false;
+    const text = await this.#busy(control, () => this.intents.edit(control.seq, body));
     if (this.control !== control) return; // closed meanwhile (deleted elsewhere)
     if (text) return this.#failed(control, text);
     this.#end(true);
@@ -94,14 +94,26 @@ export class MessageControls {
   async #confirmDelete(seq) {
     const control = this.control;
     if (!control || control.seq !== seq || control.busy) return;
-    control.busy = true;
-    const text = await this.intents.remove(seq);
-    control.busy = false;
+    const text = await this.#busy(control, () => this.intents.remove(seq));
     if (this.control !== control) return; // its frame came first: a tombstone already
     if (text) return this.#failed(control, text);
     this.control = null;
     this.view.redraw(seq, null);
     $("message-input").focus();
+  }
+
+  /** The request's control shows it busy while it is out (message-item.js, loading.js). */
+  async #busy(control, request) {
+    control.busy = true;
+    if (control.mode === "confirming") this.view.redraw(control.seq, FOCUS.confirming);
+    else {
+      // Not drawn again: the editor keeps its text and caret.
+      const save = this.log.querySelector(`li[data-seq="${Number(control.seq)}"] .edit-form [type="submit"]`);
+      if (save) markBusy(save, "Saving…");
+    }
+    const text = await request();
+    control.busy = false;
+    return text;
   }
 
   #failed(control, text) {

@@ -1,18 +1,24 @@
-// One message of the log as an <li>: author, time, body (Markdown, mentions marked), "(edited)",
-// its files (file-view.js), its reactions, its thread (how many replies, the last one
+// One message of the log as an <li>: avatar (avatar.js), author, time (its title the
+// full date), body (Markdown, mentions marked), "(edited)", its files (file-view.js), its reactions, its thread (how many replies, the last one
 // when), "Pinned", and the controls the user may use on it: Reply (a thread), React, Pin or Unpin (members),
 // Edit (their own messages, an inline form) and Delete (their own, or any in a room they
 // own or as an admin; asked once more first). A deleted message keeps its place as a
 // tombstone and never shows its old text.
-// Buttons carry data-action; the views handle them (one listener per list).
+// Buttons carry data-action; the views handle them (one listener per list). The tools
+// (class "tool") show on hover or focus (style.css); Tab reaches them all the same.
 // The author's name opens "Message <name>" (user-menu.js), except on the user's own.
 
+import { avatar } from "./avatar.js";
+import { timeOf } from "./dates.js";
 import { el } from "./dom.js";
 import { fileList } from "./file-view.js";
+import { markBusy } from "./loading.js";
 import { bodyNode } from "./message-body.js";
 import { mentionKinds, mentionsUser } from "./mentions.js";
 import { reactionRow } from "./reactions.js";
 import { userName } from "./user-menu.js";
+
+export { dayKey, daySeparator } from "./dates.js";
 
 export const MAX_BODY = 4000;
 
@@ -42,28 +48,6 @@ export function messageOptions(state, message) {
   };
 }
 
-export function dayKey(date) {
-  return `${date.getFullYear()}-${date.getMonth()}-${date.getDate()}`;
-}
-
-/** The separator that starts a day in the log: "Today", "Yesterday", or the date. */
-export function daySeparator(date) {
-  const today = new Date();
-  const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
-  let label;
-  if (dayKey(date) === dayKey(today)) label = "Today";
-  else if (dayKey(date) === dayKey(yesterday)) label = "Yesterday";
-  else {
-    const options = { weekday: "long", day: "numeric", month: "long" };
-    if (date.getFullYear() !== today.getFullYear()) options.year = "numeric";
-    label = date.toLocaleDateString([], options);
-  }
-  const separator = el("li", "day-separator");
-  separator.setAttribute("role", "separator");
-  separator.append(el("span", "", label));
-  return separator;
-}
-
 /** Where a window of older history ends (room-state.js's hole): a button pages what follows. */
 export function holeItem(buttonId) {
   const item = el("li", "hole");
@@ -72,14 +56,6 @@ export function holeItem(buttonId) {
   button.id = buttonId;
   item.append(button);
   return item;
-}
-
-function timeOf(iso, className = "") {
-  const when = new Date(iso);
-  const time = el("time", className, when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
-  time.dateTime = iso;
-  time.title = when.toLocaleString();
-  return time;
 }
 
 function count(n, one, many) {
@@ -106,15 +82,16 @@ function bodyOf(message, names, meId) {
  * options: own (the user wrote it), canEdit, canDelete, canReply (a top-level message, the
  *   user a member), canReact, canPin, thread (show its thread's summary), names (id →
  *   username, for mentions and who reacted), meId,
- *   mode: "" | "editing" | "confirming", draft (the editor's text), error (under the message)
+ *   mode: "" | "editing" | "confirming", draft (the editor's text), error (under the message),
+ *   busy (its edit or delete is on its way: Save or "Yes, delete" says so, disabled)
  */
 export function messageItem(message, options = {}) {
-  const { own = false, canEdit = false, canDelete = false, mode = "", draft = "", error = "" } = options;
+  const { own = false, canEdit = false, canDelete = false, mode = "", draft = "", error = "", busy = false } = options;
   const { canReply = false, canReact = false, canPin = false, thread = false, names = new Map(), meId = null } = options;
   const item = el("li", "message");
   if (own) item.classList.add("own");
   const meta = el("div", "meta");
-  meta.append(userName(message.user, "author", own));
+  meta.append(avatar(message.user), userName(message.user, "author", own));
   if (message.created_at) meta.append(timeOf(message.created_at));
   if (message.deleted) {
     item.classList.add("deleted");
@@ -128,7 +105,7 @@ export function messageItem(message, options = {}) {
   }
   if (!own && message.seq !== undefined && mentionsUser(message, meId)) item.classList.add("mentions-me");
   if (mode === "editing") {
-    item.append(meta, editor(message, draft));
+    item.append(meta, editor(message, draft, busy));
   } else {
     // "(edited)" follows the text, not the meta line: a grouped message hides its meta.
     const content = el("div", "content");
@@ -149,12 +126,12 @@ export function messageItem(message, options = {}) {
       // Beside the body, not in the meta line: a grouped message hides its meta.
       const actions = el("div", "actions");
       actions.append(...tools);
-      if (canEdit) actions.append(button("Edit", "edit"));
-      if (canDelete) actions.append(button("Delete", "delete"));
+      if (canEdit) actions.append(button("Edit", "edit", "link tool"));
+      if (canDelete) actions.append(button("Delete", "delete", "link tool"));
       item.append(actions);
       item.classList.add("has-actions");
     }
-    if (mode === "confirming") item.append(confirmation());
+    if (mode === "confirming") item.append(confirmation(busy));
   }
   if (message.reactions && message.reactions.length) item.append(reactionRow(message, names, meId, canReact));
   if (thread && message.reply_count) item.append(threadSummary(message));
@@ -162,7 +139,7 @@ export function messageItem(message, options = {}) {
   return item;
 }
 
-function editor(message, draft) {
+function editor(message, draft, busy) {
   const form = el("form", "edit-form");
   form.method = "post";
   const id = `edit-${message.seq}`;
@@ -184,19 +161,22 @@ function editor(message, draft) {
   });
   const save = el("button", "small", "Save");
   save.type = "submit";
+  if (busy) markBusy(save, "Saving…");
   const row = el("div", "row");
   row.append(input, save, button("Cancel", "cancel-edit", "secondary small"));
   form.append(label, row, el("p", "hint", "Enter saves, Shift+Enter starts a new line, Escape cancels."));
   return form;
 }
 
-function confirmation() {
+function confirmation(busy) {
   const row = el("div", "row confirm");
   row.setAttribute("role", "group");
   row.setAttribute("aria-label", "Delete this message?");
+  const yes = button("Yes, delete", "confirm-delete", "danger small");
+  if (busy) markBusy(yes, "Deleting…");
   row.append(
     el("span", "", "Delete for everyone?"),
-    button("Yes, delete", "confirm-delete", "danger small"),
+    yes,
     button("Cancel", "cancel-delete", "secondary small"),
   );
   return row;

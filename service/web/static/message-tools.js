@@ -2,6 +2,7 @@
 // thread, the pinned ones), and their reactions (reactions.js): one listener per list
 // handles every message's buttons (data-action).
 
+import { whileBusy } from "./loading.js";
 import { handleReactions } from "./reactions.js";
 
 /**
@@ -17,9 +18,7 @@ export function handleMessageTools(list, intents, view) {
     const action = button.dataset.action;
     if (action === "reply" || action === "open-thread") intents.openThread(seq);
     else if (action === "pin" || action === "unpin") {
-      button.disabled = true;
-      const text = await intents.pin(seq, action === "pin");
-      button.disabled = false;
+      const text = await whileBusy(button, () => intents.pin(seq, action === "pin"));
       if (text) view.failed(seq, text);
     }
   });
