@@ -8,6 +8,8 @@ import { isDirect } from "./names.js";
 import { UserSearch } from "./user-search.js";
 import { userName } from "./user-menu.js";
 
+const WAITING = { connecting: "connecting…", reconnecting: "reconnecting…", offline: "offline" };
+
 /** The list's items drawn again; a name that had the focus keeps it. */
 function redraw(list, items) {
   const focused = list.contains(document.activeElement) ? document.activeElement : null;
@@ -48,6 +50,7 @@ export class PeopleView {
   #changed(what, roomId) {
     const room = this.state.current;
     if (!room || this.roomId !== room.room.id) return;
+    if (what === "connection") return this.#renderOnline();
     if (what === "rooms") return this.#renderMembers(); // membership may have changed
     if (roomId !== room.room.id) return;
     if (what === "room" || what === "online") this.#renderOnline();
@@ -69,7 +72,11 @@ export class PeopleView {
         return item;
       }),
     );
-    $("online-count").textContent = `(${users.length})`;
+    // While the socket is down who is online is not known: said so, not left "online".
+    const connection = this.state.connection.state;
+    const live = connection === "live";
+    $("online").setAttribute("aria-busy", String(!live));
+    $("online-count").textContent = live ? `(${users.length})` : `(${WAITING[connection] ?? "reconnecting…"})`;
   }
 
   #renderMembers() {

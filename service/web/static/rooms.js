@@ -96,6 +96,29 @@ export class RoomsState {
     return dropped;
   }
 
+  /** Another user made a public room (room_created): listed to join. */
+  roomCreated(room) {
+    if (!this.rooms.has(room.id) && !room.private) this.addOtherRoom(room);
+  }
+
+  /** member_added: the room's member list, once loaded, has the user. */
+  memberAdded(roomId, user) {
+    const state = this.rooms.get(roomId);
+    if (!state || !state.members) return;
+    state.names.set(user.id, user.username);
+    if (state.members.some((u) => u.id === user.id)) return;
+    state.members = [...state.members, user].sort((a, b) => a.username.localeCompare(b.username));
+    this.changed("members", roomId);
+  }
+
+  /** member_removed: the user left the room or was removed from it. */
+  memberRemoved(roomId, userId) {
+    const state = this.rooms.get(roomId);
+    if (!state || !state.members || !state.members.some((u) => u.id === userId)) return;
+    state.members = state.members.filter((u) => u.id !== userId);
+    this.changed("members", roomId);
+  }
+
   /** A room to read without joining (a link to it). */
   addOtherRoom(room) {
     this.#room(room);

@@ -1,6 +1,7 @@
 // What the socket tells the page (socket.js's events), into the state and to whoever
 // acts on it: the read markers, a truncated replay's gap paged, rooms added and ended,
-// the login ended. One listener per socket: its first hello is not a reconnect.
+// the lists kept live (public rooms made, members joining and leaving), the login
+// ended. One listener per socket: its first hello is not a reconnect.
 
 import { SignedOut } from "./api.js";
 
@@ -18,7 +19,11 @@ export function socketEvents(page) {
       state.setMe(user);
       connections += 1;
       if (connections > 1) {
-        directory.recount(); // reads made elsewhere while away are not replayed
+        // Reads, rooms made and members changed while away are not replayed.
+        directory.load().catch((error) => {
+          if (!(error instanceof SignedOut)) console.warn("chat: rooms could not be loaded", error);
+        });
+        if (state.currentId !== null) actions.loadMembers(state.currentId);
         panes.threads.refresh();
       }
     },
@@ -55,6 +60,12 @@ export function socketEvents(page) {
     },
     roomAdded(room) {
       actions.follow([room]);
+    },
+    other(roomId, frame) {
+      if (frame.type === "room_created" && frame.room && Number.isInteger(frame.room.id)) state.roomCreated(frame.room);
+      else if (roomId === null) return;
+      else if (frame.type === "member_added" && frame.user) state.memberAdded(roomId, frame.user);
+      else if (frame.type === "member_removed" && Number.isInteger(frame.user_id)) state.memberRemoved(roomId, frame.user_id);
     },
     roomEnded(roomId, reason) {
       actions.endRoom(roomId, reason);

@@ -41,6 +41,7 @@ function socketProtocols(token) {
  *   failed(roomId, clientMsgId, detail)
  *   typing(roomId, user), presence(roomId, event, user)
  *   roomAdded(room)                   the user became a member of a room
+ *   other(roomId, frame)              any other frame (roomId: its room's id, or null)
  *   roomEnded(roomId, reason)         the room is gone for this user (deleted, removed, not found)
  *   ended(reason)                     the login is no good any more; the socket is stopped
  */
@@ -216,7 +217,10 @@ export class ChatSocket {
         this.#error(roomId, frame);
         break;
       default:
-        break; // pong, and frames this client does not know yet
+        // Lists kept live (room_created, member_added, member_removed: socket-events.js);
+        // pong, and frames this client does not know yet, are dropped there.
+        this.listener.other(roomId, frame);
+        break;
     }
   }
 
