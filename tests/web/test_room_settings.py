@@ -1,5 +1,5 @@
-"""A room's settings: its owner renames it, describes it and deletes it (after confirming);
-a member leaves it. Members (added from the user directory, removed) are in test_rooms.py."""
+"""A room's settings: its owner renames it, describes it, removes a member and deletes it
+(after confirming); a member leaves it. Adding members from the user directory: test_rooms.py."""
 
 from __future__ import annotations
 
@@ -98,12 +98,12 @@ def test_owner_deletes_the_room_after_confirming_and_the_member_is_taken_out_of_
     rest.call("GET", f"/rooms/{two.room_id}", two.ann_token, 404)
 
 
-def test_member_leaves_the_room_and_the_owner_may_only_delete_it(
+def test_member_leaves_the_room_and_once_back_is_removed_by_the_owner(
     service: ServiceProcess, rest: Rest, open_page: Callable[..., ChatPage]
 ) -> None:
     two = TwoInARoom(service, rest, open_page)
     ann, bob = two.ann, two.bob
-    expect(ann.page.get_by_role("button", name="Leave room")).to_be_hidden()
+    expect(ann.page.get_by_role("button", name="Leave room")).to_be_hidden()  # the owner deletes instead
 
     bob.page.get_by_role("button", name="Leave room").click()
     expect(bob.page.locator("#rooms-notice")).to_have_text(f"You left {two.name}.")
@@ -111,3 +111,12 @@ def test_member_leaves_the_room_and_the_owner_may_only_delete_it(
     expect(bob.public_room_button(two.name)).to_have_count(1)  # public: still there to join
     members = rest.call("GET", f"/rooms/{two.room_id}/members", two.ann_token, 200)["items"]
     assert [m["username"] for m in members] == [two.ann_name]
+
+    # Back in, then removed by the owner: the member's open room closes with the server's reason.
+    bob.open_room(two.name)
+    ann.page.get_by_role("button", name="Settings").click()
+    ann.page.get_by_role("button", name="Show members").click()
+    ann.page.get_by_role("button", name=f"Remove {two.bob_name}").click()
+    expect(bob.page.locator("#view-room")).to_be_hidden()
+    expect(bob.page.locator("#rooms-notice")).to_contain_text("removed from room")
+    expect(bob.my_room_button(two.name)).to_have_count(0)
