@@ -9,16 +9,19 @@ export function markBusy(button, text = "") {
   if (text) button.textContent = text;
 }
 
+/** Whether `button`'s request is still out: its handler ignores it meanwhile. */
+export function isBusy(button) {
+  return button.getAttribute("aria-busy") === "true";
+}
+
 /** `button` busy while `work()` runs (its text meanwhile `text`), as it was after (unless
  * `work` gave it another text, e.g. why it failed); answers what `work` answers. */
 export async function whileBusy(button, work, text = "") {
   const before = button.textContent;
   markBusy(button, text);
-  button.disabled = true;
   try {
     return await work();
   } finally {
-    button.disabled = false;
     button.removeAttribute("aria-disabled");
     button.removeAttribute("aria-busy");
     if (text && button.textContent === text) button.textContent = before;

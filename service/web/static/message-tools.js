@@ -2,7 +2,7 @@
 // thread, the pinned ones), and their reactions (reactions.js): one listener per list
 // handles every message's buttons (data-action).
 
-import { whileBusy } from "./loading.js";
+import { isBusy, whileBusy } from "./loading.js";
 import { handleReactions } from "./reactions.js";
 
 /**
@@ -17,7 +17,7 @@ export function handleMessageTools(list, intents, view) {
     const seq = Number(item.dataset.seq);
     const action = button.dataset.action;
     if (action === "reply" || action === "open-thread") intents.openThread(seq);
-    else if (action === "pin" || action === "unpin") {
+    else if ((action === "pin" || action === "unpin") && !isBusy(button)) {
       const text = await whileBusy(button, () => intents.pin(seq, action === "pin"));
       if (text) view.failed(seq, text);
     }

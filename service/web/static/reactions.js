@@ -3,6 +3,7 @@
 // common emoji that "React" opens. One listener per list of messages (the log, a thread).
 
 import { $, el } from "./dom.js";
+import { whileBusy } from "./loading.js";
 
 export const COMMON_EMOJI = ["👍", "❤️", "😂", "🎉", "😮", "😢", "🙏", "👀"];
 const GAP_PX = 4;
@@ -124,7 +125,8 @@ export function handleReactions(list, picker, intents, view) {
       const message = view.message(seq);
       const entry = message && message.reactions.find((r) => r.emoji === target.dataset.emoji);
       if (!entry) return;
-      const text = await intents.react(seq, entry.emoji, !(entry.user_ids ?? []).includes(view.meId()));
+      const add = !(entry.user_ids ?? []).includes(view.meId());
+      const text = await whileBusy(target, () => intents.react(seq, entry.emoji, add)); // aria-disabled meanwhile
       if (text) view.failed(seq, text);
     }
   });
