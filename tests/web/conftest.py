@@ -150,7 +150,7 @@ class ChatPage:
             self.page.get_by_role("button", name="+ New room").click()
         self.page.get_by_label("Name", exact=True).fill(name)
         if description:
-            self.page.get_by_label("Description").fill(description)
+            self.page.get_by_label("Description (optional)", exact=True).fill(description)
         if private:
             self.page.get_by_label("Private (members only)").check()
         self.page.get_by_role("button", name="Create room").click()
