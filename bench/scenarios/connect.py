@@ -1,7 +1,7 @@
 """Connect: the server's CPU per socket connect in the default configuration
 (the newest CHAT_HISTORY_ON_CONNECT messages replayed to each socket opened without
-`since`), against the same connects with CHAT_HISTORY_ON_CONNECT=0, both servers
-in the same run (bench/load/connect.py says which rows)."""
+`since`), against the same connects with CHAT_HISTORY_ON_CONNECT=0, two servers of
+each in the same run (bench/load/connect.py says which rows)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,18 @@ DEFAULT_RATIO_MAX = 1.25
 # A new room's first socket, in server CPU.
 NEW_ROOM_US_MAX = 1500
 CONFIGS = (("default", {}), ("history off", {"CHAT_HISTORY_ON_CONNECT": "0"}))
+# Each configuration twice, in the order A B B A: a machine growing busier or
+# quieter during the run weighs on both alike.
+ORDER = (*CONFIGS, *reversed(CONFIGS))
+# Averaged over a configuration's two servers.
+AVERAGED = (
+    "server_cpu_us_per_connect",
+    "join_us_per_connect",
+    "join_us_per_delivery",
+    "synced_p50_ms",
+    "synced_p99_ms",
+    "others_server_core_pct",
+)
 
 
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -25,15 +37,15 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     options = ["--connects", args.connect_count, "--new-rooms", args.connect_new_rooms]
     options += ["--distinct-users", args.connect_users, "--messages", args.connect_messages]
     options += ["--users", args.users, "--body-size", args.body_size]
-    for config, env in CONFIGS:
+    for turn, (config, env) in enumerate(ORDER):
         with server("service", args, **env) as srv:
             result = loadgen(args, "connect", srv, options)
         if "error" in result:
-            rows.append({"config": config, **result})
+            rows.append({"config": config, "turn": turn, **result})
             continue
         for row in result["rows"]:
             size = f"{row['what']}, {row['messages']} msgs, {row['concurrency']} at a time"
-            rows.append({"config": config, "target": "service", "size": size, "mode": config, **row})
+            rows.append({"config": config, "turn": turn, "target": "service", "size": size, "mode": config, **row})
     return rows
 
 
@@ -41,20 +53,25 @@ def _key(row: dict[str, Any]) -> tuple[str, int, int]:
     return row["what"], row["messages"], row["concurrency"]
 
 
+def _mean(values: list[Any]) -> float | None:
+    known = [v for v in values if v is not None]
+    return round(sum(known) / len(known), 2) if known else None
+
+
 def compared(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One line per connect measured: default, history off, their ratio."""
-    off = {_key(r): r for r in good(rows) if r["config"] == "history off"}
-    lines = []
+    """One line per connect measured: default, history off (each the mean of its
+    servers), their ratio."""
+    by: dict[tuple[str, int, int], dict[str, list[dict[str, Any]]]] = {}
     for row in good(rows):
-        if row["config"] != "default":
+        by.setdefault(_key(row), {}).setdefault(row["config"], []).append(row)
+    lines = []
+    for configs in by.values():
+        default, off = configs.get("default", []), configs.get("history off", [])
+        if not default:
             continue
-        other = off.get(_key(row), {})
-        line = {
-            **row,
-            "off_us": other.get("server_cpu_us_per_connect"),
-            "off_join_us": other.get("join_us_per_connect"),
-            "ratio": ratio(row["server_cpu_us_per_connect"], other.get("server_cpu_us_per_connect")),
-        }
+        line = {**default[0], **{field: _mean([r.get(field) for r in default]) for field in AVERAGED}}
+        line["off_us"] = _mean([r.get("server_cpu_us_per_connect") for r in off])
+        line["ratio"] = ratio(line["server_cpu_us_per_connect"], line["off_us"])
         lines.append(line)
     return lines
 
