@@ -24,6 +24,8 @@ RoomSpec = int | tuple[int, int | None]
 
 # Frames whose `room` is the Room object rather than its id.
 ROOM_OBJECT_FRAMES = {"welcome", "room_added", "room_created"}
+# Frames that announce a room to the user, not part of its stream.
+ANNOUNCEMENTS = {"room_added", "room_created"}
 
 
 def mux_url(base: str, token: str | None, **extra: str) -> str:
@@ -101,8 +103,8 @@ class Mux(Client):
                 self.inbox.append(frame)
 
     async def next_of(self, room_id: int, timeout: float = TIMEOUT) -> Frame:
-        """The next frame of this room's subscription (room_added, which only announces the room, aside)."""
-        return await self.next(lambda f: room_of(f) == room_id and f["type"] != "room_added", timeout)
+        """The next frame of this room's subscription (frames that only announce the room aside)."""
+        return await self.next(lambda f: room_of(f) == room_id and f["type"] not in ANNOUNCEMENTS, timeout)
 
     async def next_type(self, kind: str, room_id: int | None = None, timeout: float = TIMEOUT) -> Frame:
         """The next frame of this type (about this room, when given)."""
