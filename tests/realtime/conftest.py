@@ -106,6 +106,7 @@ class LiveServer:
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
         self.http = httpx.AsyncClient(base_url=f"{self.base}/api/v1", timeout=TIMEOUT)
+        self.clients: list[Client] = []  # closed when the server stops, not left to the garbage collector
 
     @property
     def state(self) -> State:
@@ -123,7 +124,9 @@ class LiveServer:
     ) -> Client:
         kwargs.setdefault("open_timeout", TIMEOUT)
         ws = await connect(self.ws_url(room_id, token, since), **kwargs)
-        return Client(ws, ephemeral=ephemeral)
+        client = Client(ws, ephemeral=ephemeral)
+        self.clients.append(client)
+        return client
 
     async def user(self, username: str) -> tuple[dict[str, Any], str]:
         """Register and log in; (user, access token)."""
@@ -185,6 +188,9 @@ async def serve(settings: Settings) -> AsyncIterator[LiveServer]:
         try:
             yield live
         finally:
+            for client in live.clients:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(client.ws.close(), 5)
             await live.http.aclose()
     finally:
         server.should_exit = True
