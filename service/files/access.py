@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.auth.models import User
 from service.errors import NotFound
 from service.files.models import File
-from service.paging import MAX_DB_INT
+from service.files.objects import file_id
 from service.rooms import service as rooms
 
 FILE_NOT_FOUND = "file not found"
@@ -18,9 +18,10 @@ FILE_NOT_FOUND = "file not found"
 
 def file_id_of(text: str) -> int:
     """A file's id as clients hold it (an opaque string); anything else is not found."""
-    if not (text.isascii() and text.isdigit()) or len(text) > 19 or not 0 < int(text) <= MAX_DB_INT:
+    value = file_id(text)
+    if value is None:
         raise NotFound(FILE_NOT_FOUND)
-    return int(text)
+    return value
 
 
 async def may_fetch(session: AsyncSession, file: File, user: User) -> bool:

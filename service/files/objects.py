@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from service.messages.entries import NOT_YOURS
+from service.paging import MAX_DB_INT
+
 FILES_PATH = "/api/v1/files"
 
 
@@ -39,7 +42,6 @@ def file_object(
 
 
 MAX_FILES = 10  # attached to one message
-_MAX_ID = 2**63 - 1
 
 
 def file_id(text: object) -> int | None:
@@ -47,4 +49,16 @@ def file_id(text: object) -> int | None:
     if not (isinstance(text, str) and text.isascii() and text.isdigit() and len(text) <= 19):
         return None
     value = int(text)
-    return value if 0 < value <= _MAX_ID else None
+    return value if 0 < value <= MAX_DB_INT else None
+
+
+def file_ids(given: list[str]) -> tuple[int, ...] | str:
+    """A message's `files` as ids, or why they are refused (`invalid_files`, as the
+    store refuses files the sender may not attach): more than MAX_FILES, or an id no
+    file can have."""
+    ids = [file_id(f) for f in given]
+    if len(ids) > MAX_FILES:
+        return f"at most {MAX_FILES} files a message"
+    if None in ids:
+        return NOT_YOURS
+    return tuple(f for f in ids if f is not None)

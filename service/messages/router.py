@@ -11,12 +11,12 @@ from service.db import SessionDep
 from service.dependencies import SettingsDep
 from service.errors import BODY_ERRORS, Conflict, NotFound, error_responses
 from service.files.dependencies import UploadsDep
-from service.files.objects import MAX_FILES, file_id
+from service.files.objects import file_ids
 from service.files.removal import purge_message_files
 from service.messages import rest_sends, stream_frames, stream_reads
 from service.messages.change_steps import MESSAGE_NOT_FOUND
 from service.messages.dependencies import WriterDep
-from service.messages.entries import NOT_YOURS, InvalidFiles
+from service.messages.entries import InvalidFiles
 from service.messages.schemas import EventPage, MessageEdit, MessageOut, MessagePage, MessageSend, ThreadPage
 from service.paging import MAX_SEQ, Limit, SeqCursor
 from service.rooms.dependencies import READER_ERRORS, ReadableRoom
@@ -164,12 +164,10 @@ async def delete_message(
 def _file_ids(given: list[str] | None) -> tuple[int, ...]:
     """A send's `files`: more than MAX_FILES, or an id no file can have, is refused
     as the store refuses files the sender may not attach."""
-    ids = [file_id(f) for f in given or ()]
-    if len(ids) > MAX_FILES:
-        raise Conflict(f"at most {MAX_FILES} files a message", code=InvalidFiles.code)
-    if None in ids:
-        raise Conflict(NOT_YOURS, code=InvalidFiles.code)
-    return tuple(f for f in ids if f is not None)
+    ids = file_ids(given or [])
+    if isinstance(ids, str):
+        raise Conflict(ids, code=InvalidFiles.code)
+    return ids
 
 
 def _check_length(body: str, max_chars: int) -> None:

@@ -14,9 +14,9 @@ from typing import Any
 import msgpack  # type: ignore[import-untyped]
 import orjson
 
-from service.files.objects import MAX_FILES, file_id
+from service.files.objects import file_ids
 from service.messages.blank import is_blank
-from service.messages.entries import NOT_YOURS, InvalidFiles
+from service.messages.entries import InvalidFiles
 from service.paging import MAX_DB_INT, MAX_SEQ
 
 MAX_CLIENT_MSG_ID = 64
@@ -175,12 +175,10 @@ def _files(value: object, echo_id: str | None, room: int | None, ref: str | None
         return ()
     if not isinstance(value, list) or not all(isinstance(f, str) for f in value):
         raise FrameError("invalid_frame", '"files" must be a list of file ids (strings)', echo_id, room=room, ref=ref)
-    ids = [file_id(f) for f in value]
-    if len(ids) > MAX_FILES:
-        raise FrameError(InvalidFiles.code, f"at most {MAX_FILES} files a message", echo_id, room=room, ref=ref)
-    if None in ids:
-        raise FrameError(InvalidFiles.code, NOT_YOURS, echo_id, room=room, ref=ref)
-    return tuple(f for f in ids if f is not None)
+    ids = file_ids(value)
+    if isinstance(ids, str):
+        raise FrameError(InvalidFiles.code, ids, echo_id, room=room, ref=ref)
+    return ids
 
 
 def _ref(data: dict[Any, Any]) -> str | None:
