@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import time
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -281,6 +282,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     window = Window(args.server_pid, native.pids if native else [], args.more_server_pids, dict(args.side_pid))
     window.start()
     t0 = window.t0
+    started_unix = time.time()
     if args.mode == "saturated":
         deadline = t0 + int(args.duration * 1e9)
         sends = [
@@ -298,6 +300,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         ]
     await asyncio.gather(*sends)
     sending_s = (now_ns() - t0) / 1e9
+    sending_unix = [round(started_unix, 3), round(started_unix + sending_s, 3)]
 
     def expected() -> int:
         return sum((s.sent - len(s.rejected)) * args.clients_per_room for s in senders)
@@ -358,6 +361,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "dropped_connections": stats.dropped,
         "close_reasons": stats.close_reasons,
         "sending_s": round(sending_s, 3),
+        "sending_unix": sending_unix,
         "span_s": round(span, 3),
         "msgs_per_s": round(sent / sending_s, 1),
         "deliveries_per_s": round(delivered / span, 1),
