@@ -13,6 +13,7 @@ from scenarios import (
     many_rooms,
     mux,
     quiet,
+    reads_under_write,
     replay,
     slow_readers,
     unread,
@@ -20,5 +21,19 @@ from scenarios import (
 
 SCENARIOS = {
     m.NAME: m
-    for m in (fanout, many_rooms, idle, connect, replay, login, entries, mux, unread, quiet, instances, slow_readers)
+    for m in (
+        fanout,
+        many_rooms,
+        idle,
+        connect,
+        replay,
+        login,
+        entries,
+        mux,
+        unread,
+        quiet,
+        instances,
+        slow_readers,
+        reads_under_write,
+    )
 }
