@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import limits
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -118,6 +118,12 @@ class Settings(BaseSettings):
     file_orphan_hours: float = Field(default=24.0, gt=0, le=24 * 365)
     file_upload_limit_per_user: str = "60/minute"
 
+    # Read replicas of the PostgreSQL primary (docs/architecture.md, "Read
+    # replicas"): comma-separated postgresql+asyncpg URLs; empty: every read on the primary.
+    database_replica_urls: str = ""
+    # A replica further behind the primary than this is skipped until it catches up.
+    replica_max_lag_seconds: float = Field(default=5.0, gt=0, le=3600)
+
     @field_validator("secret_key", mode="before")
     @classmethod
     def _empty_key_is_unset(cls, value: object) -> object:
@@ -165,6 +171,24 @@ class Settings(BaseSettings):
             raise ValueError(f"must name an async driver, not {url.drivername}://; {ASYNC_URLS}")
         return value
 
+    @field_validator("database_replica_urls")
+    @classmethod
+    def _replicas_async_postgresql(cls, value: str) -> str:
+        for url in _listed(value):
+            try:
+                parsed = make_url(url)
+            except Exception:  # noqa: BLE001 - whatever the parser disliked, the answer is the same
+                raise ValueError(f"{url!r} is not a database URL; use postgresql+asyncpg://...") from None
+            if (parsed.get_backend_name(), parsed.get_driver_name()) != ("postgresql", "asyncpg"):
+                raise ValueError(f"a replica must be postgresql+asyncpg://..., not {parsed.drivername}://")
+        return value
+
+    @model_validator(mode="after")
+    def _replicas_of_postgresql(self) -> Settings:
+        if self.replica_urls and self.is_sqlite:
+            raise ValueError("read replicas need a PostgreSQL primary (CHAT_DATABASE_URL)")
+        return self
+
     @field_validator("files_url", "s3_endpoint_url", "s3_region", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -178,6 +202,10 @@ class Settings(BaseSettings):
     @property
     def origins(self) -> frozenset[str]:
         return frozenset(o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip())
+
+    @property
+    def replica_urls(self) -> list[str]:
+        return _listed(self.database_replica_urls)
 
     @property
     def is_sqlite(self) -> bool:
@@ -216,6 +244,10 @@ class Settings(BaseSettings):
         key, created = _read_or_create_key(key_path)
         origin = "generated into" if created else "read from"
         return key, f"{origin} {key_path} (set CHAT_SECRET_KEY in production)"
+
+
+def _listed(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def _read_or_create_key(path: Path) -> tuple[str, bool]:
