@@ -45,6 +45,27 @@ class Metrics:
         self.instances_lost = Counter(
             "chat_instances_lost", "Other instances not heard of for PEER_LOST_SECONDS (taken for dead)", registry=r
         )
+        self.replica_up = Gauge(
+            "chat_replica_up",
+            "1 while a read replica answers, is a standby and is within the lag bound",
+            ["replica"],
+            registry=r,
+        )
+        self.replica_lag_seconds = Gauge(
+            "chat_replica_lag_seconds",
+            "How long a read replica has been behind the primary's WAL position (0: caught up)",
+            ["replica"],
+            registry=r,
+        )
+        self.replica_reads = Counter(
+            "chat_replica_reads", "Reads answered by a read replica instead of the primary", ["replica"], registry=r
+        )
+        self.replica_fallbacks = Counter(
+            "chat_replica_fallbacks",
+            "Routed reads answered by the primary, by why: no replica usable, behind the read's position, an error",
+            ["reason"],
+            registry=r,
+        )
         self.lost_publish_catch_ups = Counter(
             "chat_lost_publish_catch_ups",
             "Room feeds found behind the database and caught up from it, by what made them look",
