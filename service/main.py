@@ -45,6 +45,8 @@ from service.realtime.read_markers import ReadMarkers
 from service.realtime.roster import Roster
 from service.realtime.sending import Sending
 from service.realtime.subscribing import Joining
+from service.replicas.routing import Reads
+from service.replicas.standby import Replica
 from service.rooms.router import router as rooms_router
 from service.search.router import router as search_router
 from service.transport.body import BodyLimit
@@ -80,6 +82,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
             await state.hub.start()
             state.writer.start()
             state.orphan_sweep.start()
+            state.routed_reads.start()
             _keep(app, state)
             if freeze_heap:
                 # What startup made lives as long as the process: kept out of the
@@ -92,6 +95,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
             await state.hub.stop()
             await state.writer.stop()
         finally:
+            await state.routed_reads.stop()
             await state.throttle.close()
             await state.user_limits.close()
             await databases.dispose()
@@ -139,6 +143,8 @@ class State:
     # PostgreSQL a pool of their own (db.py).
     read_engine: AsyncEngine
     reads: async_sessionmaker[AsyncSession]
+    # Reads a replica may answer (replicas/routing.py); without replicas, the read engine's.
+    routed_reads: Reads
     hasher: PasswordHasher
     throttle: LoginThrottle
     codec: TokenCodec
@@ -182,6 +188,12 @@ def _build(settings: Settings, databases: Databases) -> State:
         sessionmaker=databases.writes,
         read_engine=databases.read_engine,
         reads=databases.reads,
+        routed_reads=Reads(
+            databases.read_engine,
+            [Replica(url) for url in settings.replica_urls],
+            settings.replica_max_lag_seconds,
+            metrics,
+        ),
         hasher=hasher,
         throttle=throttle,
         codec=codec,
