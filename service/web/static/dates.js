@@ -34,10 +34,10 @@ export function fullDate(date) {
   return date.toLocaleString([], { dateStyle: "full", timeStyle: "short" });
 }
 
-/** The separator that starts a day in the log. */
+/** The separator that starts a day in the log: an item of the list like the messages (a list
+ * holds list items only), read out as the date it shows. */
 export function daySeparator(date) {
   const separator = el("li", "day-separator");
-  separator.setAttribute("role", "separator");
   const label = el("time", "", dayLabel(date));
   label.dateTime = isoDay(date);
   separator.append(label);

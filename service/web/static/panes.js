@@ -2,6 +2,7 @@
 // in the People panel's place), and the sidebar's list of the user's threads: their views
 // wired to their REST calls (message-actions.js) and to the socket (replies, thread reads).
 
+import { Announcer } from "./announcer.js";
 import { MessageActions } from "./message-actions.js";
 import { PinsView } from "./pins-view.js";
 import { ThreadList } from "./thread-list.js";
@@ -44,6 +45,7 @@ export class Panes {
       closed: () => {},
     });
     new ThreadsView(state, this.threads, { open: (roomId, root) => this.openThread(roomId, root) });
+    new Announcer(state, () => (this.thread.isOpen ? { roomId: this.thread.roomId, root: this.thread.root } : null));
   }
 
   /** The room's own intents for reactions, pins and threads (RoomView's). */

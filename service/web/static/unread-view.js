@@ -31,9 +31,7 @@ export class UnreadMark {
   addTo(items, room, message) {
     if (this.line.seq(room) !== message.seq) return false;
     this.#forget();
-    const item = el("li", "unread-line");
-    item.setAttribute("role", "separator");
-    item.setAttribute("aria-label", "New messages"); // a separator's text is not read out
+    const item = el("li", "unread-line"); // an item of the log's list, read out as its text
     item.append(el("span", "", "New messages"));
     this.item = item;
     this.observer.observe(item);

@@ -1,0 +1,177 @@
+"""Accessibility: every screen passes axe-core's WCAG 2.1 A and AA rules, every control the
+keyboard reaches has a name, and new messages of others are announced in a polite live region."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import ServiceProcess
+from tests.web.axe import focused_name, violations
+from tests.web.conftest import ChatPage, Rest, TwoInARoom, unique
+
+pytestmark = pytest.mark.slow
+
+NARROW = {"width": 390, "height": 844}
+
+
+def _check(found: dict[str, list[str]], screen: str, page: Page) -> None:
+    found[screen] = violations(page)
+
+
+def _assert_none(found: dict[str, list[str]]) -> None:
+    report = [f"{screen}: {line}" for screen, lines in found.items() for line in lines]
+    assert not report, "\n".join(report)
+
+
+def test_sign_in_room_thread_search_and_settings_pass_axe_wcag_21_aa(
+    service: ServiceProcess, rest: Rest, open_page: Callable[..., ChatPage]
+) -> None:
+    found: dict[str, list[str]] = {}
+    stranger = open_page(service.base)
+    stranger.goto()
+    expect(stranger.page.get_by_label("Username", exact=True)).to_be_focused()
+    _check(found, "sign-in", stranger.page)
+    stranger.page.get_by_role("button", name="Log in").click()
+    expect(stranger.page.locator("#login-error")).not_to_be_empty()
+    _check(found, "sign-in with an error", stranger.page)
+
+    two = TwoInARoom(service, rest, open_page)
+    ann, bob = two.ann, two.bob
+    ann.send("Release **2.4** is _tagged_: see https://example.com/notes and run `make deploy`")
+    bob.send("> tagged\nthanks, I'll watch the dashboards")
+    expect(ann.messages).to_have_count(2)
+    seq = int(ann.message("thanks, I'll watch the dashboards").get_attribute("data-seq") or 0)
+    rest.call("PUT", f"/rooms/{two.room_id}/messages/{seq}/reactions/{quote('👍')}", two.ann_token, 204)
+    expect(bob.messages.last.locator("button.reaction")).to_have_count(1)
+    # Bob replies in the first message's thread: the pane beside the room.
+    ann.messages.first.get_by_role("button", name="Reply").click()
+    expect(ann.page.locator("#thread-pane")).to_be_visible()
+    bob.messages.first.get_by_role("button", name="Reply").click()
+    bob.page.get_by_label("Reply", exact=True).fill("the changelog @" + two.ann_name + " looks right")
+    bob.page.get_by_label("Reply", exact=True).press("Enter")
+    expect(ann.page.locator("#thread-replies li[data-seq]")).to_have_count(1)
+    ann.messages.first.hover()
+    _check(found, "room with a thread open", ann.page)
+    _check(found, "room with a thread open (the other user)", bob.page)
+
+    ann.page.get_by_label("Search messages").fill("dashboards")
+    ann.page.get_by_label("Search messages").press("Enter")
+    expect(ann.page.locator("#search-results li")).to_have_count(1)
+    _check(found, "search results", ann.page)
+    ann.page.keyboard.press("Escape")
+
+    ann.page.get_by_role("button", name="Settings").click()
+    expect(ann.page.get_by_label("Room name")).to_be_focused()
+    _check(found, "room settings", ann.page)
+    ann.page.get_by_role("button", name="Delete room…").click()
+    _check(found, "room settings, deleting", ann.page)
+
+    ann.page.get_by_role("button", name="Pinned").click()
+    expect(ann.page.locator("#pins-pane")).to_be_visible()
+    _check(found, "pinned messages", ann.page)
+
+    bob.page.evaluate("location.hash = '#/rooms'")
+    expect(bob.page.locator("#view-home")).to_be_visible()
+    _check(found, "home", bob.page)
+
+    _assert_none(found)
+
+
+def test_the_390_px_layout_passes_axe_wcag_21_aa(
+    service: ServiceProcess, rest: Rest, open_page: Callable[..., ChatPage]
+) -> None:
+    found: dict[str, list[str]] = {}
+    name = unique("nina")
+    room = unique("standup")
+    token = rest.user(name)
+    rest.call("POST", "/rooms", token, 201, json={"name": room, "description": "Daily notes"})
+    chat = open_page(service.base, viewport=NARROW)
+    chat.goto()
+    _check(found, "sign-in", chat.page)
+    chat.log_in(name)
+    _check(found, "rooms", chat.page)
+    chat.open_room(room)
+    chat.send("standup in 5")
+    expect(chat.messages).to_have_count(1)
+    _check(found, "room", chat.page)
+    chat.messages.first.get_by_role("button", name="Reply").click()
+    expect(chat.page.locator("#thread-pane")).to_be_visible()
+    _check(found, "thread", chat.page)
+    _assert_none(found)
+
+
+def test_every_control_the_keyboard_reaches_on_the_room_screen_has_a_name(
+    service: ServiceProcess, rest: Rest, open_page: Callable[..., ChatPage]
+) -> None:
+    two = TwoInARoom(service, rest, open_page)
+    ann, bob = two.ann, two.bob
+    bob.send("morning! the build is green")
+    expect(ann.messages).to_have_count(1)
+    seq = int(ann.messages.first.get_attribute("data-seq") or 0)
+    rest.call("PUT", f"/rooms/{two.room_id}/messages/{seq}/reactions/{quote('🎉')}", two.ann_token, 204)
+    ann.send("great, shipping it")
+    expect(ann.messages.last.locator(".actions")).to_have_count(1)
+    page = ann.page
+    page.locator("body").focus()
+    reached: list[tuple[str, str, str]] = []
+    first = None
+    for _ in range(200):
+        page.keyboard.press("Tab")
+        marker = page.evaluate(
+            "() => { const el = document.activeElement; el.dataset.tabbed = '1';"
+            " return el === document.body ? '' : el.outerHTML.slice(0, 80); }"
+        )
+        if first is None:
+            first = marker
+        elif marker == first:
+            break  # round the page once
+        if marker:
+            reached.append(focused_name(page))
+    unnamed = [(role, html) for role, name, html in reached if not name]
+    assert reached and unnamed == []
+    # Every visible control is a tab stop the loop above reached (none only for the mouse).
+    missed = page.evaluate(
+        "() => [...document.querySelectorAll('button, a[href], input, textarea, select, summary, [tabindex]')]"
+        ".filter(el => el.checkVisibility() && !el.disabled && el.tabIndex >= 0 && !el.dataset.tabbed)"
+        ".map(el => el.outerHTML.slice(0, 120))"
+    )
+    assert missed == []
+
+
+def test_a_new_message_of_another_user_is_announced_in_a_polite_live_region_and_ones_own_is_not(
+    service: ServiceProcess, rest: Rest, open_page: Callable[..., ChatPage]
+) -> None:
+    two = TwoInARoom(service, rest, open_page)
+    ann, bob = two.ann, two.bob
+    said = {chat: chat.page.locator("#announcer[aria-live=polite] p") for chat in (ann, bob)}
+
+    ann.send("the deploy is done")
+    expect(said[bob]).to_have_text([f"{two.ann_name}: the deploy is done"])
+    bob.send("nice, **thanks**")
+    expect(said[ann]).to_have_text([f"{two.bob_name}: nice, **thanks**"])
+    expect(bob.message("nice, thanks")).to_have_count(1)  # echoed: Bob's own is never announced
+    expect(said[bob]).to_have_text([f"{two.ann_name}: the deploy is done"])
+    # The log is no live region: a redraw of the list is not read out again.
+    for chat in (ann, bob):
+        live = "list => list.closest('[aria-live], [role=log], [role=status], [role=alert]') === null"
+        assert chat.page.locator("#messages").evaluate(live)
+
+    # A reply in the thread the user has open is announced as a reply.
+    bob.message("the deploy is done").get_by_role("button", name="Reply").click()
+    ann.message("the deploy is done").get_by_role("button", name="Reply").click()
+    ann.page.get_by_label("Reply", exact=True).fill("metrics look normal")
+    ann.page.get_by_label("Reply", exact=True).press("Enter")
+    expect(said[bob]).to_have_text(
+        [f"{two.ann_name}: the deploy is done", f"{two.ann_name} replied: metrics look normal"]
+    )
+
+    # What a reload replays is not news; what comes after it is.
+    bob.page.reload()
+    bob.wait_live()
+    expect(bob.messages).to_have_count(2)
+    ann.send("lunch?")
+    expect(said[bob]).to_have_text([f"{two.ann_name}: lunch?"])
