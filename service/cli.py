@@ -101,8 +101,9 @@ def serve(
     logging.config.dictConfig(log_config())
     log.info("database: %s", make_url(settings.database_url).render_as_string(hide_password=True))
     if settings.redis_url:
-        broker = make_url(settings.redis_url).render_as_string(hide_password=True)
-        log.info("broker: Redis at %s, prefix %r", broker, settings.redis_prefix)
+        from service.redis_client import shown
+
+        log.info("broker: Redis at %s, prefix %r", shown(settings.redis_url), settings.redis_prefix)
     else:
         log.info("broker: in-process (one process; set CHAT_REDIS_URL to scale out)")
     _log_files(settings)
@@ -274,24 +275,37 @@ def _log_files(settings: Settings) -> None:
 
 
 def _check_redis(url: str) -> None:
-    shown = make_url(url).render_as_string(hide_password=True)
     try:
         import redis
+        from redis.cluster import ClusterNode, RedisCluster
+
+        from service.redis_client import is_cluster, parse_cluster, shown
     except ImportError:
         _fail("CHAT_REDIS_URL needs the redis package: pip install -e '.[scale]'", 2)
+    client: redis.Redis | RedisCluster
+    password: str | None
     try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+        if is_cluster(url):
+            nodes = parse_cluster(url)
+            password = nodes.password
+            client = RedisCluster(
+                startup_nodes=[ClusterNode(host, port) for host, port in nodes.nodes],
+                username=nodes.username,
+                password=password,
+                socket_connect_timeout=5,
+                socket_timeout=5,
+            )  # connects here: a failure is reported below
+        else:
+            password = make_url(url).password
+            client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+            client.ping()
     except ValueError as exc:
         _fail(f"CHAT_REDIS_URL is not a Redis URL ({exc})", 2)
-    try:
-        client.ping()
     except (redis.RedisError, OSError) as exc:
-        password = make_url(url).password
         cause = f"{type(exc).__name__}: {exc}"
         cause = cause.replace(str(password), "***") if password else cause
-        _fail(f"Redis at {shown} does not answer ({cause}): start it, or fix CHAT_REDIS_URL")
-    finally:
-        client.close()
+        _fail(f"Redis at {shown(url)} does not answer ({cause}): start it, or fix CHAT_REDIS_URL")
+    client.close()
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from limits import RateLimitItem, RateLimitItemPerSecond, parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import MemoryStorage, RedisClusterStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
@@ -65,6 +65,22 @@ def limiter_storage(settings: Settings, name: str) -> tuple[Storage, Callable[[]
     are "<CHAT_REDIS_PREFIX>:<name>:…"."""
     if not settings.redis_url:
         return MemoryStorage(), None
+    from service.redis_client import is_cluster
+
+    if is_cluster(settings.redis_url):
+        # The library's cluster storage, on redis-py's RedisCluster (limits reads
+        # the nodes from the URL). A moving window is one key: any slot will do.
+        cluster = RedisClusterStorage(
+            "async+" + settings.redis_url,
+            implementation="redispy",
+            key_prefix=f"{settings.redis_prefix}:{name}",
+            wrap_exceptions=True,
+            socket_timeout=STORAGE_TIMEOUT_SECONDS,
+            socket_connect_timeout=STORAGE_TIMEOUT_SECONDS,
+            client_name=f"{settings.redis_prefix}-{name}",
+        )
+        client: Any = cluster.bridge.__dict__["storage"]  # the bridge's RedisCluster, untyped there
+        return cluster, client.aclose
     import redis.asyncio as aioredis
 
     pool = aioredis.ConnectionPool.from_url(

@@ -13,9 +13,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-import redis.asyncio as aioredis
-
 from service.presence.store import Change, Entry
+from service.redis_client import connect
 
 TYPING_THROTTLE_MS = 2000
 
@@ -136,9 +135,7 @@ class RedisPresence:
         self.upkeep_seconds = ttl_seconds / 4
         self._instance = uuid.uuid4().hex[:16]
         # Bounded waits: a Redis that stops answering must not hold up handshakes.
-        self._redis = aioredis.Redis.from_url(
-            url, client_name=f"{prefix}-presence", socket_timeout=5, socket_connect_timeout=5
-        )
+        self._redis = connect(url, f"{prefix}-presence", socket_timeout=5, socket_connect_timeout=5)
         self._join = self._redis.register_script(_JOIN)
         self._leave = self._redis.register_script(_LEAVE)
         self._online = self._redis.register_script(_ONLINE)
@@ -166,8 +163,11 @@ class RedisPresence:
         return list(await self._online(keys=self._keys(room_id)[:2]))
 
     async def allow_typing(self, room_id: int, user_id: int) -> bool:
-        key = f"{self._typing_prefix}{room_id}:{user_id}"
+        key = self._typing_key(room_id, user_id)
         return bool(await self._redis.set(key, b"1", nx=True, px=TYPING_THROTTLE_MS))
+
+    def _typing_key(self, room_id: int, user_id: int) -> str:
+        return f"{self._typing_prefix}{room_id}:{user_id}"
 
     async def refresh(self, entries: Sequence[Entry]) -> list[Change]:
         if not entries:
@@ -175,7 +175,7 @@ class RedisPresence:
         async with self._redis.pipeline(transaction=False) as pipe:
             for room_id, user_id, user_json in entries:
                 args: list[bytes | str | int | float] = [user_id, self._instance, user_json, self._ttl, room_id]
-                await self._join(keys=self._keys(room_id), args=args, client=pipe)
+                await self._join(keys=self._keys(room_id), args=args, client=pipe)  # type: ignore[arg-type]  # a pipeline runs it
             added = await pipe.execute()
         return [entry for entry, new in zip(entries, added, strict=True) if new]
 

@@ -5,7 +5,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 
-import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterPubSub, RedisCluster
 from redis.exceptions import RedisError
 
 from service.control import ControlEvent
@@ -22,6 +22,7 @@ from service.realtime.envelope import (
     room_channel,
     room_of,
 )
+from service.redis_client import cluster_problem, connect, is_cluster
 
 log = logging.getLogger("service.realtime")
 
@@ -34,13 +35,23 @@ class RedisBroker:
     in it, and the control channel. Payloads are envelope.py's; the reader task
     decodes each and hands it to the receiver. Pub/sub is at most once, so after a
     lost connection the broker resubscribes and says so (`on_resync`); the feeds
-    then catch up from the database (lost_publishes.py)."""
+    then catch up from the database (lost_publishes.py).
+
+    On a Redis Cluster (`redis+cluster://`) the same channels are shard channels
+    (SPUBLISH, SSUBSCRIBE): each lives on the master serving its slot, so a room's
+    publishes load one master and reach only the instances subscribed to it. The
+    cluster client's pub/sub keeps one connection per master and moves a channel
+    to its slot's new master after a failover or a slot migration; what was
+    published meanwhile is lost, and the new SSUBSCRIBE's confirmation of a channel
+    confirmed before tells the broker so (`on_resync`), as a reconnect does."""
 
     def __init__(self, url: str, prefix: str) -> None:
         self._prefix = f"{prefix}:"
-        self._redis = aioredis.Redis.from_url(url, client_name=f"{prefix}-pub")
-        self._sub_redis = aioredis.Redis.from_url(url, client_name=f"{prefix}-sub")
+        self._sharded = is_cluster(url)
+        self._redis = connect(url, f"{prefix}-pub")
+        self._sub_redis = connect(url, f"{prefix}-sub")
         self._pubsub = self._sub_redis.pubsub()
+        self.problem: str | None = None  # why ping() says no, for /readyz
         self._channels: set[str] = set()
         self._confirmations: dict[str, asyncio.Event] = {}
         self._receiver: Receiver | None = None
@@ -70,7 +81,10 @@ class RedisBroker:
     async def _subscribe(self, channel: str) -> None:
         self._channels.add(channel)
         confirmed = self._confirmations.setdefault(self._prefix + channel, asyncio.Event())
-        await self._pubsub.subscribe(self._prefix + channel)
+        if self._sharded:
+            await self._pubsub.ssubscribe(self._prefix + channel)
+        else:
+            await self._pubsub.subscribe(self._prefix + channel)
         await asyncio.wait_for(confirmed.wait(), SUBSCRIBE_TIMEOUT_SECONDS)
 
     async def unsubscribe(self, room_id: int) -> None:
@@ -78,14 +92,21 @@ class RedisBroker:
         self._channels.discard(channel)
         self._confirmations.pop(self._prefix + channel, None)
         with contextlib.suppress(RedisError, OSError):
-            await self._pubsub.unsubscribe(self._prefix + channel)
+            if self._sharded:
+                await self._pubsub.sunsubscribe(self._prefix + channel)
+            else:
+                await self._pubsub.unsubscribe(self._prefix + channel)
 
     async def publish_messages(self, messages: Sequence[tuple[int, int, str]]) -> None:
         # One round trip for a stored batch: the writer waits for it before the next.
         await self._publish_many([(room_channel(room), encode_message(seq, frame)) for room, seq, frame in messages])
 
     async def publish_ephemeral(self, room_id: int, frame: str, exclude_user: int | None) -> None:
-        await self._redis.publish(self._prefix + room_channel(room_id), encode_ephemeral(frame, exclude_user))
+        channel, payload = self._prefix + room_channel(room_id), encode_ephemeral(frame, exclude_user)
+        if self._sharded:
+            await self._redis.spublish(channel, payload)
+        else:
+            await self._redis.publish(channel, payload)
 
     async def publish_control(self, events: Sequence[ControlEvent]) -> None:
         await self._publish_many([(CONTROL_CHANNEL, encode_control(event)) for event in events])
@@ -93,14 +114,23 @@ class RedisBroker:
     async def _publish_many(self, messages: Sequence[tuple[str, bytes]]) -> None:
         pipe = self._redis.pipeline(transaction=False)
         for channel, payload in messages:
-            pipe.publish(self._prefix + channel, payload)
+            if self._sharded:
+                pipe.spublish(self._prefix + channel, payload)
+            else:
+                pipe.publish(self._prefix + channel, payload)
         await pipe.execute()
 
     async def ping(self) -> bool:
         try:
-            return bool(await self._redis.ping()) and self.healthy
-        except (RedisError, OSError):
-            return False
+            if isinstance(self._redis, RedisCluster):
+                self.problem = await cluster_problem(self._redis)
+            else:
+                self.problem = None if await self._redis.ping() else "no answer"
+        except (RedisError, OSError) as exc:
+            self.problem = f"unreachable: {type(exc).__name__}"
+        if self.problem is None and not self.healthy:
+            self.problem = "resubscribing"
+        return self.problem is None
 
     async def _read(self) -> None:
         delay = 0.1
@@ -110,10 +140,10 @@ class RedisBroker:
                 if broken:
                     await self._resubscribe()  # raises while Redis is unreachable
                     broken = False
-                if not self._pubsub.subscribed:
+                if not self._channels:
                     await asyncio.sleep(0.05)  # nothing subscribed yet
                     continue
-                message = await self._pubsub.get_message(timeout=1.0)
+                message = await self._next_message()
                 if message is not None:
                     self._handle(message)
                     delay = 0.1
@@ -127,14 +157,22 @@ class RedisBroker:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RECONNECT_MAX_SECONDS)
 
+    async def _next_message(self) -> dict[str, object] | None:
+        if isinstance(self._pubsub, ClusterPubSub):
+            message = await self._pubsub.get_sharded_message(timeout=1.0)
+            if message is None:
+                await asyncio.sleep(0)  # it may return at once, with every node cooling off
+            return message
+        return await self._pubsub.get_message(timeout=1.0)
+
     def _handle(self, message: dict[str, object]) -> None:
         kind = message["type"]
         name = message["channel"]
         name = name.decode() if isinstance(name, bytes) else str(name)
-        if kind == "message":
+        if kind in ("message", "smessage"):
             data = message["data"]
             self._hand_on(name.removeprefix(self._prefix), data if isinstance(data, bytes) else b"")
-        elif kind == "subscribe":
+        elif kind in ("subscribe", "ssubscribe"):
             event = self._confirmations.get(name)
             if event is None:
                 return
@@ -181,5 +219,7 @@ class RedisBroker:
         for event in self._confirmations.values():
             event.clear()
         names = [self._prefix + c for c in self._channels]
-        if names:
+        if names and self._sharded:
+            await self._pubsub.ssubscribe(*names)
+        elif names:
             await self._pubsub.subscribe(*names)
