@@ -1,7 +1,7 @@
 """Broadcast: rooms of clients, one sender per room, saturated (a window of
 unacknowledged messages per sender) or at a fixed rate (open loop). The senders
 are Python sockets; every other client of a room is a C listener (native.py),
-except on Socket.IO, which the C listeners do not speak.
+on Socket.IO too.
 
 Every message body is "<sender>:<n>:<t_ns>:<padding>", t_ns being this process's
 perf_counter_ns() at the (scheduled) send; latency is the receiving client's
@@ -210,8 +210,7 @@ async def connect_room_clients(
     limit = asyncio.Semaphore(CONNECT_CONCURRENCY)
     start_seq = [0] * len(rooms)
     native = None
-    # The C listeners speak plain WebSocket, not Socket.IO.
-    in_python = per_room if isinstance(targets[0], SocketIOTarget) else 1
+    in_python = 1
 
     def target_of(r: int, k: int) -> Target:
         return targets[(r + k) % len(targets)]
@@ -233,7 +232,8 @@ async def connect_room_clients(
             for k in range(1, per_room):
                 target = target_of(r, k)
                 path = target.url(room).removeprefix(target.ws)
-                native.add(target.port, path, start_seq[r], isinstance(target, ServiceTarget))
+                room_name = room.key if isinstance(target, SocketIOTarget) else ""
+                native.add(target.port, path, start_seq[r], isinstance(target, ServiceTarget), room_name)
         ok, failed = await native.connect()
         if failed:
             raise RuntimeError(f"{failed} of {ok + failed} native clients failed to connect")

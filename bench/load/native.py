@@ -64,9 +64,13 @@ class NativeListeners:
         assert self._proc is not None
         return self._proc.pid
 
-    def add(self, path: str, start_seq: int, wait_synced: bool) -> None:
-        """One more client of the room at `path`, its last seen seq `start_seq`."""
-        self._write(f"C {start_seq} {int(wait_synced)} {path}")
+    def add(self, path: str, start_seq: int, wait_synced: bool, socketio_room: str = "") -> None:
+        """One more client of the room at `path`, its last seen seq `start_seq`; with
+        `socketio_room`, a Socket.IO client that joins that room."""
+        if socketio_room:
+            self._write(f"C 0 2 {path} {socketio_room}")
+        else:
+            self._write(f"C {start_seq} {int(wait_synced)} {path}")
 
     async def connect(self) -> tuple[int, int]:
         """Open every client added; how many are live and how many failed."""
@@ -119,8 +123,8 @@ class NativePool:
     def pids(self) -> list[int]:
         return [listeners.pid for listeners in self._by_port.values()]
 
-    def add(self, port: int, path: str, start_seq: int, wait_synced: bool) -> None:
-        self._by_port[port].add(path, start_seq, wait_synced)
+    def add(self, port: int, path: str, start_seq: int, wait_synced: bool, socketio_room: str = "") -> None:
+        self._by_port[port].add(path, start_seq, wait_synced, socketio_room)
         self._order.append(port)
 
     async def connect(self) -> tuple[int, int]:

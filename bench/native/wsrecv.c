@@ -8,6 +8,9 @@ stdin, one command per line:
   (argv: HOST PORT PAUSE_US)
   C <start_seq> <synced 0|1> <path>   a client of the room at <path>; with synced,
                                       it is ready at the service's "synced" frame
+  C 0 2 <path> <room>                 a Socket.IO client (Engine.IO 4): it connects to
+                                      "/", joins <room> (acknowledged), then counts
+                                      "message" events and answers the server's pings
   GO                                  connect them all; answers "READY <ok> <failed>"
   Q                                   answers "D <delivered> <last_delivery_ns>"
   END                                 close every client, then write the results:
@@ -48,8 +51,9 @@ enum state { IDLE, UPGRADING, SYNCING, LIVE, DONE };
 typedef struct {
     int fd;
     enum state state;
-    int synced_wait;
+    int synced_wait; /* 1: the service's synced frame; 2: Socket.IO's join acknowledged */
     char *path;
+    char *room;
     uint8_t *buf;
     size_t len, cap;
     int64_t last_seq;
@@ -174,8 +178,31 @@ static int starts(const uint8_t *payload, size_t n, const char *prefix) {
     return n >= k && memcmp(payload, prefix, k) == 0;
 }
 
+/* Engine.IO 4 / Socket.IO 5 packets: 0 open, 2 ping (3 pong), 40 connected, 42 event, 43 ack. */
+static void on_socketio(client *c, const uint8_t *payload, size_t n, int64_t t) {
+    if (n == 1 && payload[0] == '2') {
+        send_frame(c, 1, (const uint8_t *)"3", 1);
+    } else if (starts(payload, n, "42[\"message\",")) {
+        count_message(c, (const char *)payload, n, t);
+    } else if (c->state == SYNCING && starts(payload, n, "0{")) {
+        send_frame(c, 1, (const uint8_t *)"40", 2);
+    } else if (c->state == SYNCING && starts(payload, n, "40")) {
+        char join[125];
+        int k = snprintf(join, sizeof join, "421[\"join\",\"%s\"]", c->room);
+        if (k > 0 && (size_t)k < sizeof join) send_frame(c, 1, (const uint8_t *)join, (size_t)k);
+    } else if (c->state == SYNCING && starts(payload, n, "431")) {
+        became_ready(c);
+    } else if (c->state == LIVE) {
+        other_frames++;
+    }
+}
+
 static void on_text(client *c, const uint8_t *payload, size_t n, int64_t t) {
     static const char synced[] = "\"type\":\"synced\"";
+    if (c->synced_wait == 2) {
+        on_socketio(c, payload, n, t);
+        return;
+    }
     if (starts(payload, n, "{\"type\":\"message\",")) {
         count_message(c, (const char *)payload, n, t);
     } else if (c->state == SYNCING && memmem(payload, n, synced, sizeof synced - 1)) {
@@ -359,6 +386,11 @@ static void on_command(char *line) {
         client *c = &clients[n_clients++];
         memset(c, 0, sizeof *c);
         c->path = strdup(line + 2 + used);
+        char *space = synced == 2 ? strrchr(c->path, ' ') : NULL;
+        if (space) {
+            *space = 0;
+            c->room = space + 1;
+        }
         c->last_seq = start;
         c->synced_wait = synced;
         c->cap = READ_CHUNK;
