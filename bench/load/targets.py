@@ -17,7 +17,7 @@ import orjson
 
 from load.picows_client import PicowsSocket, connect
 
-TARGETS = ("service", "raw_ws", "bare_fastapi", "socketio", "picows")
+TARGETS = ("service", "raw_ws", "bare_fastapi", "socketio", "picows", "socketio-node")
 PASSWORD = "bench-password-1"
 CONNECT_CONCURRENCY = 64  # keeps handshakes well under every listen backlog
 MAX_BODY_SIZE = 4000
@@ -130,6 +130,7 @@ def make_target(name: str, port: int) -> Target:
         "picows": Target,
         "bare_fastapi": Target,
         "socketio": SocketIOTarget,
+        "socketio-node": SocketIOTarget,  # the same protocol, served by Node.js
     }
     return kinds[name](port)
 
