@@ -29,12 +29,15 @@ from typing import Any
 
 from harness import BENCH, PYTHON, REFERENCES, REPO, TARGETS
 from load import mix, procstat
-from report import table
-from scenarios import SCENARIOS
+from peers import real
+from report import GEN_SHARE_MAX, table
+from scenarios import SCENARIOS, peers
 from scenarios.many_rooms import REFERENCE as STORAGE_REFERENCE
 
 # Without the service among --targets, only these run (against the references).
-REFERENCE_SCENARIOS = ("fanout", "idle")
+REFERENCE_SCENARIOS = ("fanout", "idle", "peers")
+# Run only when asked for (--scenarios): they install and start other projects' servers.
+OPT_IN_SCENARIOS = ("peers",)
 
 
 def database(meta: dict[str, Any]) -> str:
@@ -62,7 +65,7 @@ def markdown(results: dict[str, Any]) -> str:
             table(
                 results["ratios"],
                 [("what", "scenario"), ("metric", "metric"), ("service", "service value")]
-                + [(ref, f"÷ {ref}") for ref in (*REFERENCES, STORAGE_REFERENCE)]
+                + [(ref, f"÷ {ref}") for ref in (*REFERENCES, STORAGE_REFERENCE, *peers.PEERS)]
                 + [("history_off", "÷ history off")],
             ),
         ]
@@ -72,7 +75,27 @@ def markdown(results: dict[str, Any]) -> str:
             parts += scenario.markdown(result)
     found = results.get("warnings") or []
     parts += ["### Warnings", "\n".join(f"- {w}" for w in found) if found else "none"]
+    if results.get("generator_bound"):
+        parts += ["### FAILED: generator-bound rows", "\n".join(f"- {w}" for w in results["generator_bound"])]
     return "\n\n".join(parts) + "\n"
+
+
+def generator_bound(results: dict[str, Any]) -> list[str]:
+    """Saturated rows whose generator spent more than GEN_SHARE_MAX of the server's
+    CPU per delivery: their throughput measured the generator, so the run fails. (At
+    a fixed rate the schedule sets the throughput; the share is reported, and a
+    generator that fell behind shows in the send lag and the warnings.)"""
+    found = []
+    for name in SCENARIOS:
+        rows = results.get(name)
+        for r in rows if isinstance(rows, list) else ():
+            share = r.get("gen_share") if isinstance(r, dict) and r.get("mode") == "saturated" else None
+            if share is not None and share > GEN_SHARE_MAX:
+                where = " ".join(str(r.get(k)) for k in ("step", "size", "target") if r.get(k))
+                found.append(
+                    f"{name} {where}: the generator cost {share}× the server's CPU per delivery (> {GEN_SHARE_MAX})"
+                )
+    return found
 
 
 # ------------------------------------------------------------------------ meta
@@ -152,6 +175,7 @@ def meta(args: argparse.Namespace) -> dict[str, Any]:
         "db_filesystem": filesystem(args.db_dir or tempfile.gettempdir()),
         "timer_lateness_ms": lateness,
         "timer_lateness_p99_ms": {f"core {c}": v["p99"] for c, v in lateness.items()},
+        "peers": real.versions() if "peers" in args.scenarios else {},
     }
 
 
@@ -172,8 +196,18 @@ def csv_ints(text: str) -> list[int]:
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="shrink every scenario: a smoke run of about a minute")
-    p.add_argument("--scenarios", type=lambda s: s.split(","), default=list(SCENARIOS), help=",".join(SCENARIOS))
-    p.add_argument("--targets", type=lambda s: s.split(","), default=list(TARGETS), help=",".join(TARGETS))
+    p.add_argument(
+        "--scenarios",
+        type=lambda s: s.split(","),
+        default=[s for s in SCENARIOS if s not in OPT_IN_SCENARIOS],
+        help=f"{','.join(SCENARIOS)} (not by default: {','.join(OPT_IN_SCENARIOS)})",
+    )
+    p.add_argument(
+        "--targets",
+        type=lambda s: s.split(","),
+        default=[*TARGETS, *peers.TARGETS],
+        help=",".join((*TARGETS, *peers.TARGETS)),
+    )
     p.add_argument("--out", type=Path, help="JSON results file (default: bench/results/run-<time>.json)")
     p.add_argument("--store-batch", type=int, help="pass CHAT_STORE_BATCH to the service (1: commit per message)")
     p.add_argument(
@@ -273,6 +307,17 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--slow-watch", type=float, default=80, help="slow-readers: seconds each phase is watched")
     p.add_argument("--slow-interval", type=float, default=5, help="slow-readers: seconds between RSS samples")
     p.add_argument("--slow-gone-wait", type=float, default=3, help="slow-readers: seconds before the last reading")
+    p.add_argument("--peers-room", type=int, default=10, help="peers: clients of the latency room")
+    p.add_argument("--peers-rate", type=float, default=20, help="peers: msg/s in the latency room, every server")
+    p.add_argument("--peers-fanout", type=int, default=100, help="peers: clients of the fan-out room")
+    p.add_argument("--peers-rooms", type=int, default=200, help="peers: rooms of one sender for the stored rate")
+    p.add_argument("--peers-connects", type=int, default=200, help="peers: connects (Synapse: users' initial /syncs)")
+    p.add_argument(
+        "--synapse-databases",
+        type=lambda s: s.split(","),
+        default=["sqlite", "postgresql"],
+        help="peers: Synapse's databases (a fresh one each; PostgreSQL on --pg-url)",
+    )
     p.add_argument("--scenario-timeout", type=float, default=600, help="hard limit per loadgen run, seconds")
     p.add_argument("--keep-logs", action="store_true", help="keep server logs and databases")
     args = p.parse_args(argv)
@@ -290,7 +335,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         args.quiet_rooms, args.quiet_per_room_rooms, args.quiet_second, args.quiet_window = 400, 300, 50, 2
         args.slow_clients, args.slow_messages, args.slow_timeout = 20, 300, 2
         args.slow_watch, args.slow_interval, args.slow_gone_wait = 4, 1, 1
-    unknown = set(args.scenarios) - set(SCENARIOS) or set(args.targets) - set(TARGETS)
+        args.peers_fanout, args.peers_rooms, args.peers_connects = 20, 10, 20
+    unknown = set(args.scenarios) - set(SCENARIOS) or set(args.targets) - {*TARGETS, *peers.TARGETS}
     if unknown:
         p.error(f"unknown: {', '.join(sorted(unknown))}")
     return args
@@ -333,10 +379,15 @@ def main(argv: Sequence[str]) -> int:
     results["ratios"] = [row for m, result in measured if hasattr(m, "ratios") for row in m.ratios(result)]
     found = [w for m, result in measured for w in m.warnings(result)]
     results["warnings"] = found + ([mux_capped] if mux_capped else [])
+    results["generator_bound"] = generator_bound(results)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(markdown(results))
     print(f"results: {out} ({results['meta']['elapsed_s']} s)")
+    if results["generator_bound"]:
+        print("FAILED: the generator cost more than half the server's CPU per delivery in:", file=sys.stderr)
+        print("\n".join(f"  {w}" for w in results["generator_bound"]), file=sys.stderr)
+        return 3
     return 0
 
 

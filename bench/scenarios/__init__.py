@@ -1,6 +1,6 @@
 """The runner's scenarios, in the order a run takes them. Each module has NAME,
 ROWS (its result is a list of rows, or one dict), run(args), markdown(result) and
-warnings(result); fanout, many_rooms, idle and connect also ratios(result), the
+warnings(result); fanout, many_rooms, idle, connect and peers also ratios(result), the
 service against the references of the same run."""
 
 from scenarios import (
@@ -12,6 +12,7 @@ from scenarios import (
     login,
     many_rooms,
     mux,
+    peers,
     quiet,
     reads_under_write,
     replay,
@@ -35,5 +36,6 @@ SCENARIOS = {
         instances,
         slow_readers,
         reads_under_write,
+        peers,
     )
 }
