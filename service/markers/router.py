@@ -15,6 +15,8 @@ from service.markers.schemas import MyRoom, MyRoomList, MyThread, MyThreadList, 
 from service.markers.service import DEFAULT_MY_ROOMS_PAGE, MAX_MY_ROOMS_PAGE
 from service.messages.schemas import MessageOut, MessagePage
 from service.paging import MAX_DB_INT, MAX_SEQ
+from service.replicas.dependencies import RoutedReadsDep
+from service.replicas.routing import PRIMARY_POSITION
 from service.rooms.dependencies import READER_ERRORS, ReadableRoom
 from service.rooms.schemas import RoomOut
 
@@ -131,13 +133,14 @@ MyThreadsLimit = Annotated[int, Query(ge=1, le=threads.MAX_MY_THREADS_PAGE, desc
 async def my_threads(
     user: CurrentUser,
     session: SessionDep,
+    routed: RoutedReadsDep,
     before: Annotated[cursors.ThreadPosition | None, Depends(_thread_position)],
     limit: MyThreadsLimit = threads.DEFAULT_MY_THREADS_PAGE,
 ) -> MyThreadList:
     """The threads the caller follows in rooms they may read, the most recently
     replied first (a thread whose replies are all deleted: by its root's time), a
     page at a time."""
-    rows, following = await threads.my_threads(session, user, limit, before)
+    rows, following = await routed.read(session, lambda s: threads.my_threads(s, user, limit, before), PRIMARY_POSITION)
     return MyThreadList(
         items=[
             MyThread(
@@ -161,6 +164,7 @@ MyMentionsLimit = Annotated[int, Query(ge=1, le=mentions.MAX_MY_MENTIONS_PAGE, d
 async def my_mentions(
     user: CurrentUser,
     session: SessionDep,
+    routed: RoutedReadsDep,
     before_id: Annotated[
         int | None, Query(ge=1, le=MAX_DB_INT, description="`id` of the last item of the previous page")
     ] = None,
@@ -168,5 +172,7 @@ async def my_mentions(
 ) -> MessagePage:
     """Messages that mention the caller, by name or `@room`, in rooms they are a
     member of, newest first, in their current state; never their own, never deleted."""
-    rows, has_more = await mentions.my_mentions(session, user, limit, before_id)
+    rows, has_more = await routed.read(
+        session, lambda s: mentions.my_mentions(s, user, limit, before_id), PRIMARY_POSITION
+    )
     return MessagePage(items=[MessageOut.model_validate(m) for m in rows], has_more=has_more)

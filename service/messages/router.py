@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.dependencies import CurrentUser
 from service.db import SessionDep
@@ -16,9 +17,11 @@ from service.files.removal import purge_message_files
 from service.messages import rest_sends, stream_frames, stream_reads
 from service.messages.change_steps import MESSAGE_NOT_FOUND
 from service.messages.dependencies import WriterDep
-from service.messages.entries import InvalidFiles
+from service.messages.entries import InvalidFiles, StoredMessage
 from service.messages.schemas import EventPage, MessageEdit, MessageOut, MessagePage, MessageSend, ThreadPage
 from service.paging import MAX_SEQ, Limit, SeqCursor
+from service.replicas.dependencies import RoutedReadsDep
+from service.replicas.routing import RoomFresh
 from service.rooms.dependencies import READER_ERRORS, ReadableRoom
 from service.userlimits import Action, UserLimitsDep
 
@@ -33,13 +36,16 @@ THREAD_NOT_FOUND = "thread not found"
 async def room_history(
     room: ReadableRoom,
     session: SessionDep,
+    routed: RoutedReadsDep,
     after_seq: SeqCursor = None,
     before_seq: SeqCursor = None,
     limit: Limit = 50,
 ) -> MessagePage:
     """The room's top-level messages in their current state (replies are in their threads)."""
-    rows, has_more = await stream_reads.history(
-        session, room.id, after_seq=after_seq, before_seq=before_seq, limit=limit
+    rows, has_more = await routed.read(
+        session,
+        lambda s: stream_reads.history(s, room.id, after_seq=after_seq, before_seq=before_seq, limit=limit),
+        RoomFresh(room.id, room.last_seq),
     )
     return MessagePage(items=[MessageOut.model_validate(m) for m in rows], has_more=has_more)
 
@@ -84,13 +90,25 @@ async def send_message(
 
 @router.get("/{room_id}/threads/{seq}", response_model=ThreadPage, responses=error_responses(*READER_ERRORS))
 async def thread_page(
-    seq: Seq, room: ReadableRoom, session: SessionDep, after_seq: SeqCursor = None, limit: Limit = 50
+    seq: Seq,
+    room: ReadableRoom,
+    session: SessionDep,
+    routed: RoutedReadsDep,
+    after_seq: SeqCursor = None,
+    limit: Limit = 50,
 ) -> ThreadPage:
     """The root in its current state and a page of its replies, oldest first."""
-    root = await stream_reads.message_at(session, room.id, seq, top_level=True)
+
+    async def read(s: AsyncSession) -> tuple[StoredMessage | None, list[StoredMessage], bool]:
+        root = await stream_reads.message_at(s, room.id, seq, top_level=True)
+        if root is None:
+            return None, [], False
+        replies, has_more = await stream_reads.thread(s, room.id, seq, after_seq=after_seq or 0, limit=limit)
+        return root, replies, has_more
+
+    root, replies, has_more = await routed.read(session, read, RoomFresh(room.id, room.last_seq))
     if root is None:
         raise NotFound(THREAD_NOT_FOUND)
-    replies, has_more = await stream_reads.thread(session, room.id, seq, after_seq=after_seq or 0, limit=limit)
     return ThreadPage(
         root=MessageOut.model_validate(root),
         items=[MessageOut.model_validate(m) for m in replies],

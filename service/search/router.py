@@ -11,6 +11,8 @@ from service.dependencies import SettingsDep
 from service.errors import BEARER_ERRORS, error_responses
 from service.messages.schemas import MessageOut, MessagePage
 from service.paging import MAX_DB_INT
+from service.replicas.dependencies import RoutedReadsDep
+from service.replicas.routing import PRIMARY_POSITION
 from service.search import query, service
 from service.userlimits import Action, UserLimitsDep
 
@@ -34,6 +36,7 @@ async def search(
     q: SearchText,
     user: CurrentUser,
     session: SessionDep,
+    routed: RoutedReadsDep,
     settings: SettingsDep,
     user_limits: UserLimitsDep,
     room_id: Annotated[int | None, Query(ge=1, le=MAX_DB_INT)] = None,
@@ -50,13 +53,11 @@ async def search(
         raise RequestValidationError([{"type": "value_error", "loc": ("query", "q"), "msg": str(exc)}]) from None
     if not terms:
         return MessagePage(items=[], has_more=False)
-    rows, has_more = await service.search(
+    rows, has_more = await routed.read(
         session,
-        user,
-        terms,
-        room_id=room_id,
-        before_id=before_id,
-        limit=limit,
-        timeout_ms=settings.search_timeout_ms,
+        lambda s: service.search(
+            s, user, terms, room_id=room_id, before_id=before_id, limit=limit, timeout_ms=settings.search_timeout_ms
+        ),
+        PRIMARY_POSITION,
     )
     return MessagePage(items=[MessageOut.model_validate(m) for m in rows], has_more=has_more)
