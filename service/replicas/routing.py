@@ -50,6 +50,14 @@ PRIMARY_POSITION = _PrimaryPosition()
 Freshness = RoomFresh | _PrimaryPosition
 
 
+@dataclass(frozen=True, slots=True)
+class ReplicaStatus:
+    up: bool  # answers, as a standby of the primary
+    usable: bool  # up and within CHAT_REPLICA_MAX_LAG_SECONDS: reads may go to it
+    lag_seconds: float | None  # None while it does not answer
+    problem: str | None
+
+
 class Reads:
     """The read replicas of one process, their lag checks, and the routed reads."""
 
@@ -97,6 +105,15 @@ class Reads:
             if replica.usable(self._max_lag):
                 return replica
         return None
+
+    def status(self) -> dict[str, ReplicaStatus]:
+        """What the last checks found, for /readyz."""
+        return {
+            r.name: ReplicaStatus(
+                up=r.up, usable=r.usable(self._max_lag), lag_seconds=r.lag_seconds, problem=r.problem or None
+            )
+            for r in self.replicas
+        }
 
     def start(self) -> None:
         if self.replicas:
