@@ -3,10 +3,13 @@ keyboard reaches has a name, and new messages of others are announced in a polit
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Callable
 from urllib.parse import quote
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from tests.conftest import ServiceProcess
@@ -20,6 +23,12 @@ NARROW = {"width": 390, "height": 844}
 
 def _check(found: dict[str, list[str]], screen: str, page: Page) -> None:
     found[screen] = violations(page)
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (320, 200), (36, 86, 201)).save(out, "PNG")
+    return out.getvalue()
 
 
 def _assert_none(found: dict[str, list[str]]) -> None:
@@ -54,9 +63,27 @@ def test_sign_in_room_thread_search_and_settings_pass_axe_wcag_21_aa(
     bob.page.get_by_label("Reply", exact=True).fill("the changelog @" + two.ann_name + " looks right")
     bob.page.get_by_label("Reply", exact=True).press("Enter")
     expect(ann.page.locator("#thread-replies li[data-seq]")).to_have_count(1)
+    # Ann sends an image: a thumbnail in the log.
+    auth = {"Authorization": f"Bearer {two.ann_token}"}
+    upload = rest.http.post("/files", headers=auth, files={"file": ("chart.png", _png(), "image/png")})
+    assert upload.status_code == 201, upload.text
+    files = {"body": "", "files": [upload.json()["id"]]}
+    rest.call("POST", f"/rooms/{two.room_id}/messages", two.ann_token, 201, json=files)
+    for chat in (ann, bob):
+        expect(chat.page.locator("#messages canvas.thumbnail")).to_have_attribute("data-state", "shown")
     ann.messages.first.hover()
     _check(found, "room with a thread open", ann.page)
     _check(found, "room with a thread open (the other user)", bob.page)
+
+    bob.messages.last.get_by_role("button", name="React").click()
+    expect(bob.page.locator("#reaction-picker")).to_be_visible()
+    _check(found, "reaction picker", bob.page)
+    bob.page.keyboard.press("Escape")
+    bob.page.get_by_role("button", name=re.compile(r"^Open chart\.png")).click()
+    expect(bob.page.locator("#image-view-canvas")).to_have_attribute("data-state", "shown")
+    _check(found, "an image full size", bob.page)
+    bob.page.keyboard.press("Escape")
+    expect(bob.page.locator("#image-view")).to_be_hidden()
 
     ann.page.get_by_label("Search messages").fill("dashboards")
     ann.page.get_by_label("Search messages").press("Enter")
