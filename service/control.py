@@ -40,7 +40,8 @@ class RoomDeleted:
 
 @dataclass(frozen=True, slots=True)
 class RoomChanged:
-    """The room's name or description changed: instances read it again for new sockets."""
+    """The room's name or description changed: instances read it again for new sockets,
+    and tell the /ws sockets of those who may list it (`room_updated`)."""
 
     room_id: int
 

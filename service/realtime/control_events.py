@@ -7,14 +7,17 @@ socket (a removal, a deletion: the per-room socket closes, on /ws the room ends
 with `unsubscribed`); access that changed is read again when a socket next needs
 it; a room added and a read marker moved are told to the user's /ws sockets; a
 member added or removed is told to the room's readers here (as presence is), a
-public room made to every other user's /ws sockets, so clients keep their lists
-without asking again; the instances' news of each other goes to the loss watch
+public room made to every other user's /ws sockets, a room renamed or described
+anew to the /ws sockets of everyone who may list it (every user for a public room,
+its members for a private one), so clients keep their lists without asking
+again; the instances' news of each other goes to the loss watch
 (lost_publishes.py)."""
 
 from __future__ import annotations
 
 import logging
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.auth.models import User
@@ -39,7 +42,7 @@ from service.realtime.feeds import Feeds
 from service.realtime.lost_publishes import LossWatch
 from service.realtime.registry import Registry
 from service.realtime.tasks import Tasks
-from service.rooms.models import Room
+from service.rooms.models import Room, RoomMember
 
 log = logging.getLogger("service.realtime")
 
@@ -62,6 +65,8 @@ class ControlEvents:
         self._losses = losses
         self._metrics = metrics
         self._tasks = tasks
+        self._updates: dict[int, int] = {}  # room id → the number of its latest RoomChanged being told
+        self._numbered = 0
 
     # Publishing (a ControlPublisher) -------------------------------------------------
 
@@ -94,6 +99,10 @@ class ControlEvents:
                 self._end_room(room_id, None, ROOM_DELETED)
             case RoomChanged(room_id=room_id):
                 self._forget_room(room_id)
+                if self._registry.multiplexed():
+                    self._numbered += 1
+                    self._updates[room_id] = self._numbered
+                    self._tasks.spawn(self._tell_room_updated(room_id, self._numbered))
             case RoomAdded(user_id=user_id, room_id=room_id):
                 if any(c.multiplexed for c in self._registry.of_user(user_id)):
                     self._tasks.spawn(self._tell_room_added(user_id, room_id))
@@ -163,4 +172,28 @@ class ControlEvents:
         for conn in self._registry.multiplexed():
             # The owner heard `room_added`.
             if conn.user_id != room.owner_id:
+                conn.send_json(frame)
+
+    async def _tell_room_updated(self, room_id: int, number: int) -> None:
+        """The room as stored now, read after the change committed. When changes come
+        close together, only the reading begun after the latest one is sent (any other
+        may hold an older state and finish last), so a socket's last `room_updated` of
+        a room is the room as it is."""
+        try:
+            async with self._reads() as session:
+                room = await session.get(Room, room_id)
+                members: set[int] | None = None
+                if room is not None and room.private:
+                    found = await session.scalars(select(RoomMember.user_id).where(RoomMember.room_id == room_id))
+                    members = set(found)
+        finally:
+            latest = self._updates.get(room_id) == number
+            if latest:
+                del self._updates[room_id]
+        if room is None or not latest:
+            return
+        frame = server_frames.room_updated_frame(room)
+        for conn in self._registry.multiplexed():
+            # A private room: its members, and whoever reads it here (an admin).
+            if members is None or conn.user_id in members or room_id in conn.subscriptions:
                 conn.send_json(frame)

@@ -2,8 +2,8 @@
 
 Under `chat.v1.msgpack` the same objects travel as MessagePack, converted from the
 JSON once per frame for all such recipients. On the multiplexed socket every frame
-about a room carries `"room"`: its id (welcome, room_added and room_created: the
-Room object)."""
+about a room carries `"room"`: its id (welcome, room_added, room_created and
+room_updated: the Room object)."""
 
 from __future__ import annotations
 
@@ -99,6 +99,10 @@ def room_added_frame(room: Room) -> str:
 
 def room_created_frame(room: Room) -> str:
     return encode({"type": "room_created", "room": room_object(room)})
+
+
+def room_updated_frame(room: Room) -> str:
+    return encode({"type": "room_updated", "room": room_object(room)})
 
 
 def member_added_frame(user_json: bytes) -> str:
