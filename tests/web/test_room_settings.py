@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -14,8 +12,6 @@ from tests.conftest import ServiceProcess
 from tests.web.conftest import ARTIFACTS, ChatPage, Rest, TwoInARoom, unique
 
 pytestmark = pytest.mark.slow
-
-DOCS_SCREENSHOT = Path(__file__).parents[2] / "docs" / "web-client-settings.png"
 
 
 def test_owner_renames_and_describes_the_room_and_the_member_sees_it(
@@ -57,8 +53,6 @@ def test_owner_renames_and_describes_the_room_and_the_member_sees_it(
     expect(ann.my_room_button(renamed)).to_have_count(1)
     ARTIFACTS.mkdir(exist_ok=True)
     ann.page.screenshot(path=ARTIFACTS / "room-settings.png")
-    if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
-        ann.page.screenshot(path=DOCS_SCREENSHOT)
     # Members are managed in the People panel, which the pane gives its place back to.
     ann.page.get_by_role("button", name="Show members").click()
     expect(ann.page.locator("#settings-pane")).to_be_hidden()

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -15,13 +13,10 @@ from tests.web.conftest import ARTIFACTS, ChatPage
 
 pytestmark = pytest.mark.slow
 
-DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "web-client.png"
-
 
 def test_two_users_see_each_others_messages_typing_and_presence(
     service: ServiceProcess, open_page: Callable[..., ChatPage]
 ) -> None:
-    # Plain names (the other tests add suffixes): this page is the README's screenshot.
     alice_name, bob_name, room = "alice", "bob", "lobby"
     alice, bob = open_page(service.base), open_page(service.base)
     alice.sign_up(alice_name)
@@ -47,9 +42,6 @@ def test_two_users_see_each_others_messages_typing_and_presence(
     expect(bob.page.locator("#typing")).to_have_text("")
     ARTIFACTS.mkdir(exist_ok=True)
     alice.page.screenshot(path=ARTIFACTS / "two-users-alice.png")
-    if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
-        DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
-        alice.page.screenshot(path=DOCS_SCREENSHOT)
 
     bob.page.get_by_label("Message", exact=True).press("Enter")
     expect(alice.messages.locator(".body").last).to_have_text("Yes, this morning")

@@ -4,10 +4,8 @@ icon carry the unread count, which drops as the rooms are read."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -16,8 +14,6 @@ from tests.conftest import ServiceProcess
 from tests.web.conftest import ARTIFACTS, ChatPage, Rest, send_over_websocket, unique
 
 pytestmark = pytest.mark.slow
-
-DOCS_SCREENSHOT = Path(__file__).parents[2] / "docs" / "web-client-unread.png"
 
 
 def post(rest: Rest, tokens: list[str], room_id: int, bodies: list[str]) -> None:
@@ -64,8 +60,6 @@ def test_a_room_opens_at_the_new_messages_line_and_the_title_counts_what_is_unre
     expect(page).to_have_title(f"(1) Chat: {name}")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "unread-line.png")
-    if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
-        page.screenshot(path=DOCS_SCREENSHOT)
 
     # Read on, down to the end: the line stays, and a control brings it back into view.
     jump = page.get_by_role("button", name="Jump to new messages")
