@@ -133,7 +133,7 @@ class LocalCluster:
     def master_of(self, key: str) -> Node:
         """The live node serving `key`'s slot (a key or a shard channel)."""
         with next(n for n in self.nodes if n.alive()).client() as client:
-            slot = client.cluster_keyslot(key)
+            slot = int(client.execute_command("CLUSTER KEYSLOT", key))
             for start, end, master, *_ in client.execute_command("CLUSTER SLOTS"):
                 if start <= slot <= end:
                     return next(n for n in self.nodes if n.port == int(master[1]))

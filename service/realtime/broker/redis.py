@@ -47,9 +47,10 @@ class RedisBroker:
 
     def __init__(self, url: str, prefix: str) -> None:
         self._prefix = f"{prefix}:"
+        self._url, self._sub_name = url, f"{prefix}-sub"
         self._sharded = is_cluster(url)
         self._redis = connect(url, f"{prefix}-pub")
-        self._sub_redis = connect(url, f"{prefix}-sub")
+        self._sub_redis = connect(url, self._sub_name)
         self._pubsub = self._sub_redis.pubsub()
         self.problem: str | None = None  # why ping() says no, for /readyz
         self._channels: set[str] = set()
@@ -215,6 +216,13 @@ class RedisBroker:
     async def _resubscribe(self) -> None:
         with contextlib.suppress(RedisError, OSError):
             await self._pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # typed from redis 8.2
+        if self._sharded:
+            # A cluster client refreshes its slot map when a command of its own
+            # fails; one that only subscribes would go on asking a dead master for
+            # its channels. A new client reads the map afresh from a node that answers.
+            with contextlib.suppress(RedisError, OSError):
+                await self._sub_redis.aclose()
+            self._sub_redis = connect(self._url, self._sub_name)
         self._pubsub = self._sub_redis.pubsub()
         for event in self._confirmations.values():
             event.clear()
