@@ -303,6 +303,9 @@ async def test_every_multiplexed_frame_matches_the_document(make_server: ServerF
     assert (await alice.recv("error"))["code"] == "already_subscribed"
     extra = await server.room(bob_token, "extra")
     assert (await alice.recv("room_created"))["room"] == extra
+    r = await server.http.patch(f"/rooms/{extra['id']}", json={"description": "more"}, headers=auth(bob_token))
+    assert r.status_code == 200, r.text
+    assert (await alice.recv("room_updated"))["room"] == r.json()
     await alice.send({"type": "subscribe", "rooms": [{"room": extra["id"], "since": None}]})
     assert (await alice.recv("error"))["code"] == "too_many_rooms"
 
