@@ -42,7 +42,8 @@ async def caught_up(state: State) -> None:
     async with asyncio.timeout(CAUGHT_UP_TIMEOUT):
         while True:
             await reads.check()
-            if all(r.usable(MAX_LAG_SECONDS) and r.lag_seconds == 0 for r in reads.replicas):
+            bound = state.settings.replica_max_lag_seconds
+            if all(r.usable(bound) and r.lag_seconds == 0 for r in reads.replicas):
                 return
             await asyncio.sleep(reads.check_seconds / 10)
 
@@ -55,13 +56,19 @@ def emptied(postgres_url: str) -> str:
 
 
 @pytest.fixture
-async def replica_app(emptied: str, standby: Standby) -> AsyncIterator[FastAPI]:
+def max_lag_seconds() -> float:
+    """CHAT_REPLICA_MAX_LAG_SECONDS of the test's app; a module may set its own."""
+    return MAX_LAG_SECONDS
+
+
+@pytest.fixture
+async def replica_app(emptied: str, standby: Standby, max_lag_seconds: float) -> AsyncIterator[FastAPI]:
     postgres_url = emptied
     await standby.resume_replay()
     settings = make_settings(
         postgres_url,
         database_replica_urls=standby.url(database_name(postgres_url)),
-        replica_max_lag_seconds=MAX_LAG_SECONDS,
+        replica_max_lag_seconds=max_lag_seconds,
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
