@@ -85,6 +85,21 @@ def test_sign_in_room_thread_search_and_settings_pass_axe_wcag_21_aa(
     bob.page.keyboard.press("Escape")
     expect(bob.page.locator("#image-view")).to_be_hidden()
 
+    # Bob's own message being edited, a name being completed, Ann's name opening its menu.
+    bob.message("thanks, I'll watch the dashboards").get_by_role("button", name="Edit").click()
+    expect(bob.page.get_by_label("Edit message")).to_be_focused()
+    bob.page.get_by_label("Message", exact=True).press_sequentially(f"ask @{two.ann_name[:4]}")
+    expect(bob.page.get_by_role("listbox", name="People to mention")).to_be_visible()
+    _check(found, "editing, and a mention being completed", bob.page)
+    bob.page.get_by_label("Message", exact=True).press("Escape")
+    bob.messages.first.get_by_role("button", name=two.ann_name, exact=True).click()
+    expect(bob.page.locator("#user-menu")).to_be_visible()
+    _check(found, "a user's menu", bob.page)
+    bob.page.keyboard.press("Escape")
+    bob.page.get_by_role("button", name="Compact layout").click()
+    _check(found, "compact layout", bob.page)
+    bob.page.get_by_role("button", name="Compact layout").click()
+
     ann.page.get_by_label("Search messages").fill("dashboards")
     ann.page.get_by_label("Search messages").press("Enter")
     expect(ann.page.locator("#search-results li")).to_have_count(1)
