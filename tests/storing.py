@@ -13,7 +13,11 @@ async def store_batch(
     engine: AsyncEngine, batch: list[Pending], *, look_up_repeats: bool = True
 ) -> list[StoreResult | BaseException]:
     """A batch in one transaction, as the writer stores it, nothing published."""
-    return await store_for(engine).store_sends(sends=batch, look_up_repeats=look_up_repeats)
+    store = store_for(engine)
+    try:
+        return await store.store_sends(sends=batch, look_up_repeats=look_up_repeats)
+    finally:
+        await store.close()
 
 
 async def store_message(

@@ -17,6 +17,7 @@ from service.messages import postgres_extras, send_extras
 from service.messages.changes import Change, Outcome, apply
 from service.messages.entries import StoreResult
 from service.messages.models import MESSAGE
+from service.messages.postgres_plain import PlainBatches
 from service.messages.send_extras import Extra
 from service.messages.send_transaction import through_sqlalchemy
 from service.messages.sends import Markers, Sends
@@ -74,11 +75,17 @@ JOIN sent ON m.room_id = sent.room_id AND m.user_id = sent.user_id
 class PostgresStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._plain = PlainBatches(engine)
 
     async def store_sends(
         self, *, sends: Sequence[Pending], look_up_repeats: bool
     ) -> list[StoreResult | BaseException]:
+        if not look_up_repeats and not needs_more(sends):
+            return await self._plain.store(sends)
         return await through_sqlalchemy(self._engine, sends, look_up_repeats=look_up_repeats, write=_write)
+
+    async def close(self) -> None:
+        await self._plain.close()
 
     async def apply_changes(self, *, changes: Sequence[Change]) -> list[Outcome]:
         return await apply(self._engine, changes)

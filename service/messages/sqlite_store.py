@@ -83,6 +83,9 @@ class SQLiteStore:
         self._thread_engine = thread_engine
         self._created_at = _created_at_bind(engine.dialect)
 
+    async def close(self) -> None:
+        """Nothing is held between batches."""
+
     async def store_sends(
         self, *, sends: Sequence[Pending], look_up_repeats: bool
     ) -> list[StoreResult | BaseException]:

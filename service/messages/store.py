@@ -63,3 +63,7 @@ class EntryStore(Protocol):
         outcome per change (its entry; None when it changes nothing; what its checks
         refused, having stored nothing). Raises what fails them all."""
         ...
+
+    async def close(self) -> None:
+        """Give back what the store holds between batches (the writer stopped)."""
+        ...

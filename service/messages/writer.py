@@ -72,6 +72,7 @@ class MessageWriter:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await self._store.close()
         for job in self._queue:
             _fail(job.future, RuntimeError("the service is shutting down"))
         self._queue.clear()
