@@ -146,7 +146,7 @@ def test_the_390_px_layout_passes_axe_wcag_21_aa(
     _assert_none(found)
 
 
-def test_every_control_the_keyboard_reaches_on_the_room_screen_has_a_name(
+def test_every_control_the_keyboard_reaches_on_the_room_screen_has_a_name_and_none_is_left_out(
     service: ServiceProcess, rest: Rest, open_page: Callable[..., ChatPage]
 ) -> None:
     two = TwoInARoom(service, rest, open_page)
@@ -157,6 +157,9 @@ def test_every_control_the_keyboard_reaches_on_the_room_screen_has_a_name(
     rest.call("PUT", f"/rooms/{two.room_id}/messages/{seq}/reactions/{quote('🎉')}", two.ann_token, 204)
     ann.send("great, shipping it")
     expect(ann.messages.last.locator(".actions")).to_have_count(1)
+    # The thread pane open beside the room: its controls are in the round too.
+    ann.messages.first.get_by_role("button", name="Reply").click()
+    expect(ann.page.locator("#thread-pane")).to_be_visible()
     page = ann.page
     page.locator("body").focus()
     reached: list[tuple[str, str, str]] = []
