@@ -141,7 +141,7 @@ class RedisBroker:
                 if broken:
                     await self._resubscribe()  # raises while Redis is unreachable
                     broken = False
-                if not self._channels:
+                if not (self._channels if self._sharded else self._pubsub.subscribed):
                     await asyncio.sleep(0.05)  # nothing subscribed yet
                     continue
                 message = await self._next_message()
