@@ -109,11 +109,12 @@ MyRoomsLimit = Annotated[int, Query(ge=1, le=MAX_MY_ROOMS_PAGE, description="roo
 async def my_rooms(
     user: CurrentUser,
     session: SessionDep,
+    routed: RoutedReadsDep,
     before: Annotated[cursors.Position | None, Depends(_room_position)],
     limit: MyRoomsLimit = DEFAULT_MY_ROOMS_PAGE,
 ) -> MyRoomList:
     """The caller's rooms, the most recently active first, a page at a time."""
-    rows, following = await service.my_rooms(session, user, limit, before)
+    rows, following = await routed.read(session, lambda s: service.my_rooms(s, user, limit, before), PRIMARY_POSITION)
     return MyRoomList(
         items=[
             MyRoom(

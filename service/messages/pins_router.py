@@ -14,6 +14,8 @@ from service.messages.dependencies import WriterDep
 from service.messages.pins import Pin
 from service.messages.schemas import MessageOut, PinPage
 from service.paging import MAX_SEQ
+from service.replicas.dependencies import RoutedReadsDep
+from service.replicas.routing import RoomFresh
 from service.rooms.dependencies import READER_ERRORS, ReadableRoom
 
 router = APIRouter(prefix="/rooms", tags=["pins"])
@@ -22,9 +24,10 @@ Seq = Annotated[int, Path(ge=1, le=MAX_SEQ)]
 
 
 @router.get("/{room_id}/pins", response_model=PinPage, responses=error_responses(*READER_ERRORS))
-async def room_pins(room: ReadableRoom, session: SessionDep) -> PinPage:
+async def room_pins(room: ReadableRoom, session: SessionDep, routed: RoutedReadsDep) -> PinPage:
     """The room's pinned messages in their current state, the most recently pinned first."""
-    return PinPage(items=[MessageOut.model_validate(m) for m in await stream_reads.pinned(session, room.id)])
+    pinned = await routed.read(session, lambda s: stream_reads.pinned(s, room.id), RoomFresh(room.id, room.last_seq))
+    return PinPage(items=[MessageOut.model_validate(m) for m in pinned])
 
 
 @router.put(

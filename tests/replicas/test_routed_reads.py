@@ -99,6 +99,12 @@ async def test_listings_are_read_from_the_replica_once_it_has_the_primary_positi
     async def threads() -> dict:
         return await get(replica_api, bob, "/users/me/threads")
 
+    async def rooms() -> dict:
+        return await get(replica_api, bob, "/users/me/rooms")
+
+    async def pins() -> dict:
+        return await get(replica_api, bob, f"/rooms/{room['id']}/pins")
+
     async def users() -> dict:
         return await get(replica_api, bob, "/users", prefix="ali")
 
@@ -106,6 +112,8 @@ async def test_listings_are_read_from_the_replica_once_it_has_the_primary_positi
     assert [m["body"] for m in (await from_replica(replica_state, mentions))["items"]] == ["hello @bob"]
     assert [t["root"]["body"] for t in (await from_replica(replica_state, threads))["items"]] == ["hello @bob"]
     assert [u["username"] for u in (await from_replica(replica_state, users))["items"]] == ["alice"]
+    assert [r["room"]["id"] for r in (await from_replica(replica_state, rooms))["items"]] == [room["id"]]
+    assert (await from_replica(replica_state, pins))["items"] == []
 
 
 async def test_listings_show_what_was_written_while_the_replica_lags(
