@@ -14,13 +14,18 @@ from tests.web.conftest import ARTIFACTS, ChatPage, Rest, TwoInARoom, unique
 pytestmark = pytest.mark.slow
 
 
-def test_owner_renames_and_describes_the_room_and_the_member_sees_it(
+def test_owner_renames_and_describes_the_room_and_others_see_it_live(
     service: ServiceProcess, rest: Rest, open_page: Callable[..., ChatPage]
 ) -> None:
     two = TwoInARoom(service, rest, open_page)
     ann, bob = two.ann, two.bob
     taken = unique("taken")
     rest.call("POST", "/rooms", two.bob_token, 201, json={"name": taken})
+    cyd_name = unique("cyd")
+    rest.user(cyd_name)
+    cyd = open_page(service.base)
+    cyd.log_in(cyd_name)
+    expect(cyd.public_room_button(two.name)).to_have_count(1)
     # Only the owner has settings.
     expect(bob.page.get_by_role("button", name="Settings")).to_be_hidden()
 
@@ -58,11 +63,13 @@ def test_owner_renames_and_describes_the_room_and_the_member_sees_it(
     expect(ann.page.locator("#settings-pane")).to_be_hidden()
     expect(ann.page.get_by_label("Add a member")).to_be_focused()
 
-    # The server tells no one of a rename: the member sees it once the lists are asked again.
-    bob.refresh_rooms()
+    # The member sees it live (room_updated), in the sidebar and the open room, and so does
+    # someone else in the public list, without asking again.
     expect(bob.my_room_button(renamed)).to_have_count(1)
     expect(bob.page.locator("#room-title")).to_have_text(renamed)
     expect(bob.page.locator("#room-info")).to_contain_text("where the team meets")
+    expect(cyd.public_room_button(renamed)).to_have_count(1)
+    expect(cyd.public_room_button(two.name)).to_have_count(0)
 
 
 def test_owner_deletes_the_room_after_confirming_and_the_member_is_taken_out_of_it(

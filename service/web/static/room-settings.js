@@ -1,7 +1,7 @@
 // A room's settings over REST (PATCH and DELETE /rooms/{id}): its owner, or an admin,
 // renames it, describes it and deletes it. Each answers an error text ("" when done).
-// The server tells no other user of a rename (they see it when their lists are asked
-// again); a deletion ends the room on every member's sockets (`unsubscribed`).
+// The server tells the others of a rename (`room_updated`); a deletion ends the room on
+// every member's sockets (`unsubscribed`).
 
 import { errorText } from "./actions.js";
 import { RoomSettingsView } from "./room-settings-view.js";
@@ -38,7 +38,7 @@ export class RoomSettings {
     } catch (error) {
       return errorText(error);
     }
-    this.#renamed(room);
+    this.state.roomUpdated(room); // the answer may come before or after the socket's frame
     return "";
   }
 
@@ -53,14 +53,5 @@ export class RoomSettings {
     this.page.actions.endRoom(roomId, "room deleted"); // nothing if the socket's frame came first
     this.page.navigate("#/rooms", `You deleted ${name}.`);
     return "";
-  }
-
-  /** The room as the server answered it: the sidebar and the open room show it. */
-  #renamed(room) {
-    const held = this.state.rooms.get(room.id);
-    if (!held) return;
-    held.room = { ...held.room, ...room };
-    this.state.changed("rooms");
-    this.state.changed("room", room.id);
   }
 }

@@ -101,6 +101,16 @@ export class RoomsState {
     if (!this.rooms.has(room.id) && !room.private) this.addOtherRoom(room);
   }
 
+  /** A room renamed or described anew (room_updated, or the answer to the user's own
+   * PATCH): held rooms show it; a public room not held yet is listed to join. */
+  roomUpdated(room) {
+    const held = this.rooms.get(room.id);
+    if (!held && room.private) return;
+    this.#room(room);
+    this.changed("rooms");
+    if (held) this.changed("room", room.id);
+  }
+
   /** member_added: the room's member list, once loaded, has the user. */
   memberAdded(roomId, user) {
     const state = this.rooms.get(roomId);

@@ -1,7 +1,7 @@
 // What the socket tells the page (socket.js's events), into the state and to whoever
 // acts on it: the read markers, a truncated replay's gap paged, rooms added and ended,
-// the lists kept live (public rooms made, members joining and leaving), the login
-// ended. One listener per socket: its first hello is not a reconnect.
+// the lists kept live (public rooms made or renamed, members joining and leaving), the
+// login ended. One listener per socket: its first hello is not a reconnect.
 
 import { SignedOut } from "./api.js";
 
@@ -63,6 +63,7 @@ export function socketEvents(page) {
     },
     other(roomId, frame) {
       if (frame.type === "room_created" && frame.room && Number.isInteger(frame.room.id)) state.roomCreated(frame.room);
+      else if (frame.type === "room_updated" && frame.room && Number.isInteger(frame.room.id)) state.roomUpdated(frame.room);
       else if (roomId === null) return;
       else if (frame.type === "member_added" && frame.user) state.memberAdded(roomId, frame.user);
       else if (frame.type === "member_removed" && Number.isInteger(frame.user_id)) state.memberRemoved(roomId, frame.user_id);

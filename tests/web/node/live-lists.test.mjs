@@ -45,3 +45,21 @@ test("members join and leave a loaded list in name order; a list not loaded stay
   assert.equal(state.rooms.get(6).members ?? null, null); // read when the room is opened
   state.memberAdded(42, BOB); // a room this page does not hold: nothing
 });
+
+test("a room renamed or described anew shows where it is held; a public one not held is listed", () => {
+  const state = rooms();
+  state.addMemberRooms([{ id: 5, name: "team", description: "", private: true, last_seq: 3 }]);
+  state.roomCreated({ id: 7, name: "lobby", description: "", private: false, owner_id: BOB.id, last_seq: 0 });
+  const told = [];
+  state.onChange((what, roomId) => told.push([what, roomId]));
+  state.roomUpdated({ id: 5, name: "crew", description: "plans", private: true, last_seq: 3 });
+  state.roomUpdated({ id: 7, name: "hall", description: "all of us", private: false, owner_id: BOB.id, last_seq: 0 });
+  assert.deepEqual(state.memberRooms().map((r) => [r.room.name, r.room.description]), [["crew", "plans"]]);
+  assert.deepEqual(state.otherRooms().map((r) => [r.room.name, r.room.description]), [["hall", "all of us"]]);
+  assert.deepEqual(told, [["rooms", null], ["room", 5], ["rooms", null], ["room", 7]]);
+  // A public room this page had not heard of is listed to join; a private one stays unknown.
+  state.roomUpdated({ id: 9, name: "new", description: "", private: false, owner_id: BOB.id, last_seq: 0 });
+  state.roomUpdated({ id: 10, name: "secret", description: "", private: true, owner_id: BOB.id, last_seq: 0 });
+  assert.deepEqual(state.otherRooms().map((r) => r.room.name), ["hall", "new"]);
+  assert.equal(state.rooms.has(10), false);
+});

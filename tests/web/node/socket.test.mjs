@@ -222,3 +222,15 @@ test("a login refused on the socket ends the page's login; a token that expired 
   await tick();
   assert.equal(client.made.length, 2);
 });
+
+test("room_updated from the socket renames the room held, in the sidebar's lists and the open room", async () => {
+  const client = await joined();
+  new RoomServer(new ServerRoom(ROOM.id), ROOM).subscribe(client.ws);
+  const told = [];
+  client.state.onChange((what, roomId) => told.push([what, roomId]));
+  client.ws.serve({ type: "room_updated", room: { ...ROOM, name: "hall", description: "all of us" } });
+  assert.deepEqual(client.state.rooms.get(ROOM.id).room.name, "hall");
+  assert.deepEqual(client.state.rooms.get(ROOM.id).room.description, "all of us");
+  assert.deepEqual(told, [["rooms", null], ["room", ROOM.id]]);
+  client.socket.stop();
+});
