@@ -143,6 +143,14 @@ def test_the_390_px_layout_passes_axe_wcag_21_aa(
     chat.messages.first.get_by_role("button", name="Reply").click()
     expect(chat.page.locator("#thread-pane")).to_be_visible()
     _check(found, "thread", chat.page)
+    chat.page.get_by_role("button", name="Close").click()
+    chat.page.get_by_role("button", name="Settings").click()
+    expect(chat.page.get_by_label("Room name")).to_be_focused()
+    _check(found, "room settings", chat.page)
+    chat.page.get_by_label("Search messages").fill("standup")
+    chat.page.get_by_label("Search messages").press("Enter")
+    expect(chat.page.locator("#search-results li")).to_have_count(1)
+    _check(found, "search results", chat.page)
     _assert_none(found)
 
 
@@ -197,7 +205,7 @@ def test_a_new_message_of_another_user_is_announced_in_a_polite_live_region_and_
     ann.send("the deploy is done")
     expect(said[bob]).to_have_text([f"{two.ann_name}: the deploy is done"])
     bob.send("nice, **thanks**")
-    expect(said[ann]).to_have_text([f"{two.bob_name}: nice, **thanks**"])
+    expect(said[ann]).to_have_text([f"{two.bob_name}: nice, thanks"])  # as shown, not its Markdown
     expect(bob.message("nice, thanks")).to_have_count(1)  # echoed: Bob's own is never announced
     expect(said[bob]).to_have_text([f"{two.ann_name}: the deploy is done"])
     # The log is no live region: a redraw of the list is not read out again.
@@ -208,7 +216,7 @@ def test_a_new_message_of_another_user_is_announced_in_a_polite_live_region_and_
     # A reply in the thread the user has open is announced as a reply.
     bob.message("the deploy is done").get_by_role("button", name="Reply").click()
     ann.message("the deploy is done").get_by_role("button", name="Reply").click()
-    ann.page.get_by_label("Reply", exact=True).fill("metrics look normal")
+    ann.page.get_by_label("Reply", exact=True).fill("metrics look `normal`")
     ann.page.get_by_label("Reply", exact=True).press("Enter")
     expect(said[bob]).to_have_text(
         [f"{two.ann_name}: the deploy is done", f"{two.ann_name} replied: metrics look normal"]
@@ -218,5 +226,5 @@ def test_a_new_message_of_another_user_is_announced_in_a_polite_live_region_and_
     bob.page.reload()
     bob.wait_live()
     expect(bob.messages).to_have_count(2)
-    ann.send("lunch?")
-    expect(said[bob]).to_have_text([f"{two.ann_name}: lunch?"])
+    ann.send("> lunch?\nyes, at noon")
+    expect(said[bob]).to_have_text([f"{two.ann_name}: lunch? yes, at noon"])

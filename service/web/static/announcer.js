@@ -4,15 +4,23 @@
 // replay is never read out again; nor are the user's own messages.
 
 import { $, el } from "./dom.js";
+import { bodyNode } from "./message-body.js";
 
 const KEPT = 5; // announcements left in the region; older ones go (removals are not read out)
 const SPOKEN_CHARS = 300;
+
+/** A body's words as the page shows them: its Markdown read as text, not as symbols. */
+function plain(body) {
+  const node = bodyNode(body, () => null);
+  for (const block of node.querySelectorAll("p, li, pre")) block.append(" ");
+  return node.textContent.replace(/\s+/g, " ").trim();
+}
 
 /** What a screen reader says for `message` (a reply when `inThread`). */
 export function spoken(message, inThread = false) {
   const author = message.user.username;
   const files = message.files ?? [];
-  let text = message.body ?? "";
+  let text = message.body ? plain(message.body) : "";
   if (!text && files.length) text = files.length === 1 ? `sent ${files[0].filename ?? "a file"}` : `sent ${files.length} files`;
   else if (files.length) text += ` (${files.length === 1 ? "1 file" : `${files.length} files`})`;
   if (text.length > SPOKEN_CHARS) text = `${text.slice(0, SPOKEN_CHARS - 1)}…`;
