@@ -179,7 +179,10 @@ def write_conversation(team: Team) -> dict[str, int]:
 
 
 def open_as(browser: Browser, base: str, who: str, viewport: ViewportSize) -> ChatPage:
-    context = browser.new_context(viewport=viewport, color_scheme="light", timezone_id="America/New_York")
+    # Notifications allowed, as a team that uses the chat would have them.
+    context = browser.new_context(
+        viewport=viewport, color_scheme="light", timezone_id="America/New_York", permissions=["notifications"]
+    )
     chat = ChatPage(context.new_page(), base)
     chat.log_in(who)
     return chat
