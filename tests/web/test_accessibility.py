@@ -228,3 +228,7 @@ def test_a_new_message_of_another_user_is_announced_in_a_polite_live_region_and_
     expect(bob.messages).to_have_count(2)
     ann.send("> lunch?\nyes, at noon")
     expect(said[bob]).to_have_text([f"{two.ann_name}: lunch? yes, at noon"])
+    # Signing out leaves nothing of it in the page for whoever signs in next.
+    bob.page.get_by_role("button", name="Log out").click()
+    expect(bob.page.locator("#view-login")).to_be_visible()
+    expect(said[bob]).to_have_count(0)

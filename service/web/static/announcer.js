@@ -37,7 +37,7 @@ export class Announcer {
       if (what === "room") this.#synced(roomId);
       else if (what === "messages") this.#arrived(roomId, this.#newMessages(roomId));
       else if (what === "replies") this.#arrived(roomId, detail ?? []);
-      else if (what === "rooms" && !state.me) this.heard.clear();
+      else if (what === "rooms" && !state.me) this.#forget(); // signed out
     });
   }
 
@@ -72,6 +72,11 @@ export class Announcer {
       if (reply && (thread?.roomId !== roomId || thread.root !== message.thread_seq)) continue;
       this.#say(spoken(message, reply));
     }
+  }
+
+  #forget() {
+    this.heard.clear();
+    $("announcer").replaceChildren(); // what another user was told stays with them
   }
 
   #say(text) {
