@@ -22,9 +22,9 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import orjson
 
+from load.http11 import Http, HTTPError, query
 from load.window import Window, now_ns, percentiles_ms
 
 HELP = "Matrix client-server API (Synapse): rooms x clients over PUT /send and /sync, or initial /syncs"
@@ -48,22 +48,18 @@ class User:
     user_id: str
     token: str
 
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
 
-
-async def register(http: httpx.AsyncClient, secret: str, name: str) -> User:
+async def register(http: Http, secret: str, name: str) -> User:
     """A user by the shared-secret admin API (a nonce, then an HMAC of the fields)."""
-    nonce = (await http.get("/_synapse/admin/v1/register")).raise_for_status().json()["nonce"]
+    nonce = (await http.json("GET", "/_synapse/admin/v1/register"))["nonce"]
     mac = hmac.new(secret.encode(), digestmod=hashlib.sha1)
     mac.update(b"\x00".join([nonce.encode(), name.encode(), PASSWORD.encode(), b"notadmin"]))
     body = {"nonce": nonce, "username": name, "password": PASSWORD, "admin": False, "mac": mac.hexdigest()}
-    done = (await http.post("/_synapse/admin/v1/register", json=body)).raise_for_status().json()
+    done = await http.json("POST", "/_synapse/admin/v1/register", body=body)
     return User(done["user_id"], done["access_token"])
 
 
-async def make_rooms(http: httpx.AsyncClient, secret: str, rooms: int, per_room: int) -> list[tuple[str, list[User]]]:
+async def make_rooms(http: Http, secret: str, rooms: int, per_room: int) -> list[tuple[str, list[User]]]:
     """rooms public rooms, each created by its first user and joined by per_room - 1 more."""
     run = secrets.token_hex(3)
     limit = asyncio.Semaphore(8)
@@ -78,11 +74,10 @@ async def make_rooms(http: httpx.AsyncClient, secret: str, rooms: int, per_room:
         members = users[r * per_room : (r + 1) * per_room]
         async with limit:
             body = {"preset": "public_chat", "name": f"bench-{run}-{r}"}
-            created = await http.post(f"{API}/createRoom", json=body, headers=members[0].auth)
-            room_id = str(created.raise_for_status().json()["room_id"])
+            room_id = str((await http.json("POST", f"{API}/createRoom", members[0].token, body))["room_id"])
         for member in members[1:]:
             async with limit:
-                (await http.post(f"{API}/join/{room_id}", json={}, headers=member.auth)).raise_for_status()
+                await http.json("POST", f"{API}/join/{room_id}", member.token, {})
         return room_id, members
 
     return list(await asyncio.gather(*(room(r) for r in range(rooms))))
@@ -115,20 +110,18 @@ class Client:
     counts: bytearray = field(default_factory=bytearray)
 
 
-async def initial_sync(http: httpx.AsyncClient, user: User, filter_json: str) -> dict[str, Any]:
-    r = await http.get(f"{API}/sync", params={"filter": filter_json, "timeout": "0"}, headers=user.auth)
-    return orjson.loads(r.raise_for_status().content)  # type: ignore[no-any-return]
+async def initial_sync(http: Http, user: User, filter_json: str) -> dict[str, Any]:
+    return await http.json("GET", f"{API}/sync?{query(filter=filter_json, timeout='0')}", user.token)  # type: ignore[no-any-return]
 
 
-async def sync_loop(http: httpx.AsyncClient, c: Client, stats: Stats, echo_window: bool) -> None:
-    """Long-poll /sync until cancelled, counting every message of the client's room."""
-    params = {"filter": LIVE_FILTER, "timeout": "30000", "since": c.since}
+async def sync_loop(http: Http, c: Client, stats: Stats, echo_window: bool) -> None:
+    """Long-poll /sync until cancelled, counting every message of the client's room.
+    Each client has its own connection (a /sync holds one)."""
+    live = f"{API}/sync?{query(filter=LIVE_FILTER, timeout='30000')}&since="
     while True:
-        params["since"] = c.since
         try:
-            r = await http.get(f"{API}/sync", params=params, headers=c.user.auth)
-            answer = orjson.loads(r.raise_for_status().content)
-        except (httpx.HTTPError, orjson.JSONDecodeError):
+            answer = await http.json("GET", live + c.since, c.user.token)
+        except (HTTPError, OSError, asyncio.IncompleteReadError, orjson.JSONDecodeError):
             stats.errors += 1
             await asyncio.sleep(0.1)
             continue
@@ -155,17 +148,16 @@ async def sync_loop(http: httpx.AsyncClient, c: Client, stats: Stats, echo_windo
                 c.sender.window.release()
 
 
-async def send(http: httpx.AsyncClient, c: Client, n: int, ts: int, pad: str, release: bool) -> None:
+async def send(http: Http, c: Client, n: int, ts: int, pad: str, release: bool) -> None:
     body = {"msgtype": "m.text", "body": f"{c.sender.index}:{n}:{ts}:{pad}"}
     url = f"{API}/rooms/{c.room_id}/send/m.room.message/{c.sender.index}-{n}-{secrets.token_hex(3)}"
-    r = await http.put(url, content=orjson.dumps(body), headers=c.user.auth)
-    r.raise_for_status()
+    await http.json("PUT", url, c.user.token, body)
     c.sender.stored += 1
     if release:
         c.sender.window.release()
 
 
-async def run_broadcast(args: argparse.Namespace, http: httpx.AsyncClient) -> dict[str, Any]:
+async def run_broadcast(args: argparse.Namespace, http: Http) -> dict[str, Any]:
     rooms = await make_rooms(http, args.shared_secret, args.rooms, args.clients_per_room)
     senders = [Sender(r, asyncio.Semaphore(args.inflight)) for r in range(len(rooms))]
     listen = args.window == "echo" or args.mode == "rate"
@@ -182,7 +174,9 @@ async def run_broadcast(args: argparse.Namespace, http: httpx.AsyncClient) -> di
 
     await asyncio.gather(*(first(c) for c in clients))
     stats = Stats()
-    loops = [asyncio.create_task(sync_loop(http, c, stats, args.window == "echo")) for c in clients] if listen else []
+    loops = [
+        asyncio.create_task(sync_loop(Http(args.port), c, stats, args.window == "echo")) for c in clients if listen
+    ]
     await asyncio.sleep(1)  # every /sync parked before the window opens
     pad = "x" * max(0, args.body_size - 40)
     own = [c for c in clients if c.own]
@@ -251,7 +245,7 @@ async def run_broadcast(args: argparse.Namespace, http: httpx.AsyncClient) -> di
     delivered = stats.delivered if listen else stored
     return {
         "target": args.target,
-        "client": "httpx /sync",
+        "client": "http11 /sync",
         "mode": args.mode,
         "window": args.window if args.mode == "saturated" else None,
         "rooms": len(rooms),
@@ -281,15 +275,14 @@ async def run_broadcast(args: argparse.Namespace, http: httpx.AsyncClient) -> di
     }
 
 
-async def run_connect(args: argparse.Namespace, http: httpx.AsyncClient) -> dict[str, Any]:
+async def run_connect(args: argparse.Namespace, http: Http) -> dict[str, Any]:
     """--connections distinct users of one room, each an initial /sync (timeline of
     --history events, as the service's history on connect), --concurrency at once."""
     ((room_id, users),) = await make_rooms(http, args.shared_secret, 1, args.connections + 1)
     pad = "x" * max(0, args.body_size - 40)
     for n in range(args.messages):
-        body = orjson.dumps({"msgtype": "m.text", "body": f"0:{n}:0:{pad}"})
-        url = f"{API}/rooms/{room_id}/send/m.room.message/fill-{n}"
-        (await http.put(url, content=body, headers=users[0].auth)).raise_for_status()
+        body = {"msgtype": "m.text", "body": f"0:{n}:0:{pad}"}
+        await http.json("PUT", f"{API}/rooms/{room_id}/send/m.room.message/fill-{n}", users[0].token, body)
     filter_json = sync_filter(args.history)
     times: array[int] = array("q")
     limit = asyncio.Semaphore(args.concurrency)
@@ -321,12 +314,13 @@ async def run_connect(args: argparse.Namespace, http: httpx.AsyncClient) -> dict
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    clients = args.rooms * args.clients_per_room + args.connections + 64
-    limits = httpx.Limits(max_connections=2 * clients, max_keepalive_connections=2 * clients)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{args.port}", timeout=120, limits=limits) as http:
+    http = Http(args.port)  # setup, sends and initial /syncs; each /sync loop has its own
+    try:
         if args.step == "connect":
             return await run_connect(args, http)
         return await run_broadcast(args, http)
+    finally:
+        await http.close()
 
 
 def side_pid(text: str) -> tuple[str, int]:
