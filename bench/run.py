@@ -308,7 +308,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--slow-interval", type=float, default=5, help="slow-readers: seconds between RSS samples")
     p.add_argument("--slow-gone-wait", type=float, default=3, help="slow-readers: seconds before the last reading")
     p.add_argument("--peers-room", type=int, default=10, help="peers: clients of the latency room")
-    p.add_argument("--peers-rate", type=float, default=20, help="peers: msg/s in the latency room, every server")
+    p.add_argument("--peers-rate", type=float, default=5, help="peers: msg/s in the latency room, every server")
     p.add_argument("--peers-fanout", type=int, default=100, help="peers: clients of the fan-out room")
     p.add_argument("--peers-rooms", type=int, default=200, help="peers: rooms of one sender for the stored rate")
     p.add_argument("--peers-connects", type=int, default=200, help="peers: connects (Synapse: users' initial /syncs)")
