@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
+import httpx
 import orjson
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
@@ -71,3 +73,20 @@ async def test_a_master_failing_over_while_messages_flow_loses_and_repeats_nothi
     )
     for ws in readers:
         await ws.close()
+    async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+        for instance in (a, b):
+            assert (await _ready(http, instance, lambda r: r.status_code == 200)).json() == {"status": "ok"}
+        # Its replica gone too, the slots of that master are served by no one: not ready, and why.
+        redis_cluster.kill(promoted)
+        r = await _ready(http, a, lambda r: "cluster_state fail" in r.text)
+        assert r.status_code == 503 and r.json()["detail"]["broker"] == "cluster_state fail"
+
+
+async def _ready(
+    http: httpx.AsyncClient, instance: ServiceProcess, done: Callable[[httpx.Response], bool]
+) -> httpx.Response:
+    """/readyz once it answers as `done` wants (the cluster's nodes notice a failure in their own time)."""
+    async with asyncio.timeout(FAILOVER_TIMEOUT):
+        while not done(r := await http.get(f"{instance.base}/readyz")):
+            await asyncio.sleep(0.2)
+    return r
