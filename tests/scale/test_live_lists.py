@@ -1,5 +1,5 @@
-"""Live lists across instances: a public room made, and a room's members joining
-and leaving, through one instance, told to /ws sockets on the other."""
+"""Live lists across instances: a public room made and renamed, and a room's members
+joining and leaving, through one instance, told to /ws sockets on the other."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def bearer(session: Session) -> dict[str, str]:
     return {"Authorization": f"Bearer {session.token}"}
 
 
-async def test_room_created_and_members_reach_mux_sockets_on_the_other_instance(
+async def test_room_created_updated_and_members_reach_mux_sockets_on_the_other_instance(
     two: tuple[ServiceProcess, ServiceProcess],
 ) -> None:
     a, b = two
@@ -30,6 +30,9 @@ async def test_room_created_and_members_reach_mux_sockets_on_the_other_instance(
         bobs = r.json()
         assert (await alice_mux.next_type("room_created"))["room"] == bobs
         await alice_mux.subscribed([bobs["id"]])
+        r = await http.patch(f"/rooms/{bobs['id']}", json={"name": "bobs place"}, headers=bearer(bob))
+        assert r.status_code == 200, r.text
+        assert (await alice_mux.next_type("room_updated"))["room"] == r.json()
 
         # Alice reads the public room without joining it; Carol joins and leaves it.
         carol = await login(b.base, "carol")
