@@ -15,13 +15,21 @@ import itertools
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.messages.entries import StreamEvent
 from service.messages.stream_reads import read_ranges
 from service.rooms.models import Room
+from service.tables import rooms as rooms_table
 
 BATCH_MAX = 200
+# What the welcome frame and the room's access need of its row.
+_ROOMS = select(
+    *(
+        rooms_table.c[name]
+        for name in ("id", "kind", "name", "description", "private", "owner_id", "created_at", "last_seq")
+    )
+)
 
 
 @dataclass(slots=True)
@@ -71,10 +79,15 @@ class FeedStarts:
             self._reader = None
 
     async def _read_batch(self, room_ids: list[int]) -> dict[int, Start]:
-        async with self._sessionmaker() as session:
-            rooms = list(await session.scalars(select(Room).where(Room.id.in_(room_ids))))
-            ranges = [(room.id, max(0, room.last_seq - self._recent), room.last_seq) for room in rooms if room.last_seq]
-            newest = await read_ranges(session, ranges)
+        # Plain rows on a connection, no session: the ORM's session, query and
+        # identity map cost a new room's first socket about as much again as the
+        # rest of its connect.
+        engine: AsyncEngine = self._sessionmaker.kw["bind"]
+        async with engine.connect() as conn:
+            rows = (await conn.execute(_ROOMS.where(rooms_table.c.id.in_(room_ids)))).all()
+            ranges = [(r.id, max(0, r.last_seq - self._recent), r.last_seq) for r in rows if r.last_seq]
+            newest = await read_ranges(conn, ranges)
+        rooms = [Room(**r._mapping) for r in rows]  # not in any session: read, never written
         starts = {room_id: Start(None) for room_id in room_ids}
         for room in rooms:
             starts[room.id] = Start(room, newest.get(room.id, []))
