@@ -24,6 +24,7 @@ from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from service import tables
@@ -82,17 +83,19 @@ class Reads:
             if self.replicas:
                 self._metrics.replica_fallbacks.labels("none_usable").inc()
             return await run(primary)
+        # On the primary, before the replica is tried: a failure here is the primary's.
+        position = await lag.primary_position(await primary.connection()) if fresh is PRIMARY_POSITION else None
+        # Hand the primary's connection back while the replica reads.
+        await primary.commit()
         try:
-            position = await lag.primary_position(await primary.connection()) if fresh is PRIMARY_POSITION else None
-            # Hand the primary's connection back while the replica reads.
-            await primary.commit()
             async with replica.sessions() as session:
                 if await _has(session, fresh, position):
                     result = await run(session)
                     self._metrics.replica_reads.labels(replica.name).inc()
                     return result
             self._metrics.replica_fallbacks.labels("behind").inc()
-        except (OSError, TimeoutError, DBAPIError):  # the replica failed, not the read
+        # The replica failed, or its pool had no connection in time; not the read.
+        except (OSError, TimeoutError, DBAPIError, PoolTimeout):
             log.warning("read replica %s failed; reading from the primary", replica.name, exc_info=True)
             replica.failed()
             self._metrics.replica_up.labels(replica.name).set(0)
