@@ -50,10 +50,7 @@ export class Jumper {
         ]);
         room = this.state.rooms.get(roomId);
         if (!room) return GONE;
-        if (room.hole && seq < room.hole.before) room.dropWindow(); // another jump got here first
-        const top = after.items.length ? after.items[after.items.length - 1].seq : seq;
-        const tail = room.oldestSeq; // what the window is apart from, now
-        if (after.has_more && top < tail - 1) room.hole = { after: top, before: tail };
+        room.openWindow(seq, after); // another jump's window above it is dropped
         this.state.addMessages(roomId, [...before.items, ...after.items]);
       }
     } catch (error) {
@@ -75,10 +72,7 @@ export class Jumper {
     } catch (error) {
       return error instanceof SignedOut ? "" : errorText(error);
     }
-    if (room.hole !== hole) return ""; // dropped or paged meanwhile
-    const last = page.items.length ? page.items[page.items.length - 1].seq : hole.before;
-    room.hole = page.has_more && last < hole.before - 1 ? { after: last, before: hole.before } : null;
-    this.state.addMessages(roomId, page.items);
+    if (room.holePaged(hole, page)) this.state.addMessages(roomId, page.items); // else dropped or paged meanwhile
     return "";
   }
 

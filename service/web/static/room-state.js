@@ -38,6 +38,27 @@ export class RoomState extends MessageStore {
     return this.seqs.length ? this.seqs[0] : this.lastSeq + 1;
   }
 
+  // --- a window of older history (message-store.js's hole) ------------------------------
+
+  /** A window opened at `seq`: the messages from it on (`after`, a page of after_seq=seq)
+   * are about to be added; the hole between its top and the oldest held below stays to be
+   * paged. A window opened before at or above `seq` is dropped first. */
+  openWindow(seq, after) {
+    if (this.hole && seq < this.hole.before) this.dropWindow();
+    const top = after.items.length ? after.items[after.items.length - 1].seq : seq;
+    const tail = this.oldestSeq; // what the window is apart from, now
+    if (after.has_more && top < tail - 1) this.hole = { after: top, before: tail };
+  }
+
+  /** A page of `hole` from its bottom (after_seq=hole.after) arrived; false when the hole
+   * was dropped or paged meanwhile (the page is not to be added). */
+  holePaged(hole, page) {
+    if (this.hole !== hole) return false;
+    const last = page.items.length ? page.items[page.items.length - 1].seq : hole.before;
+    this.hole = page.has_more && last < hole.before - 1 ? { after: last, before: hole.before } : null;
+    return true;
+  }
+
   // --- the stream ---------------------------------------------------------------------
 
   /** One frame of the room's stream, in seq order (live, replayed, or paged over REST):
