@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from report import GEN_SHARE_MAX
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 PYTHON = sys.executable
@@ -375,4 +377,21 @@ def side_processes() -> dict[str, int]:
         done = subprocess.run(["pgrep", "-o", "-x", process], capture_output=True, text=True)
         if done.returncode == 0 and done.stdout.strip():
             found[name] = int(done.stdout.split()[0])
+    return found
+
+
+def generator_bound(results: dict[str, Any]) -> list[str]:
+    """Saturated rows whose generator spent more than GEN_SHARE_MAX of the server's
+    CPU per delivery: their throughput measured the generator, so the run fails. (At
+    a fixed rate the schedule sets the throughput; the share is reported, and a
+    generator that fell behind shows in the send lag and the warnings.)"""
+    found = []
+    for name, rows in results.items():
+        for r in rows if isinstance(rows, list) else ():
+            share = r.get("gen_share") if isinstance(r, dict) and r.get("mode") == "saturated" else None
+            if share is not None and share > GEN_SHARE_MAX:
+                where = " ".join(str(r.get(k)) for k in ("step", "size", "target") if r.get(k))
+                found.append(
+                    f"{name} {where}: the generator cost {share}× the server's CPU per delivery (> {GEN_SHARE_MAX})"
+                )
     return found

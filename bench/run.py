@@ -27,10 +27,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from harness import BENCH, PYTHON, REFERENCES, REPO, TARGETS
+from harness import BENCH, PYTHON, REFERENCES, REPO, TARGETS, generator_bound
 from load import mix, procstat
 from peers import real
-from report import GEN_SHARE_MAX, table
+from report import table
 from scenarios import SCENARIOS, peers
 from scenarios.many_rooms import REFERENCE as STORAGE_REFERENCE
 
@@ -78,24 +78,6 @@ def markdown(results: dict[str, Any]) -> str:
     if results.get("generator_bound"):
         parts += ["### FAILED: generator-bound rows", "\n".join(f"- {w}" for w in results["generator_bound"])]
     return "\n\n".join(parts) + "\n"
-
-
-def generator_bound(results: dict[str, Any]) -> list[str]:
-    """Saturated rows whose generator spent more than GEN_SHARE_MAX of the server's
-    CPU per delivery: their throughput measured the generator, so the run fails. (At
-    a fixed rate the schedule sets the throughput; the share is reported, and a
-    generator that fell behind shows in the send lag and the warnings.)"""
-    found = []
-    for name in SCENARIOS:
-        rows = results.get(name)
-        for r in rows if isinstance(rows, list) else ():
-            share = r.get("gen_share") if isinstance(r, dict) and r.get("mode") == "saturated" else None
-            if share is not None and share > GEN_SHARE_MAX:
-                where = " ".join(str(r.get(k)) for k in ("step", "size", "target") if r.get(k))
-                found.append(
-                    f"{name} {where}: the generator cost {share}× the server's CPU per delivery (> {GEN_SHARE_MAX})"
-                )
-    return found
 
 
 # ------------------------------------------------------------------------ meta
