@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -139,7 +140,9 @@ class Reads:
         await asyncio.gather(*(replica.check(self._positions) for replica in self.replicas))
         for replica in self.replicas:
             self._metrics.replica_up.labels(replica.name).set(1 if replica.usable(self._max_lag) else 0)
-            self._metrics.replica_lag_seconds.labels(replica.name).set(replica.lag_seconds or 0.0)
+            # NaN while it does not answer: no lag is known, and 0 would read as caught up.
+            lag_seconds = math.nan if replica.lag_seconds is None else replica.lag_seconds
+            self._metrics.replica_lag_seconds.labels(replica.name).set(lag_seconds)
 
     async def _watch(self) -> None:
         while True:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 
 import pytest
 
@@ -99,6 +100,7 @@ async def test_a_stopped_replica_is_skipped_and_every_read_is_answered(
         replica = await _until(replica_state, lambda r: r.problem.startswith("unreachable"))
         shown = (await _ready(replica_api))["replicas"][replica.name]
         assert shown["up"] is False and shown["usable"] is False and shown["lag_seconds"] is None
+        assert math.isnan(await _lag_metric(replica_api, replica.name))
         served = replica_reads(replica_state)
         page = await get(replica_api, alice, f"/rooms/{room['id']}/messages")
         assert [m["body"] for m in page["items"]] == ["hello"]
