@@ -84,7 +84,9 @@ def measure(args: argparse.Namespace, target: str, srv: Server, secret: str, ste
     inflight = args.rooms_inflight if step == "stored" else args.fanout_inflight
     label = {"size": f"{rooms}x{size}"}
     if not secret:  # srv.kind is the loadgen's --target: service, socketio-node
-        return {**label, **broadcast(args, srv, rooms, size, mode, inflight, args.peers_rate)}
+        pg = postgresql(target == "service" and args.database == "postgresql")
+        result = broadcast(args, srv, rooms, size, mode, inflight, args.peers_rate, side=pg)
+        return {**label, **with_postgresql(result)}
     options = ["broadcast", "--target", target, "--shared-secret", secret, "--rooms", rooms]
     options += ["--clients-per-room", size, "--mode", mode, "--duration", args.duration]
     # Synapse's deliveries come seconds late under load: a longer wait before calling them lost.
@@ -97,19 +99,32 @@ def measure(args: argparse.Namespace, target: str, srv: Server, secret: str, ste
     result = loadgen(args, "matrix", srv, [*options, *side(target)])
     if "wall_s" in result and result.get("server_cpu_s") is not None:
         result["server_cpu_pct"] = round(100 * result["server_cpu_s"] / result["wall_s"], 1)
-    postgresql = (result.get("side_cpu_s") or {}).get("postgresql")
-    if postgresql is not None and result.get("delivered"):
-        result["postgresql_cpu_us_per_delivery"] = round(postgresql * 1e6 / result["delivered"], 1)
     gen, cost = result.get("gen_cpu_us_per_delivery"), result.get("server_cpu_us_per_delivery")
     if gen and cost:
         result["gen_share"] = round(gen / cost, 2)
-    return {**label, **result}
+    return {**label, **with_postgresql(result)}
+
+
+def with_postgresql(result: dict[str, Any]) -> dict[str, Any]:
+    """PostgreSQL's CPU per delivery, when it was read beside the server's."""
+    postgresql = (result.get("side_cpu_s") or {}).get("postgresql")
+    if postgresql is not None and result.get("delivered"):
+        result["postgresql_cpu_us_per_delivery"] = round(postgresql * 1e6 / result["delivered"], 1)
+    return result
+
+
+def postgresql(used: bool) -> dict[str, int]:
+    """The local PostgreSQL's postmaster, whose CPU (its backends run unpinned) is
+    read beside the server's when the server uses it."""
+    found = side_processes() if used else {}
+    return {"postgresql": found["postgresql"]} if "postgresql" in found else {}
 
 
 def side(target: str) -> list[object]:
-    """PostgreSQL's CPU read beside Synapse's on PostgreSQL (its backends run unpinned)."""
-    pid = side_processes().get("postgresql") if target.endswith("postgresql") else None
-    return ["--side-pid", f"postgresql={pid}"] if pid else []
+    """Synapse's loadgen options for it."""
+    return [
+        x for name, pid in postgresql(target.endswith("postgresql")).items() for x in ("--side-pid", f"{name}={pid}")
+    ]
 
 
 # (step, metric, label): what each ratio row compares; for a cost or a latency >1 means the service needs more.
