@@ -28,6 +28,12 @@ log = logging.getLogger("service.realtime")
 
 SUBSCRIBE_TIMEOUT_SECONDS = 5.0
 RECONNECT_MAX_SECONDS = 5.0
+# The cluster client's reader holds a master's connection while it waits for a
+# message, and an SSUBSCRIBE to that master waits for it: while subscribes wait,
+# the reader's waits are short, so a burst of handshakes does not queue behind
+# second-long polls (nor the broker poll every few ms at rest).
+SHARDED_POLL_SECONDS = 0.01
+SHARDED_WAIT_SECONDS = 0.25  # at rest: the longest a subscribe waits for the poll under way
 
 
 class RedisBroker:
@@ -53,6 +59,7 @@ class RedisBroker:
         self._sub_redis = connect(url, self._sub_name)
         self._pubsub = self._sub_redis.pubsub()
         self.problem: str | None = None  # why ping() says no, for /readyz
+        self._subscribing = 0  # SSUBSCRIBEs under way
         self._channels: set[str] = set()
         self._confirmations: dict[str, asyncio.Event] = {}
         self._receiver: Receiver | None = None
@@ -83,7 +90,11 @@ class RedisBroker:
         self._channels.add(channel)
         confirmed = self._confirmations.setdefault(self._prefix + channel, asyncio.Event())
         if self._sharded:
-            await self._pubsub.ssubscribe(self._prefix + channel)
+            self._subscribing += 1
+            try:
+                await self._pubsub.ssubscribe(self._prefix + channel)
+            finally:
+                self._subscribing -= 1
         else:
             await self._pubsub.subscribe(self._prefix + channel)
         await asyncio.wait_for(confirmed.wait(), SUBSCRIBE_TIMEOUT_SECONDS)
@@ -160,7 +171,8 @@ class RedisBroker:
 
     async def _next_message(self) -> dict[str, object] | None:
         if isinstance(self._pubsub, ClusterPubSub):
-            message = await self._pubsub.get_sharded_message(timeout=1.0)
+            wait = SHARDED_POLL_SECONDS if self._subscribing else SHARDED_WAIT_SECONDS
+            message = await self._pubsub.get_sharded_message(timeout=wait)
             if message is None:
                 await asyncio.sleep(0)  # it may return at once, with every node cooling off
             return message
