@@ -58,9 +58,8 @@ export class PeopleView {
   }
 
   #renderOnline() {
-    const room = this.state.current;
     const me = this.state.me;
-    const users = [...room.online.values()].sort((a, b) => a.username.localeCompare(b.username));
+    const users = this.state.onlineUsers();
     redraw(
       $("online"),
       users.map((user) => {
@@ -83,7 +82,7 @@ export class PeopleView {
     const room = this.state.current;
     const me = this.state.me;
     const direct = isDirect(room.room);
-    const manages = Boolean(me && (me.is_admin || room.room.owner_id === me.id)) && !direct;
+    const manages = this.state.manages(room.room.id);
     $("add-member").hidden = !manages;
     $("members-error").textContent = room.membersError;
     const members = room.members ?? [];

@@ -3,7 +3,6 @@
 // member leaves, in the People panel (people-view.js). It renders ChatState and sends intents.
 
 import { $ } from "./dom.js";
-import { isDirect } from "./names.js";
 
 export class RoomSettingsView {
   /** intents: save(roomId, {name, description}) → Promise<error text>,
@@ -36,8 +35,7 @@ export class RoomSettingsView {
   }
 
   #manages(room) {
-    const me = this.state.me;
-    return Boolean(room && me && !isDirect(room.room) && (me.is_admin || room.room.owner_id === me.id));
+    return Boolean(room) && this.state.manages(room.room.id);
   }
 
   #render() {

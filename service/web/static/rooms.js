@@ -3,6 +3,7 @@
 // RoomState (room-state.js), and the one open. ChatState (state.js) adds what happens in
 // them. Views render it; they are told what changed through `onChange(what, roomId, detail)`.
 
+import { isDirect } from "./names.js";
 import { RoomState } from "./room-state.js";
 
 export class RoomsState {
@@ -37,6 +38,27 @@ export class RoomsState {
   /** Public rooms the user could join, by name. */
   otherRooms() {
     return [...this.rooms.values()].filter((r) => !r.member).sort((a, b) => a.room.name.localeCompare(b.room.name));
+  }
+
+  /** The sidebar's lists: the user's rooms and direct conversations (the most recently
+   * active first), the public rooms to join (by name), and the unread of all but the open one. */
+  sidebar() {
+    const mine = this.memberRooms();
+    const unreadElsewhere = mine.reduce((n, r) => n + (r.room.id === this.currentId ? 0 : r.unread), 0);
+    return {
+      rooms: mine.filter((r) => !isDirect(r.room)),
+      direct: mine.filter((r) => isDirect(r.room)),
+      others: this.otherRooms(),
+      unreadElsewhere,
+    };
+  }
+
+  /** The user may rename, describe and delete the room, and manage its members: its
+   * owner, or an admin; nobody for a direct conversation. */
+  manages(roomId) {
+    const held = this.rooms.get(roomId);
+    const me = this.me;
+    return Boolean(held && me && !isDirect(held.room) && (me.is_admin || held.room.owner_id === me.id));
   }
 
   reset(me) {

@@ -38,10 +38,7 @@ export class SidebarView {
 
   render() {
     const state = this.state;
-    const mine = state.memberRooms();
-    const rooms = mine.filter((r) => !isDirect(r.room));
-    const direct = mine.filter((r) => isDirect(r.room));
-    const others = state.otherRooms();
+    const { rooms, direct, others, unreadElsewhere } = state.sidebar();
     const focused = document.activeElement;
     place($("room-list"), rooms.map((room) => this.#item(room, true)));
     place($("dm-list"), direct.map((room) => this.#item(room, true)));
@@ -53,7 +50,6 @@ export class SidebarView {
     $("dms-empty").hidden = direct.length > 0;
     $("public-list").hidden = others.length === 0;
     $("public-heading").hidden = others.length === 0;
-    const unreadElsewhere = mine.reduce((n, r) => n + (r.room.id === state.currentId ? 0 : r.unread), 0);
     const back = $("back-unread");
     back.hidden = unreadElsewhere === 0;
     back.textContent = unreadElsewhere ? String(unreadElsewhere) : "";

@@ -174,6 +174,21 @@ export class ChatState extends RoomsState {
     this.changed("typing", roomId);
   }
 
+  /** Who is online in the open room, by name, as last known (while the socket is down,
+   * the view says it is not known now). */
+  onlineUsers() {
+    const room = this.current;
+    if (!room) return [];
+    return [...room.online.values()].sort((a, b) => a.username.localeCompare(b.username));
+  }
+
+  /** The names of those typing in the open room, while the socket is live. */
+  typingNames() {
+    const room = this.current;
+    if (!room || this.connection.state !== "live") return [];
+    return [...room.typists.values()].map((t) => t.username).sort();
+  }
+
   setMembers(roomId, members, error = "") {
     const state = this.rooms.get(roomId);
     if (!state) return;

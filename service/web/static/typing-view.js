@@ -13,9 +13,7 @@ export class TypingView {
   }
 
   render() {
-    const room = this.state.current;
-    const live = room && this.state.connection.state === "live";
-    const names = live ? [...room.typists.values()].map((t) => t.username).sort() : [];
+    const names = this.state.typingNames();
     let text = "";
     if (names.length === 1) text = `${names[0]} is typing…`;
     else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
