@@ -1,5 +1,6 @@
-"""The client's state modules under Node's own test runner (tests/web/node): the convergence
-rule, threads, pins and mention counts, without a browser."""
+"""The client's state and socket modules under Node's own test runner (tests/web/node),
+without a browser: the convergence rule, ordering by seq across reconnects and replays,
+unread, the outbox's resends, threads, pins and mention counts."""
 
 from __future__ import annotations
 
