@@ -13,21 +13,28 @@ from websockets.asyncio.client import connect
 
 from tests.cluster.nodes import LocalCluster
 from tests.conftest import PASSWORD, ServiceProcess
+from tests.scale import test_live_lists, test_multiplex, test_presence, test_revocation
 from tests.scale.conftest import TIMEOUT, login, make_room, synced
-from tests.scale.test_live_lists import test_room_created_and_members_reach_mux_sockets_on_the_other_instance
-from tests.scale.test_multiplex import test_room_added_removal_and_deletion_reach_mux_sockets_on_the_other_instance
-from tests.scale.test_presence import test_presence_and_typing_cross_instances_and_a_crash_is_a_leave
-from tests.scale.test_revocation import test_refresh_reuse_closes_the_logins_sockets_on_every_instance
-from tests.scale.test_two_instances import test_clients_on_both_instances_see_every_message_once_in_order
+from tests.scale.test_two_instances import (
+    test_clients_on_both_instances_see_every_message_once_in_order,
+    test_control_events_close_sockets_on_every_instance,
+)
 
 pytestmark = pytest.mark.slow
 
-__all__ = [  # collected here too, with this directory's fixtures: on the cluster
+# Collected here too, with this directory's fixtures: on the cluster. Whole modules
+# whose tests need nothing of a single Redis, and two tests of another.
+globals().update(
+    {
+        name: test
+        for module in (test_live_lists, test_multiplex, test_presence, test_revocation)
+        for name, test in vars(module).items()
+        if name.startswith("test_")
+    }
+)
+__all__ = [
     "test_clients_on_both_instances_see_every_message_once_in_order",
-    "test_presence_and_typing_cross_instances_and_a_crash_is_a_leave",
-    "test_refresh_reuse_closes_the_logins_sockets_on_every_instance",
-    "test_room_added_removal_and_deletion_reach_mux_sockets_on_the_other_instance",
-    "test_room_created_and_members_reach_mux_sockets_on_the_other_instance",
+    "test_control_events_close_sockets_on_every_instance",
 ]
 
 
