@@ -17,6 +17,7 @@ cannot deadlock with this one."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -69,22 +70,28 @@ UNION ALL SELECT 2, m.room_id, m.user_id, m.last_read_seq, NULL FROM room_member
 UNION ALL SELECT 3, id, 0, 0, username FROM users WHERE id = ANY(CAST(:unnamed AS bigint[]))
 """).bindparams(bindparam("created_at", type_=messages.c.created_at.type))
 _ROOM, _MESSAGE, _MARKER, _NAME = range(4)
+# A connection idle longer than this goes back to the pool and the next batch takes
+# one the pool has pinged: a database restarted meanwhile fails no batch.
+IDLE_SECONDS = 5.0
 
 
 class PlainBatches:
-    """Plain batches on one connection of the writer's engine, kept between batches
-    and given up on any failure but a repeated client_msg_id (the statement rolled
-    back, the connection is fine)."""
+    """Plain batches on one connection of the writer's engine, kept while batches
+    follow one another and given up on any failure but a repeated client_msg_id
+    (the statement rolled back, the connection is fine)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._conn: AsyncConnection | None = None
+        self._used = 0.0  # when the connection last ran a batch
 
     async def store(self, sends: Sequence[Pending]) -> list[StoreResult | BaseException]:
         batch = Sends(sends, {})
         now = utcnow()
         if not batch.by_room:
             return batch.results((), now, before={}, names={})
+        if self._conn is not None and time.monotonic() - self._used > IDLE_SECONDS:
+            await self.close()  # the pool's ping checks the next one, as for any idle connection
         conn = self._conn or await self._connect()
         try:
             rows = (await conn.execute(_BATCH, _values(batch, now))).all()
@@ -93,6 +100,8 @@ class PlainBatches:
         except BaseException:
             await self.close(broken=True)
             raise
+        finally:
+            self._used = time.monotonic()
         lasts, found, before, names = {}, {}, {}, {}
         for what, a, b, c, name in rows:
             if what == _ROOM:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import event, select, text
 
 from service.main import State
+from service.messages import postgres_plain
 from service.messages.entries import StoreResult
 from service.messages.writer import MessageWriter
 from service.tables import room_members
@@ -89,3 +90,29 @@ async def test_writers_on_one_database_keep_every_room_gapless(api: Api, state: 
     assert {r.message.id: (r.message.room_id, r.message.seq, r.message.body) for r in results} == rows
     # Each send moved its sender's read marker up to their last message in the room.
     assert markers == dict.fromkeys(room_ids, 100)
+
+
+async def test_a_connection_ended_while_the_writer_was_idle_fails_no_batch(
+    api: Api, state: State, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database restarted, or dropped the idle connection: the next batch takes
+    a connection the pool has checked."""
+    _postgres_only(state)
+    monkeypatch.setattr(postgres_plain, "IDLE_SECONDS", 0.0)  # any pause counts as idle
+    (room_id,), uid = await _rooms(api, 1)
+    writer = MessageWriter(state.engine, 500)
+    writer.start()
+    try:
+        first = await writer.submit(room_id=room_id, user_id=uid, username="alice", body="before")
+        async with state.engine.connect() as conn:
+            ended = await conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            assert any(ok for (ok,) in ended)
+        second = await writer.submit(room_id=room_id, user_id=uid, username="alice", body="after")
+    finally:
+        await writer.stop()
+    assert (first.message.seq, second.message.seq) == (1, 2)
