@@ -83,6 +83,18 @@ def _info(port: int, section: str) -> dict[str, Any]:
         return dict(client.info(section))
 
 
+def _idle_cpu(ports: list[int], seconds: float) -> dict[int, float]:
+    """Each master's CPU seconds a second over `seconds` at rest (INFO CPU: microseconds)."""
+
+    def used() -> dict[int, float]:
+        return {p: (i := _info(p, "cpu"))["used_cpu_sys"] + i["used_cpu_user"] for p in ports}
+
+    before = used()
+    time.sleep(seconds)
+    after = used()
+    return {p: (after[p] - before[p]) / seconds for p in ports}
+
+
 def traffic(args: Any, name: str, setup: Single | LocalCluster) -> list[dict[str, Any]]:
     rows = []
     args.redis_url = setup.url
@@ -95,12 +107,14 @@ def traffic(args: Any, name: str, setup: Single | LocalCluster) -> list[dict[str
         with cluster(args, n, CHAT_HISTORY_ON_CONNECT="0") as servers:
             first, more = servers[0], servers[1:]
             time.sleep(args.settle)
+            idle = _idle_cpu(list(masters), args.duration)
             row = broadcast(
                 args, first, args.rooms, args.instances_room_size, "rate", 0, args.redis_rate, more=more, side=side
             )
         sent, wall = row.get("sent") or 0, row.get("wall_s") or 1.0
         spent = {p: (row.get("side_cpu_s") or {}).get(f"redis{p}", 0.0) for p in masters}
         total = sum(spent.values())
+        net = total - sum(idle.values()) * wall  # less what the masters spend at rest with these instances
         rows.append(
             {
                 "redis": name,
@@ -109,6 +123,11 @@ def traffic(args: Any, name: str, setup: Single | LocalCluster) -> list[dict[str
                 "lost": row.get("lost"),
                 "duplicated": row.get("duplicated"),
                 "redis_cpu_pct": round(100 * total / wall, 2),
+                "redis_idle_cpu_pct": round(100 * sum(idle.values()), 2),
+                "redis_net_us_per_message": round(net * 1e6 / sent, 2) if sent else None,
+                "redis_net_us_per_delivery": round(net * 1e6 / (sent * min(n, args.instances_room_size)), 2)
+                if sent
+                else None,
                 "redis_us_per_message": round(total * 1e6 / sent, 2) if sent else None,
                 "redis_us_per_delivery": round(total * 1e6 / (sent * min(n, args.instances_room_size)), 2)
                 if sent
