@@ -277,35 +277,19 @@ def _log_files(settings: Settings) -> None:
 def _check_redis(url: str) -> None:
     try:
         import redis
-        from redis.cluster import ClusterNode, RedisCluster
 
-        from service.redis_client import is_cluster, parse_cluster, shown
+        from service.redis_client import is_cluster, parse_cluster, ping_once, shown
     except ImportError:
         _fail("CHAT_REDIS_URL needs the redis package: pip install -e '.[scale]'", 2)
-    client: redis.Redis | RedisCluster
-    password: str | None
     try:
-        if is_cluster(url):
-            nodes = parse_cluster(url)
-            password = nodes.password
-            client = RedisCluster(
-                startup_nodes=[ClusterNode(host, port) for host, port in nodes.nodes],
-                username=nodes.username,
-                password=password,
-                socket_connect_timeout=5,
-                socket_timeout=5,
-            )  # connects here: a failure is reported below
-        else:
-            password = make_url(url).password
-            client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
-            client.ping()
+        ping_once(url)
     except ValueError as exc:
         _fail(f"CHAT_REDIS_URL is not a Redis URL ({exc})", 2)
-    except (redis.RedisError, OSError) as exc:
+    except (redis.RedisError, redis.exceptions.RedisClusterException, OSError) as exc:
         cause = f"{type(exc).__name__}: {exc}"
+        password = parse_cluster(url).password if is_cluster(url) else make_url(url).password
         cause = cause.replace(str(password), "***") if password else cause
         _fail(f"Redis at {shown(url)} does not answer ({cause}): start it, or fix CHAT_REDIS_URL")
-    client.close()
 
 
 def main() -> None:

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+import redis
 import redis.asyncio as aioredis
+import redis.cluster
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 
 CLUSTER_SCHEME = "redis+cluster"
@@ -76,6 +78,27 @@ def connect(url: str, client_name: str, **options: Any) -> AnyRedis:
         client_name=client_name,
         **options,
     )
+
+
+def ping_once(url: str) -> None:
+    """Whether `url` answers, blocking (for the command line, before the loop
+    starts): ValueError when malformed, RedisError or OSError when it does not."""
+    client: redis.Redis | redis.cluster.RedisCluster
+    if is_cluster(url):
+        parsed = parse_cluster(url)
+        client = redis.cluster.RedisCluster(  # reads the slot map here: raises if no node answers
+            startup_nodes=[redis.cluster.ClusterNode(h, p) for h, p in parsed.nodes],  # type: ignore[no-untyped-call]
+            username=parsed.username,
+            password=parsed.password,
+            socket_connect_timeout=5,
+            socket_timeout=5,
+        )
+    else:
+        client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+    try:
+        client.ping()
+    finally:
+        client.close()
 
 
 async def cluster_problem(client: RedisCluster) -> str | None:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 
 from redis.asyncio.cluster import ClusterPubSub, RedisCluster
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from service.control import ControlEvent
 from service.realtime.broker.base import Receiver
@@ -78,7 +78,7 @@ class RedisBroker:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
-        with contextlib.suppress(RedisError, OSError):
+        with contextlib.suppress(RedisError, RedisClusterException, OSError):
             await self._pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # typed from redis 8.2
         await self._sub_redis.aclose()
         await self._redis.aclose()
@@ -103,7 +103,7 @@ class RedisBroker:
         channel = room_channel(room_id)
         self._channels.discard(channel)
         self._confirmations.pop(self._prefix + channel, None)
-        with contextlib.suppress(RedisError, OSError):
+        with contextlib.suppress(RedisError, RedisClusterException, OSError):
             if self._sharded:
                 await self._pubsub.sunsubscribe(self._prefix + channel)
             else:
@@ -138,7 +138,7 @@ class RedisBroker:
                 self.problem = await cluster_problem(self._redis)
             else:
                 self.problem = None if await self._redis.ping() else "no answer"
-        except (RedisError, OSError) as exc:
+        except (RedisError, RedisClusterException, OSError) as exc:
             self.problem = f"unreachable: {type(exc).__name__}"
         if self.problem is None and not self.healthy:
             self.problem = "resubscribing"
@@ -161,7 +161,7 @@ class RedisBroker:
                     delay = 0.1
             except asyncio.CancelledError:
                 raise
-            except (RedisError, OSError) as exc:
+            except (RedisError, RedisClusterException, OSError) as exc:
                 if self.healthy:
                     log.warning("lost the Redis subscription (%s); reconnecting", exc)
                 self.healthy = False
@@ -172,11 +172,12 @@ class RedisBroker:
     async def _next_message(self) -> dict[str, object] | None:
         if isinstance(self._pubsub, ClusterPubSub):
             wait = SHARDED_POLL_SECONDS if self._subscribing else SHARDED_WAIT_SECONDS
-            message = await self._pubsub.get_sharded_message(timeout=wait)
+            message: dict[str, object] | None = await self._pubsub.get_sharded_message(timeout=wait)
             if message is None:
                 await asyncio.sleep(0)  # it may return at once, with every node cooling off
             return message
-        return await self._pubsub.get_message(timeout=1.0)
+        message = await self._pubsub.get_message(timeout=1.0)
+        return message
 
     def _handle(self, message: dict[str, object]) -> None:
         kind = message["type"]
@@ -226,13 +227,13 @@ class RedisBroker:
             log.exception("catching up after a resubscribe failed")
 
     async def _resubscribe(self) -> None:
-        with contextlib.suppress(RedisError, OSError):
+        with contextlib.suppress(RedisError, RedisClusterException, OSError):
             await self._pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # typed from redis 8.2
         if self._sharded:
             # A cluster client refreshes its slot map when a command of its own
             # fails; one that only subscribes would go on asking a dead master for
             # its channels. A new client reads the map afresh from a node that answers.
-            with contextlib.suppress(RedisError, OSError):
+            with contextlib.suppress(RedisError, RedisClusterException, OSError):
                 await self._sub_redis.aclose()
             self._sub_redis = connect(self._url, self._sub_name)
         self._pubsub = self._sub_redis.pubsub()
