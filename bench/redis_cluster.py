@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -68,6 +69,7 @@ class Single:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait()
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def _masters(setup: Single | LocalCluster) -> dict[int, int]:
