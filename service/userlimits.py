@@ -100,6 +100,19 @@ def limiter_storage(settings: Settings, name: str) -> tuple[Storage, Callable[[]
     return storage, pool.aclose
 
 
+def _storage_errors() -> tuple[type[Exception], ...]:
+    """What a storage raises when it is away: the library wraps redis-py's
+    RedisError, not its cluster errors (a cluster no node of which answers)."""
+    try:
+        from redis.exceptions import RedisClusterException
+    except ImportError:  # without the scale extra: no Redis storage either
+        return (StorageError, OSError, TimeoutError)
+    return (StorageError, RedisClusterException, OSError, TimeoutError)
+
+
+STORAGE_ERRORS = _storage_errors()
+
+
 class FailOpen:
     """Calls to a limiter's storage that give way while it is down: with Redis
     unreachable, the action goes on rather than every user being refused, and for
@@ -116,7 +129,7 @@ class FailOpen:
         try:
             async with asyncio.timeout(STORAGE_TIMEOUT_SECONDS):
                 return await call
-        except (StorageError, OSError, TimeoutError) as exc:
+        except STORAGE_ERRORS as exc:
             self._down_until = time.monotonic() + STORAGE_RETRY_SECONDS
             log.warning(
                 "%s unavailable for %.0f s, letting everything through: %s: %s",
