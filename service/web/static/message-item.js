@@ -29,23 +29,10 @@ function button(text, action, className = "link") {
   return node;
 }
 
-/** What the user may do to `message` of the open room (state: ChatState), for messageItem. */
+/** messageItem's options for `message` of the open room: the rights the state gives (state: ChatState). */
 export function messageOptions(state, message) {
-  const me = state.me;
   const room = state.current;
-  const own = Boolean(me && message.user.id === me.id);
-  const manages = Boolean(me && (me.is_admin || room.room.owner_id === me.id));
-  const writes = room.member;
-  return {
-    own,
-    canEdit: own,
-    canDelete: own || manages,
-    canReply: writes && message.thread_seq == null,
-    canReact: writes,
-    canPin: writes || Boolean(me && me.is_admin),
-    names: room.names,
-    meId: me ? me.id : null,
-  };
+  return { ...state.messageRights(message), names: room.names, meId: state.me ? state.me.id : null };
 }
 
 /** Where a window of older history ends (room-state.js's hole): a button pages what follows. */

@@ -182,6 +182,25 @@ export class ChatState extends RoomsState {
     return [...room.online.values()].sort((a, b) => a.username.localeCompare(b.username));
   }
 
+  /** What the user may do to `message` of the open room: edit their own; delete their
+   * own, or any as the room's owner or an admin; reply to a top-level message, react and
+   * pin as a member (an admin pins anywhere). */
+  messageRights(message) {
+    const me = this.me;
+    const room = this.current;
+    const own = Boolean(me && message.user.id === me.id);
+    const manages = Boolean(me && room && (me.is_admin || room.room.owner_id === me.id));
+    const writes = Boolean(room && room.member);
+    return {
+      own,
+      canEdit: own,
+      canDelete: own || manages,
+      canReply: writes && message.thread_seq == null,
+      canReact: writes,
+      canPin: writes || Boolean(me && me.is_admin),
+    };
+  }
+
   /** The names of those typing in the open room, while the socket is live. */
   typingNames() {
     const room = this.current;

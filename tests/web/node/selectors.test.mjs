@@ -66,3 +66,26 @@ test("who is online in the open room by name; who is typing there only while the
   assert.deepEqual(state.typingNames(), []);
   state.reset(null); // clears the typing timers
 });
+
+test("a message's rights: edit your own; delete your own, or any as owner or admin; reply, react and pin as a member", () => {
+  const mine = { seq: 1, user: ANN, thread_seq: null };
+  const bobs = { seq: 2, user: BOB, thread_seq: null };
+  const reply = { seq: 3, user: BOB, thread_seq: 2 };
+  const state = signedIn();
+  state.open(3); // lobby: bob's, ann a member
+  assert.deepEqual(state.messageRights(mine), {
+    own: true, canEdit: true, canDelete: true, canReply: true, canReact: true, canPin: true,
+  });
+  assert.deepEqual(state.messageRights(bobs), {
+    own: false, canEdit: false, canDelete: false, canReply: true, canReact: true, canPin: true,
+  });
+  assert.equal(state.messageRights(reply).canReply, false, "a reply is not a thread's root");
+  state.open(1); // team: ann's own room
+  assert.equal(state.messageRights(bobs).canDelete, true, "the owner deletes any");
+  assert.equal(state.messageRights(bobs).canEdit, false, "but edits only their own");
+  const admin = signedIn({ ...CYD, is_admin: true });
+  admin.open(4); // games: bob's, previewed, cyd not a member
+  assert.deepEqual(admin.messageRights(bobs), {
+    own: false, canEdit: false, canDelete: true, canReply: false, canReact: false, canPin: true,
+  });
+});
