@@ -13,6 +13,16 @@ function filesOf(transfer) {
   return transfer ? [...transfer.files] : [];
 }
 
+/** Retry on a failed upload (the click is handled with Remove's, by its data-retry). */
+function retryButton(item) {
+  const retry = el("button", "link", "Retry");
+  retry.type = "button";
+  retry.dataset.key = String(item.key);
+  retry.dataset.retry = "1";
+  retry.setAttribute("aria-label", `Retry the upload of ${item.name}`);
+  return retry;
+}
+
 export class ComposerFiles {
   /** uploader: Uploader; changed(): whether the message can be sent may have changed */
   constructor(uploader, changed) {
@@ -20,6 +30,7 @@ export class ComposerFiles {
     this.changed = changed;
     this.files = new Attachments();
     this.uploads = new Map(); // key → {abort()}
+    this.chosen = new Map(); // key → the File chosen, for a Retry after a failed upload
     this.note = "";
     $("attach").addEventListener("click", () => $("attach-input").click());
     $("attach-input").addEventListener("change", (event) => {
@@ -59,7 +70,8 @@ export class ComposerFiles {
     }
     $("attachments").addEventListener("click", (event) => {
       const button = event.target instanceof Element ? event.target.closest("button[data-key]") : null;
-      if (button) this.remove(Number(button.dataset.key));
+      if (button && button.dataset.retry) this.retry(Number(button.dataset.key));
+      else if (button) this.remove(Number(button.dataset.key));
     });
   }
 
@@ -72,6 +84,7 @@ export class ComposerFiles {
     this.note = "";
     const files = this.files.take();
     this.uploads.clear();
+    this.chosen.clear();
     this.#render();
     return files;
   }
@@ -80,6 +93,7 @@ export class ComposerFiles {
   clear() {
     for (const item of this.files.clear()) this.uploads.get(item.key)?.abort();
     this.uploads.clear();
+    this.chosen.clear();
     this.note = "";
     this.#render();
   }
@@ -92,17 +106,29 @@ export class ComposerFiles {
     this.#render();
   }
 
+  /** A failed upload is tried again, from the start. */
+  retry(key) {
+    const item = this.files.items.find((entry) => entry.key === key);
+    if (!item || item.state !== "failed" || !this.chosen.has(key)) return;
+    Object.assign(item, { state: "uploading", progress: 0, error: "" });
+    this.#upload(item, this.chosen.get(key));
+    this.#render();
+    $("attachments").querySelector(`li[data-key="${Number(key)}"] button`)?.focus();
+  }
+
   remove(key) {
     const item = this.files.remove(key);
     if (!item) return;
     this.uploads.get(key)?.abort();
     this.uploads.delete(key);
+    this.chosen.delete(key);
     this.note = "";
     this.#render();
     $("message-input").focus();
   }
 
   async #upload(item, file) {
+    this.chosen.set(item.key, file);
     const upload = this.uploader.start(file, (fraction) => {
       this.files.progress(item.key, fraction);
       this.#renderProgress(item.key);
@@ -146,7 +172,9 @@ export class ComposerFiles {
       remove.setAttribute("aria-label", `Remove ${item.name}`);
       node.append(el("span", "file-name", item.name), el("span", "file-size", humanSize(item.size)));
       if (item.state !== "failed") node.append(progress);
-      node.append(el("span", "attachment-state", state), remove);
+      node.append(el("span", "attachment-state", state));
+      if (item.state === "failed") node.append(retryButton(item));
+      node.append(remove);
       return node;
     });
     $("attachments").replaceChildren(...nodes);

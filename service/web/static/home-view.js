@@ -2,6 +2,7 @@
 
 import { ApiError, SignedOut } from "./api.js";
 import { $ } from "./dom.js";
+import { isBusy, whileBusy } from "./loading.js";
 
 export class HomeView {
   /** intents.createRoom({name, description, private}) resolves when created, throws ApiError if not. */
@@ -28,8 +29,10 @@ export class HomeView {
       error.textContent = "Give the room a name.";
       return;
     }
+    const button = $("create-room").querySelector("button[type=submit]");
+    if (isBusy(button)) return;
     try {
-      await this.intents.createRoom({ name, description: $("room-description").value, private: $("room-private").checked });
+      await whileBusy(button, () => this.intents.createRoom({ name, description: $("room-description").value, private: $("room-private").checked }), "Creating…");
       $("create-room").reset();
     } catch (failure) {
       if (failure instanceof SignedOut) return; // the app shows the sign-in view

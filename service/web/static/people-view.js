@@ -4,6 +4,7 @@
 // It renders ChatState and sends intents; it fetches nothing itself.
 
 import { $, el } from "./dom.js";
+import { isBusy, whileBusy } from "./loading.js";
 import { isDirect } from "./names.js";
 import { UserSearch } from "./user-search.js";
 import { userName } from "./user-menu.js";
@@ -120,24 +121,25 @@ export class PeopleView {
       error.textContent = "Enter a username.";
       return;
     }
-    const text = await this.intents.addMember(username);
+    const button = $("add-member").querySelector("button[type=submit]");
+    if (isBusy(button)) return;
+    const text = await whileBusy(button, () => this.intents.addMember(username), "Adding…");
     if (text) error.textContent = text;
     else input.value = "";
   }
 
   async #removeMember(user, button) {
-    button.disabled = true;
-    const text = await this.intents.removeMember(user);
+    if (isBusy(button)) return;
+    $("members-error").textContent = "";
+    const text = await whileBusy(button, () => this.intents.removeMember(user), "Removing…");
     if (text) $("members-error").textContent = text;
-    button.disabled = false;
   }
 
   async #leave() {
     const button = $("leave-room");
-    button.disabled = true;
+    if (isBusy(button)) return;
     $("leave-error").textContent = "";
-    const text = await this.intents.leave();
+    const text = await whileBusy(button, () => this.intents.leave(), "Leaving…");
     if (text) $("leave-error").textContent = text;
-    button.disabled = false;
   }
 }

@@ -3,6 +3,7 @@
 // member leaves, in the People panel (people-view.js). It renders ChatState and sends intents.
 
 import { $ } from "./dom.js";
+import { isBusy, whileBusy } from "./loading.js";
 
 export class RoomSettingsView {
   /** intents: save(roomId, {name, description}) → Promise<error text>,
@@ -80,9 +81,9 @@ export class RoomSettingsView {
       return;
     }
     const save = $("settings-save");
-    save.disabled = true;
-    const text = await this.intents.save(this.roomId, { name, description: $("settings-description").value.trim() });
-    save.disabled = false;
+    if (isBusy(save)) return;
+    const changes = { name, description: $("settings-description").value.trim() };
+    const text = await whileBusy(save, () => this.intents.save(this.roomId, changes), "Saving…");
     if (text) error.textContent = text;
     else $("settings-status").textContent = "Saved.";
   }
@@ -101,10 +102,9 @@ export class RoomSettingsView {
 
   async #delete() {
     const button = $("settings-confirm-delete");
-    button.disabled = true;
+    if (isBusy(button)) return;
     $("settings-error").textContent = "";
-    const text = await this.intents.remove(this.roomId);
-    button.disabled = false;
+    const text = await whileBusy(button, () => this.intents.remove(this.roomId), "Deleting…");
     if (text) $("settings-error").textContent = text;
   }
 }

@@ -7,6 +7,7 @@
 // scrolled to and marked; a window of older history opened there ends in "Show newer messages" (a hole).
 
 import { $ } from "./dom.js";
+import { isBusy, whileBusy } from "./loading.js";
 import { anchorOf, centre, isAtEnd, restore, scrollToEnd } from "./log-scroll.js";
 import { MentionInput } from "./mention-input.js";
 import { MessageControls } from "./message-controls.js";
@@ -43,7 +44,8 @@ export class RoomView {
 
     state.onChange((what, roomId, detail) => this.#changed(what, roomId, detail));
     $("back").addEventListener("click", () => intents.back());
-    $("older").addEventListener("click", () => intents.loadOlder());
+    const older = $("older"); // "Loading…" while the page is out; why it failed after (olderFailed)
+    older.addEventListener("click", () => isBusy(older) || whileBusy(older, () => intents.loadOlder(), "Loading older messages…"));
     $("join").addEventListener("click", () => this.#join());
     $("messages").addEventListener("click", (event) => {
       if (event.target instanceof Element && event.target.closest("#fill-hole")) this.#fillHole();
@@ -138,11 +140,9 @@ export class RoomView {
   }
 
   async #join() {
-    const button = $("join");
-    button.disabled = true;
+    if (isBusy($("join"))) return;
     $("join-error").textContent = "";
-    const text = await this.intents.join();
-    button.disabled = false;
+    const text = await whileBusy($("join"), () => this.intents.join(), "Joining…");
     $("join-error").textContent = text;
     if (!text && this.state.current && this.state.current.member) $("message-input").focus();
   }

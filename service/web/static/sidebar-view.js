@@ -5,6 +5,7 @@
 // It renders ChatState and sends intents; it fetches nothing itself.
 
 import { $, el } from "./dom.js";
+import { isBusy, whileBusy } from "./loading.js";
 import { isDirect, roomLabel } from "./names.js";
 import { TitleBadge } from "./title-badge.js";
 import { UserSearch } from "./user-search.js";
@@ -66,7 +67,9 @@ export class SidebarView {
       $("new-dm-error").textContent = "Enter a username.";
       return;
     }
-    const text = await this.intents.message(username);
+    const button = $("new-dm").querySelector("button[type=submit]");
+    if (isBusy(button)) return;
+    const text = await whileBusy(button, () => this.intents.message(username), "Opening…");
     $("new-dm-error").textContent = text;
     if (!text) input.value = "";
   }

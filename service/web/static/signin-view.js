@@ -2,6 +2,7 @@
 
 import { ApiError } from "./api.js";
 import { $ } from "./dom.js";
+import { whileBusy } from "./loading.js";
 
 export class SignInView {
   /** intents.signIn(username, password, registering) resolves when signed in, throws ApiError if not. */
@@ -30,7 +31,9 @@ export class SignInView {
     const buttons = [$("login-submit"), $("register-submit")];
     buttons.forEach((b) => (b.disabled = true));
     try {
-      await this.intents.signIn(username, password, registering);
+      const pressed = registering ? buttons[1] : buttons[0]; // it says so; both take no click meanwhile
+      const busyText = registering ? "Creating account…" : "Logging in…";
+      await whileBusy(pressed, () => this.intents.signIn(username, password, registering), busyText);
       $("login-password").value = "";
     } catch (failure) {
       let text = failure instanceof ApiError ? failure.message : "the server cannot be reached; try again";
