@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -83,8 +84,10 @@ def test_create_room_settings_reaction_upload_and_search_show_busy_then_why_then
     expect(page.locator("#settings-error")).to_have_text("")
 
     # A reaction taken back: its button busy, the reason on the message, then taken back.
-    ann.send("hello there")
-    mine = ann.message("hello there")
+    # A word of its own: the shared server holds other tests' "hello"s.
+    word = f"greeting{uuid.uuid4().hex[:8]}"
+    ann.send(f"hello there {word}")
+    mine = ann.message(f"hello there {word}")
     mine.hover()
     mine.get_by_role("button", name="React").click()
     page.get_by_role("button", name="React with 👍").click()
@@ -115,7 +118,7 @@ def test_create_room_settings_reaction_upload_and_search_show_busy_then_why_then
     # Search: "Searching…" while out, the reason in its place, then the match.
     held = Held(page, "**/api/v1/search?*", "GET")
     box = page.get_by_role("searchbox", name="Search messages")
-    box.fill("hello")
+    box.fill(word)
     box.press("Enter")
     expect(page.locator("#search-status")).to_have_text("Searching…")
     held.fail()
