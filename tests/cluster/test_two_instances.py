@@ -12,9 +12,10 @@ import redis
 from websockets.asyncio.client import connect
 
 from tests.cluster.nodes import LocalCluster
-from tests.conftest import PASSWORD, ServiceProcess
+from tests.conftest import ServiceProcess
 from tests.scale import test_live_lists, test_multiplex, test_presence, test_revocation
 from tests.scale.conftest import TIMEOUT, login, make_room, synced
+from tests.scale.test_login_throttle import fail_logins_on_both
 from tests.scale.test_two_instances import (
     test_clients_on_both_instances_see_every_message_once_in_order,
     test_control_events_close_sockets_on_every_instance,
@@ -52,16 +53,7 @@ async def test_failed_login_limit_is_shared_by_instances_on_the_cluster(
     two: tuple[ServiceProcess, ServiceProcess], cluster_env: dict[str, str], redis_cluster: LocalCluster
 ) -> None:
     a, b = two
-    async with httpx.AsyncClient(timeout=TIMEOUT) as http:
-        r = await http.post(f"{a.base}/api/v1/auth/register", json={"username": "alice", "password": PASSWORD})
-        assert r.status_code == 201
-        for i in range(10):  # the default: 10 failures per account per 15 minutes, five on each
-            base = (a, b)[i % 2].base
-            r = await http.post(f"{base}/api/v1/auth/token", data={"username": "alice", "password": "wrong one"})
-            assert r.status_code == 401
-        for instance in (a, b):
-            r = await http.post(f"{instance.base}/api/v1/auth/token", data={"username": "alice", "password": PASSWORD})
-            assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    await fail_logins_on_both(a, b)
     keys = _keys(redis_cluster, f"{cluster_env['CHAT_REDIS_PREFIX']}:login:*")
     assert any(keys.values())
 
