@@ -76,6 +76,16 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess
         yield process
 
 
+@pytest.fixture(scope="package")
+def short_replay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """One server whose socket sends three messages on connect and replays at most three
+    (CHAT_HISTORY_ON_CONNECT, CHAT_MAX_REPLAY), for the tests of paging and gaps."""
+    workdir = tmp_path_factory.mktemp("short-replay")
+    env = service_env(f"sqlite+aiosqlite:///{workdir / 'chat.db'}", CHAT_MAX_REPLAY="3", CHAT_HISTORY_ON_CONNECT="3")
+    with ServiceProcess(env, workdir) as process:
+        yield process
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:8]}"
 
@@ -283,15 +293,17 @@ def rest(service: ServiceProcess) -> Iterator[Rest]:
     client.close()
 
 
-def send_over_websocket(base: str, token: str, room_id: int, bodies: list[str]) -> None:
-    """Another client, outside the browser, sends and waits for its echoes."""
+def send_over_websocket(base: str, token: str, room_id: int, bodies: list[str], thread_seq: int | None = None) -> None:
+    """Another client, outside the browser, sends (replies in the thread of `thread_seq`, if
+    given) and waits for its echoes."""
     url = f"{base.replace('http', 'ws', 1)}/ws/rooms/{room_id}?token={token}&since=0"
     with connect(url, open_timeout=10) as ws:
         while json.loads(ws.recv(timeout=10))["type"] != "synced":
             pass
         batch = uuid.uuid4().hex[:8]  # ids unique across calls: a repeated one is a resend, stored once
         for index, body in enumerate(bodies):
-            ws.send(json.dumps({"type": "message", "body": body, "client_msg_id": f"py-{batch}-{index}"}))
+            frame = {"type": "message", "body": body, "client_msg_id": f"py-{batch}-{index}"}
+            ws.send(json.dumps(frame if thread_seq is None else {**frame, "thread_seq": thread_seq}))
         echoed = 0
         while echoed < len(bodies):
             frame = json.loads(ws.recv(timeout=10))

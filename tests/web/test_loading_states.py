@@ -8,12 +8,11 @@ import json
 import re
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import FilePayload, Locator, Page, Route, expect
 
-from tests.conftest import ServiceProcess, service_env
+from tests.conftest import ServiceProcess
 from tests.web.conftest import ChatPage, Rest, send_over_websocket, unique
 
 pytestmark = pytest.mark.slow
@@ -97,10 +96,12 @@ def test_create_room_settings_reaction_upload_and_search_show_busy_then_why_then
     thumbs.click()
     busy(thumbs)
     held.fail()
-    expect(page.locator("#room-notice")).to_have_text(DOWN)  # above the log, announced
+    failure = mine.locator(".action-failed")  # beside its buttons, announced
+    expect(failure).to_contain_text(f"Could not take back 👍: {DOWN}")
     expect(thumbs).not_to_have_attribute("aria-busy", "true")
     thumbs.click()
     expect(thumbs).to_have_count(0)
+    expect(failure).to_have_count(0)  # done: the reason goes
 
     # An upload: "uploading" while it is out, "not uploaded: why" and Retry, then uploaded.
     held = Held(page, "**/api/v1/files", "POST")
@@ -128,40 +129,39 @@ def test_create_room_settings_reaction_upload_and_search_show_busy_then_why_then
 
 
 def test_a_history_page_and_join_show_busy_then_why_then_retry(
-    tmp_path: Path, open_page: Callable[..., ChatPage]
+    short_replay: ServiceProcess, open_page: Callable[..., ChatPage]
 ) -> None:
-    env = service_env(f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}", CHAT_HISTORY_ON_CONNECT="3")
-    with ServiceProcess(env, tmp_path) as service:
-        rest = Rest(service.base)
-        ann_name, bob_name, room = unique("ann"), unique("bob"), unique("long")
-        rest.user(ann_name)
-        bob_token = rest.user(bob_name)
-        room_id = rest.call("POST", "/rooms", bob_token, 201, json={"name": room})["id"]
-        rest.close()
-        send_over_websocket(service.base, bob_token, room_id, [f"line {n}" for n in range(1, 7)])
-        ann = open_page(service.base)
-        ann.log_in(ann_name)
-        page = ann.page
+    service = short_replay
+    rest = Rest(service.base)
+    ann_name, bob_name, room = unique("ann"), unique("bob"), unique("long")
+    rest.user(ann_name)
+    bob_token = rest.user(bob_name)
+    room_id = rest.call("POST", "/rooms", bob_token, 201, json={"name": room})["id"]
+    rest.close()
+    send_over_websocket(service.base, bob_token, room_id, [f"line {n}" for n in range(1, 7)])
+    ann = open_page(service.base)
+    ann.log_in(ann_name)
+    page = ann.page
 
-        # Join: "Joining…", then the reason under it; joined on the second try.
-        ann.open_room(room, join=False)
-        held = Held(page, "**/api/v1/rooms/*/join", "POST")
-        page.get_by_role("button", name="Join room").click()
-        busy(page.locator("#join"))
-        expect(page.locator("#join")).to_have_text("Joining…")
-        held.fail()
-        expect(page.locator("#join-error")).to_have_text(DOWN)
-        page.get_by_role("button", name="Join room").click()
-        expect(page.get_by_label("Message", exact=True)).to_be_visible()
+    # Join: "Joining…", then the reason under it; joined on the second try.
+    ann.open_room(room, join=False)
+    held = Held(page, "**/api/v1/rooms/*/join", "POST")
+    page.get_by_role("button", name="Join room").click()
+    busy(page.locator("#join"))
+    expect(page.locator("#join")).to_have_text("Joining…")
+    held.fail()
+    expect(page.locator("#join-error")).to_have_text(DOWN)
+    page.get_by_role("button", name="Join room").click()
+    expect(page.get_by_label("Message", exact=True)).to_be_visible()
 
-        # An older page: the button says it is loading, then why it failed; loaded on the second try.
-        expect(ann.messages).to_have_count(3)
-        held = Held(page, "**/api/v1/rooms/*/messages?before_seq=*", "GET")
-        older = page.locator("#older")
-        older.click()
-        busy(older)
-        expect(older).to_have_text("Loading older messages…")
-        held.fail()
-        expect(older).to_have_text(f"Load older messages (failed: {DOWN})")
-        older.click()
-        expect(ann.messages).to_have_count(6)
+    # An older page: the button says it is loading, then why it failed; loaded on the second try.
+    expect(ann.messages).to_have_count(3)
+    held = Held(page, "**/api/v1/rooms/*/messages?before_seq=*", "GET")
+    older = page.locator("#older")
+    older.click()
+    busy(older)
+    expect(older).to_have_text("Loading older messages…")
+    held.fail()
+    expect(older).to_have_text(f"Load older messages (failed: {DOWN})")
+    older.click()
+    expect(ann.messages).to_have_count(6)

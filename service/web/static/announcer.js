@@ -1,7 +1,8 @@
 // New messages of others read out by screen readers: "<author>: <text>" added to one polite
 // live region (#announcer) as each arrives live in the open room, or in its open thread.
 // The log itself is no live region, so a redraw, a page of history or a (re)connect's
-// replay is never read out again; nor are the user's own messages.
+// replay is never read out again; nor are the user's own messages. Other views say
+// through it what failed where they show it (announce).
 
 import { $, el } from "./dom.js";
 import { bodyNode } from "./message-body.js";
@@ -14,6 +15,13 @@ function plain(body) {
   const node = bodyNode(body, () => null);
   for (const block of node.querySelectorAll("p, li, pre")) block.append(" ");
   return node.textContent.replace(/\s+/g, " ").trim();
+}
+
+/** `text` read out by screen readers, politely (the region keeps the last few). */
+export function announce(text) {
+  const region = $("announcer");
+  region.append(el("p", "", text));
+  while (region.childElementCount > KEPT) region.firstElementChild.remove();
 }
 
 /** What a screen reader says for `message` (a reply when `inThread`). */
@@ -70,18 +78,12 @@ export class Announcer {
       if (message.user.id === me || message.deleted) continue;
       const reply = message.thread_seq != null;
       if (reply && (thread?.roomId !== roomId || thread.root !== message.thread_seq)) continue;
-      this.#say(spoken(message, reply));
+      announce(spoken(message, reply));
     }
   }
 
   #forget() {
     this.heard.clear();
     $("announcer").replaceChildren(); // what another user was told stays with them
-  }
-
-  #say(text) {
-    const region = $("announcer");
-    region.append(el("p", "", text));
-    while (region.childElementCount > KEPT) region.firstElementChild.remove();
   }
 }

@@ -7,12 +7,14 @@
 
 import { RoomActions, errorText } from "./actions.js";
 import { SignedOut } from "./api.js";
+import { backgroundNotes } from "./background-notes.js";
 import { Composer } from "./composer.js";
 import { Directory } from "./directory.js";
 import { $ } from "./dom.js";
 import { FileActions } from "./file-actions.js";
 import { FileFetcher } from "./file-fetch.js";
 import { HomeView } from "./home-view.js";
+import { MissedPages } from "./missed.js";
 import { NotifyView } from "./notify-view.js";
 import { Panes } from "./panes.js";
 import { Jumper } from "./jump.js";
@@ -50,23 +52,19 @@ const directory = new Directory(auth, state, {
   mine: (roomIds) => socket && socket.subscribe(roomIds),
   lost: (roomIds) => roomIds.forEach((id) => actions.endRoom(id, "you are not a member any more")),
 });
+const missed = new MissedPages(actions); // what a truncated replay skipped
 
 let loading = Promise.resolve();
 let loads = 0; // in flight: the sidebar is aria-busy meanwhile
 
+/** Both lists; why they failed shows above them (background-notes.js). */
 function loadRooms() {
   loads += 1;
   $("view-rooms").setAttribute("aria-busy", "true");
-  loading = directory
-    .load()
-    .catch((error) => {
-      if (error instanceof SignedOut) return;
-      $("rooms-notice").textContent = `Rooms could not be loaded: ${errorText(error)}`;
-    })
-    .finally(() => {
-      loads -= 1;
-      if (loads === 0) $("view-rooms").setAttribute("aria-busy", "false");
-    });
+  loading = directory.load().finally(() => {
+    loads -= 1;
+    if (loads === 0) $("view-rooms").setAttribute("aria-busy", "false");
+  });
   return loading;
 }
 
@@ -103,6 +101,7 @@ const panes = new Panes(auth, state, {
   reveal: (message) => openAt(message.room_id, message.seq),
 });
 const lookup = (prefix, limit) => panes.messages.users(prefix, limit);
+backgroundNotes(state, { directory, threads: panes.threads, missed }); // why what the page asked by itself failed
 
 new SidebarView(state, {
   open: (roomId) => navigate(`#/rooms/${roomId}`),
@@ -211,7 +210,7 @@ function startChat() {
   showTopbar();
   if (socket) return;
   state.reset(auth.user);
-  const page = { auth, state, actions, directory, reads, panes, navigate };
+  const page = { auth, state, actions, directory, missed, reads, panes, navigate };
   socket = new ChatSocket(auth, socketEvents(page));
   socket.start();
   loadRooms();
@@ -225,6 +224,7 @@ function stopChat() {
   socket.stop();
   socket = null;
   directory.stop();
+  missed.reset();
   panes.stop();
   reads.reset();
   state.reset(null);

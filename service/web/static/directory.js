@@ -2,7 +2,11 @@
 // unread counts, the most recently active first) and the public rooms they may join (GET /rooms).
 // The counts are asked again, debounced, whenever the page cannot work them out from
 // what it holds (the state's "recount"), and after every reconnect, since read frames
-// sent while the socket was down are not replayed.
+// sent while the socket was down are not replayed. A failure is kept as the lists'
+// `problem` (shown by background-notes.js) until a later load or recount goes through.
+
+import { SignedOut } from "./api.js";
+import { errorText } from "./actions.js";
 
 const RECOUNT_AFTER_MS = 250;
 const MY_ROOMS_PAGE = 500; // the most the server gives at once
@@ -14,14 +18,21 @@ export class Directory {
     this.state = state;
     this.hooks = hooks;
     this.timer = 0;
+    this.problem = ""; // why the last load or recount failed ("" when it went through)
+    this.failing = null; // what failed: "lists" | "counts" | null
+    this.listeners = [];
     state.onChange((what) => {
       if (what === "recount") this.recount();
     });
   }
 
-  /** Both lists; throws what the requests threw. */
-  async load() {
-    await Promise.all([this.#mine(), this.#listed()]);
+  onChange(listener) {
+    this.listeners.push(listener);
+  }
+
+  /** Both lists (a failure becomes the problem). */
+  load() {
+    return this.#settle("lists", () => Promise.all([this.#mine(), this.#listed()]));
   }
 
   /** The user's rooms and counts again, soon (several asks make one request). */
@@ -29,13 +40,42 @@ export class Directory {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = 0;
-      this.#mine().catch((error) => console.warn("chat: unread counts could not be loaded", error));
+      this.#recountNow();
     }, RECOUNT_AFTER_MS);
+  }
+
+  /** What failed last, asked again now. */
+  retry() {
+    return this.failing === "counts" ? this.#recountNow() : this.load();
   }
 
   stop() {
     clearTimeout(this.timer);
     this.timer = 0;
+    this.#problem(null, "");
+  }
+
+  #recountNow() {
+    return this.#settle("counts", () => this.#mine());
+  }
+
+  /** Runs `work`; a failure is the problem, a success clears it (a recount leaves the lists'). */
+  async #settle(kind, work) {
+    try {
+      await work();
+      if (kind === "lists" || this.failing === "counts") this.#problem(null, "");
+    } catch (error) {
+      if (error instanceof SignedOut) return;
+      const what = kind === "lists" ? "Rooms could not be loaded" : "Unread counts could not be refreshed";
+      if (kind === "lists" || this.failing !== "lists") this.#problem(kind, `${what}: ${errorText(error)}`);
+    }
+  }
+
+  #problem(kind, text) {
+    if (this.problem === text) return;
+    this.failing = kind;
+    this.problem = text;
+    for (const listener of this.listeners) listener();
   }
 
   async #mine() {

@@ -1,7 +1,10 @@
 // Edit and Delete on the messages of the log: one message at a time is being edited
 // (an inline form: Enter saves, Escape cancels) or asked about before it is deleted.
 // One set of listeners on the log handles every message's buttons (data-action).
+// It also keeps the list's reactions and pins that failed (action-failures.js), so a
+// message drawn again keeps them.
 
+import { ActionFailures } from "./action-failures.js";
 import { $ } from "./dom.js";
 import { markBusy } from "./loading.js";
 
@@ -16,6 +19,7 @@ export class MessageControls {
     this.intents = intents;
     this.view = view;
     this.control = null; // {seq, mode: "editing" | "confirming", draft, error, busy}
+    this.failures = new ActionFailures((seq, focus) => view.redraw(seq, focus));
     log.addEventListener("click", (event) => this.#clicked(event));
     log.addEventListener("submit", (event) => this.#submitEdit(event));
     log.addEventListener("keydown", (event) => {
@@ -26,16 +30,23 @@ export class MessageControls {
     });
   }
 
-  /** Another room: nothing is being edited. */
+  /** Another room: nothing is being edited, no failure shown. */
   reset() {
     this.control = null;
+    this.failures.reset();
   }
 
-  /** messageItem's options for this message: {mode, draft, error}. */
+  /** A reaction or pin on the message at `seq` is done: `text` why it failed, "" when it went through. */
+  settled(seq, text) {
+    this.failures.settled(seq, text);
+  }
+
+  /** messageItem's options for this message: {mode, draft, error, busy, failure}. */
   of(seq) {
     const control = this.control;
-    if (!control || control.seq !== seq) return {};
-    return { mode: control.mode, draft: control.draft, error: control.error, busy: control.busy };
+    const failure = this.failures.of(seq);
+    if (!control || control.seq !== seq) return { failure };
+    return { mode: control.mode, draft: control.draft, error: control.error, busy: control.busy, failure };
   }
 
   /** The message changed (an edit, a delete, here or elsewhere): false to leave its item

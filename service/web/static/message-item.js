@@ -70,11 +70,13 @@ function bodyOf(message, names, meId) {
  *   user a member), canReact, canPin, thread (show its thread's summary), names (id →
  *   username, for mentions and who reacted), meId,
  *   mode: "" | "editing" | "confirming", draft (the editor's text), error (under the message),
- *   busy (its edit or delete is on its way: Save or "Yes, delete" says so, disabled)
+ *   busy (its edit or delete is on its way: Save or "Yes, delete" says so, disabled),
+ *   failure (why a reaction or pin on it did not go through: beside its buttons, with Dismiss)
  */
 export function messageItem(message, options = {}) {
   const { own = false, canEdit = false, canDelete = false, mode = "", draft = "", error = "", busy = false } = options;
   const { canReply = false, canReact = false, canPin = false, thread = false, names = new Map(), meId = null } = options;
+  const { failure = "" } = options;
   const item = el("li", "message");
   if (own) item.classList.add("own");
   const meta = el("div", "meta");
@@ -119,6 +121,11 @@ export function messageItem(message, options = {}) {
       item.classList.add("has-actions");
     }
     if (mode === "confirming") item.append(confirmation(busy));
+  }
+  if (failure) {
+    const line = el("p", "action-failed", failure);
+    line.append(" ", button("Dismiss", "dismiss-failure"));
+    item.append(line);
   }
   if (message.reactions && message.reactions.length) item.append(reactionRow(message, names, meId, canReact));
   if (thread && message.reply_count) item.append(threadSummary(message));

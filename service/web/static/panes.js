@@ -67,7 +67,7 @@ export class Panes {
 
   /** Signed in: the user's threads are listed. */
   start() {
-    this.threads.load().catch((error) => console.warn("chat: threads could not be loaded", error));
+    this.threads.load();
   }
 
   stop() {

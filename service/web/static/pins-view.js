@@ -3,6 +3,7 @@
 // show it where it is (the log, or its thread). Listed over REST when the pane opens.
 // It renders ChatState and sends intents; it fetches nothing itself.
 
+import { ActionFailures } from "./action-failures.js";
 import { $, el } from "./dom.js";
 import { messageItem, messageOptions } from "./message-item.js";
 import { handleMessageTools } from "./message-tools.js";
@@ -14,8 +15,9 @@ export class PinsView {
     this.state = state;
     this.intents = intents;
     this.roomId = null; // the room whose pins are shown; null: closed
-    const failed = (seq, text) => ($("pins-status").textContent = text);
-    handleMessageTools($("pins-list"), { openThread: () => {}, pin: intents.pin }, { failed });
+    this.failures = new ActionFailures((seq, focus) => this.#render(focus && { seq, focus })); // an unpin that failed
+    const view = { settled: (seq, text) => this.failures.settled(seq, text) };
+    handleMessageTools($("pins-list"), { openThread: () => {}, pin: intents.pin }, view);
     $("pins-list").addEventListener("click", (event) => {
       const button = event.target instanceof Element ? event.target.closest('button[data-action="show"]') : null;
       const message = button && this.#room()?.messages.get(Number(button.closest("li[data-seq]").dataset.seq));
@@ -39,6 +41,7 @@ export class PinsView {
     const roomId = room.room.id;
     this.intents.opened();
     this.roomId = roomId;
+    this.failures.reset();
     $("pins-pane").hidden = false;
     $("pins-open").setAttribute("aria-expanded", "true");
     $("pins-status").textContent = room.pinsLoaded ? "" : "Loading…";
@@ -75,7 +78,8 @@ export class PinsView {
     }
   }
 
-  #render() {
+  /** `focusIn`: {seq, focus}, the keyboard's focus to a control (a selector) of that message. */
+  #render(focusIn = null) {
     const room = this.#room();
     if (!room) return;
     const messages = room.pinsLoaded ? room.pinned() : [];
@@ -86,14 +90,17 @@ export class PinsView {
     else if (room.pinsLoaded && $("pins-status").textContent === "Nothing is pinned in this room.") {
       $("pins-status").textContent = "";
     }
-    const again = at && $("pins-list").querySelector(`li[data-seq="${at[0]}"] [data-action="${at[1]}"]`);
+    const item = (seq) => $("pins-list").querySelector(`li[data-seq="${Number(seq)}"]`);
+    let again = at && item(at[0])?.querySelector(`[data-action="${at[1]}"]`);
+    if (focusIn) again = item(focusIn.seq)?.querySelector(focusIn.focus);
     if (again) again.focus();
     else if (focused) $("pins-heading").focus();
   }
 
   #item(message) {
     const options = messageOptions(this.state, message);
-    const item = messageItem(message, { ...options, canEdit: false, canDelete: false, canReply: false, canReact: false });
+    const rights = { canEdit: false, canDelete: false, canReply: false, canReact: false };
+    const item = messageItem(message, { ...options, ...rights, failure: this.failures.of(message.seq) });
     item.dataset.seq = String(message.seq);
     const show = el("button", "link", message.thread_seq == null ? "Show in the room" : "Show in its thread");
     show.type = "button";

@@ -107,7 +107,7 @@ export class ReactionPicker {
 /**
  * Reactions on the messages of `list`: a reaction button toggles the user's own, "React"
  * opens the picker. intents: react(seq, emoji, add) → Promise<error text>;
- * view: message(seq) → Message, meId() → the user's id, failed(seq, text).
+ * view: message(seq) → Message, meId() → the user's id, settled(seq, text) (why it failed, "" when done).
  */
 export function handleReactions(list, picker, intents, view) {
   list.addEventListener("click", async (event) => {
@@ -119,7 +119,7 @@ export function handleReactions(list, picker, intents, view) {
       target.setAttribute("aria-haspopup", "true");
       picker.open(target, async (emoji) => {
         const text = await intents.react(seq, emoji, true);
-        if (text) view.failed(seq, text);
+        view.settled(seq, text && `Could not add ${emoji}: ${text}`);
       });
     } else if (target.dataset.action === "toggle-reaction" && target.getAttribute("aria-disabled") !== "true") {
       const message = view.message(seq);
@@ -127,7 +127,7 @@ export function handleReactions(list, picker, intents, view) {
       if (!entry) return;
       const add = !(entry.user_ids ?? []).includes(view.meId());
       const text = await whileBusy(target, () => intents.react(seq, entry.emoji, add)); // aria-disabled meanwhile
-      if (text) view.failed(seq, text);
+      view.settled(seq, text && `Could not ${add ? "add" : "take back"} ${entry.emoji}: ${text}`);
     }
   });
 }

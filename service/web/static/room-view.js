@@ -36,7 +36,7 @@ export class RoomView {
       message: (seq) => this.state.current?.messages.get(seq),
       redraw: (seq, focus) => this.#redraw(seq, focus),
       meId: () => this.state.me?.id ?? null,
-      failed: (seq, text) => ($("room-notice").textContent = text),
+      settled: (seq, text) => this.controls.settled(seq, text), // a reaction or pin: on the message
     };
     this.controls = new MessageControls($("messages"), intents, view);
     handleMessageButtons($("messages"), picker, intents, view);

@@ -3,12 +3,10 @@
 // the lists kept live (public rooms made or renamed, members joining and leaving), the
 // login ended. One listener per socket: its first hello is not a reconnect.
 
-import { SignedOut } from "./api.js";
-
-/** page: {auth, state, actions (RoomActions), directory, reads (ReadTracker), panes,
- * navigate(hash, notice)} */
+/** page: {auth, state, actions (RoomActions), directory, missed (MissedPages), reads (ReadTracker),
+ * panes, navigate(hash, notice)}. What fails of what they ask is kept as their problem (background-notes.js). */
 export function socketEvents(page) {
-  const { auth, state, actions, directory, reads, panes } = page;
+  const { auth, state, actions, directory, missed, reads, panes } = page;
   let connections = 0; // hellos on this socket: after the first, counts are asked again
   return {
     status(connection, detail) {
@@ -19,12 +17,12 @@ export function socketEvents(page) {
       state.setMe(user);
       connections += 1;
       if (connections > 1) {
-        // Reads, rooms made and members changed while away are not replayed.
-        directory.load().catch((error) => {
-          if (!(error instanceof SignedOut)) console.warn("chat: rooms could not be loaded", error);
-        });
+        // Reads, rooms made and members changed while away are not replayed; nor is a
+        // window of missed messages that could not be paged before.
+        directory.load();
         if (state.currentId !== null) actions.loadMembers(state.currentId);
         panes.threads.refresh();
+        missed.retryAll();
       }
     },
     welcome(roomId, room, online) {
@@ -38,9 +36,7 @@ export function socketEvents(page) {
       reads.flush(); // reads the room could not take while it was not live
     },
     gap(roomId, afterSeq, beforeSeq) {
-      actions.pageGap(roomId, afterSeq, beforeSeq).catch((error) => {
-        if (!(error instanceof SignedOut)) console.warn("chat: missed messages could not be loaded", error);
-      });
+      missed.page(roomId, afterSeq, beforeSeq);
     },
     read(roomId, seq, thread) {
       if (thread === null) state.readMoved(roomId, seq);

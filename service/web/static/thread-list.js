@@ -2,6 +2,10 @@
 // replied first), with their unread replies and mentions. Asked again, debounced, when a
 // reply arrives in one of the user's rooms (it may start or raise a thread of theirs),
 // when a thread's marker moves, and after a reconnect; a thread read here is shown read at once.
+// A failed load is kept as the list's `problem` (background-notes.js shows it) until one goes through.
+
+import { SignedOut } from "./api.js";
+import { errorText } from "./actions.js";
 
 const REFRESH_AFTER_MS = 300;
 const PAGE = 50;
@@ -12,6 +16,7 @@ export class ThreadList {
     this.state = state;
     this.items = []; // [{room_id, root: Message, last_read_seq, unread, mentions}]
     this.loaded = false;
+    this.problem = ""; // why the last load failed; "" when it went through
     this.listeners = [];
     this.timer = 0;
     state.onChange((what, roomId) => {
@@ -27,11 +32,17 @@ export class ThreadList {
     for (const listener of this.listeners) listener();
   }
 
-  /** The list now; throws what the request threw. */
+  /** The list now (a failure becomes the problem). */
   async load() {
-    const page = await this.auth.request("GET", `/users/me/threads?limit=${PAGE}`);
-    this.items = page.items;
-    this.loaded = true;
+    try {
+      const page = await this.auth.request("GET", `/users/me/threads?limit=${PAGE}`);
+      this.items = page.items;
+      this.loaded = true;
+      this.problem = "";
+    } catch (error) {
+      if (error instanceof SignedOut) return;
+      this.problem = `Threads could not be loaded: ${errorText(error)}`;
+    }
     this.#changed();
   }
 
@@ -40,7 +51,7 @@ export class ThreadList {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = 0;
-      this.load().catch((error) => console.warn("chat: threads could not be loaded", error));
+      this.load();
     }, REFRESH_AFTER_MS);
   }
 
@@ -66,6 +77,7 @@ export class ThreadList {
     this.timer = 0;
     this.items = [];
     this.loaded = false;
+    this.problem = "";
     this.#changed();
   }
 }

@@ -29,7 +29,7 @@ export class ThreadView {
       message: (seq) => this.#room()?.messages.get(seq),
       redraw: (seq, focus) => this.#redraw(seq, focus),
       meId: () => state.me?.id ?? null,
-      failed: (seq, text) => ($("thread-status").textContent = text),
+      settled: (seq, text) => this.controls.settled(seq, text), // a reaction or pin: on the message
     };
     this.controls = new MessageControls(replies, intents, view);
     const buttons = { ...intents, openThread: () => {} }; // Reply is not offered in a thread
@@ -151,17 +151,17 @@ export class ThreadView {
   #redraw(seq, focus = null) {
     const message = this.#room()?.messages.get(seq);
     if (!message) return;
-    if (seq === this.root) {
-      this.#renderCount();
-      $("thread-root").replaceChildren(this.#item(message, true));
+    const isRoot = seq === this.root;
+    if (isRoot) this.#renderCount();
+    else if (!focus && !this.controls.changed(message)) return; // the editor keeps what the user typed
+    const old = $(isRoot ? "thread-root" : "thread-replies").querySelector(`li[data-seq="${Number(seq)}"]`);
+    if (!old) {
+      if (isRoot) $("thread-root").replaceChildren(this.#item(message, true));
       return;
     }
-    if (!focus && !this.controls.changed(message)) return; // the editor keeps what the user typed
-    const old = $("thread-replies").querySelector(`li[data-seq="${Number(seq)}"]`);
-    if (!old) return;
     const hadFocus = old.contains(document.activeElement);
     const action = hadFocus ? document.activeElement.dataset.action : undefined;
-    const item = this.#item(message, false);
+    const item = this.#item(message, isRoot);
     old.replaceWith(item);
     const target = focus ?? (action ? `[data-action="${action}"]` : null);
     const node = target ? item.querySelector(target) : null;

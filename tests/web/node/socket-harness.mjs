@@ -3,6 +3,7 @@
 // frame by frame, through `ws.serve(frame)` and `ws.drop(code, reason)`.
 
 import { ChatSocket } from "../../../service/web/static/socket.js";
+import { MissedPages } from "../../../service/web/static/missed.js";
 import { socketEvents } from "../../../service/web/static/socket-events.js";
 import { ChatState } from "../../../service/web/static/state.js";
 
@@ -61,16 +62,18 @@ export async function page(me) {
   state.reset(me);
   const asked = { gaps: [], threadReads: [], ended: [] };
   const streamed = []; // [roomId, seq] in the order the socket handed them to the state
+  const actions = {
+    pageGap: async (roomId, after, before) => asked.gaps.push({ roomId, after, before }),
+    loadMembers() {},
+    follow() {},
+    endRoom() {},
+  };
   const events = socketEvents({
     auth: { user: me, signOut: (reason) => asked.ended.push(reason) },
     state,
-    actions: {
-      pageGap: async (roomId, after, before) => asked.gaps.push({ roomId, after, before }),
-      loadMembers() {},
-      follow() {},
-      endRoom() {},
-    },
+    actions,
     directory: { load: async () => {} },
+    missed: new MissedPages(actions),
     reads: { flush() {} },
     panes: { threads: { refresh() {} }, threadRead: (...args) => asked.threadReads.push(args) },
     navigate() {},
