@@ -84,15 +84,19 @@ def create_engine(
     return engine
 
 
-def create_thread_engine(database_url: str, *, sqlite_synchronous: str = "full") -> Engine | None:
+def create_thread_engine(
+    database_url: str, *, sqlite_synchronous: str = "full", read_only: bool = False
+) -> Engine | None:
     """For a SQLite file: a synchronous engine on the same file, configured alike,
-    whose connections a worker thread uses (the message writer's changes); None
-    elsewhere. Any thread may use a connection, one at a time, as the pool hands it."""
+    whose connections a worker thread uses (the message writer's changes; with
+    `read_only`, WAL readers: a new room feed's first read); None elsewhere. Any
+    thread may use a connection, one at a time, as the pool hands it."""
     if not database_url.startswith("sqlite") or _in_memory(database_url):
         return None
     url = make_url(database_url).set(drivername="sqlite")
-    engine = create_sync_engine(url, connect_args={"check_same_thread": False}, **WRITER_POOL)
-    _configure_sqlite(engine, sqlite_synchronous, read_only=False)
+    pool = THREAD_READ_POOL if read_only else WRITER_POOL
+    engine = create_sync_engine(url, connect_args={"check_same_thread": False}, **pool)
+    _configure_sqlite(engine, sqlite_synchronous, read_only=read_only)
     return engine
 
 
@@ -144,6 +148,8 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 READ_POOL: dict[str, Any] = {"pool_size": 5, "max_overflow": 5}
 WRITE_POOL: dict[str, Any] = {"pool_size": 3, "max_overflow": 2}
 WRITER_POOL: dict[str, Any] = {"pool_size": 2, "max_overflow": 0}
+# Reads in a worker thread are read one batch after another (realtime/feed_starts.py).
+THREAD_READ_POOL: dict[str, Any] = {"pool_size": 2, "max_overflow": 0}
 # A read that finds every connection busy this long is answered 503 (errors.py).
 READ_POOL_TIMEOUT_SECONDS = 10.0
 
@@ -158,12 +164,14 @@ class Databases:
     reads: async_sessionmaker[AsyncSession]
     writes: async_sessionmaker[AsyncSession]
     writer_thread_engine: Engine | None = None  # a SQLite file's, for the writer's worker thread
+    read_thread_engine: Engine | None = None  # a SQLite file's, WAL readers for a worker thread
 
     async def dispose(self) -> None:
         for engine in {id(e): e for e in (self.read_engine, self.write_engine, self.writer_engine)}.values():
             await engine.dispose()
-        if self.writer_thread_engine is not None:
-            self.writer_thread_engine.dispose()
+        for thread_engine in (self.writer_thread_engine, self.read_thread_engine):
+            if thread_engine is not None:
+                thread_engine.dispose()
 
 
 def open_databases(database_url: str, *, sqlite_synchronous: str = "full") -> Databases:
@@ -188,6 +196,7 @@ def open_databases(database_url: str, *, sqlite_synchronous: str = "full") -> Da
         create_sessionmaker(read_engine),
         create_sessionmaker(write_engine),
         create_thread_engine(database_url, sqlite_synchronous=sqlite_synchronous),
+        create_thread_engine(database_url, sqlite_synchronous=sqlite_synchronous, read_only=True),
     )
 
 

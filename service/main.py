@@ -168,6 +168,7 @@ def _build(settings: Settings, databases: Databases) -> State:
         databases.reads,
         settings,
         metrics,
+        read_thread_engine=databases.read_thread_engine,
     )
     hasher = PasswordHasher(settings)
     throttle = LoginThrottle(settings)

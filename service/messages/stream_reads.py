@@ -3,7 +3,7 @@ in their current state (history, a thread, the pins)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from operator import attrgetter
 from typing import Any
 
@@ -49,14 +49,26 @@ async def read_ranges(
     all rooms in one query (each range an index range on (room_id, seq))."""
     if not ranges:
         return {}
+    return ranges_by_room(await conn.execute(ranges_query(ranges)), ranges)
+
+
+def ranges_query(ranges: Sequence[tuple[int, int, int]]) -> Select[Any]:
+    """read_ranges' query (for a synchronous connection too); `ranges` not empty."""
     terms = [
         and_(_messages.c.room_id == room_id, _messages.c.seq > after, _messages.c.seq <= upto)
         for room_id, after, upto in ranges
     ]
-    found: dict[int, list[StreamEvent]] = {room_id: [] for room_id, _, _ in ranges}
     # No ORDER BY: the ranges come out of the index one after another, and sorting
     # them here spares SQLite a temporary B-tree.
-    for row in await conn.execute(STREAM.where(or_(*terms))):
+    return STREAM.where(or_(*terms))
+
+
+def ranges_by_room(
+    rows: Iterable[Sequence[Any]], ranges: Sequence[tuple[int, int, int]]
+) -> dict[int, list[StreamEvent]]:
+    """ranges_query's rows as each room's stream, ascending."""
+    found: dict[int, list[StreamEvent]] = {room_id: [] for room_id, _, _ in ranges}
+    for row in rows:
         event = event_of(row)
         found[event.room_id].append(event)
     for events in found.values():

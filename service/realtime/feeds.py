@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 
+from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.messages import stream_frames
@@ -40,9 +41,10 @@ class Feeds:
         registry: Registry,
         roster: Roster,
         tasks: Tasks,
+        read_thread_engine: Engine | None = None,  # a SQLite file's WAL readers, for a worker thread
     ) -> None:
         self.open = open_feeds
-        self.starts = FeedStarts(reads, RECENT_ENTRIES)
+        self.starts = FeedStarts(reads, RECENT_ENTRIES, read_thread_engine)
         self._broker = broker
         self._reads = reads
         self._metrics = metrics
@@ -64,7 +66,9 @@ class Feeds:
         feed = self.open.get(sub.room_id)
         if feed is None:
             feed = self.open[sub.room_id] = RoomFeed(sub.room_id, self._read_stored, self._metrics)
-            feed.opening = asyncio.ensure_future(self._open(feed))
+            # The opener's access to a private room is read with the room's row.
+            opener = None if sub.conn.is_admin else sub.user_id
+            feed.opening = asyncio.ensure_future(self._open(feed, opener))
         first = feed.add(sub)
         self._roster.seen(sub.user_id, sub.conn.user_json)
         if feed.opening is not None:
@@ -111,21 +115,21 @@ class Feeds:
         for feed in self.open.values():
             feed.close()
 
-    async def _open(self, feed: RoomFeed) -> None:
+    async def _open(self, feed: RoomFeed, opener: int | None) -> None:
         room_id = feed.room_id
         generation = feed.access.generation
         try:
             async with self._channel_lock:
                 await self._broker.subscribe(room_id)
             # Read after subscribing: anything committed later arrives through the broker.
-            start = await self.starts.read(room_id)
+            start = await self.starts.read(room_id, opener)
         except BaseException:
             # No half-made feed: the next subscription sets the room up afresh.
             await self._close(feed)
             raise
         feed.position(start.last_seq, [(event.seq, stream_frames.stream_frame(event)) for event in start.newest])
         if start.room is not None:
-            feed.access.read(start.room, None, generation)
+            feed.access.read(start.room, opener if opener in start.members else None, generation)
 
     async def _close(self, feed: RoomFeed) -> None:
         if self.open.get(feed.room_id) is feed:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.config import Settings
@@ -52,6 +53,7 @@ class Hub:
         reads: async_sessionmaker[AsyncSession],  # read-only: the live side never writes
         settings: Settings,
         metrics: Metrics,
+        read_thread_engine: Engine | None = None,  # a SQLite file's WAL readers (feed_starts.py)
     ) -> None:
         self.broker = broker
         self.presence = presence
@@ -61,7 +63,9 @@ class Hub:
         self.losses = LossWatch(open_feeds, reads, broker, metrics, settings.lost_publish_sweep_seconds)
         self.fanout = FanOut(broker, open_feeds, self.losses, metrics)
         self.roster = Roster(presence, open_feeds, self.fanout.publish_ephemeral)
-        self.feeds = Feeds(open_feeds, broker, reads, metrics, self.registry, self.roster, self._tasks)
+        self.feeds = Feeds(
+            open_feeds, broker, reads, metrics, self.registry, self.roster, self._tasks, read_thread_engine
+        )
         self.control = ControlEvents(broker, self.registry, self.feeds, reads, self.losses, metrics, self._tasks)
 
     async def start(self) -> None:

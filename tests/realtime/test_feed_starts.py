@@ -71,10 +71,10 @@ async def gate_feed_starts(server: LiveServer, monkeypatch: pytest.MonkeyPatch) 
     real = hub_starts._read_batch
     gate, reading = asyncio.Event(), asyncio.Event()
 
-    async def held(room_ids: list[int]) -> dict[int, Start]:
+    async def held(room_ids: list[int], openers: dict[int, set[int]]) -> dict[int, Start]:
         reading.set()
         await gate.wait()
-        return await real(room_ids)
+        return await real(room_ids, openers)
 
     monkeypatch.setattr(hub_starts, "_read_batch", held)
     return gate, reading
@@ -116,7 +116,7 @@ async def test_the_last_socket_leaving_while_the_feed_opens_leaves_no_feed(
         await real_unsubscribe(room_id)
 
     monkeypatch.setattr(hub.broker, "unsubscribe", unsubscribe)
-    conn = SimpleNamespace(user_id=user["id"], user_json=b"{}", subscriptions={}, multiplexed=True)
+    conn = SimpleNamespace(user_id=user["id"], is_admin=False, user_json=b"{}", subscriptions={}, multiplexed=True)
     sub = Subscription(conn, room["id"])  # type: ignore[arg-type]
     joining = asyncio.create_task(hub.feeds.subscribe(sub))
     await reading.wait()

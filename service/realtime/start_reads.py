@@ -1,0 +1,104 @@
+"""What new room feeds read (feed_starts.py), in one read transaction: the rooms'
+rows, their newest entries, and whether the users opening private rooms are
+members of them, so a member's first socket into a private room needs no second
+read for its access.
+
+On a SQLite file the whole read runs in a worker thread, on a synchronous engine
+of WAL readers (db.create_thread_engine): one hand-off to the thread for the
+read, where aiosqlite takes one per step (the BEGIN, the cursor, each execute and
+fetch, the cursor's close, the ROLLBACK as the connection goes back to its pool).
+Elsewhere (PostgreSQL, an in-memory SQLite) on a connection of the async engine."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, Row, Select, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service.messages.entries import StreamEvent
+from service.messages.stream_reads import ranges_by_room, ranges_query
+from service.rooms.models import Room
+from service.tables import room_members
+from service.tables import rooms as rooms_table
+
+# room id -> the users opening its feed (admins read every room: never asked about)
+Openers = Mapping[int, Collection[int]]
+
+# What the welcome frame and the room's access need of its row.
+_ROOMS = select(
+    *(
+        rooms_table.c[name]
+        for name in ("id", "kind", "name", "description", "private", "owner_id", "created_at", "last_seq")
+    )
+)
+
+
+@dataclass(slots=True)
+class Start:
+    room: Room | None  # None: no such room
+    newest: list[StreamEvent] = field(default_factory=list)  # up to `recent` entries, ending at last_seq
+    members: frozenset[int] = frozenset()  # of the users opening the private room, its members
+
+    @property
+    def last_seq(self) -> int:
+        return self.room.last_seq if self.room is not None else 0
+
+
+async def read(engine: AsyncEngine, room_ids: Sequence[int], openers: Openers, recent: int) -> dict[int, Start]:
+    """The rooms' starts, on a connection of the async engine."""
+    async with engine.connect() as conn:
+        rows = (await conn.execute(_rooms(room_ids))).all()
+        ranges = _ranges(rows, recent)
+        newest = ranges_by_room(await conn.execute(ranges_query(ranges)), ranges) if ranges else {}
+        pairs = _asked(rows, openers)
+        members = (await conn.execute(_members(pairs))).all() if pairs else []
+    return _starts(room_ids, rows, newest, members)
+
+
+def read_in_thread(engine: Engine, room_ids: Sequence[int], openers: Openers, recent: int) -> dict[int, Start]:
+    """The same, on a synchronous engine's connection, in the calling (worker) thread."""
+    with engine.connect() as conn:
+        rows = conn.execute(_rooms(room_ids)).all()
+        ranges = _ranges(rows, recent)
+        newest = ranges_by_room(conn.execute(ranges_query(ranges)), ranges) if ranges else {}
+        pairs = _asked(rows, openers)
+        members = conn.execute(_members(pairs)).all() if pairs else []
+    return _starts(room_ids, rows, newest, members)
+
+
+def _rooms(room_ids: Sequence[int]) -> Select[Any]:
+    return _ROOMS.where(rooms_table.c.id.in_(room_ids))
+
+
+def _ranges(rows: Sequence[Row[Any]], recent: int) -> list[tuple[int, int, int]]:
+    """(room, after, upto) of each room's newest `recent` entries."""
+    return [(r.id, max(0, r.last_seq - recent), r.last_seq) for r in rows if r.last_seq]
+
+
+def _asked(rows: Sequence[Row[Any]], openers: Openers) -> list[tuple[int, int]]:
+    """(room, user) of the users opening a private room: public rooms need no member."""
+    return [(r.id, user_id) for r in rows if r.private for user_id in openers.get(r.id, ())]
+
+
+def _members(pairs: list[tuple[int, int]]) -> Select[Any]:
+    key = tuple_(room_members.c.room_id, room_members.c.user_id)
+    return select(room_members.c.room_id, room_members.c.user_id).where(key.in_(pairs))
+
+
+def _starts(
+    room_ids: Sequence[int],
+    rows: Sequence[Row[Any]],
+    newest: dict[int, list[StreamEvent]],
+    members: Sequence[Row[Any]],
+) -> dict[int, Start]:
+    starts = {room_id: Start(None) for room_id in room_ids}
+    member_of: dict[int, set[int]] = {}
+    for member in members:
+        member_of.setdefault(member.room_id, set()).add(member.user_id)
+    for row in rows:
+        room = Room(**row._mapping)  # not in any session: read, never written
+        starts[room.id] = Start(room, newest.get(room.id, []), frozenset(member_of.get(room.id, ())))
+    return starts
