@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, Row, Select, select, tuple_
+from sqlalchemy import Engine, Row, Select, bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.messages.entries import StreamEvent
@@ -27,13 +27,14 @@ from service.tables import rooms as rooms_table
 # room id -> the users opening its feed (admins read every room: never asked about)
 Openers = Mapping[int, Collection[int]]
 
-# What the welcome frame and the room's access need of its row.
+# What the welcome frame and the room's access need of its row. Built once: building
+# and keying the statement anew cost as much as running it.
 _ROOMS = select(
     *(
         rooms_table.c[name]
         for name in ("id", "kind", "name", "description", "private", "owner_id", "created_at", "last_seq")
     )
-)
+).where(rooms_table.c.id.in_(bindparam("room_ids", expanding=True)))
 
 
 @dataclass(slots=True)
@@ -50,7 +51,7 @@ class Start:
 async def read(engine: AsyncEngine, room_ids: Sequence[int], openers: Openers, recent: int) -> dict[int, Start]:
     """The rooms' starts, on a connection of the async engine."""
     async with engine.connect() as conn:
-        rows = (await conn.execute(_rooms(room_ids))).all()
+        rows = (await conn.execute(_ROOMS, {"room_ids": room_ids})).all()
         ranges = _ranges(rows, recent)
         newest = ranges_by_room(await conn.execute(ranges_query(ranges)), ranges) if ranges else {}
         pairs = _asked(rows, openers)
@@ -61,16 +62,12 @@ async def read(engine: AsyncEngine, room_ids: Sequence[int], openers: Openers, r
 def read_in_thread(engine: Engine, room_ids: Sequence[int], openers: Openers, recent: int) -> dict[int, Start]:
     """The same, on a synchronous engine's connection, in the calling (worker) thread."""
     with engine.connect() as conn:
-        rows = conn.execute(_rooms(room_ids)).all()
+        rows = conn.execute(_ROOMS, {"room_ids": room_ids}).all()
         ranges = _ranges(rows, recent)
         newest = ranges_by_room(conn.execute(ranges_query(ranges)), ranges) if ranges else {}
         pairs = _asked(rows, openers)
         members = conn.execute(_members(pairs)).all() if pairs else []
     return _starts(room_ids, rows, newest, members)
-
-
-def _rooms(room_ids: Sequence[int]) -> Select[Any]:
-    return _ROOMS.where(rooms_table.c.id.in_(room_ids))
 
 
 def _ranges(rows: Sequence[Row[Any]], recent: int) -> list[tuple[int, int, int]]:
