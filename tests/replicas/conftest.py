@@ -1,4 +1,4 @@
-"""A streaming replica of the test PostgreSQL for the module, and an app reading from it."""
+"""A streaming replica of the test PostgreSQL, one per test session, and an app reading from it."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ MAX_LAG_SECONDS = 60.0
 CAUGHT_UP_TIMEOUT = 30.0
 
 
-@pytest.fixture(scope="module")
-def standby(postgres_url: str) -> Iterator[Standby]:
+def made_standby() -> Iterator[Standby]:
+    """A new replica, removed afterwards; skipped (failed under CI) where none can be made."""
     replica = Standby()
     try:
         replica.make()
@@ -30,6 +30,13 @@ def standby(postgres_url: str) -> Iterator[Standby]:
         yield replica
     finally:
         replica.remove()
+
+
+@pytest.fixture(scope="session")
+def standby(postgres_url: str) -> Iterator[Standby]:
+    """Shared by the session's tests: each leaves it replaying. A module whose tests stop
+    or promote it overrides this fixture with a replica of its own (`made_standby`)."""
+    yield from made_standby()
 
 
 def database_name(url: str) -> str:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Iterator
 
 import pytest
 
 from service.main import State
 from service.replicas.standby import Replica
 from tests.conftest import Api
-from tests.replicas.conftest import caught_up
+from tests.replicas.conftest import caught_up, made_standby
 from tests.replicas.helpers import fallbacks, get, replica_reads, send
 from tests.replicas.standby import Standby
 
@@ -19,6 +20,12 @@ pytestmark = pytest.mark.slow
 
 BOUND = 0.5  # seconds of lag beyond which the replica is skipped
 STATE_TIMEOUT = 30.0
+
+
+@pytest.fixture(scope="module")
+def standby(postgres_url: str) -> Iterator[Standby]:
+    """A replica of this module's own: a test here stops it."""
+    yield from made_standby()
 
 
 @pytest.fixture
