@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import os
 import pty
+import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from alembic.script import ScriptDirectory
 
-from service.migrate import head_revision, migrations_dir
-from tests.conftest import PASSWORD, REDIS_URL, ServiceProcess, free_port, service_env
+from service.migrate import database_revision, head_revision, migrations_dir, upgrade
+from tests.conftest import PASSWORD, REDIS_URL, ServiceProcess, free_port, make_settings, service_env
 
 pytestmark = pytest.mark.slow
 
@@ -27,6 +27,17 @@ CLI = [sys.executable, "-m", "service"]
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     return service_env(f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+
+
+@pytest.fixture
+def upgraded(tmp_path: Path, migrated_template: Path) -> None:
+    """The database of `env` at head: a copy of the one the migrations built once for the run."""
+    shutil.copyfile(migrated_template, tmp_path / "cli.db")
+
+
+def revision(tmp_path: Path) -> str | None:
+    """The schema's revision in the database of `env`, read without a command's process."""
+    return database_revision(make_settings(f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"))
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -52,37 +63,50 @@ def one_error(done: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_db_commands(env: dict[str, str], tmp_path: Path) -> None:
+    upgraded = run(["db", "upgrade", BEFORE_HEAD], env, tmp_path)
+    assert upgraded.returncode == 0 and f"upgraded the database from revision none to {BEFORE_HEAD}" in upgraded.stdout
+    behind = run(["db", "current"], env, tmp_path)
+    assert behind.returncode == 0 and f"revision {BEFORE_HEAD}; this version needs {HEAD}" in behind.stdout
     upgraded = run(["db", "upgrade"], env, tmp_path)
-    assert upgraded.returncode == 0 and f"upgraded the database from revision none to {HEAD}" in upgraded.stdout
+    assert upgraded.returncode == 0 and f"from revision {BEFORE_HEAD} to {HEAD}" in upgraded.stdout
     again = run(["db", "upgrade"], env, tmp_path)
     assert again.returncode == 0 and f"already at revision {HEAD}" in again.stdout
     current = run(["db", "current"], env, tmp_path)
     assert current.returncode == 0 and f"{HEAD} (head): up to date" in current.stdout
     history = run(["db", "history"], env, tmp_path)
     assert history.returncode == 0 and "initial schema" in history.stdout
-    downgraded = run(["db", "downgrade", "base", "--yes"], env, tmp_path)
-    assert downgraded.returncode == 0 and f"downgraded the database from revision {HEAD} to none" in downgraded.stdout
-    assert "no schema yet" in run(["db", "current"], env, tmp_path).stdout
     bad = run(["db", "upgrade", "nonexistent"], env, tmp_path)
     assert bad.returncode != 0 and "error:" in bad.stderr
+    assert revision(tmp_path) == HEAD
 
 
-def test_user_create_from_stdin_and_duplicate_fails(env: dict[str, str], tmp_path: Path) -> None:
-    assert run(["db", "upgrade"], env, tmp_path).returncode == 0
-    done = run(["user", "create", "root", "--admin", "--password-stdin"], env, tmp_path, stdin=PASSWORD + "\n")
+def test_downgrade_takes_a_relative_revision_and_asks_before_dropping(
+    env: dict[str, str], tmp_path: Path, upgraded: None
+) -> None:
+    done = run(["db", "downgrade", "-1", "--yes"], env, tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "admin" in done.stdout
-    again = run(["user", "create", "ROOT", "--password-stdin"], env, tmp_path, stdin=PASSWORD + "\n")
-    assert again.returncode == 1 and "username already taken" in again.stderr
-    weak = run(["user", "create", "bob", "--password-stdin"], env, tmp_path, stdin="short\n")
-    assert weak.returncode == 2 and "password" in weak.stderr
+    assert f"downgraded the database from revision {HEAD} to {BEFORE_HEAD}" in done.stdout
+    for target in (["base"], ["-1"]):
+        refused = run(["db", "downgrade", *target], env, tmp_path)
+        assert refused.returncode == 2 and "--yes" in one_error(refused), refused.stderr
+        assert revision(tmp_path) == BEFORE_HEAD
+    done = run(["db", "downgrade", "base", "--yes"], env, tmp_path)
+    assert done.returncode == 0 and f"from revision {BEFORE_HEAD} to none" in done.stdout, done.stderr
+    assert "no schema yet" in run(["db", "current"], env, tmp_path).stdout
 
 
-def test_first_admin_recipe_works_in_a_fresh_directory(env: dict[str, str], tmp_path: Path) -> None:
+def test_first_admin_recipe_works_in_a_fresh_directory_and_a_duplicate_fails(
+    env: dict[str, str], tmp_path: Path
+) -> None:
     done = run(["user", "create", "admin", "--admin", "--password-stdin"], env, tmp_path, stdin=PASSWORD + "\n")
     assert done.returncode == 0, done.stderr
     assert "created user 'admin'" in done.stdout and "admin)" in done.stdout
-    assert f"{HEAD} (head)" in run(["db", "current"], env, tmp_path).stdout
+    assert revision(tmp_path) == HEAD
+    # Now on a database already at head: nothing to migrate first.
+    again = run(["user", "create", "ADMIN", "--password-stdin"], env, tmp_path, stdin=PASSWORD + "\n")
+    assert again.returncode == 1 and "username already taken" in again.stderr
+    weak = run(["user", "create", "bob", "--password-stdin"], env, tmp_path, stdin="short\n")
+    assert weak.returncode == 2 and "password" in weak.stderr
 
 
 def test_user_create_without_auto_migrate_says_what_to_do_and_leaves_no_file(
@@ -120,28 +144,23 @@ def test_serve_refuses_a_short_secret_key(env: dict[str, str], tmp_path: Path) -
     assert done.returncode == 2 and "CHAT_SECRET_KEY" in done.stderr and "32 bytes" in done.stderr
 
 
-@pytest.fixture
-def served(env: dict[str, str], tmp_path: Path) -> Iterator[str]:
-    """`chat-service serve` with no setup but a working directory (the key is generated)."""
-    env = {k: v for k, v in env.items() if k != "CHAT_SECRET_KEY"}
-    with ServiceProcess(env, tmp_path) as service:
-        yield service.base
-
-
-def test_serve_migrates_and_answers_register_token_me(served: str, tmp_path: Path) -> None:
-    with httpx.Client(base_url=f"{served}/api/v1") as http:
+def answers_register_token_me(base: str) -> None:
+    with httpx.Client(base_url=f"{base}/api/v1") as http:
         assert http.post("/auth/register", json={"username": "alice", "password": PASSWORD}).status_code == 201
         token = http.post("/auth/token", data={"username": "alice", "password": PASSWORD}).json()
         me = http.get("/users/me", headers={"Authorization": f"Bearer {token['access_token']}"})
         assert me.status_code == 200 and me.json()["username"] == "alice"
-    key_file = tmp_path / "cli.db.secret"
-    assert key_file.exists() and oct(key_file.stat().st_mode & 0o777) == "0o600"
 
 
-def test_serve_says_what_it_runs_on_once(env: dict[str, str], tmp_path: Path) -> None:
+def test_serve_migrates_answers_and_says_what_it_runs_on_once(env: dict[str, str], tmp_path: Path) -> None:
+    """`chat-service serve` with no setup but a working directory (the key is generated), then again."""
     env = {k: v for k, v in env.items() if k != "CHAT_SECRET_KEY"}
     for run_number in (1, 2):
         with ServiceProcess(env, tmp_path) as service:
+            if run_number == 1:
+                answers_register_token_me(service.base)
+                key_file = tmp_path / "cli.db.secret"
+                assert key_file.exists() and oct(key_file.stat().st_mode & 0o777) == "0o600"
             service.stop()
             lines = service.output().splitlines()
 
@@ -175,22 +194,8 @@ def test_startup_log_hides_database_and_redis_passwords(tmp_path: Path) -> None:
     assert "hunter2secret" not in output and "redissecret" not in output
 
 
-def test_downgrade_takes_a_relative_revision_and_asks_before_dropping(env: dict[str, str], tmp_path: Path) -> None:
-    assert run(["db", "upgrade"], env, tmp_path).returncode == 0
-    done = run(["db", "downgrade", "-1", "--yes"], env, tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert f"downgraded the database from revision {HEAD} to {BEFORE_HEAD}" in done.stdout
-    for target in (["base"], ["-1"]):
-        refused = run(["db", "downgrade", *target], env, tmp_path)
-        assert refused.returncode == 2 and "--yes" in one_error(refused), refused.stderr
-        assert f"revision {BEFORE_HEAD};" in run(["db", "current"], env, tmp_path).stdout
-    done = run(["db", "downgrade", "base", "--yes"], env, tmp_path)
-    assert done.returncode == 0 and f"from revision {BEFORE_HEAD} to none" in done.stdout, done.stderr
-
-
-def test_downgrade_from_a_terminal_asks_first(env: dict[str, str], tmp_path: Path) -> None:
-    assert run(["db", "upgrade"], env, tmp_path).returncode == 0
-    for answer, code, state in (("n", 1, f"{HEAD} (head)"), ("y", 0, "no schema yet")):
+def test_downgrade_from_a_terminal_asks_first(env: dict[str, str], tmp_path: Path, upgraded: None) -> None:
+    for answer, code, state in (("n", 1, HEAD), ("y", 0, None)):
         primary, secondary = pty.openpty()
         try:
             os.write(primary, f"{answer}\n".encode())  # typed ahead; the prompt reads it
@@ -207,7 +212,7 @@ def test_downgrade_from_a_terminal_asks_first(env: dict[str, str], tmp_path: Pat
             os.close(primary)
             os.close(secondary)
         assert done.returncode == code and "drops every table" in done.stdout, (answer, done.stdout, done.stderr)
-        assert state in run(["db", "current"], env, tmp_path).stdout, answer
+        assert revision(tmp_path) == state, answer
 
 
 def test_serve_with_redis_down_fails_in_one_line(env: dict[str, str], tmp_path: Path) -> None:
@@ -235,7 +240,7 @@ def test_serve_with_a_files_url_it_cannot_use_fails_in_one_line(env: dict[str, s
 def test_serve_with_the_schema_behind_and_no_auto_migrate_fails_in_one_line(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    assert run(["db", "upgrade", BEFORE_HEAD], env, tmp_path).returncode == 0
+    upgrade(make_settings(f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"), BEFORE_HEAD)
     done = run(["serve", "--port", str(free_port())], {**env, "CHAT_AUTO_MIGRATE": "false"}, tmp_path)
     error = one_error(done)
     assert f"revision {BEFORE_HEAD}, this version needs {HEAD}" in error and "chat-service db upgrade" in error
