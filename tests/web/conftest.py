@@ -79,9 +79,17 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess
 @pytest.fixture(scope="package")
 def short_replay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     """One server whose socket sends three messages on connect and replays at most three
-    (CHAT_HISTORY_ON_CONNECT, CHAT_MAX_REPLAY), for the tests of paging and gaps."""
+    (CHAT_HISTORY_ON_CONNECT, CHAT_MAX_REPLAY), for the tests of paging and gaps; it takes
+    files of 1000 bytes at most, and a socket may send as fast as it likes."""
     workdir = tmp_path_factory.mktemp("short-replay")
-    env = service_env(f"sqlite+aiosqlite:///{workdir / 'chat.db'}", CHAT_MAX_REPLAY="3", CHAT_HISTORY_ON_CONNECT="3")
+    env = service_env(
+        f"sqlite+aiosqlite:///{workdir / 'chat.db'}",
+        CHAT_MAX_REPLAY="3",
+        CHAT_HISTORY_ON_CONNECT="3",
+        CHAT_MAX_FILE_BYTES="1000",
+        CHAT_RATE_PER_SECOND="10000",
+        CHAT_RATE_BURST="10000",
+    )
     with ServiceProcess(env, workdir) as process:
         yield process
 

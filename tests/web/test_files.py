@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Route, expect
 
-from tests.conftest import ServiceProcess, service_env
+from tests.conftest import ServiceProcess
 from tests.web.conftest import ChatPage, Rest, TwoInARoom, unique
 
 pytestmark = pytest.mark.slow
@@ -226,22 +226,21 @@ def test_a_refused_upload_says_why_holds_the_send_back_until_removed_and_ten_fil
 
 
 def test_a_file_over_the_servers_limit_is_refused_with_its_reason(
-    tmp_path: Path, open_page: Callable[..., ChatPage]
+    short_replay: ServiceProcess, open_page: Callable[..., ChatPage]
 ) -> None:
-    env = service_env(f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}", CHAT_MAX_FILE_BYTES="1000")
-    with ServiceProcess(env, tmp_path) as small:
-        chat = open_page(small.base)
-        chat.sign_up(unique("uma"))
-        chat.create_room(unique("small"))
-        big = b"z" * 300_000
-        # The server's own words, as it answers any client.
-        r = httpx.post(
-            f"{small.base}/api/v1/files",
-            headers={"Authorization": f"Bearer {chat.access_token()}"},
-            files={"file": ("big.bin", big)},
-        )
-        assert r.status_code == 413, r.text
-        attach(chat, payload("big.bin", "application/octet-stream", big))
-        state = chat.page.locator("#attachments .attachment-state")
-        expect(state).to_have_text([f"not uploaded: {r.json()['detail']}"])
-        expect(chat.page.locator("#send")).to_be_disabled()
+    small = short_replay  # takes files of 1000 bytes at most
+    chat = open_page(small.base)
+    chat.sign_up(unique("uma"))
+    chat.create_room(unique("small"))
+    big = b"z" * 300_000
+    # The server's own words, as it answers any client.
+    r = httpx.post(
+        f"{small.base}/api/v1/files",
+        headers={"Authorization": f"Bearer {chat.access_token()}"},
+        files={"file": ("big.bin", big)},
+    )
+    assert r.status_code == 413, r.text
+    attach(chat, payload("big.bin", "application/octet-stream", big))
+    state = chat.page.locator("#attachments .attachment-state")
+    expect(state).to_have_text([f"not uploaded: {r.json()['detail']}"])
+    expect(chat.page.locator("#send")).to_be_disabled()

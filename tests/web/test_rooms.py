@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -182,36 +183,40 @@ def test_owner_adds_a_member_to_a_private_room_who_sees_it_appear_and_chats(
     assert len(member.socket_urls) == 1
 
 
-def test_day_separators_and_runs_of_one_author_grouped(tmp_path: Path, open_page: Callable[..., ChatPage]) -> None:
-    database = tmp_path / "chat.db"
-    env = service_env(f"sqlite+aiosqlite:///{database}")
-    with ServiceProcess(env, tmp_path) as first:
-        rest = Rest(first.base)
-        ann, ben = unique("ann"), unique("ben")
-        ann_token, ben_token = rest.user(ann), rest.user(ben)
-        [room_id] = [rest.call("POST", "/rooms", ann_token, 201, json={"name": unique("days")})["id"]]
-        room = rest.call("GET", f"/rooms/{room_id}", ann_token, 200)["name"]
-        rest.close()
-        send_over_websocket(first.base, ann_token, room_id, ["old 1", "old 2"])
-        send_over_websocket(first.base, ben_token, room_id, ["old 3"])
-        send_over_websocket(first.base, ann_token, room_id, ["new 4", "new 5"])
+def test_day_separators_and_runs_of_one_author_grouped(
+    service: ServiceProcess, rest: Rest, open_page: Callable[..., ChatPage]
+) -> None:
+    ann, ben = unique("ann"), unique("ben")
+    ann_token, ben_token = rest.user(ann), rest.user(ben)
+    [room_id] = [rest.call("POST", "/rooms", ann_token, 201, json={"name": unique("days")})["id"]]
+    room = rest.call("GET", f"/rooms/{room_id}", ann_token, 200)["name"]
+    send_over_websocket(service.base, ann_token, room_id, ["old 1", "old 2"])
+    send_over_websocket(service.base, ben_token, room_id, ["old 3"])
+    send_over_websocket(service.base, ann_token, room_id, ["new 4", "new 5"])
+    # No socket left in the room: its feed, which keeps the frames it sent, is closed,
+    # and the room's stream is read afresh from the database.
+    deadline = time.monotonic() + 10
+    while rest.call("GET", f"/rooms/{room_id}/presence", ann_token, 200)["items"]:
+        assert time.monotonic() < deadline, "the senders' sockets stayed in the room"
+        time.sleep(0.05)
     # The first three were written three days ago (the server stamps messages itself).
+    database = service.env["CHAT_DATABASE_URL"].split("///", 1)[1]
     with sqlite3.connect(database) as db:
-        for message_id, created_at in db.execute("SELECT id, created_at FROM messages WHERE seq <= 3").fetchall():
+        written = db.execute("SELECT id, created_at FROM messages WHERE room_id = ? AND seq <= 3", (room_id,))
+        for message_id, created_at in written.fetchall():
             earlier = datetime.fromisoformat(created_at) - timedelta(days=3)
             db.execute("UPDATE messages SET created_at = ? WHERE id = ?", (earlier.isoformat(sep=" "), message_id))
 
-    with ServiceProcess(env, tmp_path, port=first.port) as second:
-        chat = open_page(second.base)
-        chat.log_in(ann)
-        chat.open_room(room)
-        expect(chat.messages).to_have_count(5)
-        items = chat.page.locator("#messages > li")
-        kinds = items.evaluate_all(
-            "items => items.map(i => i.classList.contains('day-separator') ? 'day'"
-            " : i.querySelector('.body').textContent + (i.classList.contains('grouped') ? '+' : ''))"
-        )
-        # A separator starts each day; a second message of one author within minutes joins the first.
-        assert kinds == ["day", "old 1", "old 2+", "old 3", "day", "new 4", "new 5+"]
-        expect(chat.page.locator("#messages .day-separator").last).to_have_text(re.compile(r"^Today · .*\d"))
-        expect(chat.page.locator("#messages .day-separator").first).not_to_have_text(re.compile("Today|Yesterday"))
+    chat = open_page(service.base)
+    chat.log_in(ann)
+    chat.open_room(room)
+    expect(chat.messages).to_have_count(5)
+    items = chat.page.locator("#messages > li")
+    kinds = items.evaluate_all(
+        "items => items.map(i => i.classList.contains('day-separator') ? 'day'"
+        " : i.querySelector('.body').textContent + (i.classList.contains('grouped') ? '+' : ''))"
+    )
+    # A separator starts each day; a second message of one author within minutes joins the first.
+    assert kinds == ["day", "old 1", "old 2+", "old 3", "day", "new 4", "new 5+"]
+    expect(chat.page.locator("#messages .day-separator").last).to_have_text(re.compile(r"^Today · .*\d"))
+    expect(chat.page.locator("#messages .day-separator").first).not_to_have_text(re.compile("Today|Yesterday"))

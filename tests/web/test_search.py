@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import ServiceProcess, service_env
+from tests.conftest import ServiceProcess
 from tests.web.conftest import ChatPage, Rest, send_over_websocket, unique
 
 pytestmark = pytest.mark.slow
@@ -105,75 +104,72 @@ def test_a_result_opens_its_room_with_the_message_marked(
 
 
 def test_a_message_older_than_the_loaded_page_is_paged_in_around_it(
-    tmp_path: Path, open_page: Callable[..., ChatPage]
+    short_replay: ServiceProcess, open_page: Callable[..., ChatPage]
 ) -> None:
-    env = service_env(
-        f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}",
-        CHAT_HISTORY_ON_CONNECT="5",
-        CHAT_RATE_PER_SECOND="10000",
-        CHAT_RATE_BURST="10000",
+    service = short_replay  # three messages on connect, and no rate limit on the socket
+    # Words of this test's own: the server's public rooms are searched by the other tests too.
+    tag = unique("w").split("_")[1]
+    zebra, giraffe, filler = f"zebra{tag}", f"giraffe{tag}", f"filler{tag}"
+    words = {3: f"ancient {zebra}", 120: f"middle {giraffe}"}
+    rest = Rest(service.base)
+    owner, room = unique("olive"), unique("archive")
+    token = rest.user(owner)
+    room_id = rest.call("POST", "/rooms", token, 201, json={"name": room})["id"]
+    rest.close()
+    bodies = [f"note {n} {words.get(n, filler)}" for n in range(1, 181)]
+    send_over_websocket(service.base, token, room_id, bodies)
+
+    chat = open_page(service.base)
+    chat.log_in(owner)
+    chat.room_button(room).click()
+    chat.wait_live()
+    expect(chat.messages).to_have_count(3)
+    assert chat.seqs() == list(range(178, 181))
+
+    # Far back: a window around it, apart from the newest, until the hole between is paged.
+    _search(chat, zebra)
+    _results(chat).first.get_by_role("button").click()
+    expect(_marked(chat).locator(".body")).to_have_text(f"note 3 ancient {zebra}")
+    expect(_marked(chat)).to_be_in_viewport()
+    seqs = chat.seqs()
+    assert seqs[:29] == list(range(1, 29)) + [178] and seqs[-3:] == list(range(178, 181))
+    newer = chat.page.get_by_role("button", name="Show newer messages")
+    expect(newer).to_be_visible()
+    # The window's last message, then the hole, then the newest: in that order on the page.
+    order = chat.page.locator("#messages > li:not(.day-separator)").evaluate_all(
+        "items => items.map(i => i.dataset.seq ?? 'hole')"
     )
-    words = {3: "ancient zebra", 120: "middle giraffe"}
-    with ServiceProcess(env, tmp_path) as service:
-        rest = Rest(service.base)
-        owner, room = unique("olive"), unique("archive")
-        token = rest.user(owner)
-        room_id = rest.call("POST", "/rooms", token, 201, json={"name": room})["id"]
-        rest.close()
-        bodies = [f"note {n} {words.get(n, 'filler')}" for n in range(1, 181)]
-        send_over_websocket(service.base, token, room_id, bodies)
+    assert order == [str(n) for n in range(1, 29)] + ["hole"] + [str(n) for n in range(178, 181)]
+    newer.click()
+    expect(chat.messages).to_have_count(131)
+    expect(_marked(chat)).to_have_count(1)
+    newer.click()
+    expect(newer).to_have_count(0)
+    assert chat.seqs() == list(range(1, 181))
+    expect(chat.page.get_by_role("button", name="Load older messages")).to_be_hidden()
 
-        chat = open_page(service.base)
-        chat.log_in(owner)
-        chat.room_button(room).click()
-        chat.wait_live()
-        expect(chat.messages).to_have_count(5)
-        assert chat.seqs() == list(range(176, 181))
+    # Not so far back: the history is paged down to it, without a hole.
+    late = open_page(service.base)
+    late.log_in(owner)
+    _search(late, giraffe)
+    _results(late).first.get_by_role("button").click()
+    late.wait_live()
+    expect(_marked(late).locator(".body")).to_have_text(f"note 120 middle {giraffe}")
+    expect(_marked(late)).to_be_in_viewport()
+    seqs = late.seqs()
+    assert seqs == list(range(seqs[0], 181)) and seqs[0] <= 100
+    expect(late.page.get_by_role("button", name="Show newer messages")).to_have_count(0)
 
-        # Far back: a window around it, apart from the newest, until the hole between is paged.
-        _search(chat, "zebra")
-        _results(chat).first.get_by_role("button").click()
-        expect(_marked(chat).locator(".body")).to_have_text("note 3 ancient zebra")
-        expect(_marked(chat)).to_be_in_viewport()
-        seqs = chat.seqs()
-        assert seqs[:29] == list(range(1, 29)) + [176] and seqs[-5:] == list(range(176, 181))
-        newer = chat.page.get_by_role("button", name="Show newer messages")
-        expect(newer).to_be_visible()
-        # The window's last message, then the hole, then the newest: in that order on the page.
-        order = chat.page.locator("#messages > li:not(.day-separator)").evaluate_all(
-            "items => items.map(i => i.dataset.seq ?? 'hole')"
-        )
-        assert order == [str(n) for n in range(1, 29)] + ["hole"] + [str(n) for n in range(176, 181)]
-        newer.click()
-        expect(chat.messages).to_have_count(133)
-        expect(_marked(chat)).to_have_count(1)
-        newer.click()
-        expect(newer).to_have_count(0)
-        assert chat.seqs() == list(range(1, 181))
-        expect(chat.page.get_by_role("button", name="Load older messages")).to_be_hidden()
-
-        # Not so far back: the history is paged down to it, without a hole.
-        late = open_page(service.base)
-        late.log_in(owner)
-        _search(late, "giraffe")
-        _results(late).first.get_by_role("button").click()
-        late.wait_live()
-        expect(_marked(late).locator(".body")).to_have_text("note 120 middle giraffe")
-        expect(_marked(late)).to_be_in_viewport()
-        seqs = late.seqs()
-        assert seqs == list(range(seqs[0], 181)) and seqs[0] <= 100
-        expect(late.page.get_by_role("button", name="Show newer messages")).to_have_count(0)
-
-        # Paged results: "More results" asks for those before the last one shown.
-        _search(late, "filler")
-        expect(_results(late)).to_have_count(20)
-        expect(late.page.locator("#search-status")).to_have_text("20 matches, more below.")
-        with late.page.expect_request(re.compile(r"/api/v1/search\?.*before_id=")):
-            late.page.get_by_role("button", name="More results").click()
-        expect(_results(late)).to_have_count(40)
-        expect(_results(late).nth(20).get_by_role("button")).to_be_focused()
-        expect(_results(late).locator(".result-body").first).to_have_text("note 180 filler")
-        expect(_results(late).locator(".result-body").nth(20)).to_have_text("note 160 filler")
+    # Paged results: "More results" asks for those before the last one shown.
+    _search(late, filler)
+    expect(_results(late)).to_have_count(20)
+    expect(late.page.locator("#search-status")).to_have_text("20 matches, more below.")
+    with late.page.expect_request(re.compile(r"/api/v1/search\?.*before_id=")):
+        late.page.get_by_role("button", name="More results").click()
+    expect(_results(late)).to_have_count(40)
+    expect(_results(late).nth(20).get_by_role("button")).to_be_focused()
+    expect(_results(late).locator(".result-body").first).to_have_text(f"note 180 {filler}")
+    expect(_results(late).locator(".result-body").nth(20)).to_have_text(f"note 160 {filler}")
 
 
 HOSTILE = [
