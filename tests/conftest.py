@@ -40,12 +40,22 @@ PASSWORD = "correct horse battery"
 FILES_ROOT = Path(tempfile.mkdtemp(prefix="chat-test-files-"))
 
 
-def make_settings(database_url: str, **overrides: object) -> Settings:
+# argon2id at the production floor costs about 40 ms a password, and the apps that tests run in
+# process hash thousands of them. Their settings hash at the least cost argon2 allows instead: a
+# copy made with `model_copy` skips the validation that refuses it (tests/auth/test_hashing_cost.py).
+# The tests of logins and hashing themselves (tests/auth) ask for `production_hashing`.
+CHEAP_HASHING = {"argon2_memory_kib": 8, "argon2_time_cost": 1}
+
+
+def make_settings(database_url: str, *, production_hashing: bool = False, **overrides: object) -> Settings:
     values: dict[str, object] = {"database_url": database_url, "secret_key": TEST_KEY, **GENEROUS_LIMITS}
     if not database_url.startswith("sqlite"):
         values["files_url"] = str(FILES_ROOT / uuid.uuid4().hex)
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    if production_hashing:
+        return settings
+    return settings.model_copy(update={k: v for k, v in CHEAP_HASHING.items() if k not in overrides})
 
 
 @pytest.fixture(scope="session")

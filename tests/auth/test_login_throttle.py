@@ -28,7 +28,8 @@ async def make_server(database_url: str) -> AsyncIterator[Callable[..., Awaitabl
     async with contextlib.AsyncExitStack() as stack:
 
         async def factory(**overrides: Any) -> LiveServer:
-            return await stack.enter_async_context(serve(make_settings(database_url, **overrides)))
+            settings = make_settings(database_url, production_hashing=True, **overrides)
+            return await stack.enter_async_context(serve(settings))
 
         yield factory
 
