@@ -1,5 +1,6 @@
 """The scale-out tests' environment on a Redis Cluster: three masters and three
-replicas of this machine's `redis-server`, started once per test module."""
+replicas of this machine's `redis-server`, started once per test session (a module
+whose tests kill nodes starts its own)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from tests.cluster.nodes import ClusterUnavailable, LocalCluster
 from tests.conftest import TABLES, ServiceProcess, _pg, service_env
 
 
-@pytest.fixture(scope="module")
-def redis_cluster() -> Iterator[LocalCluster]:
+def started_cluster() -> Iterator[LocalCluster]:
+    """A new cluster, stopped afterwards; skipped (failed under CI) where none can be started."""
     try:
         cluster = LocalCluster().start()
     except ClusterUnavailable as exc:
@@ -29,10 +30,13 @@ def redis_cluster() -> Iterator[LocalCluster]:
         cluster.stop()
 
 
-@pytest.fixture
-def cluster_env(postgres_url: str, redis_cluster: LocalCluster) -> dict[str, str]:
-    """As tests/scale's, with CHAT_REDIS_URL naming the cluster."""
-    _pg(postgres_url.replace("+asyncpg", ""), f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[LocalCluster]:
+    """Shared by the session's tests, each under a key prefix of its own."""
+    yield from started_cluster()
+
+
+def on_cluster_env(postgres_url: str, redis_cluster: LocalCluster) -> dict[str, str]:
     return service_env(
         postgres_url,
         CHAT_REDIS_URL=redis_cluster.url,
@@ -44,6 +48,25 @@ def cluster_env(postgres_url: str, redis_cluster: LocalCluster) -> dict[str, str
 
 
 @pytest.fixture
+def cluster_env(postgres_url: str, redis_cluster: LocalCluster) -> dict[str, str]:
+    """As tests/scale's, with CHAT_REDIS_URL naming the cluster."""
+    # Emptied, but no identity restarts: the module's `shared_two` may be running, and
+    # ids it has seen must not come back as other rows.
+    _pg(postgres_url.replace("+asyncpg", ""), f"TRUNCATE {TABLES} CASCADE")
+    return on_cluster_env(postgres_url, redis_cluster)
+
+
+@pytest.fixture
 def two(cluster_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
     with ServiceProcess(cluster_env, tmp_path) as a, ServiceProcess(cluster_env, tmp_path) as b:
+        yield a, b
+
+
+@pytest.fixture(scope="module")
+def shared_two(
+    postgres_url: str, redis_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
+    """As tests/scale's: shared by the module's tests that leave the instances as they are."""
+    env, cwd = on_cluster_env(postgres_url, redis_cluster), tmp_path_factory.mktemp("two")
+    with ServiceProcess(env, cwd) as a, ServiceProcess(env, cwd) as b:
         yield a, b

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 import orjson
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from tests.cluster.conftest import started_cluster
 from tests.cluster.nodes import LocalCluster
 from tests.conftest import ServiceProcess
 from tests.scale.conftest import TIMEOUT, login, make_room, send_all, synced
@@ -22,6 +23,12 @@ from tests.scale.conftest import TIMEOUT, login, make_room, send_all, synced
 pytestmark = pytest.mark.slow
 
 FAILOVER_TIMEOUT = 90  # the failover, then the instances' catch-up, on a busy machine
+
+
+@pytest.fixture(scope="module")
+def redis_cluster() -> Iterator[LocalCluster]:
+    """A cluster of this module's own: its test kills masters."""
+    yield from started_cluster()
 
 
 async def _read(ws: ClientConnection, total: int, arrivals: list[tuple[float, int]]) -> None:

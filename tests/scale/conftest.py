@@ -19,9 +19,7 @@ from tests.conftest import PASSWORD, REDIS_URL, TABLES, ServiceProcess, _pg, ser
 TIMEOUT = 30
 
 
-@pytest.fixture
-def cluster_env(postgres_url: str, redis_prefix: str) -> dict[str, str]:
-    _pg(postgres_url.replace("+asyncpg", ""), f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+def scale_env(postgres_url: str, redis_prefix: str) -> dict[str, str]:
     return service_env(
         postgres_url,
         CHAT_REDIS_URL=REDIS_URL,
@@ -33,30 +31,58 @@ def cluster_env(postgres_url: str, redis_prefix: str) -> dict[str, str]:
 
 
 @pytest.fixture
+def cluster_env(postgres_url: str, redis_prefix: str) -> dict[str, str]:
+    # Emptied, but no identity restarts: the module's `shared_two` may be running, and
+    # ids it has seen must not come back as other rows.
+    _pg(postgres_url.replace("+asyncpg", ""), f"TRUNCATE {TABLES} CASCADE")
+    return scale_env(postgres_url, redis_prefix)
+
+
+@pytest.fixture
 def two(cluster_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
     with ServiceProcess(cluster_env, tmp_path) as a, ServiceProcess(cluster_env, tmp_path) as b:
         yield a, b
 
 
+@pytest.fixture(scope="module")
+def shared_two(
+    postgres_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
+    """Two instances shared by the module's tests that neither stop, restart nor reconfigure
+    them, nor look at their Redis keys: each such test logs in users of its own (`login`)."""
+    env, cwd = scale_env(postgres_url, redis_prefix), tmp_path_factory.mktemp("two")
+    with ServiceProcess(env, cwd) as a, ServiceProcess(env, cwd) as b:
+        yield a, b
+
+
 class Session:
-    def __init__(self, base: str, token: str) -> None:
-        self.base, self.token = base, token
+    def __init__(self, base: str, token: str, username: str) -> None:
+        self.base, self.token, self.username = base, token, username
 
     def ws_url(self, room_id: int, since: int | None = None, base: str | None = None) -> str:
         url = f"{(base or self.base).replace('http', 'ws', 1)}/ws/rooms/{room_id}?token={self.token}"
         return url if since is None else f"{url}&since={since}"
 
 
-async def login(base: str, username: str) -> Session:
+async def login(base: str, name: str) -> Session:
+    """A new user named `unique(name)`, logged in."""
+    username = unique(name)
     async with httpx.AsyncClient(base_url=f"{base}/api/v1", timeout=TIMEOUT) as http:
-        await http.post("/auth/register", json={"username": username, "password": PASSWORD})
+        r = await http.post("/auth/register", json={"username": username, "password": PASSWORD})
+        assert r.status_code == 201, r.text
         r = await http.post("/auth/token", data={"username": username, "password": PASSWORD})
-        return Session(base, r.json()["access_token"])
+        return Session(base, r.json()["access_token"], username)
+
+
+def unique(name: str) -> str:
+    """`name` made unique: instances may be shared by tests, and room names are unique."""
+    return f"{name}-{uuid.uuid4().hex[:8]}"
 
 
 async def make_room(session: Session, name: str) -> int:
     async with httpx.AsyncClient(base_url=f"{session.base}/api/v1", timeout=TIMEOUT) as http:
-        r = await http.post("/rooms", json={"name": name}, headers={"Authorization": f"Bearer {session.token}"})
+        body = {"name": unique(name)}
+        r = await http.post("/rooms", json=body, headers={"Authorization": f"Bearer {session.token}"})
         assert r.status_code == 201, r.text
         return r.json()["id"]
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import ServiceProcess
 from tests.realtime.mux import Mux, mux_url
-from tests.scale.conftest import TIMEOUT, Session, login, make_room, send_all
+from tests.scale.conftest import TIMEOUT, Session, login, make_room, send_all, unique
 
 pytestmark = pytest.mark.slow
 
@@ -30,9 +30,9 @@ def has(frame: dict[str, Any], **fields: Any) -> bool:
 
 
 async def test_mux_on_one_instance_receives_in_order_what_the_other_stores(
-    two: tuple[ServiceProcess, ServiceProcess],
+    shared_two: tuple[ServiceProcess, ServiceProcess],
 ) -> None:
-    a, b = two
+    a, b = shared_two
     alice, bob = await login(a.base, "alice"), await login(b.base, "bob")
     rooms = [await make_room(alice, name) for name in ("north", "south")]
     mux = await open_mux(alice, a.base)
@@ -53,21 +53,22 @@ async def test_mux_on_one_instance_receives_in_order_what_the_other_stores(
 
 
 async def test_room_added_removal_and_deletion_reach_mux_sockets_on_the_other_instance(
-    two: tuple[ServiceProcess, ServiceProcess],
+    shared_two: tuple[ServiceProcess, ServiceProcess],
 ) -> None:
-    a, b = two
+    a, b = shared_two
     alice, bob = await login(b.base, "alice"), await login(b.base, "bob")
     alice_mux, bob_mux = await open_mux(alice, a.base), await open_mux(bob, a.base)
     async with httpx.AsyncClient(base_url=f"{b.base}/api/v1", timeout=TIMEOUT) as http:
         bob_id = (await http.get("/users/me", headers=bearer(bob))).json()["id"]
-        r = await http.post("/rooms", json={"name": "team", "private": True}, headers=bearer(alice))
+        name = unique("team")
+        r = await http.post("/rooms", json={"name": name, "private": True}, headers=bearer(alice))
         assert r.status_code == 201, r.text
         team = r.json()
         assert has(await alice_mux.next_type("room_added"), room=team)  # the creator, on the other instance
-        r = await http.post(f"/rooms/{team['id']}/members", json={"username": "bob"}, headers=bearer(alice))
+        r = await http.post(f"/rooms/{team['id']}/members", json={"username": bob.username}, headers=bearer(alice))
         assert r.status_code == 201, r.text
         added = await bob_mux.next_type("room_added")
-        assert added["room"]["id"] == team["id"] and added["room"]["name"] == "team", added
+        assert added["room"]["id"] == team["id"] and added["room"]["name"] == name, added
         lobby = await make_room(alice, "lobby")
         await bob_mux.subscribed([team["id"], lobby])
         await alice_mux.subscribed([lobby])

@@ -50,13 +50,13 @@ async def test_presence_and_typing_cross_instances_and_a_crash_is_a_leave(
         bob = await login(b.base, "bob")
         room = await make_room(alice, "lobby")
         on_a = await connect(alice.ws_url(room))
-        assert [u["username"] for u in (await _welcome(on_a))["online"]] == ["alice"]
+        assert [u["username"] for u in (await _welcome(on_a))["online"]] == [alice.username]
 
         on_b = await connect(bob.ws_url(room))
-        assert sorted(u["username"] for u in (await _welcome(on_b))["online"]) == ["alice", "bob"]
+        assert sorted(u["username"] for u in (await _welcome(on_b))["online"]) == [alice.username, bob.username]
         joined = await _ephemeral(on_a)
-        assert (joined["event"], joined["user"]["username"]) == ("join", "bob")
-        assert await _online(alice, a.base, room) == await _online(bob, b.base, room) == ["alice", "bob"]
+        assert (joined["event"], joined["user"]["username"]) == ("join", bob.username)
+        assert await _online(alice, a.base, room) == await _online(bob, b.base, room) == [alice.username, bob.username]
 
         # A second socket of bob's, on the other instance, is no second join, and
         # closing it is no leave: the next frame of either kind alice gets is bob typing.
@@ -65,7 +65,7 @@ async def test_presence_and_typing_cross_instances_and_a_crash_is_a_leave(
         await bob_on_a.close()
         await on_b.send(orjson.dumps({"type": "typing"}).decode())
         typing = await _ephemeral(on_a)
-        assert (typing["type"], typing["user"]["username"]) == ("typing", "bob")
+        assert (typing["type"], typing["user"]["username"]) == ("typing", bob.username)
 
         # Instance b dies without a word: its entries expire and a's sweep announces
         # bob's leave, within 1.25 × TTL by design. The bound is four times that, so a
@@ -74,8 +74,8 @@ async def test_presence_and_typing_cross_instances_and_a_crash_is_a_leave(
         b.stop(signal.SIGKILL)
         started = time.monotonic()
         left = await _ephemeral(on_a)
-        assert (left["event"], left["user"]["username"]) == ("leave", "bob")
+        assert (left["event"], left["user"]["username"]) == ("leave", bob.username)
         waited = time.monotonic() - started
         assert waited < 5 * TTL, waited
-        assert await _online(alice, a.base, room) == ["alice"]
+        assert await _online(alice, a.base, room) == [alice.username]
         await on_a.close()

@@ -13,16 +13,18 @@ pytestmark = pytest.mark.slow
 
 
 async def test_refresh_reuse_closes_the_logins_sockets_on_every_instance(
-    two: tuple[ServiceProcess, ServiceProcess],
+    shared_two: tuple[ServiceProcess, ServiceProcess],
 ) -> None:
-    a, b = two
+    a, b = shared_two
     alice = await login(a.base, "alice")
     room = await make_room(alice, "family")
     async with httpx.AsyncClient(base_url=f"{a.base}/api/v1", timeout=TIMEOUT) as http:
-        first = (await http.post("/auth/token", data={"username": "alice", "password": PASSWORD})).json()
+        first = (await http.post("/auth/token", data={"username": alice.username, "password": PASSWORD})).json()
         second = (await http.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})).json()
-        sockets = [await connect(Session(b.base, p["access_token"]).ws_url(room)) for p in (first, second)]
-        kept = await connect(Session(b.base, alice.token).ws_url(room))
+        sockets = [
+            await connect(Session(b.base, p["access_token"], alice.username).ws_url(room)) for p in (first, second)
+        ]
+        kept = await connect(Session(b.base, alice.token, alice.username).ws_url(room))
         for ws in (*sockets, kept):
             await synced(ws)
         r = await http.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})
@@ -30,7 +32,7 @@ async def test_refresh_reuse_closes_the_logins_sockets_on_every_instance(
     for ws in sockets:
         await closed(ws)
         assert (ws.close_code, ws.close_reason) == (1008, "token revoked")
-    late = await connect(Session(b.base, second["access_token"]).ws_url(room))
+    late = await connect(Session(b.base, second["access_token"], alice.username).ws_url(room))
     await closed(late)
     assert (late.close_code, late.close_reason) == (1008, "token revoked")
     async with httpx.AsyncClient(base_url=f"{b.base}/api/v1", timeout=TIMEOUT) as http:

@@ -43,9 +43,9 @@ async def stream_of(base: str, session: Session, room: int) -> list[Frame]:
 
 
 async def test_a_marker_moved_on_one_instance_reaches_the_users_ws_sockets_on_the_other(
-    two: tuple[ServiceProcess, ServiceProcess],
+    shared_two: tuple[ServiceProcess, ServiceProcess],
 ) -> None:
-    a, b = two
+    a, b = shared_two
     alice, bob = await login(a.base, "alice"), await login(a.base, "bob")
     room = await make_room(alice, "markers")
     assert (await call("POST", a.base, f"/rooms/{room}/join", bob)).status_code == 204
@@ -87,9 +87,9 @@ async def _changes(base: str, alice: Session, room: int) -> None:
 
 
 async def test_edits_and_deletes_through_one_instance_reach_the_other_in_seq_order(
-    two: tuple[ServiceProcess, ServiceProcess],
+    shared_two: tuple[ServiceProcess, ServiceProcess],
 ) -> None:
-    a, b = two
+    a, b = shared_two
     alice, bob = await login(a.base, "alice"), await login(b.base, "bob")
     room = await make_room(alice, "changes")
     await send_all(alice, room, "first", 6)
@@ -100,7 +100,9 @@ async def test_edits_and_deletes_through_one_instance_reach_the_other_in_seq_ord
     await mux_replayed(mux, room)
 
     # Messages through B while A takes the edits and deletes.
-    await asyncio.gather(_changes(a.base, alice, room), send_all(Session(b.base, alice.token), room, "m", 10))
+    await asyncio.gather(
+        _changes(a.base, alice, room), send_all(Session(b.base, alice.token, alice.username), room, "m", 10)
+    )
     last = 6 + 6 + 3 + 10
     live = [await next_entry(per_room) for _ in range(last - 6)]
     mux_live = [await mux_entry(mux, room) for _ in range(last - 6)]

@@ -43,7 +43,7 @@ async def test_a_reply_and_a_reaction_through_one_instance_reach_the_other_in_se
     await mux_replayed(mux, room)
 
     await asyncio.gather(
-        _thread_and_reactions(a.base, alice, room), send_all(Session(b.base, alice.token), room, "m", 6)
+        _thread_and_reactions(a.base, alice, room), send_all(Session(b.base, alice.token, alice.username), room, "m", 6)
     )
     live = [await next_entry(per_room) for _ in range(12)]
     assert [f["seq"] for f in live] == list(range(4, 16))

@@ -18,9 +18,9 @@ pytestmark = pytest.mark.slow
 
 
 async def test_clients_on_both_instances_see_every_message_once_in_order(
-    two: tuple[ServiceProcess, ServiceProcess],
+    shared_two: tuple[ServiceProcess, ServiceProcess],
 ) -> None:
-    a, b = two
+    a, b = shared_two
     alice, bob = await login(a.base, "alice"), await login(b.base, "bob")
     room = await make_room(alice, "shared")
     readers = [await connect(s.ws_url(room)) for s in (alice, alice, bob, bob)]
@@ -104,15 +104,16 @@ async def test_killed_instance_clients_reconnect_to_the_other_and_lose_nothing(
 
 
 async def test_control_events_close_sockets_on_every_instance(
-    two: tuple[ServiceProcess, ServiceProcess],
+    shared_two: tuple[ServiceProcess, ServiceProcess],
 ) -> None:
-    a, b = two
+    a, b = shared_two
     alice = await login(a.base, "alice")
     bob = await login(b.base, "bob")
     room = await make_room(alice, "control")
     async with httpx.AsyncClient(base_url=f"{a.base}/api/v1", timeout=TIMEOUT) as http:
         owner = {"Authorization": f"Bearer {alice.token}"}
-        assert (await http.post(f"/rooms/{room}/members", json={"username": "bob"}, headers=owner)).status_code == 201
+        added = await http.post(f"/rooms/{room}/members", json={"username": bob.username}, headers=owner)
+        assert added.status_code == 201
         removed = await connect(bob.ws_url(room))
         await synced(removed)
         bob_id = (await http.get("/users/me", headers={"Authorization": f"Bearer {bob.token}"})).json()["id"]
