@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.cluster.nodes import ClusterUnavailable, LocalCluster
-from tests.conftest import TABLES, ServiceProcess, _pg, service_env
+from tests.conftest import ServiceProcess, service_env
+from tests.scale.conftest import emptied, instances
 
 
 def started_cluster() -> Iterator[LocalCluster]:
@@ -50,16 +51,14 @@ def on_cluster_env(postgres_url: str, redis_cluster: LocalCluster) -> dict[str, 
 @pytest.fixture
 def cluster_env(postgres_url: str, redis_cluster: LocalCluster) -> dict[str, str]:
     """As tests/scale's, with CHAT_REDIS_URL naming the cluster."""
-    # Emptied, but no identity restarts: the module's `shared_two` may be running, and
-    # ids it has seen must not come back as other rows.
-    _pg(postgres_url.replace("+asyncpg", ""), f"TRUNCATE {TABLES} CASCADE")
+    emptied(postgres_url)
     return on_cluster_env(postgres_url, redis_cluster)
 
 
 @pytest.fixture
 def two(cluster_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
-    with ServiceProcess(cluster_env, tmp_path) as a, ServiceProcess(cluster_env, tmp_path) as b:
-        yield a, b
+    with instances(cluster_env, tmp_path) as pair:
+        yield pair
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +66,5 @@ def shared_two(
     postgres_url: str, redis_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
     """As tests/scale's: shared by the module's tests that leave the instances as they are."""
-    env, cwd = on_cluster_env(postgres_url, redis_cluster), tmp_path_factory.mktemp("two")
-    with ServiceProcess(env, cwd) as a, ServiceProcess(env, cwd) as b:
-        yield a, b
+    with instances(on_cluster_env(postgres_url, redis_cluster), tmp_path_factory.mktemp("two")) as pair:
+        yield pair

@@ -30,18 +30,28 @@ def scale_env(postgres_url: str, redis_prefix: str) -> dict[str, str]:
     )
 
 
+def emptied(postgres_url: str) -> None:
+    """The database emptied, but no identity restarts: a module's `shared_two` may be
+    running, and ids it has seen must not come back as other rows."""
+    _pg(postgres_url.replace("+asyncpg", ""), f"TRUNCATE {TABLES} CASCADE")
+
+
+@contextlib.contextmanager
+def instances(env: dict[str, str], cwd: Path) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
+    with ServiceProcess(env, cwd) as a, ServiceProcess(env, cwd) as b:
+        yield a, b
+
+
 @pytest.fixture
 def cluster_env(postgres_url: str, redis_prefix: str) -> dict[str, str]:
-    # Emptied, but no identity restarts: the module's `shared_two` may be running, and
-    # ids it has seen must not come back as other rows.
-    _pg(postgres_url.replace("+asyncpg", ""), f"TRUNCATE {TABLES} CASCADE")
+    emptied(postgres_url)
     return scale_env(postgres_url, redis_prefix)
 
 
 @pytest.fixture
 def two(cluster_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
-    with ServiceProcess(cluster_env, tmp_path) as a, ServiceProcess(cluster_env, tmp_path) as b:
-        yield a, b
+    with instances(cluster_env, tmp_path) as pair:
+        yield pair
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +60,8 @@ def shared_two(
 ) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
     """Two instances shared by the module's tests that neither stop, restart nor reconfigure
     them, nor look at their Redis keys: each such test logs in users of its own (`login`)."""
-    env, cwd = scale_env(postgres_url, redis_prefix), tmp_path_factory.mktemp("two")
-    with ServiceProcess(env, cwd) as a, ServiceProcess(env, cwd) as b:
-        yield a, b
+    with instances(scale_env(postgres_url, redis_prefix), tmp_path_factory.mktemp("two")) as pair:
+        yield pair
 
 
 class Session:
