@@ -106,6 +106,7 @@ def user_create(
     from service import migrate
     from service.auth.schemas import RegisterIn
     from service.config import ConfigError
+    from service.errors import ServiceError, validation_message
 
     settings = read_settings()
     if password_stdin:
@@ -117,8 +118,6 @@ def user_create(
     try:
         RegisterIn(username=name, password=password)
     except ValidationError as exc:
-        from service.errors import validation_message
-
         fail("; ".join(f"{e['loc'][0]}: {validation_message(e)}" for e in exc.errors()), 2)
     with no_database_left_on_failure(settings):
         if settings.auto_migrate:
@@ -127,11 +126,9 @@ def user_create(
             user_id = asyncio.run(_create_user(settings, name, password, admin))
         except ConfigError as exc:
             fail(str(exc), 2)
+        except ServiceError as exc:
+            fail(exc.detail)
         except Exception as exc:
-            from service.errors import ServiceError
-
-            if isinstance(exc, ServiceError):
-                fail(exc.detail)
             fail(f"{type(exc).__name__}: {exc}")
     typer.echo(f"created user {name!r} (id {user_id}{', admin' if admin else ''})")
 
