@@ -210,7 +210,7 @@ function startChat() {
   showTopbar();
   if (socket) return;
   state.reset(auth.user);
-  const page = { auth, state, actions, directory, missed, reads, panes, navigate };
+  const page = { auth, state, actions, directory: { load: loadRooms }, missed, reads, panes, navigate };
   socket = new ChatSocket(auth, socketEvents(page));
   socket.start();
   loadRooms();

@@ -16,10 +16,13 @@ export function socketEvents(page) {
     hello(user) {
       state.setMe(user);
       connections += 1;
+      // Rooms made before this socket was registered are not sent to it: the list is
+      // asked again once it is, so a room made between the page's first list and the
+      // hello is not missed.
+      directory.load();
       if (connections > 1) {
-        // Reads, rooms made and members changed while away are not replayed; nor is a
-        // window of missed messages that could not be paged before.
-        directory.load();
+        // Reads and members changed while away are not replayed; nor is a window of
+        // missed messages that could not be paged before.
         if (state.currentId !== null) actions.loadMembers(state.currentId);
         panes.threads.refresh();
         missed.retryAll();

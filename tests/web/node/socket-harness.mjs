@@ -60,7 +60,7 @@ export async function page(me) {
   const { WebSocket, made } = fakeWebSockets();
   const state = new ChatState();
   state.reset(me);
-  const asked = { gaps: [], threadReads: [], ended: [] };
+  const asked = { gaps: [], threadReads: [], ended: [], lists: 0 };
   const streamed = []; // [roomId, seq] in the order the socket handed them to the state
   const actions = {
     pageGap: async (roomId, after, before) => asked.gaps.push({ roomId, after, before }),
@@ -72,7 +72,7 @@ export async function page(me) {
     auth: { user: me, signOut: (reason) => asked.ended.push(reason) },
     state,
     actions,
-    directory: { load: async () => {} },
+    directory: { load: async () => (asked.lists += 1) },
     missed: new MissedPages(actions),
     reads: { flush() {} },
     panes: { threads: { refresh() {} }, threadRead: (...args) => asked.threadReads.push(args) },

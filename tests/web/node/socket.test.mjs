@@ -234,3 +234,14 @@ test("room_updated from the socket renames the room held, in the sidebar's lists
   assert.deepEqual(told, [["rooms", null], ["room", ROOM.id]]);
   client.socket.stop();
 });
+
+test("the rooms list is asked again on every hello, the first included: rooms made before it are not sent", async () => {
+  const client = await page(ANN);
+  assert.equal(client.asked.lists, 0);
+  client.ws.serve({ type: "hello", user: ANN });
+  assert.equal(client.asked.lists, 1, "a room made between the page's list and the socket's registration");
+  const ws = await client.reconnect();
+  ws.serve({ type: "hello", user: ANN });
+  assert.equal(client.asked.lists, 2);
+  client.socket.stop();
+});
