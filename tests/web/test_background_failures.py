@@ -119,7 +119,9 @@ def test_unread_counts_and_missed_messages_say_they_failed_then_clear(
     expect(ann.badge(room)).to_have_text("6")
     # The socket's hello asks for the lists again; that ask must end before one is made to fail.
     ann.page.wait_for_function(
-        "performance.getEntriesByType('resource').filter((e) => e.name.includes('/users/me/rooms?')).length >= 2"
+        "count => performance.getEntriesByType('resource').filter((e) => e.name.includes('/users/me/rooms?')).length"
+        " >= count",
+        arg=2,
     )
     expect(ann.page.locator("#view-rooms")).to_have_attribute("aria-busy", "false")
 
