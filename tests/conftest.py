@@ -286,7 +286,9 @@ class ServiceProcess:
 
 
 def service_env(database_url: str, **extra: str) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("CHAT_")}
+    # Processes started by the tests write the service's compiled modules for the next one to
+    # read, even where the environment says not to: each would otherwise compile them again.
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CHAT_") and k != "PYTHONDONTWRITEBYTECODE"}
     limits = {f"CHAT_{k.upper()}": v for k, v in GENEROUS_LIMITS.items()}
     return {**clean, "CHAT_DATABASE_URL": database_url, "CHAT_SECRET_KEY": TEST_KEY, **limits, **extra}
 
