@@ -31,7 +31,7 @@ def scale_env(postgres_url: str, redis_prefix: str) -> dict[str, str]:
 
 
 def emptied(postgres_url: str) -> None:
-    """The database emptied, but no identity restarts: a module's `shared_two` may be
+    """The database emptied, but no identity restarts: the package's `shared_two` may be
     running, and ids it has seen must not come back as other rows."""
     _pg(postgres_url.replace("+asyncpg", ""), f"TRUNCATE {TABLES} CASCADE")
 
@@ -54,11 +54,11 @@ def two(cluster_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[ServicePr
         yield pair
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def shared_two(
     postgres_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
-    """Two instances shared by the module's tests that neither stop, restart nor reconfigure
+    """Two instances shared by the package's tests that neither stop, restart nor reconfigure
     them, nor look at their Redis keys: each such test logs in users of its own (`login`)."""
     with instances(scale_env(postgres_url, redis_prefix), tmp_path_factory.mktemp("two")) as pair:
         yield pair
