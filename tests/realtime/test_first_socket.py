@@ -26,7 +26,8 @@ class Seen:
     """What the server asked of its databases while it was watched."""
 
     on_loop: list[str] = field(default_factory=list)  # statements on the async engines (aiosqlite, asyncpg)
-    in_threads: dict[int, list[str]] = field(default_factory=dict)  # thread id -> statements on the thread engine
+    in_threads: dict[int, list[str]] = field(default_factory=dict)  # thread id -> what SQLite ran for the thread engine
+    through_core: list[str] = field(default_factory=list)  # of those, the statements Core executed
     thread_checkouts: int = 0
     hand_offs: int = 0  # asyncio.to_thread calls
 
@@ -37,19 +38,28 @@ def watch(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> Seen:
     def on_loop(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         seen.on_loop.append(statement)
 
-    def in_thread(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    def in_thread(statement: str) -> None:
         seen.in_threads.setdefault(threading.get_ident(), []).append(statement)
 
-    def checkout(*_: Any) -> None:
+    def through_core(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.through_core.append(statement)
+
+    def checkout(dbapi_connection: Any, *_: Any) -> None:
         seen.thread_checkouts += 1
+        # What SQLite itself runs: statements on the driver's cursor too.
+        dbapi_connection.set_trace_callback(in_thread)
+
+    def checkin(dbapi_connection: Any, *_: Any) -> None:
+        dbapi_connection.set_trace_callback(None)
 
     state = server.state
     for engine in {id(e): e for e in (state.engine, state.read_engine)}.values():
         event.listen(engine.sync_engine, "before_cursor_execute", on_loop)
     thread_engine = state.hub.feeds.starts.thread_engine
     if thread_engine is not None:
-        event.listen(thread_engine, "before_cursor_execute", in_thread)
+        event.listen(thread_engine, "before_cursor_execute", through_core)
         event.listen(thread_engine, "checkout", checkout)
+        event.listen(thread_engine, "checkin", checkin)
     real = asyncio.to_thread
 
     async def to_thread(func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
@@ -97,6 +107,8 @@ async def test_a_new_rooms_first_socket_reads_its_room_in_one_hand_off(
     assert thread != threading.get_ident()
     # A WAL reader's transaction: BEGIN (deferred), the room's row; no write lock asked for.
     assert statements[0] == "BEGIN" and len(_rooms_read(statements)) == 1, statements
+    # The room's row on the driver's cursor: Core ran the BEGIN alone.
+    assert seen.through_core == ["BEGIN"], seen.through_core
     await client.message("hello")
     assert [m["body"] for m in await client.messages(1)] == ["hello"]
 
