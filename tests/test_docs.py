@@ -12,7 +12,10 @@ README = ROOT / "README.md"
 DOCS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 README_MAX_LINES = 250
 RUN = "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/chat-service serve"
-TEST = "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && .venv/bin/python -m pytest -n auto"
+TEST = (
+    "python3 -m venv .venv && .venv/bin/pip install -q uv"
+    " && .venv/bin/uv pip install -q --python .venv/bin/python -e '.[test]' && .venv/bin/python -m pytest -n auto"
+)
 
 _FENCE = re.compile(r"^(```|~~~).*?^\1", re.S | re.M)
 _CODE_SPAN = re.compile(r"`[^`\n]*`")
