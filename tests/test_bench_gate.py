@@ -62,3 +62,45 @@ def test_the_peers_run_only_when_asked_for() -> None:
     defaults = found["defaults"]
     assert "peers" not in defaults
     assert "fanout" in defaults
+
+
+# bench/scenarios/fanout.py's run(), its servers and load client replaced: which rows
+# it measures, given each target's saturated rate.
+FANOUT = """
+import argparse, contextlib, importlib.util, json, sys
+sys.path.insert(0, sys.argv[1])
+spec = importlib.util.spec_from_file_location("fanout", sys.argv[1] + "/scenarios/fanout.py")
+fanout = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(fanout)
+saturated = json.loads(sys.argv[2])
+asked = []
+
+@contextlib.contextmanager
+def server(target, args, **env):
+    yield target
+
+def broadcast(args, srv, rooms, size, mode, inflight, rate):
+    asked.append([srv, mode])
+    return {"target": srv, "mode": mode, "msgs_per_s": saturated[srv] if mode == "saturated" else rate}
+
+fanout.server, fanout.broadcast = server, broadcast
+fanout.fixed_rate = lambda args, given, sat: sat["msgs_per_s"] / 2
+args = argparse.Namespace(fanout_sizes=[100], fanout_rate=None, targets=list(saturated), fanout_inflight=16, settle=0)
+rows = fanout.run(args)
+print(json.dumps({"asked": asked, "rows": [[r["target"], r["mode"]] for r in rows]}))
+"""
+
+
+def test_fanout_runs_no_rate_row_for_a_reference_that_saturates_below_the_rate() -> None:
+    saturated = {"service": 2000.0, "raw_ws": 900.0, "picows": 1500.0}
+    done = subprocess.run(
+        [sys.executable, "-c", FANOUT, str(BENCH), json.dumps(saturated)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    # The rate is half the service's saturated 2,000 msg/s: raw_ws cannot hold 1,000.
+    assert ["raw_ws", "rate"] not in found["asked"]
+    assert ["picows", "rate"] in found["asked"] and ["service", "rate"] in found["asked"]
+    held = [row for row in found["rows"] if row[1] not in ("saturated", "rate")]
+    assert [row[0] for row in held] == ["raw_ws"]
+    assert len(found["rows"]) == 6

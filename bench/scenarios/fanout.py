@@ -1,6 +1,8 @@
 """Fan-out: one room of --fanout-sizes clients on every target, client 0 sending;
 saturated, then at a fixed rate (the service's saturated rate × --rate-fraction,
-the same for every target)."""
+the same for every target). A reference that saturates below that rate has no
+rate row, only a row saying so: at a rate it cannot hold, the row would measure
+its growing backlog, for up to a minute of the run."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from report import BROADCAST_COLUMNS, good, ratio, row_warnings, table
 
 NAME = "fanout"
 ROWS = True  # a list of rows, one per target, size and mode
+NOT_HELD = "rate: above its saturated rate, not run"
 
 
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -24,8 +27,11 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 sat = broadcast(args, srv, 1, size, "saturated", args.fanout_inflight, 0)
                 if rate is None:
                     rate = fixed_rate(args, None, sat)
-                time.sleep(args.settle)
-                fixed = broadcast(args, srv, 1, size, "rate", 0, rate)
+                if target != "service" and (sat.get("msgs_per_s") or 0) < rate:
+                    fixed = {"target": target, "mode": NOT_HELD, "rate_target": rate}
+                else:
+                    time.sleep(args.settle)
+                    fixed = broadcast(args, srv, 1, size, "rate", 0, rate)
             for row in (sat, fixed):
                 rows.append({"scenario": NAME, "size": f"1x{size}", **row})
     return rows
