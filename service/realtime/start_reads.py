@@ -33,9 +33,23 @@ from service.tables import rooms as rooms_table
 # room id -> the users opening its feed (admins read every room: never asked about)
 Openers = Mapping[int, Collection[int]]
 
+
+class _RoomRow(NamedTuple):
+    """A room's row, by the names Core's Row gives it; its fields are the columns read."""
+
+    id: int
+    kind: str
+    name: str
+    description: str
+    private: bool
+    owner_id: int | None
+    created_at: datetime
+    last_seq: int
+
+
 # What the welcome frame and the room's access need of its row. Built once: building
 # and keying the statement anew cost as much as running it.
-_COLUMNS = ("id", "kind", "name", "description", "private", "owner_id", "created_at", "last_seq")
+_COLUMNS = _RoomRow._fields
 _ROOMS = select(*(rooms_table.c[name] for name in _COLUMNS)).where(
     rooms_table.c.id.in_(bindparam("room_ids", expanding=True))
 )
@@ -90,19 +104,6 @@ def _room_rows(conn: Connection, room_ids: Sequence[int]) -> list[_RoomRow]:
 @cache
 def _processors(dialect: Dialect) -> tuple[Callable[[Any], Any] | None, ...]:
     return tuple(rooms_table.c[name].type.dialect_impl(dialect).result_processor(dialect, None) for name in _COLUMNS)
-
-
-class _RoomRow(NamedTuple):
-    """A room's row, by the names Core's Row gives it (_COLUMNS, in order)."""
-
-    id: int
-    kind: str
-    name: str
-    description: str
-    private: bool
-    owner_id: int | None
-    created_at: datetime
-    last_seq: int
 
 
 def _ranges(rows: Sequence[Any], recent: int) -> list[tuple[int, int, int]]:

@@ -14,13 +14,11 @@ from service.realtime import start_reads
 from service.realtime.start_reads import Start
 from tests.realtime.conftest import LiveServer, auth
 
-COLUMNS = ("id", "kind", "name", "description", "private", "owner_id", "created_at", "last_seq")
-
 
 def _view(starts: dict[int, Start]) -> dict[int, Any]:
     return {
         room_id: (
-            None if s.room is None else tuple(getattr(s.room, c) for c in COLUMNS),
+            None if s.room is None else tuple(getattr(s.room, c) for c in start_reads._COLUMNS),
             s.newest,
             s.members,
         )
